@@ -1,0 +1,2 @@
+//! charter: Kubernetes manifest templating and packaging, layered per environment and region.
+pub mod cli;
