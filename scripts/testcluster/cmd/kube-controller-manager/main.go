@@ -1,0 +1,17 @@
+// kube-controller-manager from k8s.io/kubernetes at the version pinned in ../../go.mod (same as upstream's cmd/kube-controller-manager).
+package main
+
+import (
+	"os"
+	_ "time/tzdata" // for CronJob time zone support
+
+	"k8s.io/component-base/cli"
+	_ "k8s.io/component-base/logs/json/register"
+	_ "k8s.io/component-base/metrics/prometheus/clientgo"
+	_ "k8s.io/component-base/metrics/prometheus/version"
+	"k8s.io/kubernetes/cmd/kube-controller-manager/app"
+)
+
+func main() {
+	os.Exit(cli.Run(app.NewControllerManagerCommand()))
+}
