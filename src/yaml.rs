@@ -941,25 +941,25 @@ fn parse_go_float(s: &str) -> Option<f64> {
 /// YAML 1.1 or 1.2 reader could misread are double-quoted. The output ends with a newline
 /// (Helm's `toYaml` template function trims it; callers implementing it should too).
 pub fn to_yaml(value: &Value) -> String {
-    let mut out = String::with_capacity(estimate(value));
-    match value {
-        Value::Object(m) if !m.is_empty() => emit_map(&mut out, m, 0),
-        Value::Array(a) if !a.is_empty() => emit_seq(&mut out, a, 0),
-        Value::String(s) => {
-            // At the top level a block scalar would need care with document markers; quote.
-            if needs_quotes(s) || s.contains('\n') {
-                write_double_quoted(&mut out, s);
-            } else {
-                out.push_str(s);
-            }
-            out.push('\n');
-        }
-        other => {
-            emit_inline_scalar(&mut out, other);
-            out.push('\n');
-        }
-    }
-    out
+    let mut e = Emitter {
+        out: String::with_capacity(estimate(value)),
+        annotate: None,
+        path: Vec::new(),
+    };
+    e.emit_root(value);
+    e.out
+}
+
+/// [`to_yaml`] with a trailing comment on every leaf (scalar or empty collection): `annotate`
+/// gets the leaf's path and returns the comment text (e.g. where the value came from).
+pub fn to_yaml_annotated(value: &Value, annotate: &dyn Fn(&[PathSeg]) -> Option<String>) -> String {
+    let mut e = Emitter {
+        out: String::with_capacity(estimate(value) * 2),
+        annotate: Some(annotate),
+        path: Vec::new(),
+    };
+    e.emit_root(value);
+    e.out
 }
 
 fn estimate(v: &Value) -> usize {
@@ -1002,84 +1002,151 @@ fn write_flow_string(out: &mut String, s: &str) {
     }
 }
 
-fn is_nonempty_collection(v: &Value) -> bool {
-    match v {
-        Value::Object(m) => !m.is_empty(),
-        Value::Array(a) => !a.is_empty(),
-        _ => false,
-    }
-}
-
-fn write_key(out: &mut String, k: &str) {
-    write_flow_string(out, k);
-}
-
 /// Implicit keys must stay under 1024 characters; longer keys use the explicit `? ` form.
 const MAX_IMPLICIT_KEY: usize = 1000;
 
-fn emit_map(out: &mut String, m: &Map<String, Value>, indent: usize) {
-    let mut first = true;
-    for (k, v) in m {
-        if !first {
-            push_indent(out, indent);
-        }
-        first = false;
-        if k.len() > MAX_IMPLICIT_KEY {
-            out.push_str("? ");
-            write_key(out, k);
-            out.push('\n');
-            push_indent(out, indent);
-        } else {
-            write_key(out, k);
-        }
-        out.push(':');
-        emit_value_after_key(out, v, indent);
-    }
+type Annotator<'a> = &'a dyn Fn(&[PathSeg]) -> Option<String>;
+
+struct Emitter<'a> {
+    out: String,
+    annotate: Option<Annotator<'a>>,
+    /// Maintained only when annotating.
+    path: Vec<PathSeg>,
 }
 
-/// After `key:` — writes ` scalar\n`, or a nested block.
-fn emit_value_after_key(out: &mut String, v: &Value, indent: usize) {
-    match v {
-        Value::Object(m) if !m.is_empty() => {
-            out.push('\n');
-            push_indent(out, indent + 2);
-            emit_map(out, m, indent + 2);
-        }
-        Value::Array(a) if !a.is_empty() => {
-            out.push('\n');
-            push_indent(out, indent);
-            emit_seq(out, a, indent);
-        }
-        Value::String(s) if literal_ok(s) => {
-            out.push(' ');
-            emit_literal(out, s, indent + 2);
-        }
-        _ => {
-            out.push(' ');
-            emit_inline_scalar(out, v);
-            out.push('\n');
-        }
-    }
-}
-
-fn emit_seq(out: &mut String, a: &[Value], indent: usize) {
-    let mut first = true;
-    for v in a {
-        if !first {
-            push_indent(out, indent);
-        }
-        first = false;
-        out.push_str("- ");
-        match v {
-            Value::Object(m) if !m.is_empty() => emit_map(out, m, indent + 2),
-            Value::Array(inner) if !inner.is_empty() => emit_seq(out, inner, indent + 2),
-            Value::String(s) if literal_ok(s) => emit_literal(out, s, indent + 2),
-            _ => {
-                emit_inline_scalar(out, v);
-                out.push('\n');
+impl Emitter<'_> {
+    fn emit_root(&mut self, value: &Value) {
+        match value {
+            Value::Object(m) if !m.is_empty() => self.emit_map(m, 0),
+            Value::Array(a) if !a.is_empty() => self.emit_seq(a, 0),
+            Value::String(s) => {
+                // At the top level a block scalar would need care with document markers; quote.
+                if needs_quotes(s) || s.contains('\n') {
+                    write_double_quoted(&mut self.out, s);
+                } else {
+                    self.out.push_str(s);
+                }
+                self.end_leaf();
+            }
+            other => {
+                emit_inline_scalar(&mut self.out, other);
+                self.end_leaf();
             }
         }
-        debug_assert!(!is_nonempty_collection(v) || out.ends_with('\n'));
+    }
+
+    /// End a leaf's line, with its annotation as a comment.
+    fn end_leaf(&mut self) {
+        if let Some(f) = self.annotate
+            && let Some(c) = f(&self.path)
+        {
+            self.out.push_str("  # ");
+            for ch in c.chars() {
+                match ch {
+                    '\n' => self.out.push_str("\\n"),
+                    '\r' => self.out.push_str("\\r"),
+                    c => self.out.push(c),
+                }
+            }
+        }
+        self.out.push('\n');
+    }
+
+    fn push_seg(&mut self, seg: impl FnOnce() -> PathSeg) {
+        if self.annotate.is_some() {
+            self.path.push(seg());
+        }
+    }
+
+    fn pop_seg(&mut self) {
+        if self.annotate.is_some() {
+            self.path.pop();
+        }
+    }
+
+    fn emit_map(&mut self, m: &Map<String, Value>, indent: usize) {
+        let mut first = true;
+        for (k, v) in m {
+            if !first {
+                push_indent(&mut self.out, indent);
+            }
+            first = false;
+            if k.len() > MAX_IMPLICIT_KEY {
+                self.out.push_str("? ");
+                write_flow_string(&mut self.out, k);
+                self.out.push('\n');
+                push_indent(&mut self.out, indent);
+            } else {
+                write_flow_string(&mut self.out, k);
+            }
+            self.out.push(':');
+            self.push_seg(|| PathSeg::Key(k.clone()));
+            self.emit_value_after_key(v, indent);
+            self.pop_seg();
+        }
+    }
+
+    /// After `key:` — writes ` scalar\n`, or a nested block.
+    fn emit_value_after_key(&mut self, v: &Value, indent: usize) {
+        match v {
+            Value::Object(m) if !m.is_empty() => {
+                self.out.push('\n');
+                push_indent(&mut self.out, indent + 2);
+                self.emit_map(m, indent + 2);
+            }
+            Value::Array(a) if !a.is_empty() => {
+                self.out.push('\n');
+                push_indent(&mut self.out, indent);
+                self.emit_seq(a, indent);
+            }
+            Value::String(s) if literal_ok(s) => {
+                self.out.push(' ');
+                self.emit_literal(s, indent + 2);
+            }
+            _ => {
+                self.out.push(' ');
+                emit_inline_scalar(&mut self.out, v);
+                self.end_leaf();
+            }
+        }
+    }
+
+    fn emit_seq(&mut self, a: &[Value], indent: usize) {
+        let mut first = true;
+        for (i, v) in a.iter().enumerate() {
+            if !first {
+                push_indent(&mut self.out, indent);
+            }
+            first = false;
+            self.out.push_str("- ");
+            self.push_seg(|| PathSeg::Index(i));
+            match v {
+                Value::Object(m) if !m.is_empty() => self.emit_map(m, indent + 2),
+                Value::Array(inner) if !inner.is_empty() => self.emit_seq(inner, indent + 2),
+                Value::String(s) if literal_ok(s) => self.emit_literal(s, indent + 2),
+                _ => {
+                    emit_inline_scalar(&mut self.out, v);
+                    self.end_leaf();
+                }
+            }
+            self.pop_seg();
+        }
+    }
+
+    fn emit_literal(&mut self, s: &str, content_indent: usize) {
+        let (body, chomp) = match s.strip_suffix('\n') {
+            Some(b) => (b, "|"),
+            None => (s, "|-"),
+        };
+        self.out.push_str(chomp);
+        self.end_leaf();
+        for line in body.split('\n') {
+            if !line.is_empty() {
+                push_indent(&mut self.out, content_indent);
+                self.out.push_str(line);
+            }
+            self.out.push('\n');
+        }
     }
 }
 
@@ -1104,22 +1171,6 @@ fn literal_ok(s: &str) -> bool {
     }
     !s.chars()
         .any(|c| (is_non_printable(c) && c != '\n') || c == '\t' || c == '\r')
-}
-
-fn emit_literal(out: &mut String, s: &str, content_indent: usize) {
-    let (body, chomp) = match s.strip_suffix('\n') {
-        Some(b) => (b, "|"),
-        None => (s, "|-"),
-    };
-    out.push_str(chomp);
-    out.push('\n');
-    for line in body.split('\n') {
-        if !line.is_empty() {
-            push_indent(out, content_indent);
-            out.push_str(line);
-        }
-        out.push('\n');
-    }
 }
 
 fn is_non_printable(c: char) -> bool {
