@@ -56,18 +56,21 @@ pub(crate) fn override_merge(
 
 /// Helm's `coalesceValues`: `user` over the chart's `defaults` at the root of a chart's values.
 ///
-/// - a user null deletes the key when the defaults have it (whatever its value);
+/// - a user null deletes the key when the defaults have it (whatever its value), unless
+///   `merge` (Helm's `MergeValues`, which keeps nulls);
 /// - user map over default map: [`coalesce_tables`] (with nulls kept for subchart sections,
 ///   whose own defaults are coalesced later);
 /// - otherwise the user value wins; keys only in the defaults are copied.
 ///
 /// The result lists the defaults' keys first (in their order), then keys only the user set.
+#[allow(clippy::too_many_arguments)] // mirrors Helm's coalesceValues, plus provenance
 pub(crate) fn coalesce_values(
     user: Map<String, Value>,
     mut up: PMap,
     defaults: Map<String, Value>,
     mut dp: PMap,
     child_keys: &[String],
+    merge: bool,
     warnings: &mut Vec<String>,
     prefix: &str,
 ) -> (Map<String, Value>, PMap) {
@@ -85,9 +88,9 @@ pub(crate) fn coalesce_values(
             Some(uv) => {
                 let upn = take_child(&mut up, &k, &uv, zero);
                 match (uv, dv) {
-                    (Value::Null, _) => {} // deleted
+                    (Value::Null, _) if !merge => {} // deleted
                     (Value::Object(um), Value::Object(dm)) => {
-                        let merge = child_keys.iter().any(|c| c == &k);
+                        let merge = merge || child_keys.iter().any(|c| c == &k);
                         let usrc = upn.src();
                         let (m, p) = coalesce_tables(
                             um,
@@ -378,6 +381,7 @@ pub fn coalesce_subchart_defaults(section: Value, sub_defaults: &Value) -> Value
         defaults,
         PMap::new(),
         &[],
+        false,
         &mut warnings,
         "",
     );

@@ -429,8 +429,41 @@ pub fn resolve(layers: Vec<Layer>) -> Result<Resolved, ValuesError> {
         }
     }
 
-    let (values, vp) = coalesce_chart(user, up, &[], &defaults, &prov, &mut warnings)?;
+    // Helm (`processDependencyImportValues`, run before rendering) first replaces the defaults
+    // of every chart with subcharts by its defaults merged with its subcharts' defaults
+    // (nulls kept), deepest charts first; the render-time coalescing then starts from those.
+    let mut with_children: Vec<Vec<String>> = defaults
+        .iter()
+        .flat_map(|d| (0..d.scope.len()).map(|n| d.scope[..n].to_vec()))
+        .collect();
+    with_children.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+    with_children.dedup();
+    for scope in with_children {
+        let (m, p) = coalesce_chart(
+            Map::new(),
+            PMap::new(),
+            &scope,
+            &defaults,
+            true,
+            &prov,
+            &mut warnings,
+        )?;
+        match defaults.iter_mut().find(|d| d.scope == scope) {
+            Some(d) => {
+                d.values = m;
+                d.prov = p;
+            }
+            None => defaults.push(Defaults {
+                scope,
+                values: m,
+                prov: p,
+            }),
+        }
+    }
+    let (values, vp) = coalesce_chart(user, up, &[], &defaults, false, &prov, &mut warnings)?;
     prov.root = PNode::Map(zero, vp);
+    let mut seen = std::collections::HashSet::new();
+    warnings.retain(|w| seen.insert(w.clone()));
     Ok(Resolved {
         values: Value::Object(values),
         provenance: prov,
@@ -445,6 +478,7 @@ fn coalesce_chart(
     up: PMap,
     scope: &[String],
     defaults: &[Defaults],
+    merge: bool,
     prov: &Provenance,
     warnings: &mut Vec<String>,
 ) -> Result<(Map<String, Value>, PMap), ValuesError> {
@@ -464,7 +498,8 @@ fn coalesce_chart(
         }
     }
     let prefix = scope.join(".");
-    let (mut m, mut mp) = merge::coalesce_values(user, up, d, dp, &children, warnings, &prefix);
+    let (mut m, mut mp) =
+        merge::coalesce_values(user, up, d, dp, &children, merge, warnings, &prefix);
     for c in &children {
         let mut path: Vec<PathSeg> = scope.iter().map(|s| PathSeg::Key(s.clone())).collect();
         path.push(PathSeg::Key(c.clone()));
@@ -503,7 +538,7 @@ fn coalesce_chart(
         );
         let mut cscope = scope.to_vec();
         cscope.push(c.clone());
-        let (s2, sp2) = coalesce_chart(section, sp, &cscope, defaults, prov, warnings)?;
+        let (s2, sp2) = coalesce_chart(section, sp, &cscope, defaults, merge, prov, warnings)?;
         m.insert(c.clone(), Value::Object(s2));
         mp.insert(c.clone(), PNode::Map(ssrc, sp2));
     }

@@ -1,0 +1,464 @@
+//! Differential test: the `--set` family, `-f` layering and chart-default coalescing, run
+//! through the real Helm v4.1.4 (`helm template` on charts that print `toJson .Values`) and
+//! through charter's values library. The results must be equal (numbers compared as f64,
+//! since Helm turns every number into a float64), and both must fail where Helm fails.
+//!
+//! Helm comes from `scripts/reference-tools`. Without it the test prints "skipped: no helm"
+//! and passes, unless `CI=true`.
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use charter::values::{self, Layer, LayerKind, SetKind};
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn data() -> PathBuf {
+    root().join("testdata/helm-set")
+}
+
+fn find_helm() -> Option<PathBuf> {
+    let out = Command::new(root().join("scripts/reference-tools"))
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let dir = String::from_utf8(out.stdout).ok()?;
+    let helm = PathBuf::from(dir.trim()).join("helm");
+    helm.exists().then_some(helm)
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Chart {
+    /// No defaults, no subcharts.
+    Empty,
+    /// Defaults with nulls, globals and a subchart `sub`.
+    Defaults,
+}
+
+struct Case {
+    name: &'static str,
+    chart: Chart,
+    /// (flag, argument): flag is `-f`, `--set`, `--set-string`, `--set-json`, `--set-file`,
+    /// `--set-literal`. `-f` paths and `--set-file` values are relative to testdata/helm-set.
+    flags: Vec<(&'static str, String)>,
+}
+
+fn case(name: &'static str, chart: Chart, flags: &[(&'static str, &str)]) -> Case {
+    Case {
+        name,
+        chart,
+        flags: flags.iter().map(|(f, a)| (*f, a.to_string())).collect(),
+    }
+}
+
+fn s(name: &'static str, args: &[&str]) -> Case {
+    let flags: Vec<(&'static str, &str)> = args.iter().map(|a| ("--set", *a)).collect();
+    case(name, Chart::Empty, &flags)
+}
+
+fn cases() -> Vec<Case> {
+    use Chart::*;
+    let deep30 = (0..31)
+        .map(|i| format!("k{i}"))
+        .collect::<Vec<_>>()
+        .join(".")
+        + "=1";
+    let deep31 = (0..32)
+        .map(|i| format!("k{i}"))
+        .collect::<Vec<_>>()
+        .join(".")
+        + "=1";
+    let mut v = vec![
+        // --set: paths, lists, types
+        s("simple", &["a=b"]),
+        s("nested", &["a.b.c=1"]),
+        s("two assignments", &["a=1,b=2"]),
+        s(
+            "type inference",
+            &[
+                "a=1.5,b=0123,c=True,d=NULL,e=-5,f=+5,g=1_000,h=00,i=0,j=-0,k=99999999999999999999,l=yes,m=,n=1e3,o=0x10,p=FALSE,q=-9223372036854775808",
+            ],
+        ),
+        s("list index 0", &["list[0]=x"]),
+        s("nil padding", &["list[2]=x"]),
+        s("index then key", &["a[2].b=c"]),
+        s("list literal", &["a={x,y,z}"]),
+        s("empty list literal", &["a={}"]),
+        s("typed list items", &["a={1,true,null,x}"]),
+        s("list literal then more", &["a={x},b=2"]),
+        s("escaped comma", &[r"a=x\,y"]),
+        s("escaped dot", &[r"a\.b=1"]),
+        s("escaped equals", &[r"a=x\=y"]),
+        s("unescaped equals in value", &["a=x=y"]),
+        s("escaped backslash", &[r"a=x\\y"]),
+        s("backslash before plain char", &[r"a=x\y"]),
+        s("escaped brackets", &[r"a\[0\]=1"]),
+        s("null value", &["a=null"]),
+        s("null replaces map", &["a.b=1", "a=null"]),
+        s("nested lists", &["a[0][1]=x"]),
+        s("lists in maps in lists", &["a[0].b[1].c=x"]),
+        s("edit a list element", &["a={1,2,3}", "a[1]=x"]),
+        s("two flags build a list", &["a[0]=1", "a[2]=3"]),
+        s("scalar replaces map", &["a.b=y", "a=x"]),
+        s("space in key", &["a b=1"]),
+        s("spaces kept", &[" a = 1 "]),
+        s("trailing comma", &["a=1,"]),
+        s("empty key ignored", &["=1"]),
+        s("leading dot ignored", &[".a=1"]),
+        s("unterminated index ignored", &["a[0=1"]),
+        s("index without value", &["a[0]"]),
+        s("closing bracket in key", &["a]=1"]),
+        s("30 levels", &[&deep30]),
+        s("unicode", &["a=héllo ✓,ключ=значение"]),
+        s("out of order indexes", &["a[1]=x,a[0]=y"]),
+        s("last wins", &["a=true,a=false"]),
+        s("large index", &["a[1000]=1"]),
+        // --set errors
+        s("error: no value", &["a"]),
+        s("error: leading comma", &[",a=1"]),
+        s("error: value with bare comma", &["a=b,c"]),
+        s("error: trailing dot", &["a.=1"]),
+        s("error: double dot", &["a..b=1"]),
+        s("error: index too large", &["a[65537]=1"]),
+        s("error: negative index", &["a[-1]=1"]),
+        s("error: non-numeric index", &["a[x]=1"]),
+        s("error: nested list literal", &["a={x,{y}}"]),
+        s("error: unterminated list", &["a={x"]),
+        s("error: data after index", &["a[0]b=1"]),
+        s("error: key into string", &["a=x", "a.b=y"]),
+        s("error: key into null", &["a=null", "a.b=1"]),
+        s("error: index into string", &["a=x", "a[0]=y"]),
+        s("error: 31 levels", &[&deep31]),
+        // --set-string
+        case(
+            "set-string",
+            Empty,
+            &[("--set-string", "a=1,b=true,c={1,null},d=null")],
+        ),
+        case(
+            "set-string nested",
+            Empty,
+            &[("--set-string", "a.b[1]=007")],
+        ),
+        // --set-json
+        case(
+            "json object",
+            Empty,
+            &[("--set-json", r#"a={"x":[1,2,{"y":null}],"s":"t"}"#)],
+        ),
+        case("json no delimiter", Empty, &[("--set-json", "a=1b=2")]),
+        case(
+            "json list and space",
+            Empty,
+            &[("--set-json", r#"a=[1,2] , b="x""#)],
+        ),
+        case("json empty is null", Empty, &[("--set-json", "a=")]),
+        case("json empty then more", Empty, &[("--set-json", "a=,b=1")]),
+        case(
+            "json big int",
+            Empty,
+            &[("--set-json", "a=12345678901234567890")],
+        ),
+        case(
+            "json into index",
+            Empty,
+            &[("--set-json", r#"a[1]={"b":null}"#)],
+        ),
+        case("json float", Empty, &[("--set-json", "a=1.5e3,b=-0.25")]),
+        case("error: json invalid", Empty, &[("--set-json", "a=nul")]),
+        case(
+            "error: json trailing brace",
+            Empty,
+            &[("--set-json", r#"a={"x":1}}"#)],
+        ),
+        // --set-literal, --set-file
+        case("literal", Empty, &[("--set-literal", r"a.b=x,y=z\,w")]),
+        case("literal backslash", Empty, &[("--set-literal", r"a\.b=1")]),
+        case(
+            "error: literal without value",
+            Empty,
+            &[("--set-literal", "a")],
+        ),
+        case("set-file", Empty, &[("--set-file", "a.b=file.txt")]),
+        case(
+            "error: set-file missing",
+            Empty,
+            &[("--set-file", "a=does-not-exist.txt")],
+        ),
+        // kinds apply in Helm's fixed order (json, set, string, file, literal)
+        case(
+            "kind order json/set",
+            Empty,
+            &[("--set", "a=1"), ("--set-json", "a=2")],
+        ),
+        case(
+            "kind order string/set",
+            Empty,
+            &[("--set-string", "a=1"), ("--set", "a=2")],
+        ),
+        case(
+            "kind order literal/string",
+            Empty,
+            &[("--set-literal", "a=1"), ("--set-string", "a=2")],
+        ),
+        // -f layering, --set into file values, YAML scalars
+        case("scalars file", Empty, &[("-f", "scalars.yaml")]),
+        case(
+            "set edits a list from a file",
+            Empty,
+            &[("-f", "listbase.yaml"), ("--set", "list[1]=x")],
+        ),
+        case(
+            "error: set key into file string",
+            Empty,
+            &[("-f", "listbase.yaml"), ("--set", "str.x=1")],
+        ),
+        case(
+            "error: set key into file null",
+            Empty,
+            &[("-f", "listbase.yaml"), ("--set", "nul.x=1")],
+        ),
+        // coalescing with chart defaults (nulls delete), subchart and globals
+        case("defaults only", Defaults, &[]),
+        case("file nulls and lists", Defaults, &[("-f", "f1.yaml")]),
+        case(
+            "two files",
+            Defaults,
+            &[("-f", "f1.yaml"), ("-f", "f2.yaml")],
+        ),
+        case(
+            "null deletes defaults",
+            Defaults,
+            &[(
+                "--set",
+                "keep=null,defnull=3,nested.dn=null,nested.a=null,nested.zz=null",
+            )],
+        ),
+        case("scalar over table", Defaults, &[("--set", "nested.deep=5")]),
+        case("table over scalar", Defaults, &[("--set", "keep.x=5")]),
+        case(
+            "null then json",
+            Defaults,
+            &[
+                ("--set", "nested=null"),
+                ("--set-json", r#"nested={"b":null,"k":1}"#),
+            ],
+        ),
+        case("list replaced", Defaults, &[("--set", "list={7}")]),
+        case(
+            "subchart values",
+            Defaults,
+            &[("--set", "sub.snull=5,sub.global.g1=user,sub.global.g4=user")],
+        ),
+        case(
+            "subchart default deleted",
+            Defaults,
+            &[("--set", "sub.sa=null,sub.sb=null")],
+        ),
+        case(
+            "globals from user",
+            Defaults,
+            &[("--set", "global.g1=x,global.gm.c=1,global.new=2")],
+        ),
+        case(
+            "error: subchart section not a map",
+            Defaults,
+            &[("--set", "sub=5")],
+        ),
+        case(
+            "sub-subchart values",
+            Defaults,
+            &[(
+                "--set",
+                "sub.subsub.ss=3,sub.subsub.ssnull=4,sub.subsub.sm.b=2",
+            )],
+        ),
+        case(
+            "sub-subchart null",
+            Defaults,
+            &[(
+                "--set",
+                "sub.subsub.ss=null,sub.snested.nn=null,sub.global.gm=null",
+            )],
+        ),
+        case("global null", Defaults, &[("--set", "global=null")]),
+        case(
+            "global not a map (Helm warns)",
+            Defaults,
+            &[("--set", "global=5")],
+        ),
+        case("subchart from file", Defaults, &[("-f", "subvalues.yaml")]),
+    ];
+    v.retain(|c| !c.name.is_empty());
+    v
+}
+
+/// Numbers as f64 (Helm's float64), maps order-insensitive (serde_json's Map equality).
+fn normalize(v: &Value) -> Value {
+    match v {
+        Value::Number(n) => n
+            .as_f64()
+            .and_then(serde_json::Number::from_f64)
+            .map_or(Value::Null, Value::Number),
+        Value::Array(a) => Value::Array(a.iter().map(normalize).collect()),
+        Value::Object(m) => {
+            Value::Object(m.iter().map(|(k, v)| (k.clone(), normalize(v))).collect())
+        }
+        other => other.clone(),
+    }
+}
+
+fn chart_dir(c: Chart) -> PathBuf {
+    match c {
+        Chart::Empty => data().join("chart"),
+        Chart::Defaults => data().join("chart-defaults"),
+    }
+}
+
+fn run_helm(helm: &Path, c: &Case) -> Result<Value, String> {
+    let mut cmd = Command::new(helm);
+    cmd.current_dir(data())
+        .arg("template")
+        .arg("x")
+        .arg(chart_dir(c.chart))
+        .args(["--show-only", "templates/values.yaml"]);
+    for (flag, arg) in &c.flags {
+        cmd.arg(flag).arg(arg);
+    }
+    let out = cmd.output().map_err(|e| format!("cannot run helm: {e}"))?;
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with('{'))
+        .ok_or_else(|| format!("no JSON in helm output: {text}"))?;
+    serde_json::from_str(line).map_err(|e| format!("helm printed invalid JSON ({e}): {line}"))
+}
+
+fn kind_of(flag: &str) -> Option<SetKind> {
+    Some(match flag {
+        "--set" => SetKind::Set,
+        "--set-string" => SetKind::SetString,
+        "--set-json" => SetKind::SetJson,
+        "--set-file" => SetKind::SetFile,
+        "--set-literal" => SetKind::SetLiteral,
+        _ => return None,
+    })
+}
+
+fn run_charter(c: &Case) -> Result<Value, String> {
+    let dir = chart_dir(c.chart);
+    let mut layers = Vec::new();
+    if c.chart == Chart::Defaults {
+        let subsub = dir.join("charts/sub/charts/subsub/values.yaml");
+        layers.push(
+            Layer::from_file(&subsub, LayerKind::ChartDefault)
+                .map_err(|e| e.to_string())?
+                .nested_under(&["sub".to_string(), "subsub".to_string()]),
+        );
+        let sub = dir.join("charts/sub/values.yaml");
+        layers.push(
+            Layer::from_file(&sub, LayerKind::ChartDefault)
+                .map_err(|e| e.to_string())?
+                .nested_under(&["sub".to_string()]),
+        );
+    }
+    layers.push(
+        Layer::from_file(&dir.join("values.yaml"), LayerKind::ChartDefault)
+            .map_err(|e| e.to_string())?,
+    );
+    for (flag, arg) in &c.flags {
+        if *flag == "-f" {
+            layers.push(
+                Layer::from_file(&data().join(arg), LayerKind::ValuesFlag)
+                    .map_err(|e| e.to_string())?,
+            );
+        }
+    }
+    // Helm applies the flag kinds in a fixed order.
+    let mut sets: Vec<(SetKind, &String)> = c
+        .flags
+        .iter()
+        .filter_map(|(f, a)| kind_of(f).map(|k| (k, a)))
+        .collect();
+    sets.sort_by_key(|(k, _)| k.helm_rank());
+    for (k, a) in sets {
+        layers.push(values::parse_set(k, a, &data()).map_err(|e| e.to_string())?);
+    }
+    let r = values::resolve(layers).map_err(|e| e.to_string())?;
+    Ok(r.values)
+}
+
+#[test]
+fn set_and_merge_semantics_match_helm() {
+    let Some(helm) = find_helm() else {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!(
+                "CI=true but the reference helm is not available (scripts/reference-tools failed)"
+            );
+        }
+        println!("skipped: no helm");
+        return;
+    };
+    let cases = cases();
+    assert!(cases.len() >= 40);
+    let results: Vec<(usize, Result<Value, String>)> = std::thread::scope(|scope| {
+        let chunks: Vec<Vec<(usize, &Case)>> = (0..4)
+            .map(|t| {
+                cases
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| i % 4 == t)
+                    .collect()
+            })
+            .collect();
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|chunk| {
+                let helm = &helm;
+                scope.spawn(move || {
+                    chunk
+                        .into_iter()
+                        .map(|(i, c)| (i, run_helm(helm, c)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    let mut helm_results: Vec<Option<Result<Value, String>>> = vec![None; cases.len()];
+    for (i, r) in results {
+        helm_results[i] = Some(r);
+    }
+    let mut failures = Vec::new();
+    for (c, h) in cases.iter().zip(helm_results) {
+        let h = h.unwrap_or_else(|| Err("helm did not run".to_string()));
+        let ours = run_charter(c);
+        let expect_error = c.name.starts_with("error:");
+        match (&h, &ours) {
+            (Ok(hv), Ok(ov)) if normalize(hv) == normalize(ov) && !expect_error => {}
+            (Err(_), Err(_)) if expect_error => {}
+            _ => failures.push(format!(
+                "{}: flags {:?}\n    helm:    {:?}\n    charter: {:?}",
+                c.name, c.flags, h, ours
+            )),
+        }
+    }
+    println!("{} cases compared with helm", cases.len());
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases differ from Helm:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
