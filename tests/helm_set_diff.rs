@@ -248,6 +248,11 @@ fn cases() -> Vec<Case> {
                 ("--set-json", r#"nested={"b":null,"k":1}"#),
             ],
         ),
+        case(
+            "set index into a chart-default list",
+            Defaults,
+            &[("--set", "list[1]=x")],
+        ),
         case("list replaced", Defaults, &[("--set", "list={7}")]),
         case(
             "subchart values",

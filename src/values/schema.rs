@@ -175,7 +175,8 @@ pub fn validate_scoped(
                     p.push(PathSeg::Key(prop.to_string()));
                     errors.push(SchemaError {
                         path: path_to_string(&p),
-                        keyword: keyword.clone(),
+                        // boon names this keyword `additionalProperty`.
+                        keyword: "additionalProperties".to_string(),
                         message: format!(
                             "`{prop}` is not a property the schema allows here (a typo?)"
                         ),
