@@ -1,0 +1,311 @@
+//! `.chartignore`: which files of a chart directory are part of the chart.
+//!
+//! The syntax and semantics are gitignore's (not Helm's `.helmignore`, which uses Go's
+//! `path.Match`): `#` comments, blank lines, `!` re-includes, a trailing `/` matches directories
+//! only, a leading or inner `/` anchors the pattern to the directory of the `.chartignore` file,
+//! `*` and `?` do not cross `/`, `**` does, `[a-z]` classes, `\` escapes. Every directory of a
+//! chart may hold a `.chartignore`; its patterns are relative to that directory and win over
+//! the ones of parent directories, exactly like nested `.gitignore` files. As in git, a file
+//! inside an ignored directory cannot be re-included.
+//!
+//! Always: `.git/`, `.hg/` and `.svn/` are skipped, and the chart's own `Chart.yaml` is never
+//! ignored. The rules apply wherever charter reads a chart directory: `charter package`, and
+//! loading a chart directory for `template`, `install`, `lint`.
+
+use std::path::{Path, PathBuf};
+
+use ignore::Match;
+use ignore::gitignore::{Gitignore, GitignoreBuilder};
+
+use super::ChartError;
+
+/// The ignore file's name.
+pub const IGNORE_FILE: &str = ".chartignore";
+
+/// The rules of one `.chartignore` file.
+#[derive(Debug, Clone)]
+pub struct ChartIgnore {
+    matcher: Gitignore,
+}
+
+impl ChartIgnore {
+    /// Parses the text of a `.chartignore`. `label` names the file in errors.
+    pub fn parse(label: &str, src: &str) -> Result<ChartIgnore, ChartError> {
+        let mut b = GitignoreBuilder::new("");
+        for (i, line) in src.lines().enumerate() {
+            b.add_line(None, line).map_err(|e| ChartError::InvalidMeta {
+                path: format!("{label}:{}", i + 1),
+                message: format!(
+                    "invalid .chartignore pattern `{line}`: {e}. The syntax is gitignore's (docs/repositories.md)"
+                ),
+            })?;
+        }
+        let matcher = b.build().map_err(|e| ChartError::InvalidMeta {
+            path: label.to_string(),
+            message: format!("invalid .chartignore: {e}"),
+        })?;
+        Ok(ChartIgnore { matcher })
+    }
+
+    /// `Some(true)` when the rules ignore `rel` (a `/`-separated path relative to the
+    /// directory holding the file), `Some(false)` when a `!` rule re-includes it, `None` when no
+    /// rule speaks about it.
+    pub fn decide(&self, rel: &str, is_dir: bool) -> Option<bool> {
+        match self.matcher.matched(rel, is_dir) {
+            Match::None => None,
+            Match::Ignore(_) => Some(true),
+            Match::Whitelist(_) => Some(false),
+        }
+    }
+}
+
+/// One file of a chart directory, as `.chartignore` leaves it.
+#[derive(Debug, Clone)]
+pub struct ChartFile {
+    /// Path relative to the chart root, `/`-separated.
+    pub rel: String,
+    /// The file on disk.
+    pub abs: PathBuf,
+    /// Whether the owner may execute it (kept as mode 0755 in packages, else 0644).
+    pub executable: bool,
+}
+
+/// Lists the files of the chart directory `root` that `.chartignore` rules keep, sorted by
+/// path. Symbolic links are followed only when they stay inside the chart; a link that points
+/// outside, or a directory link cycle, is an error naming the link.
+pub fn list_chart_files(root: &Path) -> Result<Vec<ChartFile>, ChartError> {
+    let canonical_root = root.canonicalize().map_err(|source| ChartError::Io {
+        path: root.to_path_buf(),
+        source,
+    })?;
+    let mut walker = Walker {
+        root,
+        canonical_root: canonical_root.clone(),
+        out: Vec::new(),
+        rules: Vec::new(),
+        ancestors: vec![canonical_root],
+    };
+    walker.walk(root, "")?;
+    let mut out = walker.out;
+    out.sort_by(|a, b| a.rel.cmp(&b.rel));
+    Ok(out)
+}
+
+struct Walker<'a> {
+    root: &'a Path,
+    canonical_root: PathBuf,
+    out: Vec<ChartFile>,
+    /// (directory relative to the root, its rules), outermost first.
+    rules: Vec<(String, ChartIgnore)>,
+    /// Canonical paths of the directories being walked, to detect link cycles.
+    ancestors: Vec<PathBuf>,
+}
+
+impl Walker<'_> {
+    fn ignored(&self, rel: &str, is_dir: bool) -> bool {
+        if rel == "Chart.yaml" {
+            return false;
+        }
+        for (base, rules) in self.rules.iter().rev() {
+            let sub = if base.is_empty() {
+                rel
+            } else {
+                match rel.strip_prefix(base.as_str()).and_then(|r| r.strip_prefix('/')) {
+                    Some(r) => r,
+                    None => continue,
+                }
+            };
+            if let Some(decision) = rules.decide(sub, is_dir) {
+                return decision;
+            }
+        }
+        false
+    }
+
+    fn walk(&mut self, dir: &Path, rel_dir: &str) -> Result<(), ChartError> {
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| ChartError::Io { path, source }
+        };
+        let ignore_file = dir.join(IGNORE_FILE);
+        let pushed = if ignore_file.is_file() {
+            let src = std::fs::read_to_string(&ignore_file).map_err(io(&ignore_file))?;
+            let rules = ChartIgnore::parse(&ignore_file.display().to_string(), &src)?;
+            self.rules.push((rel_dir.to_string(), rules));
+            true
+        } else {
+            false
+        };
+        let mut entries: Vec<_> = std::fs::read_dir(dir)
+            .map_err(io(dir))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(io(dir))?;
+        entries.sort_by_key(|e| e.file_name());
+        for entry in entries {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name == ".git" || name == ".hg" || name == ".svn" {
+                continue;
+            }
+            let path = entry.path();
+            let rel = if rel_dir.is_empty() {
+                name.clone()
+            } else {
+                format!("{rel_dir}/{name}")
+            };
+            let meta = std::fs::metadata(&path).map_err(io(&path))?;
+            if self.ignored(&rel, meta.is_dir()) {
+                continue;
+            }
+            let real = path.canonicalize().map_err(io(&path))?;
+            if !real.starts_with(&self.canonical_root) {
+                return Err(ChartError::Archive {
+                    archive: self.root.display().to_string(),
+                    message: format!(
+                        "{} is a link that points outside the chart ({}); charts must be self-contained (copy the file in, or list the link in .chartignore)",
+                        path.display(),
+                        real.display()
+                    ),
+                });
+            }
+            if meta.is_dir() {
+                if self.ancestors.contains(&real) {
+                    return Err(ChartError::Archive {
+                        archive: self.root.display().to_string(),
+                        message: format!(
+                            "{} is a link to one of its own parent directories (a cycle); remove it or list it in .chartignore",
+                            path.display()
+                        ),
+                    });
+                }
+                self.ancestors.push(real);
+                self.walk(&path, &rel)?;
+                self.ancestors.pop();
+            } else if meta.is_file() {
+                self.out.push(ChartFile {
+                    rel,
+                    abs: path,
+                    executable: is_executable(&meta),
+                });
+            }
+        }
+        if pushed {
+            self.rules.pop();
+        }
+        Ok(())
+    }
+}
+
+#[cfg(unix)]
+fn is_executable(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    meta.permissions().mode() & 0o100 != 0
+}
+
+#[cfg(not(unix))]
+fn is_executable(_meta: &std::fs::Metadata) -> bool {
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let t = tempfile::tempdir().unwrap();
+        for (p, c) in files {
+            let p = t.path().join(p);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, c).unwrap();
+        }
+        t
+    }
+
+    fn listed(t: &tempfile::TempDir) -> Vec<String> {
+        list_chart_files(t.path())
+            .unwrap()
+            .into_iter()
+            .map(|f| f.rel)
+            .collect()
+    }
+
+    #[test]
+    fn gitignore_semantics() {
+        let t = tree(&[
+            ("Chart.yaml", "x"),
+            (
+                ".chartignore",
+                "# comment\n\n*.bak\n/secret.txt\ntmp/\n!keep.bak\ndocs/**/*.md\n\\#literal\n",
+            ),
+            ("a.bak", ""),
+            ("keep.bak", ""),
+            ("secret.txt", ""),
+            ("templates/secret.txt", ""),
+            ("templates/x.yaml", ""),
+            ("templates/old.bak", ""),
+            ("tmp/a", ""),
+            ("templates/tmp/b", ""),
+            ("docs/a/b/c.md", ""),
+            ("docs/readme.txt", ""),
+            ("#literal", ""),
+            (".git/HEAD", ""),
+        ]);
+        assert_eq!(
+            listed(&t),
+            [
+                ".chartignore",
+                "Chart.yaml",
+                "docs/readme.txt",
+                "keep.bak",
+                "templates/secret.txt",
+                "templates/x.yaml",
+            ]
+        );
+    }
+
+    #[test]
+    fn nested_files_win_and_ignored_dirs_stay_ignored() {
+        let t = tree(&[
+            ("Chart.yaml", "x"),
+            (".chartignore", "*.txt\nbuild/\n"),
+            ("charts/sub/.chartignore", "!*.txt\n"),
+            ("charts/sub/notes.txt", ""),
+            ("top.txt", ""),
+            ("build/.chartignore", "!*\n"),
+            ("build/out", ""),
+        ]);
+        assert_eq!(
+            listed(&t),
+            [".chartignore", "Chart.yaml", "charts/sub/.chartignore", "charts/sub/notes.txt"]
+        );
+    }
+
+    #[test]
+    fn chart_yaml_is_never_ignored() {
+        let t = tree(&[("Chart.yaml", "x"), (".chartignore", "*\n!.chartignore\n"), ("a", "")]);
+        assert_eq!(listed(&t), [".chartignore", "Chart.yaml"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_outside_and_cycles_are_errors_unless_ignored() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("f"), "x").unwrap();
+        let t = tree(&[("Chart.yaml", "x")]);
+        std::os::unix::fs::symlink(outside.path().join("f"), t.path().join("out")).unwrap();
+        let err = list_chart_files(t.path()).unwrap_err().to_string();
+        assert!(err.contains("points outside the chart"), "{err}");
+        std::fs::write(t.path().join(".chartignore"), "out\n").unwrap();
+        assert_eq!(listed(&t), [".chartignore", "Chart.yaml"]);
+
+        std::fs::create_dir(t.path().join("d")).unwrap();
+        std::os::unix::fs::symlink(t.path(), t.path().join("d/loop")).unwrap();
+        let err = list_chart_files(t.path()).unwrap_err().to_string();
+        assert!(err.contains("cycle"), "{err}");
+    }
+
+    #[test]
+    fn bad_pattern_names_file_and_line() {
+        let err = ChartIgnore::parse("c/.chartignore", "ok\n[z-a\n").unwrap_err().to_string();
+        assert!(err.starts_with("c/.chartignore:2"), "{err}");
+    }
+}
