@@ -10,7 +10,6 @@ use indexmap::IndexMap;
 use serde_json::{Map, Value};
 
 use super::provenance::{PNode, Src};
-use crate::yaml::PathSeg;
 
 pub(crate) type PMap = IndexMap<String, PNode>;
 
@@ -408,31 +407,6 @@ pub fn merge(base: &mut Value, overlay: Value) {
 /// null); a null with nothing beneath stays null; maps merge; anything else from `user` wins.
 pub fn coalesce(user: Value, defaults: &Value) -> Value {
     coalesce_subchart_defaults(user, defaults)
-}
-
-/// Every path of `v` that holds a scalar or an empty collection, with the value.
-pub(crate) fn leaves<'a>(
-    v: &'a Value,
-    path: &mut Vec<PathSeg>,
-    out: &mut Vec<(Vec<PathSeg>, &'a Value)>,
-) {
-    match v {
-        Value::Object(m) if !m.is_empty() => {
-            for (k, c) in m {
-                path.push(PathSeg::Key(k.clone()));
-                leaves(c, path, out);
-                path.pop();
-            }
-        }
-        Value::Array(a) if !a.is_empty() => {
-            for (i, c) in a.iter().enumerate() {
-                path.push(PathSeg::Index(i));
-                leaves(c, path, out);
-                path.pop();
-            }
-        }
-        _ => out.push((path.clone(), v)),
-    }
 }
 
 #[cfg(test)]

@@ -251,7 +251,7 @@ impl Layer {
             LayerKind::ChartDefault => Source::ChartDefault(path.to_path_buf()),
             _ => Source::File(path.to_path_buf()),
         };
-        let origins = Provenance::single(source, &value, Some(&lines));
+        let origins = Provenance::single(source, &value, Some(lines));
         Ok(Layer {
             label: name,
             kind,
@@ -561,15 +561,57 @@ pub struct ExplainRow {
 pub fn explain(resolved: &Resolved) -> Vec<ExplainRow> {
     let mut out = Vec::new();
     let mut path = Vec::new();
-    merge::leaves(&resolved.values, &mut path, &mut out);
-    out.into_iter()
-        .filter(|(p, _)| !p.is_empty())
-        .map(|(p, v)| ExplainRow {
-            path: yaml::path_to_string(&p),
+    let p = &resolved.provenance;
+    explain_walk(
+        &resolved.values,
+        Some(&p.root),
+        p.root.src(),
+        p,
+        &mut path,
+        &mut out,
+    );
+    out
+}
+
+fn explain_walk(
+    v: &Value,
+    node: Option<&PNode>,
+    inherited: Src,
+    prov: &Provenance,
+    path: &mut Vec<PathSeg>,
+    out: &mut Vec<ExplainRow>,
+) {
+    let src = node.map_or(inherited, PNode::src);
+    match v {
+        Value::Object(m) if !m.is_empty() => {
+            for (k, c) in m {
+                let child = match node {
+                    Some(PNode::Map(_, pm)) => pm.get(k),
+                    _ => None,
+                };
+                path.push(PathSeg::Key(k.clone()));
+                explain_walk(c, child, src, prov, path, out);
+                path.pop();
+            }
+        }
+        Value::Array(a) if !a.is_empty() => {
+            for (i, c) in a.iter().enumerate() {
+                let child = match node {
+                    Some(PNode::Seq(_, items)) => items.get(i),
+                    _ => None,
+                };
+                path.push(PathSeg::Index(i));
+                explain_walk(c, child, src, prov, path, out);
+                path.pop();
+            }
+        }
+        _ if path.is_empty() => {}
+        _ => out.push(ExplainRow {
+            path: yaml::path_to_string(path),
             value: v.clone(),
-            origin: resolved.provenance.origin_of(&p),
-        })
-        .collect()
+            origin: prov.origin_for(src),
+        }),
+    }
 }
 
 /// The merged values as YAML with each leaf's origin as a trailing comment

@@ -122,36 +122,29 @@ impl PNode {
         }
     }
 
-    /// Attribute `v` to `source`, with lines from the parser's line tree.
-    pub fn from_lines(v: &Value, lines: &LineTree, source: u32) -> PNode {
-        let src = Src {
+    /// Attribute a parsed value to `source`, with lines from the parser's line tree (which has
+    /// the value's shape; consumed to reuse its keys).
+    pub fn from_lines(lines: LineTree, source: u32) -> PNode {
+        let src = |line: usize| Src {
             source,
-            line: u32::try_from(lines.line()).unwrap_or(u32::MAX),
+            line: u32::try_from(line).unwrap_or(u32::MAX),
         };
-        match (v, lines) {
-            (Value::Object(m), LineTree::Map { entries, .. }) => PNode::Map(
-                src,
-                m.iter()
-                    .map(|(k, c)| {
-                        let n = match entries.get(k) {
-                            Some(l) => PNode::from_lines(c, l, source),
-                            None => PNode::uniform(c, src),
-                        };
-                        (k.clone(), n)
-                    })
+        match lines {
+            LineTree::Leaf(l) => PNode::Leaf(src(l)),
+            LineTree::Map { line, entries } => PNode::Map(
+                src(line),
+                entries
+                    .into_iter()
+                    .map(|(k, c)| (k, PNode::from_lines(c, source)))
                     .collect(),
             ),
-            (Value::Array(a), LineTree::Seq { items, .. }) => PNode::Seq(
-                src,
-                a.iter()
-                    .enumerate()
-                    .map(|(i, c)| match items.get(i) {
-                        Some(l) => PNode::from_lines(c, l, source),
-                        None => PNode::uniform(c, src),
-                    })
+            LineTree::Seq { line, items } => PNode::Seq(
+                src(line),
+                items
+                    .into_iter()
+                    .map(|c| PNode::from_lines(c, source))
                     .collect(),
             ),
-            _ => PNode::uniform(v, src),
         }
     }
 
@@ -257,9 +250,9 @@ impl Default for Provenance {
 
 impl Provenance {
     /// One source for every node of `v`.
-    pub(crate) fn single(source: Source, v: &Value, lines: Option<&LineTree>) -> Provenance {
+    pub(crate) fn single(source: Source, v: &Value, lines: Option<LineTree>) -> Provenance {
         let root = match lines {
-            Some(l) => PNode::from_lines(v, l, 0),
+            Some(l) => PNode::from_lines(l, 0),
             None => PNode::uniform(v, Src { source: 0, line: 0 }),
         };
         Provenance {
