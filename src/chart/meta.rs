@@ -1,0 +1,277 @@
+//! `Chart.yaml`: the chart's metadata.
+
+use serde::{Deserialize, Serialize};
+
+use super::{API_VERSION, ChartError};
+use crate::chart::constraint::Constraint;
+
+/// Whether a chart installs objects (`application`) or only provides partials (`library`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ChartType {
+    /// A chart that renders objects.
+    #[default]
+    Application,
+    /// A chart that only provides partials to other charts; it renders nothing itself.
+    Library,
+}
+
+/// A dependency entry of `Chart.yaml`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Dependency {
+    /// The dependency chart's name.
+    pub name: String,
+    /// A SemVer range (Helm syntax) the dependency's version must satisfy.
+    #[serde(default)]
+    pub version: Option<String>,
+    /// Repository URL, `file://` path, or `@name` of a configured repository.
+    #[serde(default)]
+    pub repository: Option<String>,
+    /// Values path(s), comma-separated, that enable or disable the dependency.
+    #[serde(default)]
+    pub condition: Option<String>,
+    /// The key the dependency's values live under, and its name in the rendered output.
+    #[serde(default)]
+    pub alias: Option<String>,
+    /// Tags that enable the dependency (`tags.<tag>` in values).
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+/// A maintainer entry of `Chart.yaml`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Maintainer {
+    /// Name.
+    pub name: String,
+    /// E-mail address.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Home page.
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
+/// `Chart.yaml`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ChartMeta {
+    /// Always `charter/v1`.
+    pub api_version: String,
+    /// The chart's name (DNS-1123 label).
+    pub name: String,
+    /// The chart's version, SemVer 2.
+    pub version: String,
+    /// The version of the application the chart deploys.
+    #[serde(default)]
+    pub app_version: Option<String>,
+    /// One-line description.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// `application` (default) or `library`.
+    #[serde(default, rename = "type")]
+    pub chart_type: ChartType,
+    /// A SemVer constraint on the Kubernetes version the chart supports.
+    #[serde(default)]
+    pub kube_version: Option<String>,
+    /// Dependency charts.
+    #[serde(default)]
+    pub dependencies: Vec<Dependency>,
+    /// Search keywords.
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    /// Project home page.
+    #[serde(default)]
+    pub home: Option<String>,
+    /// Source code URLs.
+    #[serde(default)]
+    pub sources: Vec<String>,
+    /// Maintainers.
+    #[serde(default)]
+    pub maintainers: Vec<Maintainer>,
+    /// Icon URL.
+    #[serde(default)]
+    pub icon: Option<String>,
+    /// Whether the chart is deprecated.
+    #[serde(default)]
+    pub deprecated: bool,
+    /// Free-form annotations.
+    #[serde(default)]
+    pub annotations: indexmap::IndexMap<String, String>,
+}
+
+impl ChartMeta {
+    /// The parsed SemVer version (validated at load time).
+    pub fn semver(&self) -> semver::Version {
+        semver::Version::parse(&self.version).unwrap_or_else(|_| semver::Version::new(0, 0, 0))
+    }
+}
+
+/// Parses and validates `Chart.yaml`. `label` is the path used in messages.
+pub fn parse_chart_yaml(src: &str, label: &str) -> Result<ChartMeta, ChartError> {
+    let invalid = |message: String| ChartError::InvalidMeta {
+        path: label.to_string(),
+        message,
+    };
+    // Look at apiVersion first, so a Helm chart gets the Helm message rather than a complaint
+    // about some Helm-only field.
+    let raw: serde_json::Value = crate::yaml::parse_str(src, label).map_err(|e| {
+        invalid(format!(
+            "{e}. Fix the YAML syntax of Chart.yaml at that line"
+        ))
+    })?;
+    match raw.get("apiVersion").and_then(|v| v.as_str()) {
+        Some(API_VERSION) => {}
+        Some(v @ ("v1" | "v2" | "v3")) => {
+            return Err(ChartError::HelmChart {
+                path: label.to_string(),
+                api_version: v.to_string(),
+            });
+        }
+        Some(other) => {
+            return Err(invalid(format!(
+                "unknown apiVersion `{other}`; a charter chart declares `apiVersion: {API_VERSION}`"
+            )));
+        }
+        None => {
+            return Err(invalid(format!(
+                "missing required field `apiVersion`; add `apiVersion: {API_VERSION}`"
+            )));
+        }
+    }
+    for field in ["name", "version"] {
+        if raw.get(field).is_none_or(|v| v.is_null()) {
+            return Err(invalid(format!(
+                "missing required field `{field}`; Chart.yaml needs apiVersion, name and version"
+            )));
+        }
+    }
+    let meta: ChartMeta = from_yaml_typed(src).map_err(|e| invalid(e.to_string()))?;
+    if semver::Version::parse(&meta.version).is_err() {
+        return Err(invalid(format!(
+            "version `{}` is not SemVer 2 (expected MAJOR.MINOR.PATCH, e.g. 1.2.3 or 1.2.3-rc.1)",
+            meta.version
+        )));
+    }
+    if !is_dns1123_label(&meta.name) {
+        return Err(invalid(format!(
+            "name `{}` is not a valid chart name: use lowercase letters, digits and '-', at most 63 characters, starting and ending with a letter or digit",
+            meta.name
+        )));
+    }
+    if let Some(kv) = &meta.kube_version {
+        Constraint::parse(kv)
+            .map_err(|e| invalid(format!("kubeVersion `{kv}` is not a valid constraint: {e}")))?;
+    }
+    for dep in &meta.dependencies {
+        if let Some(range) = &dep.version {
+            Constraint::parse(range).map_err(|e| {
+                invalid(format!(
+                    "dependency `{}`: version `{range}` is not a valid range: {e}",
+                    dep.name
+                ))
+            })?;
+        }
+        if let Some(alias) = &dep.alias
+            && !is_dns1123_label(alias)
+        {
+            return Err(invalid(format!(
+                "dependency `{}`: alias `{alias}` must be a DNS-1123 label",
+                dep.name
+            )));
+        }
+    }
+    Ok(meta)
+}
+
+/// Deserializes a typed YAML file (Chart.yaml, charter.yaml) with explicit parser budgets.
+pub fn from_yaml_typed<T: serde::de::DeserializeOwned>(
+    src: &str,
+) -> Result<T, serde_saphyr::Error> {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_documents = 1;
+    budget.max_events = 1_000_000;
+    budget.max_aliases = 10_000;
+    budget.max_anchors = 10_000;
+    budget.max_depth = 200;
+    let mut options = serde_saphyr::Options::default();
+    options.budget = Some(budget);
+    serde_saphyr::from_str_with_options(src, options)
+}
+
+/// A DNS-1123 label: lowercase alphanumerics and '-', 1–63 characters, alphanumeric at both ends.
+pub fn is_dns1123_label(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_full_chart_yaml() {
+        let m = parse_chart_yaml(
+            "apiVersion: charter/v1\nname: demo\nversion: 1.2.3-rc.1\nappVersion: \"2.0\"\ndescription: d\ntype: application\nkubeVersion: \">=1.28.0-0\"\n",
+            "Chart.yaml",
+        )
+        .unwrap();
+        assert_eq!(m.name, "demo");
+        assert_eq!(m.app_version.as_deref(), Some("2.0"));
+        assert_eq!(m.semver().pre.as_str(), "rc.1");
+    }
+
+    #[test]
+    fn errors_name_the_problem() {
+        let cases = [
+            (
+                "apiVersion: charter/v1\nversion: 1.0.0\n",
+                "missing required field `name`",
+            ),
+            (
+                "apiVersion: charter/v1\nname: a\n",
+                "missing required field `version`",
+            ),
+            (
+                "apiVersion: charter/v1\nname: a\nversion: 1.0\n",
+                "not SemVer 2",
+            ),
+            (
+                "name: a\nversion: 1.0.0\n",
+                "missing required field `apiVersion`",
+            ),
+            (
+                "apiVersion: foo/v9\nname: a\nversion: 1.0.0\n",
+                "unknown apiVersion `foo/v9`",
+            ),
+            (
+                "apiVersion: charter/v1\nname: A_b\nversion: 1.0.0\n",
+                "not a valid chart name",
+            ),
+            (
+                "apiVersion: charter/v1\nname: a\nversion: 1.0.0\nkubeVersion: \">=abc\"\n",
+                "kubeVersion",
+            ),
+            (
+                "apiVersion: charter/v1\nname: a\nversion: 1.0.0\nbogus: 1\n",
+                "bogus",
+            ),
+            (
+                "apiVersion: charter/v1\nname: a\nversion: [1\n",
+                "Chart.yaml",
+            ),
+        ];
+        for (src, want) in cases {
+            let err = parse_chart_yaml(src, "x/Chart.yaml")
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(want), "{src:?}: {err}");
+            assert!(err.starts_with("x/Chart.yaml"), "{err}");
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! Command line interface: clap commands, output formatting, exit codes. The only module that
+//! prints.
+//!
+//! Exit codes: 0 ok, 1 error, 2 "changes present" (diff/plan).
+
+mod input;
+mod lint;
+mod output;
+mod render_cmds;
+mod repo_cmds;
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+
+pub use input::{ChartArgs, Prepared, SetFlag};
+
+/// charter: Kubernetes manifests from Tera charts, layered per environment and region.
+#[derive(Debug, Parser)]
+#[command(
+    name = "charter",
+    version,
+    about = "Kubernetes manifest templating and packaging, layered per environment and region",
+    long_about = "charter renders Tera charts with values layered per environment and region \
+(chart defaults ◄ stack ◄ environment ◄ region ◄ -f ◄ --set), diffs the result against the \
+live cluster, applies it, and records every release in the cluster so any revision can be \
+rolled back.\n\nA TARGET is a leaf directory of a deploy tree (e.g. deploy/app/prod/westus), or \
+`--stack DIR --env E --region R`; Helm-style `RELEASE CHART` also works.",
+    after_help = "Examples:\n  charter template testdata/deploy/demo/prod/westus\n  charter template --stack testdata/deploy/demo --env staging --region eastus\n  charter template my-release charts/demo -f my-values.yaml --set image.tag=v2\n  charter values testdata/deploy/demo/prod/westus --explain\n  charter lint testdata/deploy/demo"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Flags every command accepts.
+#[derive(Debug, Args, Clone)]
+pub struct GlobalArgs {
+    /// Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config).
+    #[arg(long, global = true, env = "KUBECONFIG", value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub kube_context: Option<String>,
+    /// Namespace of the release (default: the target's charter.yaml, else `default`).
+    #[arg(short = 'n', long, global = true, value_name = "NS")]
+    pub namespace: Option<String>,
+    /// Output format where a command prints data.
+    #[arg(short = 'o', long, global = true, value_enum)]
+    pub output: Option<OutputFormat>,
+    /// Do not color output.
+    #[arg(long, global = true, env = "NO_COLOR", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true")]
+    pub no_color: Option<bool>,
+    /// More log output (-v info, -vv debug, -vvv trace).
+    #[arg(short = 'v', long = "verbose", global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+/// `-o/--output` formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Human-readable table.
+    Table,
+    /// YAML.
+    Yaml,
+    /// JSON.
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Render a chart for a target and print the manifests (no cluster needed).
+    #[command(
+        long_about = "Render a chart for a target and print the manifests, ordered for install \
+(Namespaces, CRDs, RBAC, config, Services, workloads, … unknown kinds last), each preceded by \
+`# Source: <chart>/templates/<file>`. No cluster is contacted: `lookup` returns empty."
+    )]
+    Template(render_cmds::TemplateArgs),
+    /// Print the merged values of a target; --explain shows which layer set each value.
+    Values(render_cmds::ValuesArgs),
+    /// Check a chart or every target of a deploy tree: structure, schema, rendering, objects.
+    Lint(lint::LintArgs),
+    /// Package a chart directory into a reproducible <name>-<version>.tgz.
+    Package(repo_cmds::PackageArgs),
+    /// Chart repositories: index a directory; add, list, update, remove configured ones.
+    Repo(repo_cmds::RepoArgs),
+    /// Search the configured repositories' charts.
+    Search(repo_cmds::SearchArgs),
+    /// Download a chart from a repository (verified against the index digest).
+    Pull(repo_cmds::PullArgs),
+    /// Chart dependencies: update (resolve, vendor, lock), build (restore from Chart.lock), list.
+    Dep(repo_cmds::DepArgs),
+    /// Print charter's version.
+    Version,
+    /// Print a shell completion script.
+    Completion {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+/// An error for the user: one paragraph, already naming the file/line or flag.
+#[derive(Debug)]
+pub struct CliError {
+    message: String,
+    code: i32,
+}
+
+impl CliError {
+    fn new(message: impl std::fmt::Display) -> CliError {
+        CliError {
+            message: message.to_string(),
+            code: 1,
+        }
+    }
+}
+
+impl<E: std::error::Error> From<E> for CliError {
+    fn from(e: E) -> Self {
+        CliError::new(e)
+    }
+}
+
+/// Result of a command: the exit code on success.
+pub type CmdResult = Result<i32, CliError>;
+
+/// Runs the CLI and returns the process exit code.
+pub fn main() -> i32 {
+    let mut matches = match Cli::command().try_get_matches() {
+        Ok(m) => m,
+        Err(e) => {
+            let code = if e.use_stderr() { 1 } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let set_flags = input::ordered_set_flags(&matches);
+    let cli = match Cli::from_arg_matches_mut(&mut matches) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return 1;
+        }
+    };
+    init_logging(cli.global.verbose);
+    let result = match cli.command {
+        Command::Template(args) => render_cmds::template(&cli.global, args, set_flags),
+        Command::Values(args) => render_cmds::values(&cli.global, args, set_flags),
+        Command::Lint(args) => lint::lint(&cli.global, args, set_flags),
+        Command::Package(args) => repo_cmds::package(&cli.global, args),
+        Command::Repo(args) => repo_cmds::repo(&cli.global, args),
+        Command::Search(args) => repo_cmds::search_cmd(&cli.global, args),
+        Command::Pull(args) => repo_cmds::pull(&cli.global, args),
+        Command::Dep(args) => repo_cmds::dep(&cli.global, args),
+        Command::Version => {
+            println!("charter {}", env!("CARGO_PKG_VERSION"));
+            Ok(0)
+        }
+        Command::Completion { shell } => {
+            let mut cmd = Cli::command();
+            clap_complete::generate(shell, &mut cmd, "charter", &mut std::io::stdout());
+            Ok(0)
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            let _ = std::io::stdout().flush();
+            eprintln!("error: {}", e.message.trim_end());
+            e.code
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CHARTER_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .without_time()
+        .try_init();
+}

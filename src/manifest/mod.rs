@@ -1,0 +1,440 @@
+//! Rendered manifests: splitting template output into YAML documents, checking each is a
+//! Kubernetes object, and ordering objects for install.
+//!
+//! Checking a document streams parser events and keeps only the object's identity
+//! (apiVersion, kind, name, namespace): no value tree is built, so validating tens of
+//! thousands of rendered objects costs little time and memory.
+
+use std::ops::Range;
+
+use saphyr_parser::{Event, Parser, ScanError};
+
+/// Where an object came from and who it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectHeader {
+    /// `apiVersion`, e.g. `apps/v1`.
+    pub api_version: String,
+    /// `kind`, e.g. `Deployment`.
+    pub kind: String,
+    /// `metadata.name`.
+    pub name: String,
+    /// `metadata.namespace`, when set in the manifest.
+    pub namespace: Option<String>,
+}
+
+impl ObjectHeader {
+    /// The API group (empty for the core group).
+    pub fn group(&self) -> &str {
+        self.api_version
+            .rsplit_once('/')
+            .map(|(g, _)| g)
+            .unwrap_or("")
+    }
+
+    /// `Kind/name` or `Kind/namespace/name`, for messages.
+    pub fn display(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("{}/{}/{}", self.kind, ns, self.name),
+            None => format!("{}/{}", self.kind, self.name),
+        }
+    }
+}
+
+/// One rendered object: the text of its document and its identity.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    /// The template it came from, e.g. `demo/templates/deployment.yaml`.
+    pub source: String,
+    /// The document's text, without the `---` separator, trimmed of surrounding blank lines.
+    pub text: String,
+    /// The object's identity.
+    pub header: ObjectHeader,
+    /// 1-based line of the document in its template's rendered output.
+    pub line: usize,
+}
+
+/// Why a rendered document is not a usable Kubernetes object.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error(
+    "{source_name}: rendered document {index} (line {line} of the rendered output) {problem}\n{excerpt}"
+)]
+pub struct ManifestError {
+    /// The template.
+    pub source_name: String,
+    /// 1-based index of the document within the template's output.
+    pub index: usize,
+    /// 1-based line of the problem in the rendered output.
+    pub line: usize,
+    /// What is wrong.
+    pub problem: String,
+    /// The rendered lines around the problem.
+    pub excerpt: String,
+}
+
+/// Splits rendered text into documents at `---` lines. Returns the byte range of each
+/// non-empty document (comments and blank lines alone do not count) and its first line.
+pub fn split_documents(text: &str) -> Vec<(Range<usize>, usize)> {
+    let mut docs = Vec::new();
+    let mut start = 0usize;
+    let mut start_line = 1usize;
+    let mut line_no = 1usize;
+    let mut pos = 0usize;
+    let bytes = text.as_bytes();
+    while pos <= text.len() {
+        let end = memchr_newline(bytes, pos).unwrap_or(text.len());
+        let line = &text[pos..end];
+        if is_separator(line) {
+            push_doc(text, start..pos, start_line, &mut docs);
+            start = (end + 1).min(text.len());
+            start_line = line_no + 1;
+        }
+        if end >= text.len() {
+            break;
+        }
+        pos = end + 1;
+        line_no += 1;
+    }
+    push_doc(text, start..text.len(), start_line, &mut docs);
+    docs
+}
+
+fn memchr_newline(bytes: &[u8], from: usize) -> Option<usize> {
+    bytes[from..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map(|i| i + from)
+}
+
+fn is_separator(line: &str) -> bool {
+    let line = line.strip_suffix('\r').unwrap_or(line);
+    match line.strip_prefix("---") {
+        Some(rest) => rest.is_empty() || rest.starts_with(' ') || rest.starts_with('\t'),
+        None => false,
+    }
+}
+
+fn push_doc(text: &str, range: Range<usize>, line: usize, out: &mut Vec<(Range<usize>, usize)>) {
+    let body = &text[range.clone()];
+    let has_content = body.lines().any(|l| {
+        let t = l.trim_start();
+        !t.is_empty() && !t.starts_with('#')
+    });
+    if has_content {
+        out.push((range, line));
+    }
+}
+
+/// Parses a document just enough to check it is well-formed YAML and a Kubernetes object, and
+/// returns its identity. Errors carry the 1-based line within the document and a message.
+pub fn scan_object(doc: &str) -> Result<ObjectHeader, (usize, String)> {
+    enum Frame {
+        Map {
+            key: Option<String>,
+            expecting_key: bool,
+        },
+        Seq,
+    }
+    let mut parser = Parser::new_from_str(doc);
+    let mut frames: Vec<Frame> = Vec::new();
+    let (mut api_version, mut kind, mut name, mut namespace) = (None, None, None, None);
+    let mut top_is_map = None;
+    let mut docs = 0;
+    while let Some(ev) = parser.next_event() {
+        let (ev, span) = ev.map_err(|e: ScanError| (e.marker().line(), e.info().to_string()))?;
+        match ev {
+            Event::StreamStart | Event::Nothing | Event::DocumentEnd => {}
+            Event::StreamEnd => break,
+            Event::DocumentStart(_) => {
+                docs += 1;
+                if docs > 1 {
+                    return Err((
+                        span.start.line(),
+                        "holds more than one YAML document".into(),
+                    ));
+                }
+            }
+            Event::MappingStart(..) => {
+                top_is_map.get_or_insert(true);
+                frames.push(Frame::Map {
+                    key: None,
+                    expecting_key: true,
+                });
+            }
+            Event::SequenceStart(..) => {
+                top_is_map.get_or_insert(false);
+                frames.push(Frame::Seq);
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                frames.pop();
+                if let Some(Frame::Map { expecting_key, .. }) = frames.last_mut() {
+                    *expecting_key = !*expecting_key;
+                }
+            }
+            Event::Scalar(value, ..) => {
+                top_is_map.get_or_insert(false);
+                let depth = frames.len();
+                match frames.last_mut() {
+                    Some(Frame::Map {
+                        key,
+                        expecting_key: e @ true,
+                    }) => {
+                        *key = Some(value.into_owned());
+                        *e = false;
+                    }
+                    Some(Frame::Map {
+                        expecting_key: e @ false,
+                        ..
+                    }) => {
+                        *e = true;
+                        if depth <= 2 {
+                            let path: Vec<&str> = frames
+                                .iter()
+                                .map(|f| match f {
+                                    Frame::Map { key, .. } => key.as_deref().unwrap_or(""),
+                                    Frame::Seq => "[]",
+                                })
+                                .collect();
+                            let slot = match path.as_slice() {
+                                ["apiVersion"] => &mut api_version,
+                                ["kind"] => &mut kind,
+                                ["metadata", "name"] => &mut name,
+                                ["metadata", "namespace"] => &mut namespace,
+                                _ => continue,
+                            };
+                            *slot = Some(value.into_owned());
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            Event::Alias(_) => {
+                if let Some(Frame::Map { expecting_key, .. }) = frames.last_mut() {
+                    *expecting_key = !*expecting_key;
+                }
+            }
+        }
+    }
+    match top_is_map {
+        Some(true) => {}
+        Some(false) => {
+            return Err((
+                1,
+                "is not a mapping (a Kubernetes object is a YAML mapping with apiVersion, kind and metadata.name)".into(),
+            ));
+        }
+        None => return Err((1, "is empty".into())),
+    }
+    let missing = |f: &str| {
+        (
+            1,
+            format!(
+                "has no `{f}`; every Kubernetes object needs apiVersion, kind and metadata.name"
+            ),
+        )
+    };
+    Ok(ObjectHeader {
+        api_version: api_version
+            .filter(|s: &String| !s.is_empty())
+            .ok_or_else(|| missing("apiVersion"))?,
+        kind: kind
+            .filter(|s: &String| !s.is_empty())
+            .ok_or_else(|| missing("kind"))?,
+        name: name
+            .filter(|s: &String| !s.is_empty())
+            .ok_or_else(|| missing("metadata.name"))?,
+        namespace: namespace.filter(|s: &String| !s.is_empty()),
+    })
+}
+
+/// Install order by kind: namespaces and CRDs first, then policy, identity and RBAC, config,
+/// storage, services, workloads, then the rest; kinds charter does not know go last.
+pub const INSTALL_ORDER: &[&str] = &[
+    "Namespace",
+    "CustomResourceDefinition",
+    "PriorityClass",
+    "NetworkPolicy",
+    "ResourceQuota",
+    "LimitRange",
+    "PodSecurityPolicy",
+    "PodDisruptionBudget",
+    "ServiceAccount",
+    "Secret",
+    "SecretList",
+    "ConfigMap",
+    "StorageClass",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "ClusterRole",
+    "ClusterRoleList",
+    "ClusterRoleBinding",
+    "ClusterRoleBindingList",
+    "Role",
+    "RoleList",
+    "RoleBinding",
+    "RoleBindingList",
+    "Service",
+    "DaemonSet",
+    "Pod",
+    "ReplicationController",
+    "ReplicaSet",
+    "Deployment",
+    "HorizontalPodAutoscaler",
+    "StatefulSet",
+    "Job",
+    "CronJob",
+    "IngressClass",
+    "Ingress",
+    "APIService",
+    "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration",
+];
+
+/// The position of a kind in [`INSTALL_ORDER`]; unknown kinds sort last.
+pub fn install_rank(kind: &str) -> usize {
+    INSTALL_ORDER
+        .iter()
+        .position(|k| *k == kind)
+        .unwrap_or(INSTALL_ORDER.len())
+}
+
+/// Sorts manifests for install: by kind rank, stable within a kind (template order, then
+/// document order).
+pub fn sort_for_install(manifests: &mut [Manifest]) {
+    manifests.sort_by_key(|m| install_rank(&m.header.kind));
+}
+
+/// Checks one rendered document and builds its [`Manifest`].
+pub fn check_document(
+    source: &str,
+    rendered: &str,
+    range: Range<usize>,
+    line: usize,
+    index: usize,
+) -> Result<Manifest, ManifestError> {
+    let text = &rendered[range];
+    match scan_object(text) {
+        Ok(header) => Ok(Manifest {
+            source: source.to_string(),
+            text: trim_blank_lines(text).to_string(),
+            header,
+            line,
+        }),
+        Err((rel_line, problem)) => {
+            let abs = line + rel_line.saturating_sub(1);
+            Err(ManifestError {
+                source_name: source.to_string(),
+                index,
+                line: abs,
+                problem,
+                excerpt: excerpt(rendered, abs),
+            })
+        }
+    }
+}
+
+fn trim_blank_lines(s: &str) -> &str {
+    let start = s
+        .char_indices()
+        .scan(0usize, |line_start, (i, c)| {
+            if c == '\n' {
+                *line_start = i + 1;
+            }
+            Some((i, c, *line_start))
+        })
+        .find(|(_, c, _)| !c.is_whitespace())
+        .map(|(_, _, ls)| ls)
+        .unwrap_or(s.len());
+    s[start..].trim_end()
+}
+
+/// A few rendered lines around `line` (1-based), numbered, for error messages.
+pub fn excerpt(text: &str, line: usize) -> String {
+    let from = line.saturating_sub(2).max(1);
+    text.lines()
+        .enumerate()
+        .skip(from - 1)
+        .take(4)
+        .map(|(i, l)| {
+            let marker = if i + 1 == line { ">" } else { " " };
+            format!("{marker}{:>5} | {l}", i + 1)
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_on_separator_lines_only() {
+        let text = "# c\n---\na: 1\n----\nb: 2\n--- # x\n\n# only comment\n---\nc: 3\n";
+        let docs: Vec<_> = split_documents(text)
+            .into_iter()
+            .map(|(r, l)| (text[r].trim().to_string(), l))
+            .collect();
+        assert_eq!(
+            docs,
+            [
+                ("a: 1\n----\nb: 2".to_string(), 3),
+                ("c: 3".to_string(), 10)
+            ]
+        );
+    }
+
+    #[test]
+    fn scans_identity() {
+        let h = scan_object(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  labels: {a: b}\n  name: web\n  namespace: ns\nspec:\n  template:\n    metadata:\n      name: nope\n      namespace: nope\n  list:\n    - name: x\n      kind: y\n",
+        )
+        .unwrap();
+        assert_eq!(h.api_version, "apps/v1");
+        assert_eq!(h.kind, "Deployment");
+        assert_eq!(h.name, "web");
+        assert_eq!(h.namespace.as_deref(), Some("ns"));
+        assert_eq!(h.group(), "apps");
+    }
+
+    #[test]
+    fn rejects_non_objects() {
+        let cases = [
+            ("- a\n- b\n", "not a mapping"),
+            ("just text\n", "not a mapping"),
+            ("kind: A\nmetadata: {name: x}\n", "no `apiVersion`"),
+            ("apiVersion: v1\nmetadata: {name: x}\n", "no `kind`"),
+            (
+                "apiVersion: v1\nkind: A\nmetadata: {}\n",
+                "no `metadata.name`",
+            ),
+            ("apiVersion: v1\nkind: A\n  bad: indent\n", ""),
+            ("a: [1, 2\n", ""),
+        ];
+        for (doc, want) in cases {
+            let (_, msg) = scan_object(doc).unwrap_err();
+            assert!(msg.contains(want), "{doc:?}: {msg}");
+        }
+    }
+
+    #[test]
+    fn error_line_is_absolute() {
+        let rendered = "apiVersion: v1\nkind: A\nmetadata: {name: a}\n---\napiVersion: v1\nkind: B\nmetadata:\n  name: [x\n";
+        let docs = split_documents(rendered);
+        let (r, l) = docs[1].clone();
+        let err = check_document("c/templates/x.yaml", rendered, r, l, 2).unwrap_err();
+        assert!(err.line >= 8, "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("c/templates/x.yaml: rendered document 2"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn install_order() {
+        assert!(install_rank("Namespace") < install_rank("CustomResourceDefinition"));
+        assert!(install_rank("CustomResourceDefinition") < install_rank("ClusterRole"));
+        assert!(install_rank("ConfigMap") < install_rank("Service"));
+        assert!(install_rank("Service") < install_rank("Deployment"));
+        assert_eq!(install_rank("Widget"), INSTALL_ORDER.len());
+    }
+}
