@@ -1,0 +1,694 @@
+//! The cluster: a kube client with kubeconfig/context selection, aggregated discovery mapping
+//! kinds to resources, server-side apply with field manager `charter`, get/list/delete, and
+//! retries with backoff on throttling, server errors and lost connections.
+
+pub mod readiness;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::discovery::{ApiCapabilities, ApiResource, Discovery, Scope};
+use serde_json::Value;
+use tokio::sync::RwLock;
+
+/// The field manager charter applies with.
+pub const FIELD_MANAGER: &str = "charter";
+
+/// Installs the ring crypto provider as the process default. Call once before any TLS.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// A field another manager owns that an apply tried to change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldConflict {
+    /// The field path as the server reports it.
+    pub field: String,
+    /// The manager that owns it.
+    pub manager: String,
+}
+
+/// Errors talking to the cluster. Each says which object, verb or URL, and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    /// No kubeconfig file where one was looked for.
+    #[error("no kubeconfig found: looked for {looked}. Pass --kubeconfig FILE or set KUBECONFIG")]
+    NoKubeconfig {
+        /// The places looked at.
+        looked: String,
+    },
+    /// The kubeconfig could not be read.
+    #[error("kubeconfig {file}: {message}")]
+    Kubeconfig {
+        /// The file.
+        file: String,
+        /// The problem.
+        message: String,
+    },
+    /// The context does not exist.
+    #[error("kube context `{context}` is not in {file}; contexts there: {available}")]
+    NoContext {
+        /// The context asked for.
+        context: String,
+        /// The kubeconfig.
+        file: String,
+        /// The contexts that exist.
+        available: String,
+    },
+    /// The API server cannot be reached.
+    #[error(
+        "cannot reach the Kubernetes API server at {url}: {cause}. Check that the cluster is running and the kubeconfig points to it"
+    )]
+    Unreachable {
+        /// Server URL.
+        url: String,
+        /// The last cause.
+        cause: String,
+    },
+    /// RBAC forbids an operation.
+    #[error("forbidden: user `{user}` cannot {verb} {resource}{in_ns}: {message}")]
+    Forbidden {
+        /// The user.
+        user: String,
+        /// The verb.
+        verb: String,
+        /// The resource.
+        resource: String,
+        /// " in namespace X" or "".
+        in_ns: String,
+        /// The server's message.
+        message: String,
+    },
+    /// Server-side apply conflicts with other field managers.
+    #[error("{object}: apply conflicts with fields owned by other managers:\n{}\nRe-run with --force-conflicts to take ownership of these fields", format_conflicts(.conflicts))]
+    Conflict {
+        /// The object.
+        object: String,
+        /// The conflicting fields.
+        conflicts: Vec<FieldConflict>,
+    },
+    /// The server rejected the object.
+    #[error("{object}: the API server rejected it ({code} {reason}): {message}")]
+    Rejected {
+        /// The object.
+        object: String,
+        /// HTTP code.
+        code: u16,
+        /// Reason.
+        reason: String,
+        /// Message (names the field path for validation errors).
+        message: String,
+    },
+    /// The kind is not served by the cluster.
+    #[error(
+        "{api_version} {kind} is not served by the cluster at {url}; install its CRD first or fix apiVersion/kind"
+    )]
+    UnknownKind {
+        /// apiVersion.
+        api_version: String,
+        /// kind.
+        kind: String,
+        /// Server URL.
+        url: String,
+    },
+    /// Anything else from the client.
+    #[error("{what}: {message}")]
+    Other {
+        /// What was being done.
+        what: String,
+        /// The message.
+        message: String,
+    },
+}
+
+fn format_conflicts(c: &[FieldConflict]) -> String {
+    c.iter()
+        .map(|c| format!("  {} (owned by {})", c.field, c.manager))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A resolved resource type.
+#[derive(Debug, Clone)]
+pub struct Resource {
+    /// The resource (group, version, kind, plural).
+    pub api: ApiResource,
+    /// Whether objects live in a namespace.
+    pub namespaced: bool,
+}
+
+/// Options of one apply.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApplyOptions {
+    /// Take fields owned by other managers.
+    pub force: bool,
+    /// Server-side dry run: nothing is persisted.
+    pub dry_run: bool,
+}
+
+/// A connection to one cluster.
+pub struct Cluster {
+    client: kube::Client,
+    /// The API server URL.
+    pub url: String,
+    /// The kube context used.
+    pub context: String,
+    /// The user name of the context.
+    pub user: String,
+    discovery: RwLock<Option<Arc<Discovery>>>,
+}
+
+/// Which kubeconfig file applies: the flag, else $KUBECONFIG (first existing entry), else
+/// ~/.kube/config.
+pub fn kubeconfig_path(flag: Option<&Path>) -> Result<PathBuf, ClusterError> {
+    if let Some(p) = flag {
+        if p.is_file() {
+            return Ok(p.to_path_buf());
+        }
+        return Err(ClusterError::NoKubeconfig {
+            looked: p.display().to_string(),
+        });
+    }
+    let mut looked = Vec::new();
+    if let Ok(env) = std::env::var("KUBECONFIG") {
+        for p in std::env::split_paths(&env) {
+            if p.is_file() {
+                return Ok(p);
+            }
+            looked.push(p.display().to_string());
+        }
+    }
+    if let Some(home) = std::env::var_os("HOME") {
+        let p = PathBuf::from(home).join(".kube/config");
+        if p.is_file() {
+            return Ok(p);
+        }
+        looked.push(p.display().to_string());
+    }
+    Err(ClusterError::NoKubeconfig {
+        looked: looked.join(", "),
+    })
+}
+
+impl Cluster {
+    /// Connects using a kubeconfig (see [`kubeconfig_path`]) and an optional context; inside a
+    /// Pod without a kubeconfig, uses the in-cluster config.
+    pub async fn connect(
+        kubeconfig: Option<&Path>,
+        context: Option<&str>,
+    ) -> Result<Cluster, ClusterError> {
+        install_crypto_provider();
+        let path = match kubeconfig_path(kubeconfig) {
+            Ok(p) => p,
+            Err(e) => {
+                if kubeconfig.is_none()
+                    && context.is_none()
+                    && let Ok(cfg) = kube::Config::incluster()
+                {
+                    let url = cfg.cluster_url.to_string();
+                    let client = kube::Client::try_from(cfg).map_err(|e| ClusterError::Other {
+                        what: "in-cluster config".into(),
+                        message: e.to_string(),
+                    })?;
+                    return Ok(Cluster::new(
+                        client,
+                        url,
+                        "in-cluster".into(),
+                        "service account".into(),
+                    ));
+                }
+                return Err(e);
+            }
+        };
+        let file = path.display().to_string();
+        let kc = Kubeconfig::read_from(&path).map_err(|e| ClusterError::Kubeconfig {
+            file: file.clone(),
+            message: e.to_string(),
+        })?;
+        let ctx_name = match context {
+            Some(c) => c.to_string(),
+            None => kc
+                .current_context
+                .clone()
+                .ok_or_else(|| ClusterError::Kubeconfig {
+                    file: file.clone(),
+                    message: "no current-context is set; pass --kube-context".into(),
+                })?,
+        };
+        let Some(ctx) = kc.contexts.iter().find(|c| c.name == ctx_name) else {
+            let available: Vec<&str> = kc.contexts.iter().map(|c| c.name.as_str()).collect();
+            return Err(ClusterError::NoContext {
+                context: ctx_name,
+                file,
+                available: if available.is_empty() {
+                    "none".into()
+                } else {
+                    available.join(", ")
+                },
+            });
+        };
+        let user = ctx
+            .context
+            .as_ref()
+            .and_then(|c| c.user.clone())
+            .unwrap_or_default();
+        let options = KubeConfigOptions {
+            context: Some(ctx_name.clone()),
+            ..Default::default()
+        };
+        let cfg = kube::Config::from_custom_kubeconfig(kc, &options)
+            .await
+            .map_err(|e| ClusterError::Kubeconfig {
+                file: file.clone(),
+                message: e.to_string(),
+            })?;
+        let url = cfg.cluster_url.to_string();
+        let client = kube::Client::try_from(cfg).map_err(|e| ClusterError::Kubeconfig {
+            file,
+            message: e.to_string(),
+        })?;
+        Ok(Cluster::new(client, url, ctx_name, user))
+    }
+
+    fn new(client: kube::Client, url: String, context: String, user: String) -> Cluster {
+        Cluster {
+            client,
+            url: url.trim_end_matches('/').to_string(),
+            context,
+            user,
+            discovery: RwLock::new(None),
+        }
+    }
+
+    /// The underlying kube client.
+    pub fn client(&self) -> kube::Client {
+        self.client.clone()
+    }
+
+    /// The server's version, e.g. `v1.37.2`.
+    pub async fn server_version(&self) -> Result<String, ClusterError> {
+        let info = retry(|| async { self.client.apiserver_version().await })
+            .await
+            .map_err(|e| self.map_err(e, "get", "version", None, "server version"))?;
+        Ok(info.git_version)
+    }
+
+    async fn discover(&self, refresh: bool) -> Result<Arc<Discovery>, ClusterError> {
+        if !refresh && let Some(d) = self.discovery.read().await.clone() {
+            return Ok(d);
+        }
+        let mut slot = self.discovery.write().await;
+        if !refresh && let Some(d) = slot.clone() {
+            return Ok(d);
+        }
+        let d = retry(|| async {
+            match Discovery::new(self.client.clone()).run_aggregated().await {
+                Ok(d) => Ok(d),
+                Err(kube::Error::Api(s)) if s.code == 404 || s.code == 406 => {
+                    Discovery::new(self.client.clone()).run().await
+                }
+                Err(e) => Err(e),
+            }
+        })
+        .await
+        .map_err(|e| self.map_err(e, "discover", "API resources", None, "discovery"))?;
+        let d = Arc::new(d);
+        *slot = Some(d.clone());
+        Ok(d)
+    }
+
+    /// All API versions the cluster serves (`apps/v1`) and kinds (`apps/v1/Deployment`).
+    pub async fn api_versions(&self) -> Result<Vec<String>, ClusterError> {
+        let d = self.discover(false).await?;
+        let mut out = Vec::new();
+        for g in d.groups() {
+            for v in g.versions() {
+                let gv = if g.name().is_empty() {
+                    v.to_string()
+                } else {
+                    format!("{}/{}", g.name(), v)
+                };
+                for (ar, _) in g.versioned_resources(v) {
+                    out.push(format!("{gv}/{}", ar.kind));
+                }
+                out.push(gv);
+            }
+        }
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
+    /// Maps apiVersion + kind to a resource. Refreshes discovery once on a miss, so a CRD
+    /// created moments ago is found.
+    pub async fn resource(&self, api_version: &str, kind: &str) -> Result<Resource, ClusterError> {
+        let (group, version) = match api_version.split_once('/') {
+            Some((g, v)) => (g, v),
+            None => ("", api_version),
+        };
+        let gvk = kube::api::GroupVersionKind::gvk(group, version, kind);
+        for refresh in [false, true] {
+            let d = self.discover(refresh).await?;
+            if let Some((ar, caps)) = d.resolve_gvk(&gvk) {
+                return Ok(resource_of(ar, &caps));
+            }
+        }
+        Err(ClusterError::UnknownKind {
+            api_version: api_version.to_string(),
+            kind: kind.to_string(),
+            url: self.url.clone(),
+        })
+    }
+
+    fn api(&self, res: &Resource, namespace: Option<&str>) -> Api<DynamicObject> {
+        match (res.namespaced, namespace) {
+            (true, Some(ns)) => Api::namespaced_with(self.client.clone(), ns, &res.api),
+            (true, None) => Api::all_with(self.client.clone(), &res.api),
+            (false, _) => Api::all_with(self.client.clone(), &res.api),
+        }
+    }
+
+    /// Server-side applies an object with field manager `charter`. Returns the object as the
+    /// server stored it (or would, with `dry_run`).
+    pub async fn apply(&self, obj: &Value, opts: ApplyOptions) -> Result<Value, ClusterError> {
+        let (api_version, kind, ns, name) = identity(obj);
+        let res = self.resource(&api_version, &kind).await?;
+        let api = self.api(&res, ns.as_deref());
+        let mut pp = PatchParams::apply(FIELD_MANAGER);
+        pp.force = opts.force;
+        pp.dry_run = opts.dry_run;
+        let patch = Patch::Apply(obj);
+        let out = retry(|| async { api.patch(&name, &pp, &patch).await })
+            .await
+            .map_err(|e| {
+                self.map_err(
+                    e,
+                    "patch",
+                    &res.api.plural,
+                    ns.as_deref(),
+                    &display(&kind, ns.as_deref(), &name),
+                )
+            })?;
+        serde_json::to_value(out).map_err(|e| ClusterError::Other {
+            what: display(&kind, ns.as_deref(), &name),
+            message: e.to_string(),
+        })
+    }
+
+    /// Creates an object (used for release records and leases).
+    pub async fn create(&self, obj: &Value) -> Result<Value, ClusterError> {
+        let (api_version, kind, ns, name) = identity(obj);
+        let res = self.resource(&api_version, &kind).await?;
+        let api = self.api(&res, ns.as_deref());
+        let dynobj: DynamicObject =
+            serde_json::from_value(obj.clone()).map_err(|e| ClusterError::Other {
+                what: display(&kind, ns.as_deref(), &name),
+                message: e.to_string(),
+            })?;
+        let out = retry(|| async { api.create(&PostParams::default(), &dynobj).await })
+            .await
+            .map_err(|e| {
+                self.map_err(
+                    e,
+                    "create",
+                    &res.api.plural,
+                    ns.as_deref(),
+                    &display(&kind, ns.as_deref(), &name),
+                )
+            })?;
+        serde_json::to_value(out).map_err(|e| ClusterError::Other {
+            what: name,
+            message: e.to_string(),
+        })
+    }
+
+    /// Replaces an object (optimistic concurrency via metadata.resourceVersion when set).
+    pub async fn replace(&self, obj: &Value) -> Result<Value, ClusterError> {
+        let (api_version, kind, ns, name) = identity(obj);
+        let res = self.resource(&api_version, &kind).await?;
+        let api = self.api(&res, ns.as_deref());
+        let dynobj: DynamicObject =
+            serde_json::from_value(obj.clone()).map_err(|e| ClusterError::Other {
+                what: display(&kind, ns.as_deref(), &name),
+                message: e.to_string(),
+            })?;
+        let out = retry(|| async { api.replace(&name, &PostParams::default(), &dynobj).await })
+            .await
+            .map_err(|e| {
+                self.map_err(
+                    e,
+                    "update",
+                    &res.api.plural,
+                    ns.as_deref(),
+                    &display(&kind, ns.as_deref(), &name),
+                )
+            })?;
+        serde_json::to_value(out).map_err(|e| ClusterError::Other {
+            what: name,
+            message: e.to_string(),
+        })
+    }
+
+    /// Gets an object; `None` when it does not exist.
+    pub async fn get(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Result<Option<Value>, ClusterError> {
+        let res = self.resource(api_version, kind).await?;
+        let api = self.api(&res, namespace);
+        let out = retry(|| async { api.get_opt(name).await })
+            .await
+            .map_err(|e| {
+                self.map_err(
+                    e,
+                    "get",
+                    &res.api.plural,
+                    namespace,
+                    &display(kind, namespace, name),
+                )
+            })?;
+        out.map(serde_json::to_value)
+            .transpose()
+            .map_err(|e| ClusterError::Other {
+                what: display(kind, namespace, name),
+                message: e.to_string(),
+            })
+    }
+
+    /// Lists objects of a kind, in a namespace or all, filtered by a label selector.
+    pub async fn list(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        selector: &str,
+    ) -> Result<Vec<Value>, ClusterError> {
+        let res = self.resource(api_version, kind).await?;
+        let api = self.api(&res, namespace);
+        let lp = ListParams::default().labels(selector);
+        let out = retry(|| async { api.list(&lp).await }).await.map_err(|e| {
+            self.map_err(
+                e,
+                "list",
+                &res.api.plural,
+                namespace,
+                &format!("{kind} list"),
+            )
+        })?;
+        out.items
+            .into_iter()
+            .map(|o| {
+                let mut v = serde_json::to_value(o).map_err(|e| ClusterError::Other {
+                    what: format!("{kind} list"),
+                    message: e.to_string(),
+                })?;
+                if let Some(m) = v.as_object_mut() {
+                    m.insert("apiVersion".into(), Value::String(api_version.to_string()));
+                    m.insert("kind".into(), Value::String(kind.to_string()));
+                }
+                Ok(v)
+            })
+            .collect()
+    }
+
+    /// Deletes an object with background propagation. Returns false when it was already gone.
+    pub async fn delete(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Result<bool, ClusterError> {
+        let res = self.resource(api_version, kind).await?;
+        let api = self.api(&res, namespace);
+        let dp = DeleteParams::background();
+        match retry(|| async { api.delete(name, &dp).await }).await {
+            Ok(_) => Ok(true),
+            Err(kube::Error::Api(s)) if s.code == 404 => Ok(false),
+            Err(e) => Err(self.map_err(
+                e,
+                "delete",
+                &res.api.plural,
+                namespace,
+                &display(kind, namespace, name),
+            )),
+        }
+    }
+
+    /// Whether a resource is namespaced (false for cluster-scoped kinds like Namespace).
+    pub async fn is_namespaced(&self, api_version: &str, kind: &str) -> Result<bool, ClusterError> {
+        Ok(self.resource(api_version, kind).await?.namespaced)
+    }
+
+    fn map_err(
+        &self,
+        e: kube::Error,
+        verb: &str,
+        resource: &str,
+        namespace: Option<&str>,
+        object: &str,
+    ) -> ClusterError {
+        match e {
+            kube::Error::Api(s) => {
+                if s.code == 403 {
+                    return ClusterError::Forbidden {
+                        user: self.user.clone(),
+                        verb: verb.to_string(),
+                        resource: resource.to_string(),
+                        in_ns: namespace
+                            .map(|n| format!(" in namespace {n}"))
+                            .unwrap_or_default(),
+                        message: s.message.clone(),
+                    };
+                }
+                if s.code == 409 && s.reason == "Conflict" && verb == "patch" {
+                    let conflicts = parse_conflicts(&s);
+                    if !conflicts.is_empty() {
+                        return ClusterError::Conflict {
+                            object: object.to_string(),
+                            conflicts,
+                        };
+                    }
+                }
+                ClusterError::Rejected {
+                    object: object.to_string(),
+                    code: s.code,
+                    reason: s.reason.clone(),
+                    message: s.message.clone(),
+                }
+            }
+            e if is_transient(&e) => ClusterError::Unreachable {
+                url: self.url.clone(),
+                cause: root_cause(&e),
+            },
+            e => ClusterError::Other {
+                what: object.to_string(),
+                message: root_cause(&e),
+            },
+        }
+    }
+}
+
+fn resource_of(api: ApiResource, caps: &ApiCapabilities) -> Resource {
+    Resource {
+        api,
+        namespaced: caps.scope == Scope::Namespaced,
+    }
+}
+
+fn identity(obj: &Value) -> (String, String, Option<String>, String) {
+    let s = |p: &str| {
+        obj.pointer(p)
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .to_string()
+    };
+    let ns = s("/metadata/namespace");
+    (
+        s("/apiVersion"),
+        s("/kind"),
+        (!ns.is_empty()).then_some(ns),
+        s("/metadata/name"),
+    )
+}
+
+fn display(kind: &str, ns: Option<&str>, name: &str) -> String {
+    match ns {
+        Some(ns) => format!("{kind}/{ns}/{name}"),
+        None => format!("{kind}/{name}"),
+    }
+}
+
+/// Extracts `field (manager)` pairs from an apply conflict: the server lists them in
+/// `details.causes` with type `FieldManagerConflict`, message `conflict with "mgr": .spec.x`.
+fn parse_conflicts(s: &kube::core::Status) -> Vec<FieldConflict> {
+    let mut out = Vec::new();
+    if let Some(details) = &s.details {
+        for c in &details.causes {
+            let msg = c.message.as_str();
+            let manager = msg
+                .split('"')
+                .nth(1)
+                .unwrap_or("another manager")
+                .to_string();
+            let field = if c.field.is_empty() {
+                msg.rsplit(": ").next().unwrap_or(msg).to_string()
+            } else {
+                c.field.clone()
+            };
+            out.push(FieldConflict { field, manager });
+        }
+    }
+    out
+}
+
+fn root_cause(e: &dyn std::error::Error) -> String {
+    let mut msg = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        let m = s.to_string();
+        if !msg.contains(&m) {
+            msg = format!("{msg}: {m}");
+        }
+        src = s.source();
+    }
+    msg
+}
+
+fn is_transient(e: &kube::Error) -> bool {
+    match e {
+        kube::Error::Api(s) => s.code == 429 || s.code >= 500,
+        kube::Error::HyperError(_) | kube::Error::Service(_) => true,
+        _ => false,
+    }
+}
+
+/// How long retries of one call may take in total.
+const RETRY_BUDGET: Duration = Duration::from_secs(30);
+
+/// Runs `f`, retrying with exponential backoff on throttling, server errors and connection
+/// loss, for at most [`RETRY_BUDGET`].
+pub async fn retry<T, F, Fut>(mut f: F) -> Result<T, kube::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, kube::Error>>,
+{
+    let start = std::time::Instant::now();
+    let mut delay = Duration::from_millis(100);
+    loop {
+        match f().await {
+            Err(e) if is_transient(&e) && start.elapsed() + delay < RETRY_BUDGET => {
+                tracing::debug!("retrying after transient error: {e}");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(3));
+            }
+            other => return other,
+        }
+    }
+}

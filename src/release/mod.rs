@@ -1,0 +1,7 @@
+//! Releases: the record of every revision, stored as Secrets in the release's namespace.
+
+pub mod record;
+pub mod store;
+
+pub use record::{ChartRef, InventoryItem, RecordError, ReleaseRecord, Status, TargetRef};
+pub use store::{StoreError, StoredSecret};

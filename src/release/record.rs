@@ -1,0 +1,394 @@
+//! The release record: what one revision of a release was, stored gzip-compressed as JSON
+//! with a checksum over its content.
+
+use std::io::{Read, Write};
+
+use serde::{Deserialize, Serialize};
+use sha2::Digest;
+
+/// The record format's identifier, stored in every record.
+pub const RECORD_API_VERSION: &str = "charter.dev/release/v1";
+
+/// Where a revision is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// An install is running.
+    PendingInstall,
+    /// An upgrade is running.
+    PendingUpgrade,
+    /// A rollback is running.
+    PendingRollback,
+    /// The live revision.
+    Deployed,
+    /// Replaced by a later revision.
+    Superseded,
+    /// The operation failed.
+    Failed,
+    /// An uninstall is running.
+    Uninstalling,
+    /// Uninstalled with `--keep-history`.
+    Uninstalled,
+}
+
+impl Status {
+    /// The label value and display form (`pending-install`, `deployed`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::PendingInstall => "pending-install",
+            Status::PendingUpgrade => "pending-upgrade",
+            Status::PendingRollback => "pending-rollback",
+            Status::Deployed => "deployed",
+            Status::Superseded => "superseded",
+            Status::Failed => "failed",
+            Status::Uninstalling => "uninstalling",
+            Status::Uninstalled => "uninstalled",
+        }
+    }
+
+    /// Parses the label form.
+    pub fn parse(s: &str) -> Option<Status> {
+        [
+            Status::PendingInstall,
+            Status::PendingUpgrade,
+            Status::PendingRollback,
+            Status::Deployed,
+            Status::Superseded,
+            Status::Failed,
+            Status::Uninstalling,
+            Status::Uninstalled,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+    }
+
+    /// Whether an operation was in flight when this was written.
+    pub fn is_pending(self) -> bool {
+        matches!(
+            self,
+            Status::PendingInstall
+                | Status::PendingUpgrade
+                | Status::PendingRollback
+                | Status::Uninstalling
+        )
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Chart metadata kept with a revision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChartRef {
+    /// Chart name.
+    pub name: String,
+    /// Chart version.
+    pub version: String,
+    /// App version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_version: Option<String>,
+    /// Description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// `sha256:<hex>` over the chart's files (sorted path + content).
+    pub digest: String,
+}
+
+/// One object the revision applied.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct InventoryItem {
+    /// API group ("" for core).
+    pub group: String,
+    /// API version.
+    pub version: String,
+    /// Kind.
+    pub kind: String,
+    /// Namespace; empty for cluster-scoped objects.
+    #[serde(default)]
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+}
+
+impl InventoryItem {
+    /// `Kind/name` or `Kind/namespace/name`.
+    pub fn display(&self) -> String {
+        if self.namespace.is_empty() {
+            format!("{}/{}", self.kind, self.name)
+        } else {
+            format!("{}/{}/{}", self.kind, self.namespace, self.name)
+        }
+    }
+
+    /// `group/version` or `version` for the core group.
+    pub fn api_version(&self) -> String {
+        if self.group.is_empty() {
+            self.version.clone()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
+    }
+}
+
+/// The deploy-tree target a revision was rendered for.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetRef {
+    /// Environment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env: Option<String>,
+    /// Region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Path below the stack root.
+    #[serde(default)]
+    pub name: String,
+}
+
+/// One revision of a release.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReleaseRecord {
+    /// Always [`RECORD_API_VERSION`].
+    pub api_version: String,
+    /// Release name.
+    pub name: String,
+    /// Namespace.
+    pub namespace: String,
+    /// Revision number, from 1.
+    pub revision: u64,
+    /// Status.
+    pub status: Status,
+    /// What happened, in words.
+    pub description: String,
+    /// The chart.
+    pub chart: ChartRef,
+    /// The merged values.
+    pub values: serde_json::Value,
+    /// Only the user-supplied values (layers above the chart defaults), for `--reuse-values`.
+    #[serde(default)]
+    pub user_values: serde_json::Value,
+    /// The layers used, lowest precedence first (files and flags).
+    #[serde(default)]
+    pub layers: Vec<String>,
+    /// The deploy-tree target, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<TargetRef>,
+    /// The rendered manifest (CRDs first, then objects in install order).
+    pub manifest: String,
+    /// The objects applied.
+    pub inventory: Vec<InventoryItem>,
+    /// Rendered NOTES.txt.
+    #[serde(default)]
+    pub notes: String,
+    /// Generated values, read back on upgrade so they stay stable.
+    #[serde(default)]
+    pub generated: std::collections::BTreeMap<String, String>,
+    /// When the release was first deployed (RFC 3339).
+    pub first_deployed: String,
+    /// When this revision was written (RFC 3339).
+    pub last_deployed: String,
+    /// When it was uninstalled, if it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted: Option<String>,
+    /// The charter version that wrote the record.
+    pub charter_version: String,
+    /// `sha256:<hex>` over the record serialized with this field empty.
+    #[serde(default)]
+    pub checksum: String,
+}
+
+/// Errors decoding a stored record.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    /// Not gzip, or truncated.
+    #[error("{what}: the record is not valid gzip data: {source}")]
+    Gzip {
+        /// Which Secret.
+        what: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Not a record.
+    #[error("{what}: the record is not valid JSON for {RECORD_API_VERSION}: {source}")]
+    Json {
+        /// Which Secret.
+        what: String,
+        /// The cause.
+        source: serde_json::Error,
+    },
+    /// The checksum does not match.
+    #[error(
+        "{what}: the record's checksum does not match its content (stored {stored}, computed {computed}); the Secret was edited or corrupted. charter refuses to act on it: inspect it, restore it, or delete that revision's Secret"
+    )]
+    Checksum {
+        /// Which Secret.
+        what: String,
+        /// Stored checksum.
+        stored: String,
+        /// Computed checksum.
+        computed: String,
+    },
+    /// Written by an unknown format version.
+    #[error(
+        "{what}: unknown record format `{found}` (this charter reads {RECORD_API_VERSION}); upgrade charter"
+    )]
+    Version {
+        /// Which Secret.
+        what: String,
+        /// The apiVersion found.
+        found: String,
+    },
+}
+
+impl ReleaseRecord {
+    /// The record's checksum: sha256 over its JSON with `checksum` empty.
+    pub fn compute_checksum(&self) -> String {
+        let mut copy = self.clone();
+        copy.checksum = String::new();
+        let bytes = serde_json::to_vec(&copy).unwrap_or_default();
+        format!("sha256:{}", hex::encode(sha2::Sha256::digest(&bytes)))
+    }
+
+    /// Sets the checksum, serializes and gzips the record.
+    pub fn encode(&mut self) -> Vec<u8> {
+        self.checksum = self.compute_checksum();
+        let json = serde_json::to_vec(self).unwrap_or_default();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+        // Writing to a Vec cannot fail.
+        let _ = gz.write_all(&json);
+        gz.finish().unwrap_or_default()
+    }
+
+    /// Gunzips, parses and verifies a record. `what` names the Secret in errors.
+    pub fn decode(bytes: &[u8], what: &str) -> Result<ReleaseRecord, RecordError> {
+        let mut json = Vec::new();
+        flate2::read::GzDecoder::new(bytes)
+            .read_to_end(&mut json)
+            .map_err(|source| RecordError::Gzip {
+                what: what.to_string(),
+                source,
+            })?;
+        let probe: serde_json::Value =
+            serde_json::from_slice(&json).map_err(|source| RecordError::Json {
+                what: what.to_string(),
+                source,
+            })?;
+        let found = probe
+            .get("apiVersion")
+            .and_then(|v| v.as_str())
+            .unwrap_or("");
+        if found != RECORD_API_VERSION {
+            return Err(RecordError::Version {
+                what: what.to_string(),
+                found: found.to_string(),
+            });
+        }
+        let record: ReleaseRecord =
+            serde_json::from_value(probe).map_err(|source| RecordError::Json {
+                what: what.to_string(),
+                source,
+            })?;
+        let computed = record.compute_checksum();
+        if computed != record.checksum {
+            return Err(RecordError::Checksum {
+                what: what.to_string(),
+                stored: record.checksum.clone(),
+                computed,
+            });
+        }
+        Ok(record)
+    }
+}
+
+#[cfg(test)]
+pub(crate) fn sample(name: &str, revision: u64, status: Status) -> ReleaseRecord {
+    ReleaseRecord {
+        api_version: RECORD_API_VERSION.to_string(),
+        name: name.to_string(),
+        namespace: "ns".to_string(),
+        revision,
+        status,
+        description: "Install complete".to_string(),
+        chart: ChartRef {
+            name: "demo".into(),
+            version: "1.0.0".into(),
+            app_version: Some("2.0".into()),
+            description: None,
+            digest: "sha256:00".into(),
+        },
+        values: serde_json::json!({"a": 1}),
+        user_values: serde_json::json!({}),
+        layers: vec!["charts/demo/values.yaml".into()],
+        target: None,
+        manifest: "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n".into(),
+        inventory: vec![InventoryItem {
+            group: String::new(),
+            version: "v1".into(),
+            kind: "ConfigMap".into(),
+            namespace: "ns".into(),
+            name: "x".into(),
+        }],
+        notes: String::new(),
+        generated: Default::default(),
+        first_deployed: "2026-01-01T00:00:00Z".into(),
+        last_deployed: "2026-01-01T00:00:00Z".into(),
+        deleted: None,
+        charter_version: env!("CARGO_PKG_VERSION").into(),
+        checksum: String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_verifies() {
+        let mut r = sample("web", 1, Status::Deployed);
+        let bytes = r.encode();
+        let back = ReleaseRecord::decode(&bytes, "s").unwrap();
+        assert_eq!(back, r);
+        assert!(back.checksum.starts_with("sha256:"));
+    }
+
+    #[test]
+    fn tampering_is_detected() {
+        let mut r = sample("web", 1, Status::Deployed);
+        r.encode();
+        r.values = serde_json::json!({"a": 2});
+        let json = serde_json::to_vec(&r).unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&json).unwrap();
+        let err = ReleaseRecord::decode(&gz.finish().unwrap(), "charter.release.v1.web.v1")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("charter.release.v1.web.v1") && err.contains("checksum"),
+            "{err}"
+        );
+        let err = ReleaseRecord::decode(b"junk", "s").unwrap_err().to_string();
+        assert!(err.contains("gzip"), "{err}");
+    }
+
+    #[test]
+    fn status_labels_round_trip() {
+        for s in [
+            "pending-install",
+            "pending-upgrade",
+            "pending-rollback",
+            "deployed",
+            "superseded",
+            "failed",
+            "uninstalling",
+            "uninstalled",
+        ] {
+            assert_eq!(Status::parse(s).unwrap().as_str(), s);
+        }
+        assert!(Status::parse("bogus").is_none());
+    }
+}
