@@ -41,11 +41,15 @@ impl Cache {
 
     /// Where the downloaded index.yaml of `repo` is kept.
     pub fn index_yaml(&self, repo: &str) -> PathBuf {
-        self.dir.join("repository").join(format!("{repo}-index.yaml"))
+        self.dir
+            .join("repository")
+            .join(format!("{repo}-index.yaml"))
     }
 
     fn index_json(&self, repo: &str) -> PathBuf {
-        self.dir.join("repository").join(format!("{repo}-index.json"))
+        self.dir
+            .join("repository")
+            .join(format!("{repo}-index.json"))
     }
 
     /// Stores a freshly downloaded and parsed index.
@@ -107,7 +111,10 @@ impl Cache {
 
     /// Where a chart archive with this sha256 is kept.
     pub fn chart_path(&self, digest: &str) -> PathBuf {
-        self.dir.join("charts").join("sha256").join(format!("{digest}.tgz"))
+        self.dir
+            .join("charts")
+            .join("sha256")
+            .join(format!("{digest}.tgz"))
     }
 
     /// The cached archive with this sha256, when present and intact (a corrupt file is removed).
@@ -135,7 +142,9 @@ impl Cache {
 
 /// Whether `s` is 64 lower-case hex digits.
 pub fn is_hex_digest(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 #[cfg(test)]
@@ -163,7 +172,11 @@ mod tests {
         std::thread::sleep(std::time::Duration::from_millis(20));
         std::fs::write(c.index_yaml("r"), raw).unwrap();
         assert_eq!(c.load_index("r").unwrap().unwrap(), idx);
-        assert!(std::fs::read_to_string(c.index_json("r")).unwrap().contains("charterIndexCache"));
+        assert!(
+            std::fs::read_to_string(c.index_json("r"))
+                .unwrap()
+                .contains("charterIndexCache")
+        );
         c.remove_index("r").unwrap();
         assert!(c.load_index("r").unwrap().is_none());
     }

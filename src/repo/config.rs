@@ -343,7 +343,10 @@ mod tests {
         assert_eq!(back.repositories[0].name, "a");
         assert_eq!(back.credentials["b"].password, "yes: #no'\"");
         let repos = std::fs::read_to_string(p.repositories_file()).unwrap();
-        assert!(!repos.contains("yes: #no"), "secrets stay out of repositories.yaml");
+        assert!(
+            !repos.contains("yes: #no"),
+            "secrets stay out of repositories.yaml"
+        );
         let tr = back.transport_for(back.get("b").unwrap());
         assert_eq!(tr.credentials.unwrap().0, "https://b.example:443");
         assert!(format!("{:?}", back.credentials["b"]).contains("redacted"));
@@ -368,9 +371,13 @@ mod tests {
             },
         );
         cfg.save(&p).unwrap();
-        let mode = std::fs::metadata(p.credentials_file()).unwrap().permissions().mode();
+        let mode = std::fs::metadata(p.credentials_file())
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
-        std::fs::set_permissions(p.credentials_file(), std::fs::Permissions::from_mode(0o644)).unwrap();
+        std::fs::set_permissions(p.credentials_file(), std::fs::Permissions::from_mode(0o644))
+            .unwrap();
         let err = RepoConfig::load(&p).unwrap_err().to_string();
         assert!(err.contains("chmod 600") && err.contains("0644"), "{err}");
     }
@@ -382,9 +389,24 @@ mod tests {
             assert!(validate_repo_name(bad).is_err(), "{bad}");
         }
         assert!(validate_repo_url("https://x.example/c").is_ok());
-        assert!(validate_repo_url("ftp://x").unwrap_err().to_string().contains("ftp"));
-        assert!(validate_repo_url("nope").unwrap_err().to_string().contains("not a valid URL"));
+        assert!(
+            validate_repo_url("ftp://x")
+                .unwrap_err()
+                .to_string()
+                .contains("ftp")
+        );
+        assert!(
+            validate_repo_url("nope")
+                .unwrap_err()
+                .to_string()
+                .contains("not a valid URL")
+        );
         let cfg = RepoConfig::default();
-        assert!(cfg.require("x").unwrap_err().to_string().contains("charter repo add x URL"));
+        assert!(
+            cfg.require("x")
+                .unwrap_err()
+                .to_string()
+                .contains("charter repo add x URL")
+        );
     }
 }

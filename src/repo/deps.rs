@@ -29,8 +29,8 @@ use super::index::Index;
 use super::resolve::Resolver;
 use super::{RepoError, write_atomic};
 use crate::chart::{
-    ArchiveLimits, Chart, ChartMeta, Constraint, Dependency, PackageOptions, package_chart, parse_chart_yaml,
-    parse_version_lenient, read_archive, sha256_hex,
+    ArchiveLimits, Chart, ChartMeta, Constraint, Dependency, PackageOptions, package_chart,
+    parse_chart_yaml, parse_version_lenient, read_archive, sha256_hex,
 };
 
 /// The lock file's name.
@@ -68,7 +68,9 @@ impl LockedDependency {
     }
 
     fn hex_digest(&self) -> Option<&str> {
-        self.digest.as_deref().and_then(|d| d.strip_prefix("sha256:"))
+        self.digest
+            .as_deref()
+            .and_then(|d| d.strip_prefix("sha256:"))
     }
 }
 
@@ -137,7 +139,9 @@ pub struct DepStatus {
 pub fn list(chart_dir: &Path) -> Result<(Vec<DepStatus>, Option<bool>), RepoError> {
     let meta = read_meta(chart_dir)?;
     let lock = read_lock(chart_dir)?;
-    let lock_current = lock.as_ref().map(|l| l.digest == requirements_digest(&meta));
+    let lock_current = lock
+        .as_ref()
+        .map(|l| l.digest == requirements_digest(&meta));
     let vendored = scan_vendored(chart_dir)?;
     let mut out = Vec::new();
     for dep in &meta.dependencies {
@@ -145,17 +149,23 @@ pub fn list(chart_dir: &Path) -> Result<(Vec<DepStatus>, Option<bool>), RepoErro
             .as_ref()
             .and_then(|l| l.dependencies.iter().find(|d| d.name == dep.name));
         let found: Vec<&VendoredFile> = vendored.iter().filter(|v| v.name == dep.name).collect();
-        let range = dep.version.as_deref().and_then(|r| Constraint::parse(r).ok());
+        let range = dep
+            .version
+            .as_deref()
+            .and_then(|r| Constraint::parse(r).ok());
         let in_range = |v: &str| {
             range
                 .as_ref()
                 .is_none_or(|c| parse_version_lenient(v).is_ok_and(|v| c.matches(&v)))
         };
-        let (state, vendored_version) = if let Some(dir) = found.iter().find(|v| v.digest.is_none()) {
+        let (state, vendored_version) = if let Some(dir) = found.iter().find(|v| v.digest.is_none())
+        {
             (DepState::Unpacked, Some(dir.version.clone()))
         } else if let Some(l) = locked {
             match found.iter().find(|v| v.version == l.version) {
-                Some(v) if v.digest.as_deref() == l.hex_digest() => (DepState::Ok, Some(v.version.clone())),
+                Some(v) if v.digest.as_deref() == l.hex_digest() => {
+                    (DepState::Ok, Some(v.version.clone()))
+                }
                 Some(v) => (DepState::DigestMismatch, Some(v.version.clone())),
                 None => match found.first() {
                     Some(v) => (DepState::WrongVersion, Some(v.version.clone())),
@@ -189,7 +199,11 @@ pub fn list(chart_dir: &Path) -> Result<(Vec<DepStatus>, Option<bool>), RepoErro
 /// (verified) or packages it, replaces the archives under `charts/` and writes Chart.lock.
 /// Nothing is written until every dependency has resolved. With `refresh`, configured
 /// repositories' indexes are downloaded again first.
-pub fn update(resolver: &Resolver, chart_dir: &Path, refresh: bool) -> Result<Vec<Vendored>, RepoError> {
+pub fn update(
+    resolver: &Resolver,
+    chart_dir: &Path,
+    refresh: bool,
+) -> Result<Vec<Vendored>, RepoError> {
     let meta = read_meta(chart_dir)?;
     let mut indexes: BTreeMap<String, Index> = BTreeMap::new();
     let mut results: Vec<(Vendored, Vec<u8>)> = Vec::new();
@@ -213,7 +227,11 @@ pub fn update(resolver: &Resolver, chart_dir: &Path, refresh: bool) -> Result<Ve
                 check_range(dep, &pkg.version, &dir.display().to_string())?;
                 (pkg.bytes, pkg.version, "packaged")
             }
-            Source::Repo { url, name, transport } => {
+            Source::Repo {
+                url,
+                name,
+                transport,
+            } => {
                 if !indexes.contains_key(&url) {
                     let index = match &name {
                         Some(n) => {
@@ -232,8 +250,15 @@ pub fn update(resolver: &Resolver, chart_dir: &Path, refresh: bool) -> Result<Ve
                     indexes.insert(url.clone(), index);
                 }
                 let index = &indexes[&url];
-                let label = format!("{} (dependency `{}` of {})", index_url(&url), dep.name, meta.name);
-                let cv = index.select(&dep.name, dep.version.as_deref(), false, &label)?.clone();
+                let label = format!(
+                    "{} (dependency `{}` of {})",
+                    index_url(&url),
+                    dep.name,
+                    meta.name
+                );
+                let cv = index
+                    .select(&dep.name, dep.version.as_deref(), false, &label)?
+                    .clone();
                 let f = resolver.download_version(&url, transport, &cv)?;
                 let how = if f.from_cache { "cached" } else { "downloaded" };
                 (f.bytes, cv.version, how)
@@ -272,7 +297,9 @@ pub fn build(resolver: &Resolver, chart_dir: &Path) -> Result<Vec<Vendored>, Rep
     let lock_path = chart_dir.join(LOCK_FILE);
     let lock = read_lock(chart_dir)?.ok_or_else(|| RepoError::Config {
         path: lock_path.clone(),
-        message: "does not exist; run `charter dep update` to resolve the dependencies and write it".into(),
+        message:
+            "does not exist; run `charter dep update` to resolve the dependencies and write it"
+                .into(),
     })?;
     if lock.digest != requirements_digest(&meta) {
         return Err(RepoError::Config {
@@ -321,14 +348,21 @@ pub fn build(resolver: &Resolver, chart_dir: &Path) -> Result<Vec<Vendored>, Rep
                 None => {
                     return Err(RepoError::Config {
                         path: chart_dir.join(LOCK_FILE),
-                        message: format!("dependency `{}` has no repository to restore it from", locked.name),
+                        message: format!(
+                            "dependency `{}` has no repository to restore it from",
+                            locked.name
+                        ),
                     });
                 }
                 Some(Source::File(dir)) => {
                     let pkg = package_chart(&dir, &PackageOptions::default())?;
                     (pkg.bytes, "packaged", dir.display().to_string())
                 }
-                Some(Source::Repo { url, name, transport }) => {
+                Some(Source::Repo {
+                    url,
+                    name,
+                    transport,
+                }) => {
                     if !indexes.contains_key(&url) {
                         let index = match &name {
                             Some(n) => resolver.repo_index(resolver.config.require(n)?)?,
@@ -345,16 +379,24 @@ pub fn build(resolver: &Resolver, chart_dir: &Path) -> Result<Vec<Vendored>, Rep
                         Ok(cv) => cv.clone(),
                         Err(_) if name.is_some() => {
                             // The cached index may predate the locked version: refresh once.
-                            let entry = resolver.config.require(name.as_deref().unwrap_or_default())?;
+                            let entry = resolver
+                                .config
+                                .require(name.as_deref().unwrap_or_default())?;
                             let fresh = resolver.update_repo(entry)?.0;
-                            let cv = fresh.select(&locked.name, Some(&pinned), true, &label)?.clone();
+                            let cv = fresh
+                                .select(&locked.name, Some(&pinned), true, &label)?
+                                .clone();
                             indexes.insert(url.clone(), fresh);
                             cv
                         }
                         Err(e) => return Err(e),
                     };
                     let f = resolver.download_version(&url, transport, &cv)?;
-                    (f.bytes, if f.from_cache { "cached" } else { "downloaded" }, f.url)
+                    (
+                        f.bytes,
+                        if f.from_cache { "cached" } else { "downloaded" },
+                        f.url,
+                    )
                 }
             }
         };
@@ -388,8 +430,17 @@ enum Source {
     },
 }
 
-fn source_of(resolver: &Resolver, chart_dir: &Path, dep: &Dependency) -> Result<Option<Source>, RepoError> {
-    let Some(repo) = dep.repository.as_deref().map(str::trim).filter(|r| !r.is_empty()) else {
+fn source_of(
+    resolver: &Resolver,
+    chart_dir: &Path,
+    dep: &Dependency,
+) -> Result<Option<Source>, RepoError> {
+    let Some(repo) = dep
+        .repository
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+    else {
         return Ok(None);
     };
     if let Some(rel) = repo.strip_prefix("file://") {
@@ -403,7 +454,10 @@ fn source_of(resolver: &Resolver, chart_dir: &Path, dep: &Dependency) -> Result<
         }
         return Ok(Some(Source::File(dir)));
     }
-    if let Some(name) = repo.strip_prefix('@').or_else(|| repo.strip_prefix("alias:")) {
+    if let Some(name) = repo
+        .strip_prefix('@')
+        .or_else(|| repo.strip_prefix("alias:"))
+    {
         let entry = resolver.config.require(name)?;
         return Ok(Some(Source::Repo {
             url: entry.url.clone(),
@@ -417,7 +471,8 @@ fn source_of(resolver: &Resolver, chart_dir: &Path, dep: &Dependency) -> Result<
             dep.name
         )));
     }
-    validate_repo_url(repo).map_err(|e| RepoError::Invalid(format!("dependency `{}`: {e}", dep.name)))?;
+    validate_repo_url(repo)
+        .map_err(|e| RepoError::Invalid(format!("dependency `{}`: {e}", dep.name)))?;
     let configured = resolver.config.find_by_url(repo);
     Ok(Some(Source::Repo {
         url: repo.to_string(),
@@ -427,8 +482,11 @@ fn source_of(resolver: &Resolver, chart_dir: &Path, dep: &Dependency) -> Result<
 }
 
 fn check_range(dep: &Dependency, version: &str, what: &str) -> Result<(), RepoError> {
-    let Some(range) = &dep.version else { return Ok(()) };
-    let c = Constraint::parse(range).map_err(|e| RepoError::Invalid(format!("dependency `{}`: {e}", dep.name)))?;
+    let Some(range) = &dep.version else {
+        return Ok(());
+    };
+    let c = Constraint::parse(range)
+        .map_err(|e| RepoError::Invalid(format!("dependency `{}`: {e}", dep.name)))?;
     let ok = parse_version_lenient(version).is_ok_and(|v| c.matches(&v));
     if !ok {
         return Err(RepoError::NotFound(format!(
@@ -523,7 +581,10 @@ fn vendor(
 ) -> Result<(), RepoError> {
     let charts = chart_dir.join("charts");
     let existing = scan_vendored(chart_dir)?;
-    let managed: BTreeSet<&str> = results.iter().map(|(v, _)| v.locked.name.as_str()).collect();
+    let managed: BTreeSet<&str> = results
+        .iter()
+        .map(|(v, _)| v.locked.name.as_str())
+        .collect();
     let keep: BTreeSet<String> = results.iter().map(|(v, _)| v.locked.file_name()).collect();
     for f in &existing {
         if f.digest.is_none() && managed.contains(f.name.as_str()) {
@@ -537,12 +598,19 @@ fn vendor(
         }
     }
     for f in &existing {
-        let fname = f.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let fname = f
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         if f.digest.is_some() && managed.contains(f.name.as_str()) && !keep.contains(&fname) {
             std::fs::remove_file(&f.path).map_err(RepoError::io(&f.path))?;
         }
     }
-    for old in old_lock.map(|l| l.dependencies.as_slice()).unwrap_or_default() {
+    for old in old_lock
+        .map(|l| l.dependencies.as_slice())
+        .unwrap_or_default()
+    {
         let path = charts.join(old.file_name());
         if !keep.contains(&old.file_name()) && path.is_file() {
             std::fs::remove_file(&path).map_err(RepoError::io(&path))?;
@@ -578,10 +646,12 @@ pub fn read_lock(chart_dir: &Path) -> Result<Option<Lock>, RepoError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(RepoError::io(&path)(e)),
     };
-    crate::chart::from_yaml_typed(&src).map(Some).map_err(|e| RepoError::Config {
-        path,
-        message: format!("{e}; regenerate it with `charter dep update`"),
-    })
+    crate::chart::from_yaml_typed(&src)
+        .map(Some)
+        .map_err(|e| RepoError::Config {
+            path,
+            message: format!("{e}; regenerate it with `charter dep update`"),
+        })
 }
 
 fn write_lock(chart_dir: &Path, lock: &Lock) -> Result<(), RepoError> {
@@ -635,7 +705,11 @@ mod tests {
     fn file_dependencies_update_build_and_refuse_mismatch() {
         let t = tempfile::tempdir().unwrap();
         let root = t.path();
-        write(root, "db/Chart.yaml", "apiVersion: charter/v1\nname: db\nversion: 1.4.0\n");
+        write(
+            root,
+            "db/Chart.yaml",
+            "apiVersion: charter/v1\nname: db\nversion: 1.4.0\n",
+        );
         write(root, "db/templates/s.yaml", "kind: Service\n");
         write(
             root,
@@ -673,19 +747,30 @@ mod tests {
         );
         // An unchanged update keeps the lock byte for byte (no new timestamp).
         update(&r, &app, false).unwrap();
-        assert_eq!(std::fs::read_to_string(app.join(LOCK_FILE)).unwrap(), before);
+        assert_eq!(
+            std::fs::read_to_string(app.join(LOCK_FILE)).unwrap(),
+            before
+        );
 
         // A vendored archive that differs from the lock is reported, and build refuses a source
         // that no longer matches.
         std::fs::write(&archive, b"junk").unwrap();
         let (rows, _) = list(&app).unwrap();
-        assert_eq!(rows[0].state, DepState::Missing, "junk is not a chart archive");
+        assert_eq!(
+            rows[0].state,
+            DepState::Missing,
+            "junk is not a chart archive"
+        );
         write(root, "db/templates/s.yaml", "kind: Service # changed\n");
         let err = build(&r, &app).unwrap_err().to_string();
         assert!(err.contains("digest mismatch against Chart.lock"), "{err}");
 
         // Version bump out of range.
-        write(root, "db/Chart.yaml", "apiVersion: charter/v1\nname: db\nversion: 2.0.0\n");
+        write(
+            root,
+            "db/Chart.yaml",
+            "apiVersion: charter/v1\nname: db\nversion: 2.0.0\n",
+        );
         let err = update(&r, &app, false).unwrap_err().to_string();
         assert!(err.contains("does not satisfy `^1.2`"), "{err}");
 
@@ -709,8 +794,16 @@ mod tests {
     fn directory_conflict_and_unknown_sources() {
         let t = tempfile::tempdir().unwrap();
         let root = t.path();
-        write(root, "db/Chart.yaml", "apiVersion: charter/v1\nname: db\nversion: 1.0.0\n");
-        write(root, "app/charts/db/Chart.yaml", "apiVersion: charter/v1\nname: db\nversion: 0.1.0\n");
+        write(
+            root,
+            "db/Chart.yaml",
+            "apiVersion: charter/v1\nname: db\nversion: 1.0.0\n",
+        );
+        write(
+            root,
+            "app/charts/db/Chart.yaml",
+            "apiVersion: charter/v1\nname: db\nversion: 0.1.0\n",
+        );
         write(
             root,
             "app/Chart.yaml",
@@ -732,7 +825,9 @@ mod tests {
             write(
                 root,
                 "app/Chart.yaml",
-                &format!("apiVersion: charter/v1\nname: app\nversion: 1.0.0\ndependencies:\n  - name: x\n    repository: {repo}\n"),
+                &format!(
+                    "apiVersion: charter/v1\nname: app\nversion: 1.0.0\ndependencies:\n  - name: x\n    repository: {repo}\n"
+                ),
             );
             let err = update(&r, &app, false).unwrap_err().to_string();
             assert!(err.contains(want), "{repo}: {err}");

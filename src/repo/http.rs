@@ -87,12 +87,16 @@ impl Fetcher {
             url: u.to_string(),
             message,
         };
-        let mut current = Url::parse(url).map_err(|e| fail(url, format!("not a valid URL: {e}")))?;
+        let mut current =
+            Url::parse(url).map_err(|e| fail(url, format!("not a valid URL: {e}")))?;
         for _ in 0..=MAX_REDIRECTS {
             if current.scheme() != "http" && current.scheme() != "https" {
                 return Err(fail(
                     current.as_str(),
-                    format!("unsupported scheme `{}`; only http and https are fetched", current.scheme()),
+                    format!(
+                        "unsupported scheme `{}`; only http and https are fetched",
+                        current.scheme()
+                    ),
                 ));
             }
             let client = self.client(current.as_str())?;
@@ -111,14 +115,24 @@ impl Fetcher {
                     .headers()
                     .get(reqwest::header::LOCATION)
                     .and_then(|v| v.to_str().ok())
-                    .ok_or_else(|| fail(current.as_str(), format!("HTTP {status} without a Location header")))?;
+                    .ok_or_else(|| {
+                        fail(
+                            current.as_str(),
+                            format!("HTTP {status} without a Location header"),
+                        )
+                    })?;
                 let next = current.join(location).map_err(|e| {
-                    fail(current.as_str(), format!("redirect to an invalid URL `{location}`: {e}"))
+                    fail(
+                        current.as_str(),
+                        format!("redirect to an invalid URL `{location}`: {e}"),
+                    )
                 })?;
                 if current.scheme() == "https" && next.scheme() == "http" {
                     return Err(fail(
                         current.as_str(),
-                        format!("redirects from https to plain http ({next}); refusing the downgrade"),
+                        format!(
+                            "redirects from https to plain http ({next}); refusing the downgrade"
+                        ),
                     ));
                 }
                 tracing::debug!(from = %current, to = %next, "following redirect");
@@ -126,14 +140,19 @@ impl Fetcher {
                 continue;
             }
             if !status.is_success() {
-                return Err(fail(current.as_str(), status_message(status, &self.transport)));
+                return Err(fail(
+                    current.as_str(),
+                    status_message(status, &self.transport),
+                ));
             }
             if let Some(len) = resp.content_length()
                 && len > max_bytes
             {
                 return Err(fail(
                     current.as_str(),
-                    format!("response is {len} bytes, over the limit of {max_bytes} bytes; refusing it"),
+                    format!(
+                        "response is {len} bytes, over the limit of {max_bytes} bytes; refusing it"
+                    ),
                 ));
             }
             let mut body = Vec::new();
@@ -148,7 +167,10 @@ impl Fetcher {
             }
             return Ok(body);
         }
-        Err(fail(url, format!("more than {MAX_REDIRECTS} redirects; giving up")))
+        Err(fail(
+            url,
+            format!("more than {MAX_REDIRECTS} redirects; giving up"),
+        ))
     }
 }
 
@@ -176,7 +198,9 @@ fn describe_send_error(e: &reqwest::Error, url: &Url) -> String {
         cur = err.source();
     }
     let lower = msg.to_lowercase();
-    if url.scheme() == "https" && (lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake")) {
+    if url.scheme() == "https"
+        && (lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake"))
+    {
         msg.push_str(". TLS verification failed: for a private CA pass --ca-file PEM to `charter repo add`, or --insecure-skip-tls-verify (unsafe)");
     } else if e.is_timeout() {
         msg.push_str(". The server did not answer in time");
@@ -218,7 +242,9 @@ fn build_client(t: &Transport) -> Result<Client, String> {
             let native = rustls_native_certs::load_native_certs();
             let (added, _) = roots.add_parsable_certificates(native.certs);
             if added == 0 {
-                tracing::warn!("no system CA certificates found; https downloads will fail unless --ca-file is given");
+                tracing::warn!(
+                    "no system CA certificates found; https downloads will fail unless --ca-file is given"
+                );
             }
         }
         builder.with_root_certificates(roots).with_no_client_auth()
@@ -255,7 +281,12 @@ impl ServerCertVerifier for NoVerify {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
 
     fn verify_tls13_signature(
@@ -264,7 +295,12 @@ impl ServerCertVerifier for NoVerify {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
@@ -278,9 +314,18 @@ mod tests {
 
     #[test]
     fn origins_include_the_default_port() {
-        assert_eq!(origin_of("https://h.example/x").unwrap(), "https://h.example:443");
-        assert_eq!(origin_of("http://h.example:8080/x").unwrap(), "http://h.example:8080");
-        assert_ne!(origin_of("http://127.0.0.1:1/"), origin_of("http://127.0.0.1:2/"));
+        assert_eq!(
+            origin_of("https://h.example/x").unwrap(),
+            "https://h.example:443"
+        );
+        assert_eq!(
+            origin_of("http://h.example:8080/x").unwrap(),
+            "http://h.example:8080"
+        );
+        assert_ne!(
+            origin_of("http://127.0.0.1:1/"),
+            origin_of("http://127.0.0.1:2/")
+        );
         assert!(origin_of("not a url").is_none());
     }
 
@@ -293,7 +338,13 @@ mod tests {
             ca_file: Some(ca),
             ..Default::default()
         });
-        let err = f.get("https://127.0.0.1:1/index.yaml", 10).unwrap_err().to_string();
-        assert!(err.contains("ca.pem") && err.contains("no certificate"), "{err}");
+        let err = f
+            .get("https://127.0.0.1:1/index.yaml", 10)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("ca.pem") && err.contains("no certificate"),
+            "{err}"
+        );
     }
 }

@@ -55,13 +55,21 @@ pub struct Index {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct IndexMaintainer {
     /// E-mail.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient_opt_string")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient_opt_string"
+    )]
     pub email: Option<String>,
     /// Name.
     #[serde(default, deserialize_with = "lenient_string")]
     pub name: String,
     /// Home page.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient_opt_string")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient_opt_string"
+    )]
     pub url: Option<String>,
 }
 
@@ -69,22 +77,42 @@ pub struct IndexMaintainer {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct IndexDependency {
     /// Alias.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient_opt_string")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient_opt_string"
+    )]
     pub alias: Option<String>,
     /// Condition.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient_opt_string")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient_opt_string"
+    )]
     pub condition: Option<String>,
     /// Name.
     #[serde(default, deserialize_with = "lenient_string")]
     pub name: String,
     /// Repository.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient_opt_string")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient_opt_string"
+    )]
     pub repository: Option<String>,
     /// Tags.
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "lenient_vec_string")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "lenient_vec_string"
+    )]
     pub tags: Vec<String>,
     /// Version range.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient_opt_string")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient_opt_string"
+    )]
     pub version: Option<String>,
 }
 
@@ -94,52 +122,112 @@ pub struct IndexDependency {
 #[serde(rename_all = "camelCase")]
 pub struct ChartVersion {
     /// Annotations.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "lenient_string_map")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "lenient_string_map"
+    )]
     pub annotations: BTreeMap<String, String>,
     /// The chart's `apiVersion` (`charter/v1`, or `v2` for a Helm chart).
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient_opt_string")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient_opt_string"
+    )]
     pub api_version: Option<String>,
     /// The application version.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient_opt_string")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient_opt_string"
+    )]
     pub app_version: Option<String>,
     /// When this version was indexed (RFC 3339).
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient_opt_string")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient_opt_string"
+    )]
     pub created: Option<String>,
     /// Dependencies.
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "null_default")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_default"
+    )]
     pub dependencies: Vec<IndexDependency>,
     /// Whether the chart is deprecated.
-    #[serde(default, skip_serializing_if = "is_false", deserialize_with = "lenient_bool")]
+    #[serde(
+        default,
+        skip_serializing_if = "is_false",
+        deserialize_with = "lenient_bool"
+    )]
     pub deprecated: bool,
     /// One-line description.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient_opt_string")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient_opt_string"
+    )]
     pub description: Option<String>,
     /// sha256 of the archive, lower-case hex.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient_opt_string")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient_opt_string"
+    )]
     pub digest: Option<String>,
     /// Home page.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient_opt_string")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient_opt_string"
+    )]
     pub home: Option<String>,
     /// Icon URL.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient_opt_string")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient_opt_string"
+    )]
     pub icon: Option<String>,
     /// Search keywords.
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "lenient_vec_string")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "lenient_vec_string"
+    )]
     pub keywords: Vec<String>,
     /// Kubernetes version constraint.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient_opt_string")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient_opt_string"
+    )]
     pub kube_version: Option<String>,
     /// Maintainers.
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "null_default")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_default"
+    )]
     pub maintainers: Vec<IndexMaintainer>,
     /// The chart's name.
     #[serde(default, deserialize_with = "lenient_string")]
     pub name: String,
     /// Whether the version was withdrawn (never selected).
-    #[serde(default, skip_serializing_if = "is_false", deserialize_with = "lenient_bool")]
+    #[serde(
+        default,
+        skip_serializing_if = "is_false",
+        deserialize_with = "lenient_bool"
+    )]
     pub removed: bool,
     /// Source URLs.
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "lenient_vec_string")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "lenient_vec_string"
+    )]
     pub sources: Vec<String>,
     /// `application` or `library`.
     #[serde(
@@ -150,7 +238,11 @@ pub struct ChartVersion {
     )]
     pub chart_type: Option<String>,
     /// Where to download the archive: absolute, or relative to the repository URL.
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "lenient_vec_string")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "lenient_vec_string"
+    )]
     pub urls: Vec<String>,
     /// The chart version (SemVer).
     #[serde(default, deserialize_with = "lenient_string")]
@@ -212,7 +304,8 @@ impl Index {
         })?;
         let serde_json::Value::Object(mut map) = value else {
             return Err(fail(
-                "not a chart repository index: expected a mapping with apiVersion and entries".into(),
+                "not a chart repository index: expected a mapping with apiVersion and entries"
+                    .into(),
             ));
         };
         match map.get("apiVersion") {
@@ -241,7 +334,11 @@ impl Index {
         let entries = match map.remove("entries") {
             None | Some(serde_json::Value::Null) => serde_json::Map::new(),
             Some(serde_json::Value::Object(m)) => m,
-            Some(_) => return Err(fail("`entries` must be a mapping of chart names to version lists".into())),
+            Some(_) => {
+                return Err(fail(
+                    "`entries` must be a mapping of chart names to version lists".into(),
+                ));
+            }
         };
         for (name, versions) in entries {
             let list = match versions {
@@ -327,7 +424,11 @@ impl Index {
                 return Ok(cv);
             }
         }
-        let available: Vec<&str> = versions.iter().take(10).map(|v| v.version.as_str()).collect();
+        let available: Vec<&str> = versions
+            .iter()
+            .take(10)
+            .map(|v| v.version.as_str())
+            .collect();
         let more = if versions.len() > 10 { ", …" } else { "" };
         Err(RepoError::NotFound(match range {
             Some(r) => format!(
@@ -384,7 +485,11 @@ fn validate_entry(cv: &ChartVersion) -> Result<(), String> {
 /// Searches indexes (repository name, index) for charts. Results are ordered by `repo/name`,
 /// then newest version first.
 pub fn search<'a>(indexes: &'a [(String, Index)], q: &SearchQuery) -> Vec<SearchHit<'a>> {
-    let needle = q.keyword.as_deref().map(str::to_lowercase).filter(|k| !k.is_empty());
+    let needle = q
+        .keyword
+        .as_deref()
+        .map(str::to_lowercase)
+        .filter(|k| !k.is_empty());
     let mut hits = Vec::new();
     let mut sorted: Vec<&(String, Index)> = indexes.iter().collect();
     sorted.sort_by(|a, b| a.0.cmp(&b.0));
@@ -477,7 +582,9 @@ pub fn index_directory(
             }
         };
         let Some((_, chart_yaml)) = files.iter().find(|(p, _)| p == "Chart.yaml") else {
-            skipped.push(format!("{rel}: no Chart.yaml at the top of the archive; skipped"));
+            skipped.push(format!(
+                "{rel}: no Chart.yaml at the top of the archive; skipped"
+            ));
             continue;
         };
         let label = format!("{}/Chart.yaml", path.display());
@@ -615,7 +722,9 @@ fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     ))
 }
 
-fn lenient_string_map<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>, D::Error> {
+fn lenient_string_map<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<String, String>, D::Error> {
     let m: Option<BTreeMap<String, LenientItem>> = Option::deserialize(d)?;
     Ok(m.unwrap_or_default()
         .into_iter()
@@ -689,13 +798,19 @@ serverInfo: {}
     #[test]
     fn reads_helm_index_leniently_and_sorts_newest_first() {
         let i = helm_index();
-        let versions: Vec<_> = i.entries["alpine"].iter().map(|v| v.version.as_str()).collect();
+        let versions: Vec<_> = i.entries["alpine"]
+            .iter()
+            .map(|v| v.version.as_str())
+            .collect();
         assert_eq!(versions, ["0.10.0-rc.1", "0.3.0", "0.2.0"]);
         let a = &i.entries["alpine"][2];
         assert_eq!(a.app_version.as_deref(), Some("3.1"));
         assert_eq!(a.keywords, ["linux", "alpine"]);
         assert_eq!(a.maintainers[0].email.as_deref(), Some("a@b.c"));
-        assert_eq!(i.entries["alpine"][1].dependencies[0].repository.as_deref(), Some("https://x"));
+        assert_eq!(
+            i.entries["alpine"][1].dependencies[0].repository.as_deref(),
+            Some("https://x")
+        );
         assert_eq!(i.len(), 5);
     }
 
@@ -710,21 +825,50 @@ serverInfo: {}
         // Keys in alphabetical order, as Helm writes them.
         let y = i.to_yaml();
         let a = y.find("appVersion").unwrap();
-        assert!(y.find("apiVersion: v2").unwrap() < a && a < y.find("created").unwrap(), "{y}");
+        assert!(
+            y.find("apiVersion: v2").unwrap() < a && a < y.find("created").unwrap(),
+            "{y}"
+        );
     }
 
     #[test]
     fn select_highest_in_range_and_skips_prerelease_and_removed() {
         let i = helm_index();
-        assert_eq!(i.select("alpine", None, false, "r").unwrap().version, "0.3.0");
-        assert_eq!(i.select("alpine", None, true, "r").unwrap().version, "0.10.0-rc.1");
-        assert_eq!(i.select("alpine", Some("~0.2"), false, "r").unwrap().version, "0.2.0");
-        assert_eq!(i.select("nginx", None, false, "r").unwrap().version, "0.9.0");
-        let err = i.select("alpine", Some("^2"), false, "r").unwrap_err().to_string();
-        assert!(err.contains("satisfies `^2`") && err.contains("0.3.0"), "{err}");
+        assert_eq!(
+            i.select("alpine", None, false, "r").unwrap().version,
+            "0.3.0"
+        );
+        assert_eq!(
+            i.select("alpine", None, true, "r").unwrap().version,
+            "0.10.0-rc.1"
+        );
+        assert_eq!(
+            i.select("alpine", Some("~0.2"), false, "r")
+                .unwrap()
+                .version,
+            "0.2.0"
+        );
+        assert_eq!(
+            i.select("nginx", None, false, "r").unwrap().version,
+            "0.9.0"
+        );
+        let err = i
+            .select("alpine", Some("^2"), false, "r")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("satisfies `^2`") && err.contains("0.3.0"),
+            "{err}"
+        );
         let err = i.select("nope", None, false, "r").unwrap_err().to_string();
-        assert!(err.contains("`nope`") && err.contains("charter search"), "{err}");
-        let err = i.select("alpine", Some(">>1"), false, "r").unwrap_err().to_string();
+        assert!(
+            err.contains("`nope`") && err.contains("charter search"),
+            "{err}"
+        );
+        let err = i
+            .select("alpine", Some(">>1"), false, "r")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("not a valid version range"), "{err}");
     }
 
@@ -755,7 +899,11 @@ serverInfo: {}
         };
         assert_eq!(
             names(&q),
-            ["stable/alpine@0.10.0-rc.1", "stable/alpine@0.3.0", "stable/alpine@0.2.0"]
+            [
+                "stable/alpine@0.10.0-rc.1",
+                "stable/alpine@0.3.0",
+                "stable/alpine@0.2.0"
+            ]
         );
         let q = SearchQuery {
             keyword: Some("web".into()),
@@ -769,12 +917,20 @@ serverInfo: {}
         for (src, want) in [
             ("<html>hello</html>", "not a chart repository index"),
             ("entries: {}\n", "no apiVersion"),
-            ("apiVersion: v2\nentries: {}\n", "unsupported index apiVersion"),
+            (
+                "apiVersion: v2\nentries: {}\n",
+                "unsupported index apiVersion",
+            ),
             ("apiVersion: v1\nentries: [1]\n", "must be a mapping"),
             ("apiVersion: v1\nentries: {a: [\n", "not a valid index.yaml"),
         ] {
-            let err = Index::from_yaml(src.as_bytes(), "http://x/index.yaml").unwrap_err().to_string();
-            assert!(err.starts_with("http://x/index.yaml") && err.contains(want), "{src}: {err}");
+            let err = Index::from_yaml(src.as_bytes(), "http://x/index.yaml")
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.starts_with("http://x/index.yaml") && err.contains(want),
+                "{src}: {err}"
+            );
         }
     }
 
@@ -788,11 +944,18 @@ serverInfo: {}
             created: Some(c.into()),
             ..Default::default()
         };
-        new.entries.insert("a".into(), vec![cv("1.0.0", "d1", "new"), cv("2.0.0", "d2", "new")]);
+        new.entries.insert(
+            "a".into(),
+            vec![cv("1.0.0", "d1", "new"), cv("2.0.0", "d2", "new")],
+        );
         let mut old = Index::new();
         old.entries.insert(
             "a".into(),
-            vec![cv("1.0.0", "d1", "old"), cv("2.0.0", "changed", "old"), cv("0.5.0", "d0", "old")],
+            vec![
+                cv("1.0.0", "d1", "old"),
+                cv("2.0.0", "changed", "old"),
+                cv("0.5.0", "d0", "old"),
+            ],
         );
         new.merge_older(old);
         let got: Vec<_> = new.entries["a"]

@@ -95,7 +95,11 @@ impl RepoError {
 
 /// Writes `bytes` to `path` atomically (a temporary file in the same directory, then a
 /// rename), creating parent directories. `mode` sets the Unix permissions of the new file.
-pub fn write_atomic(path: &std::path::Path, bytes: &[u8], mode: Option<u32>) -> Result<(), RepoError> {
+pub fn write_atomic(
+    path: &std::path::Path,
+    bytes: &[u8],
+    mode: Option<u32>,
+) -> Result<(), RepoError> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -196,7 +200,10 @@ mod tests {
         write_atomic(&p, b"one", Some(0o600)).unwrap();
         write_atomic(&p, b"two", Some(0o600)).unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), b"two");
-        assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         assert_eq!(std::fs::read_dir(t.path().join("a/b")).unwrap().count(), 1);
     }
 }

@@ -11,7 +11,9 @@ use super::config::{Paths, RepoConfig, RepoEntry, index_url, validate_repo_url};
 use super::http::{Fetcher, Transport};
 use super::index::{ChartVersion, Index};
 use super::{RepoError, write_atomic};
-use crate::chart::{ArchiveLimits, Chart, Constraint, parse_version_lenient, read_archive, sha256_hex};
+use crate::chart::{
+    ArchiveLimits, Chart, Constraint, parse_version_lenient, read_archive, sha256_hex,
+};
 
 /// Largest index.yaml accepted.
 pub const MAX_INDEX_BYTES: u64 = 512 * 1024 * 1024;
@@ -71,7 +73,9 @@ impl std::fmt::Display for ChartSpec {
         match self {
             ChartSpec::Path(p) => write!(f, "{}", p.display()),
             ChartSpec::Url(u) => f.write_str(u),
-            ChartSpec::Repo { repo, name } if repo.contains("://") => write!(f, "{name} from {repo}"),
+            ChartSpec::Repo { repo, name } if repo.contains("://") => {
+                write!(f, "{name} from {repo}")
+            }
             ChartSpec::Repo { repo, name } => write!(f, "{repo}/{name}"),
         }
     }
@@ -244,7 +248,12 @@ impl Resolver {
 
     /// Loads the chart a reference names. `version` is a range the chart's version must
     /// satisfy (for a repository, the highest match is taken).
-    pub fn load(&self, spec: &ChartSpec, version: Option<&str>, devel: bool) -> Result<Chart, RepoError> {
+    pub fn load(
+        &self,
+        spec: &ChartSpec,
+        version: Option<&str>,
+        devel: bool,
+    ) -> Result<Chart, RepoError> {
         match spec {
             ChartSpec::Path(p) => load_local(p, version),
             ChartSpec::Url(url) => {
@@ -265,7 +274,11 @@ impl Resolver {
 
 /// Loads the chart `spec` names; only a repository or URL reference reads the repository
 /// configuration.
-pub fn load_chart(spec: &ChartSpec, version: Option<&str>, devel: bool) -> Result<Chart, RepoError> {
+pub fn load_chart(
+    spec: &ChartSpec,
+    version: Option<&str>,
+    devel: bool,
+) -> Result<Chart, RepoError> {
     match spec {
         ChartSpec::Path(p) => load_local(p, version),
         _ => Resolver::from_env()?.load(spec, version, devel),
@@ -280,8 +293,11 @@ fn load_local(path: &Path, version: Option<&str>) -> Result<Chart, RepoError> {
 
 fn check_version(chart: &Chart, range: Option<&str>, what: &str) -> Result<(), RepoError> {
     let Some(range) = range else { return Ok(()) };
-    let c = Constraint::parse(range)
-        .map_err(|e| RepoError::Invalid(format!("--version `{range}` is not a valid version range: {e}")))?;
+    let c = Constraint::parse(range).map_err(|e| {
+        RepoError::Invalid(format!(
+            "--version `{range}` is not a valid version range: {e}"
+        ))
+    })?;
     let v = parse_version_lenient(&chart.meta.version)
         .map_err(|e| RepoError::Invalid(format!("{what}: chart version: {e}")))?;
     if !c.matches(&v) {
@@ -306,10 +322,15 @@ pub fn chart_url(repo_url: &str, cv: &ChartVersion) -> Result<String, RepoError>
     let base = format!("{}/", repo_url.trim_end_matches('/'));
     let base = reqwest::Url::parse(&base)
         .map_err(|e| RepoError::Invalid(format!("repository URL `{repo_url}`: {e}")))?;
-    base.join(first).map(|u| u.to_string()).map_err(|e| RepoError::Index {
-        origin: index_url(repo_url),
-        message: format!("chart `{}` version {}: bad url `{first}`: {e}", cv.name, cv.version),
-    })
+    base.join(first)
+        .map(|u| u.to_string())
+        .map_err(|e| RepoError::Index {
+            origin: index_url(repo_url),
+            message: format!(
+                "chart `{}` version {}: bad url `{first}`: {e}",
+                cv.name, cv.version
+            ),
+        })
 }
 
 /// Writes a fetched archive into `dir`: as `<name>-<version>.tgz`, or unpacked into
@@ -368,7 +389,10 @@ mod tests {
         );
         let p = existing.join("x").display().to_string();
         assert_eq!(ChartSpec::parse(&p), ChartSpec::Path(p.clone().into()));
-        assert!(matches!(ChartSpec::parse("https://h/x.tgz"), ChartSpec::Url(_)));
+        assert!(matches!(
+            ChartSpec::parse("https://h/x.tgz"),
+            ChartSpec::Url(_)
+        ));
         assert!(matches!(ChartSpec::parse("./nope"), ChartSpec::Path(_)));
         assert!(matches!(ChartSpec::parse("a/b/c"), ChartSpec::Path(_)));
         assert!(matches!(ChartSpec::parse("dir/x.tgz"), ChartSpec::Path(_)));
@@ -396,6 +420,11 @@ mod tests {
             "https://cdn/a.tgz"
         );
         let none = ChartVersion::default();
-        assert!(chart_url("http://h", &none).unwrap_err().to_string().contains("no urls"));
+        assert!(
+            chart_url("http://h", &none)
+                .unwrap_err()
+                .to_string()
+                .contains("no urls")
+        );
     }
 }
