@@ -65,7 +65,9 @@ fn serve(host: &str, root: &Path, rules: Rules, tls: Option<Arc<rustls::ServerCo
                         let _ = handle(&mut s, &root, &rules, &log);
                     }
                     Some(cfg) => {
-                        let Ok(conn) = rustls::ServerConnection::new(cfg) else { return };
+                        let Ok(conn) = rustls::ServerConnection::new(cfg) else {
+                            return;
+                        };
                         let mut s = rustls::StreamOwned::new(conn, tcp);
                         if handle(&mut s, &root, &rules, &log).is_ok() {
                             s.conn.send_close_notify();
@@ -82,7 +84,12 @@ fn serve(host: &str, root: &Path, rules: Rules, tls: Option<Arc<rustls::ServerCo
     }
 }
 
-fn handle<S: Read + Write>(s: &mut S, root: &Path, rules: &Rules, log: &Mutex<Vec<Logged>>) -> std::io::Result<()> {
+fn handle<S: Read + Write>(
+    s: &mut S,
+    root: &Path,
+    rules: &Rules,
+    log: &Mutex<Vec<Logged>>,
+) -> std::io::Result<()> {
     let mut reader = BufReader::new(&mut *s);
     let mut line = String::new();
     reader.read_line(&mut line)?;
@@ -108,11 +115,19 @@ fn handle<S: Read + Write>(s: &mut S, root: &Path, rules: &Rules, log: &Mutex<Ve
     let (status, extra, body): (&str, String, Vec<u8>) = if let Some((u, p)) = &rules.auth
         && authorization.as_deref() != Some(&format!("Basic {}", b64(&format!("{u}:{p}"))))
     {
-        ("401 Unauthorized", "WWW-Authenticate: Basic realm=\"charts\"\r\n".into(), b"no".to_vec())
+        (
+            "401 Unauthorized",
+            "WWW-Authenticate: Basic realm=\"charts\"\r\n".into(),
+            b"no".to_vec(),
+        )
     } else if let Some(rest) = path.strip_prefix("/redirect/")
         && let Some(to) = &rules.redirect_to
     {
-        ("302 Found", format!("Location: {to}/{rest}\r\n"), Vec::new())
+        (
+            "302 Found",
+            format!("Location: {to}/{rest}\r\n"),
+            Vec::new(),
+        )
     } else if let Some(rest) = path.strip_prefix("/redirect-self/") {
         ("302 Found", format!("Location: /{rest}\r\n"), Vec::new())
     } else if path.split('/').any(|c| c == "..") {
@@ -140,17 +155,25 @@ fn b64(s: &str) -> String {
 /// A CA and a server certificate for 127.0.0.1 / localhost, signed by it. Returns the server
 /// config and the CA's PEM.
 fn test_tls() -> (Arc<rustls::ServerConfig>, String) {
-    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    };
     let ca_key = KeyPair::generate().unwrap();
     let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.distinguished_name.push(DnType::CommonName, "charter test CA");
-    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::DigitalSignature];
+    ca.distinguished_name
+        .push(DnType::CommonName, "charter test CA");
+    ca.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
     let ca_cert = ca.self_signed(&ca_key).unwrap();
     let issuer = Issuer::new(ca, ca_key);
     let leaf_key = KeyPair::generate().unwrap();
-    let mut leaf = CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()]).unwrap();
-    leaf.distinguished_name.push(DnType::CommonName, "127.0.0.1");
+    let mut leaf =
+        CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()]).unwrap();
+    leaf.distinguished_name
+        .push(DnType::CommonName, "127.0.0.1");
     leaf.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
     let leaf_cert = leaf.signed_by(&leaf_key, &issuer).unwrap();
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -196,15 +219,32 @@ impl Env {
             .env("XDG_CONFIG_HOME", self.path().join("xdg-config"))
             .env("XDG_CACHE_HOME", self.path().join("xdg-cache"))
             .env("NO_COLOR", "1");
-        for v in ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy", "SSL_CERT_FILE"] {
+        for v in [
+            "HTTP_PROXY",
+            "HTTPS_PROXY",
+            "ALL_PROXY",
+            "http_proxy",
+            "https_proxy",
+            "all_proxy",
+            "SSL_CERT_FILE",
+        ] {
             cmd.env_remove(v);
         }
-        cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        cmd.stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("run charter");
         if let Some(input) = stdin {
-            child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(input.as_bytes())
+                .unwrap();
         }
         child.wait_with_output().unwrap()
     }
@@ -256,13 +296,28 @@ fn repo_dir(env: &Env) -> PathBuf {
         "web/templates/cm.yaml",
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\ndata:\n  chartVersion: \"{{ chart.version }}\"\n",
     );
-    write(&src, "db/Chart.yaml", "apiVersion: charter/v1\nname: db\nversion: 0.1.0\ndescription: A database\n");
-    write(&src, "db/templates/s.yaml", "apiVersion: v1\nkind: Service\nmetadata:\n  name: db\n");
+    write(
+        &src,
+        "db/Chart.yaml",
+        "apiVersion: charter/v1\nname: db\nversion: 0.1.0\ndescription: A database\n",
+    );
+    write(
+        &src,
+        "db/templates/s.yaml",
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: db\n",
+    );
     let repo = env.path().join("repo");
     std::fs::create_dir_all(&repo).unwrap();
     let repo_s = repo.to_str().unwrap();
     for v in VERSIONS {
-        env.ok(&["package", src.join("web").to_str().unwrap(), "--version", v, "-d", repo_s]);
+        env.ok(&[
+            "package",
+            src.join("web").to_str().unwrap(),
+            "--version",
+            v,
+            "-d",
+            repo_s,
+        ]);
     }
     env.ok(&["package", src.join("db").to_str().unwrap(), "-d", repo_s]);
     env.ok(&["repo", "index", repo_s]);
@@ -287,31 +342,59 @@ fn plain_http_add_search_pull_template_update_remove() {
     let server = serve("127.0.0.1", &repo, Rules::default(), None);
 
     let out = env.ok(&["repo", "add", "shop", &server.url]);
-    assert!(out.contains("\"shop\" has been added") && out.contains("2 charts, 6 versions"), "{out}");
+    assert!(
+        out.contains("\"shop\" has been added") && out.contains("2 charts, 6 versions"),
+        "{out}"
+    );
     assert!(env.cache().join("repository/shop-index.yaml").is_file());
     let listed = env.ok(&["repo", "list"]);
-    assert_eq!(rows(&listed), [vec!["shop".to_string(), server.url.clone()]]);
-    let json: serde_json::Value = serde_json::from_str(&env.ok(&["repo", "list", "-o", "json"])).unwrap();
+    assert_eq!(
+        rows(&listed),
+        [vec!["shop".to_string(), server.url.clone()]]
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&env.ok(&["repo", "list", "-o", "json"])).unwrap();
     assert_eq!(json[0]["name"], "shop");
 
     // search: newest release per chart; ranges; every version; keywords and descriptions.
     let all = rows(&env.ok(&["search"]));
-    assert_eq!(all.iter().map(|r| (r[0].as_str(), r[1].as_str())).collect::<Vec<_>>(), [("shop/db", "0.1.0"), ("shop/web", "2.0.0")]);
+    assert_eq!(
+        all.iter()
+            .map(|r| (r[0].as_str(), r[1].as_str()))
+            .collect::<Vec<_>>(),
+        [("shop/db", "0.1.0"), ("shop/web", "2.0.0")]
+    );
     assert_eq!(all[1][2], "3.1");
     let ranged = rows(&env.ok(&["search", "web", "--version", "^1.2", "--versions"]));
-    assert_eq!(ranged.iter().map(|r| r[1].as_str()).collect::<Vec<_>>(), ["1.2.5", "1.2.0"]);
+    assert_eq!(
+        ranged.iter().map(|r| r[1].as_str()).collect::<Vec<_>>(),
+        ["1.2.5", "1.2.0"]
+    );
     let devel = rows(&env.ok(&["search", "FRONTEND", "--devel"]));
-    assert_eq!(devel.iter().map(|r| r[1].as_str()).collect::<Vec<_>>(), ["2.0.0"]);
+    assert_eq!(
+        devel.iter().map(|r| r[1].as_str()).collect::<Vec<_>>(),
+        ["2.0.0"]
+    );
     let versions = rows(&env.ok(&["search", "shop/web", "-l", "--devel"]));
     assert_eq!(versions.len(), 5);
-    assert_eq!(env.ok(&["search", "nothing-like-this"]).trim(), "No results found");
+    assert_eq!(
+        env.ok(&["search", "nothing-like-this"]).trim(),
+        "No results found"
+    );
     let err = env.fails(&["search", "--version", ">>1"]);
     assert!(err.contains("--version `>>1`"), "{err}");
 
     // pull: highest match, byte-identical to the served file, then from the cache.
     let out_dir = env.path().join("pulled");
     std::fs::create_dir_all(&out_dir).unwrap();
-    let out = env.ok(&["pull", "shop/web", "--version", "^1.2", "-d", out_dir.to_str().unwrap()]);
+    let out = env.ok(&[
+        "pull",
+        "shop/web",
+        "--version",
+        "^1.2",
+        "-d",
+        out_dir.to_str().unwrap(),
+    ]);
     assert!(out.contains("web 1.2.5"), "{out}");
     assert_eq!(
         std::fs::read(out_dir.join("web-1.2.5.tgz")).unwrap(),
@@ -319,20 +402,54 @@ fn plain_http_add_search_pull_template_update_remove() {
     );
     assert_eq!(server.count("/web-1.2.5.tgz"), 1);
     std::fs::remove_file(out_dir.join("web-1.2.5.tgz")).unwrap();
-    let out = env.ok(&["pull", "shop/web", "--version", "~1.2.0", "-d", out_dir.to_str().unwrap()]);
+    let out = env.ok(&[
+        "pull",
+        "shop/web",
+        "--version",
+        "~1.2.0",
+        "-d",
+        out_dir.to_str().unwrap(),
+    ]);
     assert!(out.contains("1.2.5") && out.contains("from cache"), "{out}");
-    assert_eq!(server.count("/web-1.2.5.tgz"), 1, "the second pull is served from the digest cache");
-    env.ok(&["pull", "shop/web", "--untar", "-d", out_dir.to_str().unwrap()]);
+    assert_eq!(
+        server.count("/web-1.2.5.tgz"),
+        1,
+        "the second pull is served from the digest cache"
+    );
+    env.ok(&[
+        "pull",
+        "shop/web",
+        "--untar",
+        "-d",
+        out_dir.to_str().unwrap(),
+    ]);
     let chart_yaml = std::fs::read_to_string(out_dir.join("web/Chart.yaml")).unwrap();
-    assert_eq!(charter::chart::parse_chart_yaml(&chart_yaml, "Chart.yaml").unwrap().version, "2.0.0");
-    let err = env.fails(&["pull", "shop/web", "--untar", "-d", out_dir.to_str().unwrap()]);
+    assert_eq!(
+        charter::chart::parse_chart_yaml(&chart_yaml, "Chart.yaml")
+            .unwrap()
+            .version,
+        "2.0.0"
+    );
+    let err = env.fails(&[
+        "pull",
+        "shop/web",
+        "--untar",
+        "-d",
+        out_dir.to_str().unwrap(),
+    ]);
     assert!(err.contains("already exists"), "{err}");
     let err = env.fails(&["pull", "shop/web", "--version", "^5"]);
-    assert!(err.contains("satisfies `^5`") && err.contains("2.0.0"), "{err}");
+    assert!(
+        err.contains("satisfies `^5`") && err.contains("2.0.0"),
+        "{err}"
+    );
     let err = env.fails(&["pull", "shop/nope"]);
     assert!(err.contains("`nope`"), "{err}");
     let err = env.fails(&["pull", "other/web"]);
-    assert!(err.contains("repository `other` is not configured") && err.contains("shop"), "{err}");
+    assert!(
+        err.contains("repository `other` is not configured") && err.contains("shop"),
+        "{err}"
+    );
 
     // template REPO/NAME --version RANGE renders the chosen version; RELEASE REPO/NAME too.
     let out = env.ok(&["template", "shop/web", "--version", "^1.2"]);
@@ -347,14 +464,31 @@ fn plain_http_add_search_pull_template_update_remove() {
 
     // update sees a new version; remove forgets the repository and its cache.
     let src = env.path().join("src/web");
-    env.ok(&["package", src.to_str().unwrap(), "--version", "2.1.0", "-d", repo.to_str().unwrap()]);
+    env.ok(&[
+        "package",
+        src.to_str().unwrap(),
+        "--version",
+        "2.1.0",
+        "-d",
+        repo.to_str().unwrap(),
+    ]);
     env.ok(&["repo", "index", repo.to_str().unwrap()]);
-    assert_eq!(rows(&env.ok(&["search", "web"]))[0][1], "2.0.0", "search reads the cache");
+    assert_eq!(
+        rows(&env.ok(&["search", "web"]))[0][1],
+        "2.0.0",
+        "search reads the cache"
+    );
     let out = env.ok(&["repo", "update"]);
-    assert!(out.contains("Updated \"shop\"") && out.contains("7 versions"), "{out}");
+    assert!(
+        out.contains("Updated \"shop\"") && out.contains("7 versions"),
+        "{out}"
+    );
     assert_eq!(rows(&env.ok(&["search", "web"]))[0][1], "2.1.0");
     let err = env.fails(&["repo", "add", "shop", "http://127.0.0.1:9"]);
-    assert!(err.contains("already exists") && err.contains("--force-update"), "{err}");
+    assert!(
+        err.contains("already exists") && err.contains("--force-update"),
+        "{err}"
+    );
     let err = env.fails(&["repo", "update", "nope"]);
     assert!(err.contains("`nope` is not configured"), "{err}");
     env.ok(&["repo", "remove", "shop"]);
@@ -376,14 +510,41 @@ fn tampered_archive_fails_the_digest_check() {
     std::fs::copy(repo.join("web-1.2.0.tgz"), &original).unwrap();
     let out_dir = env.path().join("out");
     std::fs::create_dir_all(&out_dir).unwrap();
-    let err = env.fails(&["pull", "shop/web", "--version", "1.2.5", "-d", out_dir.to_str().unwrap()]);
-    assert!(err.contains("digest mismatch") && err.contains("web-1.2.5.tgz"), "{err}");
-    assert_eq!(std::fs::read_dir(&out_dir).unwrap().count(), 0, "nothing written");
+    let err = env.fails(&[
+        "pull",
+        "shop/web",
+        "--version",
+        "1.2.5",
+        "-d",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert!(
+        err.contains("digest mismatch") && err.contains("web-1.2.5.tgz"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_dir(&out_dir).unwrap().count(),
+        0,
+        "nothing written"
+    );
     let err = env.fails(&["template", "shop/web", "--version", "1.2.5"]);
     assert!(err.contains("digest mismatch"), "{err}");
-    assert!(!env.cache().join("charts").exists() || std::fs::read_dir(env.cache().join("charts/sha256")).unwrap().count() == 0);
+    assert!(
+        !env.cache().join("charts").exists()
+            || std::fs::read_dir(env.cache().join("charts/sha256"))
+                .unwrap()
+                .count()
+                == 0
+    );
     // Untouched versions still verify.
-    env.ok(&["pull", "shop/web", "--version", "1.1.0", "-d", out_dir.to_str().unwrap()]);
+    env.ok(&[
+        "pull",
+        "shop/web",
+        "--version",
+        "1.1.0",
+        "-d",
+        out_dir.to_str().unwrap(),
+    ]);
 }
 
 #[test]
@@ -396,15 +557,31 @@ fn tls_with_a_test_ca() {
     std::fs::write(&ca, ca_pem).unwrap();
 
     let err = env.fails(&["repo", "add", "secure", &server.url]);
-    assert!(err.contains("--ca-file"), "unknown CA is refused with a hint: {err}");
-    let out = env.ok(&["repo", "add", "secure", &server.url, "--ca-file", ca.to_str().unwrap()]);
+    assert!(
+        err.contains("--ca-file"),
+        "unknown CA is refused with a hint: {err}"
+    );
+    let out = env.ok(&[
+        "repo",
+        "add",
+        "secure",
+        &server.url,
+        "--ca-file",
+        ca.to_str().unwrap(),
+    ]);
     assert!(out.contains("has been added"), "{out}");
     let out = env.ok(&["template", "secure/web", "--version", "^1.2"]);
     assert!(out.contains("chartVersion: \"1.2.5\""), "{out}");
     let cfg = std::fs::read_to_string(env.config().join("repositories.yaml")).unwrap();
     assert!(cfg.contains("caFile:"), "{cfg}");
 
-    let out = env.ok(&["repo", "add", "insecure", &server.url, "--insecure-skip-tls-verify"]);
+    let out = env.ok(&[
+        "repo",
+        "add",
+        "insecure",
+        &server.url,
+        "--insecure-skip-tls-verify",
+    ]);
     assert!(out.contains("has been added"), "{out}");
     let pulled = env.path().join("p");
     std::fs::create_dir_all(&pulled).unwrap();
@@ -457,20 +634,46 @@ fn basic_auth_and_no_credentials_after_redirect_to_another_host() {
     std::fs::write(repo.join("index.yaml"), index).unwrap();
 
     let err = env.fails(&["repo", "add", "private", &server.url]);
-    assert!(err.contains("HTTP 401") && err.contains("--username"), "{err}");
-    assert!(!env.config().join("repositories.yaml").exists(), "a failed add saves nothing");
+    assert!(
+        err.contains("HTTP 401") && err.contains("--username"),
+        "{err}"
+    );
+    assert!(
+        !env.config().join("repositories.yaml").exists(),
+        "a failed add saves nothing"
+    );
     let out = env.run_in(
         env.path(),
-        &["repo", "add", "private", &server.url, "--username", "ci", "--password-stdin"],
+        &[
+            "repo",
+            "add",
+            "private",
+            &server.url,
+            "--username",
+            "ci",
+            "--password-stdin",
+        ],
         Some("wrong\n"),
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("rejected the credentials"));
     let out = env.run_in(
         env.path(),
-        &["repo", "add", "private", &server.url, "--username", "ci", "--password-stdin"],
+        &[
+            "repo",
+            "add",
+            "private",
+            &server.url,
+            "--username",
+            "ci",
+            "--password-stdin",
+        ],
         Some("s3cret: pw\n"),
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let err = env.fails(&["repo", "add", "x", &server.url, "--username", "ci"]);
     assert!(err.contains("--password-stdin"), "{err}");
 
@@ -479,31 +682,64 @@ fn basic_auth_and_no_credentials_after_redirect_to_another_host() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(&creds).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&creds).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
-    assert!(std::fs::read_to_string(&creds).unwrap().contains("s3cret: pw"));
-    assert!(!std::fs::read_to_string(env.config().join("repositories.yaml")).unwrap().contains("s3cret"));
+    assert!(
+        std::fs::read_to_string(&creds)
+            .unwrap()
+            .contains("s3cret: pw")
+    );
+    assert!(
+        !std::fs::read_to_string(env.config().join("repositories.yaml"))
+            .unwrap()
+            .contains("s3cret")
+    );
 
     // Search and pull with credentials; the cross-host redirect loses them.
     assert_eq!(rows(&env.ok(&["search", "web"]))[0][1], "2.0.0");
     let dir = env.path().join("out");
     std::fs::create_dir_all(&dir).unwrap();
-    env.ok(&["pull", "private/web", "--version", "1.2.5", "-d", dir.to_str().unwrap()]);
+    env.ok(&[
+        "pull",
+        "private/web",
+        "--version",
+        "1.2.5",
+        "-d",
+        dir.to_str().unwrap(),
+    ]);
     assert!(dir.join("web-1.2.5.tgz").is_file());
     let expected = format!("Basic {}", b64("ci:s3cret: pw"));
     let at_other = other.requests();
     assert_eq!(at_other.len(), 1, "{at_other:?}");
     assert_eq!(at_other[0].path, "/web-1.2.5.tgz");
-    assert_eq!(at_other[0].authorization, None, "credentials leaked to another host");
+    assert_eq!(
+        at_other[0].authorization, None,
+        "credentials leaked to another host"
+    );
     let at_repo = server.requests();
-    assert!(at_repo.iter().any(|r| r.path == "/redirect/web-1.2.5.tgz" && r.authorization.as_deref() == Some(&expected)));
+    assert!(
+        at_repo.iter().any(|r| r.path == "/redirect/web-1.2.5.tgz"
+            && r.authorization.as_deref() == Some(&expected))
+    );
 
     // A same-origin redirect keeps them (the repository host needs them for every path).
-    env.ok(&["pull", "private/web", "--version", "1.2.0", "-d", dir.to_str().unwrap()]);
-    assert!(server
-        .requests()
-        .iter()
-        .any(|r| r.path == "/web-1.2.0.tgz" && r.authorization.as_deref() == Some(&expected)));
+    env.ok(&[
+        "pull",
+        "private/web",
+        "--version",
+        "1.2.0",
+        "-d",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(
+        server
+            .requests()
+            .iter()
+            .any(|r| r.path == "/web-1.2.0.tgz" && r.authorization.as_deref() == Some(&expected))
+    );
 
     // install/template through the authenticated repository.
     let out = env.ok(&["template", "private/web", "--version", "^1.1 <1.2"]);
@@ -521,25 +757,48 @@ fn deploy_tree_names_a_repository_chart() {
     let server = serve("127.0.0.1", &repo, Rules::default(), None);
     env.ok(&["repo", "add", "shop", &server.url]);
     let tree = env.path().join("deploy/web");
-    write(&tree, "charter.yaml", "repo: shop\nname: web\nversion: ^1.2\nrelease: web\n");
+    write(
+        &tree,
+        "charter.yaml",
+        "repo: shop\nname: web\nversion: ^1.2\nrelease: web\n",
+    );
     write(&tree, "staging/eastus/values.yaml", "a: 1\n");
     write(&tree, "prod/charter.yaml", "version: ~1.1\n");
     write(&tree, "prod/westus/values.yaml", "a: 2\n");
-    write(&tree, "canary/charter.yaml", &format!("repo: {}\nversion: '>=2.0.0-0'\n", server.url));
+    write(
+        &tree,
+        "canary/charter.yaml",
+        &format!("repo: {}\nversion: '>=2.0.0-0'\n", server.url),
+    );
     write(&tree, "canary/x/values.yaml", "a: 3\n");
     std::fs::create_dir_all(env.path().join("deploy/.git")).unwrap();
 
     let out = env.ok(&["template", tree.join("staging/eastus").to_str().unwrap()]);
     assert!(out.contains("chartVersion: \"1.2.5\""), "{out}");
     let out = env.ok(&["template", tree.join("prod/westus").to_str().unwrap()]);
-    assert!(out.contains("chartVersion: \"1.1.0\""), "a region pinned to an older chart: {out}");
+    assert!(
+        out.contains("chartVersion: \"1.1.0\""),
+        "a region pinned to an older chart: {out}"
+    );
     let out = env.ok(&["template", tree.join("canary/x").to_str().unwrap()]);
-    assert!(out.contains("chartVersion: \"2.0.0\""), "repository by URL: {out}");
+    assert!(
+        out.contains("chartVersion: \"2.0.0\""),
+        "repository by URL: {out}"
+    );
     // --version on the command line wins over the tree.
-    let out = env.ok(&["template", tree.join("prod/westus").to_str().unwrap(), "--version", "1.2.0"]);
+    let out = env.ok(&[
+        "template",
+        tree.join("prod/westus").to_str().unwrap(),
+        "--version",
+        "1.2.0",
+    ]);
     assert!(out.contains("chartVersion: \"1.2.0\""), "{out}");
 
-    write(&tree, "prod/charter.yaml", "name: web\nchart: ../../../src/web\n");
+    write(
+        &tree,
+        "prod/charter.yaml",
+        "name: web\nchart: ../../../src/web\n",
+    );
     let err = env.fails(&["template", tree.join("prod/westus").to_str().unwrap()]);
     assert!(err.contains("both `chart`"), "{err}");
     write(&tree, "prod/charter.yaml", "version: ^9\n");
@@ -566,7 +825,11 @@ fn dependencies_from_a_repository_update_build_list() {
             server.url
         ),
     );
-    write(&app, "templates/x.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n");
+    write(
+        &app,
+        "templates/x.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n",
+    );
     let app_s = app.to_str().unwrap();
 
     let err = env.fails(&["template", app_s]);
@@ -575,14 +838,21 @@ fn dependencies_from_a_repository_update_build_list() {
     assert!(listed.contains("missing"), "{listed}");
 
     let out = env.ok(&["dep", "update", app_s]);
-    assert!(out.contains("web 1.2.5") && out.contains("db 0.1.0"), "{out}");
+    assert!(
+        out.contains("web 1.2.5") && out.contains("db 0.1.0"),
+        "{out}"
+    );
     assert_eq!(
         std::fs::read(app.join("charts/web-1.2.5.tgz")).unwrap(),
         std::fs::read(repo.join("web-1.2.5.tgz")).unwrap()
     );
     let lock = std::fs::read_to_string(app.join("Chart.lock")).unwrap();
-    assert!(lock.contains("1.2.5") && lock.contains("digest: sha256:"), "{lock}");
-    let json: serde_json::Value = serde_json::from_str(&env.ok(&["dep", "list", app_s, "-o", "json"])).unwrap();
+    assert!(
+        lock.contains("1.2.5") && lock.contains("digest: sha256:"),
+        "{lock}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&env.ok(&["dep", "list", app_s, "-o", "json"])).unwrap();
     assert_eq!(json["lockCurrent"], true);
     assert_eq!(json["dependencies"][0]["state"], "ok");
     assert_eq!(json["dependencies"][0]["alias"], "frontend");
@@ -593,7 +863,14 @@ fn dependencies_from_a_repository_update_build_list() {
     std::fs::remove_dir_all(app.join("charts")).unwrap();
     std::fs::remove_dir_all(env.cache().join("charts")).unwrap();
     let src = env.path().join("src/web");
-    env.ok(&["package", src.to_str().unwrap(), "--version", "1.2.9", "-d", repo.to_str().unwrap()]);
+    env.ok(&[
+        "package",
+        src.to_str().unwrap(),
+        "--version",
+        "1.2.9",
+        "-d",
+        repo.to_str().unwrap(),
+    ]);
     env.ok(&["repo", "index", repo.to_str().unwrap()]);
     let out = env.ok(&["dep", "build", app_s]);
     assert!(out.contains("web 1.2.5: downloaded"), "{out}");
@@ -603,7 +880,14 @@ fn dependencies_from_a_repository_update_build_list() {
     std::fs::remove_dir_all(app.join("charts")).unwrap();
     std::fs::remove_dir_all(env.cache().join("charts")).unwrap();
     write(&src, "templates/extra.yaml", "kind: Extra\n");
-    env.ok(&["package", src.to_str().unwrap(), "--version", "1.2.5", "-d", repo.to_str().unwrap()]);
+    env.ok(&[
+        "package",
+        src.to_str().unwrap(),
+        "--version",
+        "1.2.5",
+        "-d",
+        repo.to_str().unwrap(),
+    ]);
     std::fs::remove_file(src.join("templates/extra.yaml")).unwrap();
     env.ok(&["repo", "index", repo.to_str().unwrap()]);
     env.ok(&["repo", "update"]);
@@ -626,9 +910,13 @@ fn dependencies_from_a_repository_update_build_list() {
     std::fs::create_dir_all(&dest).unwrap();
     env.ok(&["package", app_s, "-u", "-d", dest.to_str().unwrap()]);
     let bytes = std::fs::read(dest.join("app-1.0.0.tgz")).unwrap();
-    let files = charter::chart::read_archive(Path::new("app.tgz"), &bytes, &Default::default()).unwrap();
+    let files =
+        charter::chart::read_archive(Path::new("app.tgz"), &bytes, &Default::default()).unwrap();
     let names: Vec<&str> = files.iter().map(|(p, _)| p.as_str()).collect();
-    assert!(names.contains(&"charts/web-1.2.9.tgz") && names.contains(&"Chart.lock"), "{names:?}");
+    assert!(
+        names.contains(&"charts/web-1.2.9.tgz") && names.contains(&"Chart.lock"),
+        "{names:?}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -637,17 +925,22 @@ fn dependencies_from_a_repository_update_build_list() {
 fn helm() -> Option<PathBuf> {
     let dir = match std::env::var_os("CHARTER_REFERENCE_TOOLS").filter(|v| !v.is_empty()) {
         Some(d) => Some(PathBuf::from(d)),
-        None => Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/reference-tools"))
-            .stderr(Stdio::inherit())
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim())),
+        None => Command::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/scripts/reference-tools"
+        ))
+        .stderr(Stdio::inherit())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim())),
     };
     match dir.map(|d| d.join("helm")).filter(|h| h.is_file()) {
         Some(h) => Some(h),
         None if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("CI=true but the reference helm could not be installed (scripts/reference-tools)")
+            panic!(
+                "CI=true but the reference helm could not be installed (scripts/reference-tools)"
+            )
         }
         None => {
             let _ = writeln!(std::io::stderr(), "skipped: no helm");
@@ -666,7 +959,14 @@ fn run_helm(helm: &Path, env: &Env, args: &[&str]) -> Output {
         .env("HELM_DATA_HOME", h.join("data"))
         .env("HELM_REPOSITORY_CONFIG", h.join("config/repositories.yaml"))
         .env("HELM_REPOSITORY_CACHE", h.join("cache/repository"));
-    for v in ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"] {
+    for v in [
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+    ] {
         cmd.env_remove(v);
     }
     let out = cmd.output().expect("run helm");
@@ -705,10 +1005,19 @@ fn helm_repo_index_is_read_identically_to_charters() {
         "apiVersion: charter/v1\nname: rich\nversion: 0.3.0\nappVersion: v1.0\ndescription: Everything\nkubeVersion: '>=1.28.0-0'\ntype: application\nkeywords: [a, b]\nhome: https://example.com\nsources: [https://example.com/src]\nmaintainers:\n  - name: Ops\n    email: ops@example.com\n    url: https://example.com/ops\nicon: https://example.com/i.png\ndeprecated: true\nannotations:\n  example.com/team: ops\ndependencies:\n  - name: db\n    version: 0.x\n    repository: file://../db\n    alias: store\n    condition: store.enabled\n",
     );
     write(&rich, "charts/.keep", "");
-    write(&env.path().join("src"), "rich/templates/x.yaml", "kind: X\n");
+    write(
+        &env.path().join("src"),
+        "rich/templates/x.yaml",
+        "kind: X\n",
+    );
     std::fs::create_dir_all(repo.join("sub")).unwrap();
     env.ok(&["dep", "update", rich.to_str().unwrap()]);
-    env.ok(&["package", rich.to_str().unwrap(), "-d", repo.join("sub").to_str().unwrap()]);
+    env.ok(&[
+        "package",
+        rich.to_str().unwrap(),
+        "-d",
+        repo.join("sub").to_str().unwrap(),
+    ]);
 
     for url in [None, Some("https://charts.example.com/stable")] {
         let mine = env.path().join("mine");
@@ -722,7 +1031,11 @@ fn helm_repo_index_is_read_identically_to_charters() {
                     std::fs::copy(&p, d.join(p.file_name().unwrap())).unwrap();
                 }
             }
-            std::fs::copy(repo.join("sub/rich-0.3.0.tgz"), d.join("sub/rich-0.3.0.tgz")).unwrap();
+            std::fs::copy(
+                repo.join("sub/rich-0.3.0.tgz"),
+                d.join("sub/rich-0.3.0.tgz"),
+            )
+            .unwrap();
         }
         let mut args = vec!["repo", "index", mine.to_str().unwrap()];
         let mut hargs = vec!["repo", "index", theirs.to_str().unwrap()];
@@ -753,16 +1066,38 @@ fn helm_pulls_and_shows_a_chart_from_charters_repository() {
     run_helm(
         &helm,
         &env,
-        &["pull", "--repo", &server.url, "web", "--version", "1.2.5", "-d", out_dir.to_str().unwrap()],
+        &[
+            "pull",
+            "--repo",
+            &server.url,
+            "web",
+            "--version",
+            "1.2.5",
+            "-d",
+            out_dir.to_str().unwrap(),
+        ],
     );
     assert_eq!(
         std::fs::read(out_dir.join("web-1.2.5.tgz")).unwrap(),
         std::fs::read(repo.join("web-1.2.5.tgz")).unwrap()
     );
-    let shown = run_helm(&helm, &env, &["show", "chart", "--repo", &server.url, "web", "--version", "2.0.0"]);
+    let shown = run_helm(
+        &helm,
+        &env,
+        &[
+            "show",
+            "chart",
+            "--repo",
+            &server.url,
+            "web",
+            "--version",
+            "2.0.0",
+        ],
+    );
     let shown = String::from_utf8(shown.stdout).unwrap();
     let meta: BTreeMap<String, serde_json::Value> =
-        serde_json::from_value(charter::yaml::parse_str(&shown, "helm show chart").unwrap()).unwrap();
+        serde_json::from_value(charter::yaml::parse_str(&shown, "helm show chart").unwrap())
+            .unwrap();
     assert_eq!(meta["name"], "web");
     assert_eq!(meta["version"], "2.0.0");
     assert_eq!(meta["apiVersion"], "charter/v1");
@@ -770,7 +1105,15 @@ fn helm_pulls_and_shows_a_chart_from_charters_repository() {
     run_helm(
         &helm,
         &env,
-        &["pull", "--repo", &server.url, "db", "--untar", "-d", out_dir.to_str().unwrap()],
+        &[
+            "pull",
+            "--repo",
+            &server.url,
+            "db",
+            "--untar",
+            "-d",
+            out_dir.to_str().unwrap(),
+        ],
     );
     assert!(out_dir.join("db/Chart.yaml").is_file());
     assert!(out_dir.join("db/templates/s.yaml").is_file());

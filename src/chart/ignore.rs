@@ -110,7 +110,10 @@ impl Walker<'_> {
             let sub = if base.is_empty() {
                 rel
             } else {
-                match rel.strip_prefix(base.as_str()).and_then(|r| r.strip_prefix('/')) {
+                match rel
+                    .strip_prefix(base.as_str())
+                    .and_then(|r| r.strip_prefix('/'))
+                {
                     Some(r) => r,
                     None => continue,
                 }
@@ -275,13 +278,22 @@ mod tests {
         ]);
         assert_eq!(
             listed(&t),
-            [".chartignore", "Chart.yaml", "charts/sub/.chartignore", "charts/sub/notes.txt"]
+            [
+                ".chartignore",
+                "Chart.yaml",
+                "charts/sub/.chartignore",
+                "charts/sub/notes.txt"
+            ]
         );
     }
 
     #[test]
     fn chart_yaml_is_never_ignored() {
-        let t = tree(&[("Chart.yaml", "x"), (".chartignore", "*\n!.chartignore\n"), ("a", "")]);
+        let t = tree(&[
+            ("Chart.yaml", "x"),
+            (".chartignore", "*\n!.chartignore\n"),
+            ("a", ""),
+        ]);
         assert_eq!(listed(&t), [".chartignore", "Chart.yaml"]);
     }
 
@@ -305,7 +317,9 @@ mod tests {
 
     #[test]
     fn bad_pattern_names_file_and_line() {
-        let err = ChartIgnore::parse("c/.chartignore", "ok\n[z-a\n").unwrap_err().to_string();
+        let err = ChartIgnore::parse("c/.chartignore", "ok\n[z-a\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("c/.chartignore:2"), "{err}");
     }
 }

@@ -97,7 +97,10 @@ pub fn package_chart(dir: &Path, opts: &PackageOptions) -> Result<Package, Chart
     // The whole chart must load, exactly as `template` would load it.
     Chart::from_files(
         dir,
-        files.iter().map(|(p, b, _)| (p.clone(), b.clone())).collect(),
+        files
+            .iter()
+            .map(|(p, b, _)| (p.clone(), b.clone()))
+            .collect(),
     )?;
 
     let bytes = build_archive(&meta.name, &files).map_err(|source| ChartError::Io {
@@ -117,7 +120,11 @@ pub fn package_chart(dir: &Path, opts: &PackageOptions) -> Result<Package, Chart
 
 /// Rewrites Chart.yaml with new `version` / `appVersion`. The file is re-emitted from its parsed
 /// form (key order kept, comments dropped), so the result is the same for the same input.
-fn override_chart_yaml(label: &str, bytes: &[u8], opts: &PackageOptions) -> Result<String, ChartError> {
+fn override_chart_yaml(
+    label: &str,
+    bytes: &[u8],
+    opts: &PackageOptions,
+) -> Result<String, ChartError> {
     let text = std::str::from_utf8(bytes).map_err(|_| ChartError::NotUtf8 {
         path: label.to_string(),
     })?;
@@ -125,10 +132,12 @@ fn override_chart_yaml(label: &str, bytes: &[u8], opts: &PackageOptions) -> Resu
         path: label.to_string(),
         message: format!("{e}. Fix the YAML syntax of Chart.yaml at that line"),
     })?;
-    let map = value.as_object_mut().ok_or_else(|| ChartError::InvalidMeta {
-        path: label.to_string(),
-        message: "Chart.yaml must be a mapping".into(),
-    })?;
+    let map = value
+        .as_object_mut()
+        .ok_or_else(|| ChartError::InvalidMeta {
+            path: label.to_string(),
+            message: "Chart.yaml must be a mapping".into(),
+        })?;
     if let Some(v) = &opts.version {
         if semver::Version::parse(v).is_err() {
             return Err(ChartError::InvalidMeta {
@@ -177,7 +186,10 @@ mod tests {
             std::fs::create_dir_all(p.parent().unwrap()).unwrap();
             std::fs::write(p, c).unwrap();
         };
-        w("Chart.yaml", "apiVersion: charter/v1\nname: demo\nversion: 1.2.3 # pinned\n");
+        w(
+            "Chart.yaml",
+            "apiVersion: charter/v1\nname: demo\nversion: 1.2.3 # pinned\n",
+        );
         w("values.yaml", "a: 1\n");
         w("templates/cm.yaml", "kind: ConfigMap\n");
         w(".chartignore", "*.bak\n");
@@ -202,7 +214,12 @@ mod tests {
         }
         assert_eq!(
             seen,
-            ["demo/.chartignore", "demo/Chart.yaml", "demo/templates/cm.yaml", "demo/values.yaml"]
+            [
+                "demo/.chartignore",
+                "demo/Chart.yaml",
+                "demo/templates/cm.yaml",
+                "demo/values.yaml"
+            ]
         );
         // Chart.yaml is kept byte for byte when nothing is overridden.
         let files = read_archive(Path::new("x"), &p.bytes, &ArchiveLimits::default()).unwrap();
@@ -239,7 +256,9 @@ mod tests {
             "apiVersion: charter/v1\nname: demo\nversion: 1.0.0\ndependencies:\n  - name: db\n    version: ^1\n",
         )
         .unwrap();
-        let err = package_chart(t.path(), &PackageOptions::default()).unwrap_err().to_string();
+        let err = package_chart(t.path(), &PackageOptions::default())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("dep update"), "{err}");
     }
 }
