@@ -346,6 +346,35 @@ fn memchr_newline(bytes: &[u8], from: usize) -> usize {
         .map_or(bytes.len(), |p| from + p)
 }
 
+/// YAML (and go-yaml, so Helm) refuses control characters anywhere in a stream: only tab, line
+/// feed, carriage return, NEL and printable characters are allowed.
+fn check_printable(src: &str, origin: &str) -> Result<(), YamlError> {
+    let bad = |c: char| !matches!(c, '\t' | '\n' | '\r' | '\u{85}' | '\u{20}'..='\u{7e}' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..);
+    // Fast path: printable ASCII and line breaks only.
+    if src
+        .bytes()
+        .all(|b| (0x20..0x7f).contains(&b) || b == b'\n' || b == b'\t' || b == b'\r')
+    {
+        return Ok(());
+    }
+    let Some((pos, c)) = src.char_indices().find(|&(_, c)| bad(c)) else {
+        return Ok(());
+    };
+    let before = &src[..pos];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    Err(YamlError::new(
+        origin,
+        line,
+        col,
+        format!(
+            "invalid YAML: the control character U+{:04X} is not allowed; remove it, or write it \
+             as an escape (`\\x{:02x}`) inside a double-quoted string",
+            c as u32, c as u32
+        ),
+    ))
+}
+
 struct Doc {
     value: Value,
     lines: Option<LineTree>,
@@ -404,6 +433,7 @@ impl<'o> Builder<'o> {
 
     fn run(&mut self, src: &str) -> Result<Vec<Doc>, YamlError> {
         let src = src.strip_prefix('\u{feff}').unwrap_or(src);
+        check_printable(src, self.origin)?;
         let mut parser = Parser::new_from_str(src);
         let mut docs = Vec::new();
         let mut doc_start = 1usize;
@@ -1071,13 +1101,15 @@ impl Emitter<'_> {
                 push_indent(&mut self.out, indent);
             }
             first = false;
-            if k.len() > MAX_IMPLICIT_KEY {
-                self.out.push_str("? ");
-                write_flow_string(&mut self.out, k);
+            let start = self.out.len();
+            write_flow_string(&mut self.out, k);
+            // An implicit key is limited to 1024 characters *as written* (escapes included).
+            if self.out.len() - start > MAX_IMPLICIT_KEY
+                && self.out[start..].chars().count() > MAX_IMPLICIT_KEY
+            {
+                self.out.insert_str(start, "? ");
                 self.out.push('\n');
                 push_indent(&mut self.out, indent);
-            } else {
-                write_flow_string(&mut self.out, k);
             }
             self.out.push(':');
             self.push_seg(|| PathSeg::Key(k.clone()));
@@ -1645,7 +1677,20 @@ mod tests {
     }
 
     #[test]
+    fn control_characters_are_rejected() {
+        let e = parse_str("a: 1\nb: x\u{19}y\n", "c.yaml").unwrap_err();
+        assert_eq!((e.line, e.column), (2, 5), "{e}");
+        assert!(e.message.contains("U+0019"), "{e}");
+        assert!(parse_str("a: \"x\\x19y\"\nb: \u{85}\u{a0}é\t\n", "ok.yaml").is_ok());
+        assert!(parse_str("a: \u{9f}\n", "c1.yaml").is_err());
+    }
+
+    #[test]
     fn long_keys_use_explicit_form() {
+        // Escapes count: 600 control characters are written as 2400.
+        let k = "\u{19}".repeat(600);
+        let v = json!({ k.clone(): 1 });
+        assert_eq!(p(&to_yaml(&v)), v);
         let k = "k".repeat(2000);
         let v = json!({ k.clone(): {"a": [1]}, "b": 2 });
         assert_eq!(p(&to_yaml(&v)), v);

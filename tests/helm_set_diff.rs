@@ -208,6 +208,11 @@ fn cases() -> Vec<Case> {
         // -f layering, --set into file values, YAML scalars
         case("scalars file", Empty, &[("-f", "scalars.yaml")]),
         case(
+            "error: control character in a file",
+            Empty,
+            &[("-f", "control.yaml")],
+        ),
+        case(
             "set edits a list from a file",
             Empty,
             &[("-f", "listbase.yaml"), ("--set", "list[1]=x")],
