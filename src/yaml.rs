@@ -824,8 +824,15 @@ pub fn resolve_plain(s: &str) -> Result<Value, String> {
             if matches!(s, ".inf" | ".Inf" | ".INF" | ".nan" | ".NaN" | ".NAN") {
                 return Err(non_finite(s));
             }
-            // go-yaml: strconv.ParseFloat on the text.
-            Ok(parse_go_float(s).map_or_else(|| Value::String(s.to_string()), float_value))
+            // go-yaml: strconv.ParseFloat on the text, which allows `_` between digits.
+            let f = if s.contains('_') {
+                go_underscores_ok(s)
+                    .then(|| parse_go_float(&s.replace('_', "")))
+                    .flatten()
+            } else {
+                parse_go_float(s)
+            };
+            Ok(f.map_or_else(|| Value::String(s.to_string()), float_value))
         }
         b'+' | b'-' | b'0'..=b'9' => {
             if matches!(s, "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf" | "-.INF") {
@@ -835,6 +842,32 @@ pub fn resolve_plain(s: &str) -> Result<Value, String> {
         }
         _ => Ok(Value::String(s.to_string())),
     }
+}
+
+/// Go's `underscoreOK` for base-10 numbers: each `_` sits between two digits.
+fn go_underscores_ok(s: &str) -> bool {
+    let b = s.as_bytes();
+    let b = b
+        .strip_prefix(b"-")
+        .or_else(|| b.strip_prefix(b"+"))
+        .unwrap_or(b);
+    // 'd' digit, '_' underscore, '^' start, '!' other
+    let mut saw = b'^';
+    for &c in b {
+        if c.is_ascii_digit() {
+            saw = b'd';
+        } else if c == b'_' {
+            if saw != b'd' {
+                return false;
+            }
+            saw = b'_';
+        } else if saw == b'_' {
+            return false;
+        } else {
+            saw = b'!';
+        }
+    }
+    saw != b'_'
 }
 
 fn non_finite(s: &str) -> String {
@@ -1345,7 +1378,7 @@ mod tests {
                    oct: 0755\noct2: 0o755\ne: 1e3\ne2: 1.0e3\nhex: 0x1F\ndot5: .5\ntilde: ~\n\
                    a_Null: Null\na_NULL: NULL\nbig2: 9007199254740993\nneg: -42\nunder: 1_000\n\
                    sexa: 12:30\nsexa2: 190:20:30\nfloat: 1.5\nempty:\ns_yes: \"yes\"\n\
-                   bin: 0b101\nplus: +12\ndate: 2001-12-14\noct8: 08\nyEs: yEs\n",
+                   bin: 0b101\nplus: +12\ndate: 2001-12-14\noct8: 08\nyEs: yEs\nu1: .1_0\nu2: ._5\n",
         );
         let expect = json!({
             "a_yes": true, "a_no": false, "a_on": true, "a_off": false, "a_y": true,
@@ -1355,7 +1388,7 @@ mod tests {
             "a_NULL": null, "big2": 9007199254740993u64, "neg": -42, "under": 1000,
             "sexa": "12:30", "sexa2": "190:20:30", "float": 1.5, "empty": null,
             "s_yes": "yes", "bin": 5, "plus": 12, "date": "2001-12-14", "oct8": 8.0,
-            "yEs": "yEs"
+            "yEs": "yEs", "u1": 0.1, "u2": "._5"
         });
         assert_eq!(v, expect);
     }

@@ -207,6 +207,7 @@ fn cases() -> Vec<Case> {
         ),
         // -f layering, --set into file values, YAML scalars
         case("scalars file", Empty, &[("-f", "scalars.yaml")]),
+        case("number-like scalars", Empty, &[("-f", "numbers.yaml")]),
         case(
             "error: control character in a file",
             Empty,
