@@ -473,3 +473,128 @@ fn set_and_merge_semantics_match_helm() {
         failures.join("\n")
     );
 }
+
+/// Strings that `to_yaml` writes must read back unchanged through Helm's own YAML reader
+/// (YAML 1.1 rules: `yes`, `on`, `0755`, `1e3`, ... must be quoted), as values and as keys.
+#[test]
+fn to_yaml_output_reads_back_in_helm() {
+    let Some(helm) = find_helm() else {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!(
+                "CI=true but the reference helm is not available (scripts/reference-tools failed)"
+            );
+        }
+        println!("skipped: no helm");
+        return;
+    };
+    let tricky = [
+        "yes",
+        "no",
+        "on",
+        "off",
+        "y",
+        "n",
+        "Y",
+        "N",
+        "Yes",
+        "NO",
+        "On",
+        "OFF",
+        "true",
+        "False",
+        "null",
+        "Null",
+        "~",
+        "",
+        "0755",
+        "0o17",
+        "1e3",
+        "0x1F",
+        "0b101",
+        "1_000",
+        ".5",
+        "+12",
+        "-1",
+        "1.5",
+        ".inf",
+        "-.inf",
+        ".nan",
+        "12:30",
+        "190:20:30",
+        "2001-12-14",
+        "2001-12-14T21:59:43.10-05:00",
+        " lead",
+        "trail ",
+        "a: b",
+        "a #b",
+        "- a",
+        "-",
+        "?",
+        ":",
+        ",a",
+        "[a",
+        "]",
+        "{a",
+        "}",
+        "#a",
+        "&a",
+        "*a",
+        "!a",
+        "|",
+        ">",
+        "'a",
+        "\"a",
+        "%a",
+        "@a",
+        "`a",
+        "a\nb",
+        "a\nb\n",
+        "line1\n  indented\n",
+        "a\tb",
+        "=",
+        "<<",
+        "---",
+        "...",
+        "x: y: z",
+        "1.2.3",
+        "v1.2",
+        "-x",
+        "a:b",
+        "http://x.y/z",
+        "héllo ✓",
+        "\\",
+        "\\n",
+        "0.1_0",
+        "._5",
+        ".1_0",
+        "nO",
+        "Nil",
+        "1:2",
+    ];
+    let mut obj = serde_json::Map::new();
+    let mut list = Vec::new();
+    for (i, t) in tricky.iter().enumerate() {
+        obj.insert(format!("v{i}"), Value::String(t.to_string()));
+        list.push(Value::String(t.to_string()));
+    }
+    let mut keys = serde_json::Map::new();
+    for (i, t) in tricky.iter().enumerate() {
+        if !t.is_empty() {
+            keys.insert(t.to_string(), Value::from(i));
+        }
+    }
+    obj.insert("list".to_string(), Value::Array(list));
+    obj.insert("keys".to_string(), Value::Object(keys));
+    let expected = Value::Object(obj);
+    let text = charter::yaml::to_yaml(&expected);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tricky.yaml");
+    std::fs::write(&file, &text).unwrap();
+    let c = Case {
+        name: "to_yaml round trip",
+        chart: Chart::Empty,
+        flags: vec![("-f", file.display().to_string())],
+    };
+    let got = run_helm(&helm, &c).unwrap_or_else(|e| panic!("helm failed: {e}\n{text}"));
+    assert_eq!(normalize(&got), normalize(&expected), "emitted:\n{text}");
+}
