@@ -20,6 +20,13 @@ fn data() -> PathBuf {
 }
 
 fn find_helm() -> Option<PathBuf> {
+    // scripts/test exports the directory; otherwise ask the installer (cached after first use).
+    if let Ok(dir) = std::env::var("CHARTER_REFERENCE_TOOLS") {
+        let helm = PathBuf::from(dir).join("helm");
+        if helm.exists() {
+            return Some(helm);
+        }
+    }
     let out = Command::new(root().join("scripts/reference-tools"))
         .output()
         .ok()?;

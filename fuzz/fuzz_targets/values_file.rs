@@ -19,11 +19,19 @@ fuzz_target!(|data: &[u8]| {
     let text = yaml::to_yaml(&layer.values);
     let back = yaml::parse_str(&text, "roundtrip").expect("to_yaml output parses");
     assert_eq!(back, layer.values, "round trip changed the values:\n{text}");
-    let defaults = Layer::from_str(DEFAULTS, Path::new("chart/values.yaml"), LayerKind::ChartDefault)
-        .expect("defaults");
-    let sub = Layer::from_str("x: 2\ny: 3\n", Path::new("sub/values.yaml"), LayerKind::ChartDefault)
-        .expect("sub defaults")
-        .nested_under(&["sub".to_string()]);
+    let defaults = Layer::from_str(
+        DEFAULTS,
+        Path::new("chart/values.yaml"),
+        LayerKind::ChartDefault,
+    )
+    .expect("defaults");
+    let sub = Layer::from_str(
+        "x: 2\ny: 3\n",
+        Path::new("sub/values.yaml"),
+        LayerKind::ChartDefault,
+    )
+    .expect("sub defaults")
+    .nested_under(&["sub".to_string()]);
     if let Ok(r) = values::resolve(vec![sub, defaults, layer]) {
         let _ = values::explain(&r);
         let _ = values::scope_for_subchart(&r.values, "sub");
