@@ -265,7 +265,8 @@ pub struct SearchQuery {
     pub version: Option<Constraint>,
     /// Every matching version, not only the newest per chart.
     pub all_versions: bool,
-    /// Include pre-release versions when no range is given.
+    /// Include pre-release versions when no range is given. Without a range the filter is
+    /// Helm's: `>0.0.0`, or `>0.0.0-0` with `devel`.
     pub devel: bool,
 }
 
@@ -485,6 +486,11 @@ fn validate_entry(cv: &ChartVersion) -> Result<(), String> {
 /// Searches indexes (repository name, index) for charts. Results are ordered by `repo/name`,
 /// then newest version first.
 pub fn search<'a>(indexes: &'a [(String, Index)], q: &SearchQuery) -> Vec<SearchHit<'a>> {
+    // Without a range, Helm's defaults: `>0.0.0` (releases above 0.0.0), or `>0.0.0-0` with
+    // --devel (pre-releases too).
+    let default_range =
+        Constraint::parse(if q.devel { ">0.0.0-0" } else { ">0.0.0" }).expect("valid constraint");
+    let range = q.version.as_ref().unwrap_or(&default_range);
     let needle = q
         .keyword
         .as_deref()
@@ -500,11 +506,7 @@ pub fn search<'a>(indexes: &'a [(String, Index)], q: &SearchQuery) -> Vec<Search
                     continue;
                 }
                 let Some(v) = cv.semver() else { continue };
-                let in_range = match &q.version {
-                    Some(c) => c.matches(&v),
-                    None => q.devel || v.pre.is_empty(),
-                };
-                if !in_range {
+                if !range.matches(&v) {
                     continue;
                 }
                 if let Some(n) = &needle
