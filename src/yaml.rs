@@ -2040,6 +2040,21 @@ mod tests {
             }
         }
         assert!(used_fast >= 10, "fast path used on only {used_fast} inputs");
+        // Inputs where the parsers once disagreed (found by proptest and cargo-fuzz).
+        for src in [
+            "|\n'\n",
+            "- -<: ~\n",
+            "---\n\n",
+            "e: |+\n - \n",
+            "---1a: |\n\n ---1- |\n  \n\n",
+            "---\na: |\n D;...\n  \n  \n",
+            "---\n |\n|\n .\na: |\n .\n...\n-  \n",
+            "-   |\n a-\n ",
+            "---\n# Sou-\n# Source: f: v\n  K: v\n---\n# Sourc atKE",
+            "\n\u{feff}\" t\n",
+        ] {
+            agree(src);
+        }
         // Outside the subset (or invalid): the fast parser defers.
         for src in [
             "a: &x 1\nb: *x\n",
