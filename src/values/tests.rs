@@ -378,7 +378,8 @@ fn get_path<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    // Failures print their minimal input; regressions worth keeping become unit tests.
+    #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::with_cases(512) })]
 
     /// Stacking user layers is associative, except where a layer replaces a map with a
     /// non-map and a later layer brings a map back ([`erases_then_rebuilds`]).
