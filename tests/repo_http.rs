@@ -741,6 +741,10 @@ fn basic_auth_and_no_credentials_after_redirect_to_another_host() {
             .any(|r| r.path == "/web-1.2.0.tgz" && r.authorization.as_deref() == Some(&expected))
     );
 
+    // An archive URL below the repository's URL gets the repository's credentials.
+    let out = env.ok(&["template", &format!("{}/web-1.1.0.tgz", server.url)]);
+    assert!(out.contains("chartVersion: \"1.1.0\""), "{out}");
+
     // install/template through the authenticated repository.
     let out = env.ok(&["template", "private/web", "--version", "^1.1 <1.2"]);
     assert!(out.contains("chartVersion: \"1.1.0\""), "{out}");
@@ -1117,4 +1121,109 @@ fn helm_pulls_and_shows_a_chart_from_charters_repository() {
     );
     assert!(out_dir.join("db/Chart.yaml").is_file());
     assert!(out_dir.join("db/templates/s.yaml").is_file());
+}
+
+#[test]
+fn concurrent_repo_adds_keep_every_repository() {
+    let env = Env::new();
+    let repo = repo_dir(&env);
+    let server = serve("127.0.0.1", &repo, Rules::default(), None);
+    let env = Arc::new(env);
+    let handles: Vec<_> = (0..8)
+        .map(|i| {
+            let (env, url) = (env.clone(), server.url.clone());
+            std::thread::spawn(move || env.ok(&["repo", "add", &format!("r{i}"), &url]))
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let listed = rows(&env.ok(&["repo", "list"]));
+    let names: Vec<&str> = listed.iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(names, ["r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7"]);
+    // Updating all of them (in parallel) reports each, in order.
+    let out = env.ok(&["repo", "update"]);
+    let order: Vec<&str> = out.lines().map(|l| l.split('"').nth(1).unwrap()).collect();
+    assert_eq!(order, names);
+}
+
+#[test]
+fn repo_index_merge_keeps_created_of_unchanged_versions() {
+    let env = Env::new();
+    let repo = repo_dir(&env);
+    let repo_s = repo.to_str().unwrap();
+    let index_with = |epoch: &str, extra: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_charter"));
+        cmd.args(["repo", "index", repo_s])
+            .args(extra)
+            .env("SOURCE_DATE_EPOCH", epoch);
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let (index, _) =
+            Index::from_yaml(&std::fs::read(repo.join("index.yaml")).unwrap(), "i").unwrap();
+        index
+    };
+    let first = index_with("1000000000", &[]);
+    assert_eq!(first.generated.as_deref(), Some("2001-09-09T01:46:40Z"));
+    let old = env.path().join("old-index.yaml");
+    std::fs::copy(repo.join("index.yaml"), &old).unwrap();
+    // One archive is replaced, one removed from the directory, one added.
+    let src = env.path().join("src/web");
+    write(&src, "templates/more.yaml", "kind: More\n");
+    env.ok(&[
+        "package",
+        src.to_str().unwrap(),
+        "--version",
+        "1.1.0",
+        "-d",
+        repo_s,
+    ]);
+    env.ok(&[
+        "package",
+        src.to_str().unwrap(),
+        "--version",
+        "3.0.0",
+        "-d",
+        repo_s,
+    ]);
+    std::fs::remove_file(repo.join("web-1.2.0.tgz")).unwrap();
+    let merged = index_with("2000000000", &["--merge", old.to_str().unwrap()]);
+    let created = |v: &str| {
+        merged.entries["web"]
+            .iter()
+            .find(|c| c.version == v)
+            .and_then(|c| c.created.clone())
+            .unwrap()
+    };
+    assert_eq!(
+        created("1.2.5"),
+        "2001-09-09T01:46:40Z",
+        "unchanged keeps its time"
+    );
+    assert_eq!(
+        created("1.2.0"),
+        "2001-09-09T01:46:40Z",
+        "only in the old index: kept"
+    );
+    assert_eq!(
+        created("1.1.0"),
+        "2033-05-18T03:33:20Z",
+        "changed digest: new time"
+    );
+    assert_eq!(created("3.0.0"), "2033-05-18T03:33:20Z");
+    let order: Vec<&str> = merged.entries["web"]
+        .iter()
+        .map(|c| c.version.as_str())
+        .collect();
+    assert_eq!(
+        order,
+        ["3.0.0", "2.0.0", "1.3.0-rc.1", "1.2.5", "1.2.0", "1.1.0"]
+    );
+    // Without --merge the removed archive is gone.
+    let fresh = index_with("2000000000", &[]);
+    assert!(fresh.entries["web"].iter().all(|c| c.version != "1.2.0"));
 }

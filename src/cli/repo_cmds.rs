@@ -354,7 +354,9 @@ fn repo_add(
         ),
         None => None,
     };
-    let mut resolver = Resolver::from_env()?;
+    let paths = crate::repo::Paths::from_env()?;
+    let _lock = paths.lock_config()?;
+    let mut resolver = Resolver::new(paths)?;
     let entry = RepoEntry {
         name: name.clone(),
         url: url.trim_end_matches('/').to_string(),
@@ -437,8 +439,15 @@ fn repo_update(names: &[String]) -> CmdResult {
         ));
     }
     let mut failed = Vec::new();
-    for e in &entries {
-        match resolver.update_repo(e) {
+    let results: Vec<_> = {
+        use rayon::prelude::*;
+        entries
+            .par_iter()
+            .map(|e| resolver.update_repo(e))
+            .collect()
+    };
+    for (e, result) in entries.iter().zip(results) {
+        match result {
             Ok((index, skipped)) => {
                 warn(&skipped);
                 println!(
@@ -467,7 +476,9 @@ fn repo_update(names: &[String]) -> CmdResult {
 }
 
 fn repo_remove(names: &[String]) -> CmdResult {
-    let mut resolver = Resolver::from_env()?;
+    let paths = crate::repo::Paths::from_env()?;
+    let _lock = paths.lock_config()?;
+    let mut resolver = Resolver::new(paths)?;
     for n in names {
         resolver.config.require(n)?;
     }

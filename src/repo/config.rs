@@ -58,6 +58,28 @@ impl Paths {
     pub fn credentials_file(&self) -> PathBuf {
         self.config_dir.join("credentials.yaml")
     }
+
+    /// Takes an exclusive lock on the repository configuration; hold it from reading the
+    /// configuration to saving it, so concurrent `repo add` / `repo remove` runs do not lose
+    /// each other's changes. Released when dropped.
+    pub fn lock_config(&self) -> Result<ConfigLock, RepoError> {
+        std::fs::create_dir_all(&self.config_dir).map_err(RepoError::io(&self.config_dir))?;
+        let path = self.config_dir.join("repositories.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(RepoError::io(&path))?;
+        file.lock().map_err(RepoError::io(&path))?;
+        Ok(ConfigLock { _file: file })
+    }
+}
+
+/// An exclusive lock on the repository configuration ([`Paths::lock_config`]).
+#[derive(Debug)]
+pub struct ConfigLock {
+    _file: std::fs::File,
 }
 
 /// One configured repository.
@@ -214,6 +236,18 @@ impl RepoConfig {
         self.repositories
             .iter()
             .find(|r| r.url.trim_end_matches('/') == want)
+    }
+
+    /// The configured repository a URL belongs to: the one with exactly that URL, else the one
+    /// with the longest URL that is a path prefix of it (`https://h/charts` for
+    /// `https://h/charts/x-1.0.0.tgz`).
+    pub fn find_for_url(&self, url: &str) -> Option<&RepoEntry> {
+        self.find_by_url(url).or_else(|| {
+            self.repositories
+                .iter()
+                .filter(|r| url.starts_with(&format!("{}/", r.url.trim_end_matches('/'))))
+                .max_by_key(|r| r.url.len())
+        })
     }
 
     /// How to talk to a repository: its TLS settings, and its credentials bound to its origin.
@@ -408,5 +442,24 @@ mod tests {
                 .to_string()
                 .contains("charter repo add x URL")
         );
+        let entry = |name: &str, url: &str| RepoEntry {
+            name: name.into(),
+            url: url.into(),
+            ca_file: None,
+            insecure_skip_tls_verify: false,
+        };
+        let cfg = RepoConfig {
+            repositories: vec![
+                entry("a", "https://h/charts"),
+                entry("b", "https://h/charts/private/"),
+            ],
+            credentials: BTreeMap::new(),
+        };
+        let find = |u: &str| cfg.find_for_url(u).map(|r| r.name.as_str());
+        assert_eq!(find("https://h/charts"), Some("a"));
+        assert_eq!(find("https://h/charts/x-1.0.0.tgz"), Some("a"));
+        assert_eq!(find("https://h/charts/private/x-1.0.0.tgz"), Some("b"));
+        assert_eq!(find("https://h/chartsx/x.tgz"), None);
+        assert_eq!(find("https://other/charts/x.tgz"), None);
     }
 }

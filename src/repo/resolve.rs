@@ -125,10 +125,11 @@ impl Resolver {
         })
     }
 
-    /// Transport for a repository URL: the configured repository's settings when the URL is
-    /// one, else defaults (system roots, no credentials).
+    /// Transport for a repository or archive URL: the settings of the configured repository
+    /// it belongs to ([`RepoConfig::find_for_url`]), else defaults (system roots, no
+    /// credentials).
     pub fn transport_for_url(&self, url: &str) -> Transport {
-        match self.config.find_by_url(url) {
+        match self.config.find_for_url(url) {
             Some(entry) => self.config.transport_for(entry),
             None => Transport::default(),
         }
