@@ -163,6 +163,14 @@ impl RepoConfig {
         let repos = paths.repositories_file();
         if let Some(src) = read_optional(&repos)? {
             let f: RepositoriesFile = parse_file(&repos, &src)?;
+            for r in &f.repositories {
+                validate_repo_name(&r.name)
+                    .and_then(|()| validate_repo_url(&r.url))
+                    .map_err(|e| RepoError::Config {
+                        path: repos.clone(),
+                        message: format!("{e}; fix or remove that entry"),
+                    })?;
+            }
             cfg.repositories = f.repositories;
         }
         let creds = paths.credentials_file();
@@ -388,6 +396,17 @@ mod tests {
         cfg.credentials.clear();
         cfg.save(&p).unwrap();
         assert!(!p.credentials_file().exists());
+
+        std::fs::write(
+            p.repositories_file(),
+            "apiVersion: charter/v1\nrepositories:\n- name: ../x\n  url: http://h\n",
+        )
+        .unwrap();
+        let err = RepoConfig::load(&p).unwrap_err().to_string();
+        assert!(
+            err.contains("repositories.yaml") && err.contains("`../x`"),
+            "{err}"
+        );
     }
 
     #[cfg(unix)]

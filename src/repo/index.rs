@@ -474,10 +474,13 @@ fn validate_entry(cv: &ChartVersion) -> Result<(), String> {
     if cv.name.is_empty() {
         return Err("no chart name".into());
     }
+    if cv.name.contains(['/', '\\']) || cv.name == "." || cv.name == ".." {
+        return Err(format!("chart name `{}` is not a plain name", cv.name));
+    }
     if cv.version.is_empty() {
         return Err("no version".into());
     }
-    if cv.semver().is_none() {
+    if cv.semver().is_none() || cv.version.contains(['/', '\\']) {
         return Err(format!("version `{}` is not SemVer", cv.version));
     }
     Ok(())
@@ -778,6 +781,8 @@ entries:
       import-values: [a]
   - name: alpine
     version: not-semver
+  - name: ../../etc
+    version: 1.0.0
   nginx:
   - name: nginx
     version: 1.0.0
@@ -792,8 +797,9 @@ serverInfo: {}
 
     fn helm_index() -> Index {
         let (i, skipped) = Index::from_yaml(HELM_INDEX.as_bytes(), "test").unwrap();
-        assert_eq!(skipped.len(), 1, "{skipped:?}");
+        assert_eq!(skipped.len(), 2, "{skipped:?}");
         assert!(skipped[0].contains("not-semver"), "{skipped:?}");
+        assert!(skipped[1].contains("not a plain name"), "{skipped:?}");
         i
     }
 

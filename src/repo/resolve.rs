@@ -339,6 +339,15 @@ pub fn chart_url(repo_url: &str, cv: &ChartVersion) -> Result<String, RepoError>
 /// written.
 pub fn save_pulled(fetched: &Fetched, dir: &Path, untar: bool) -> Result<PathBuf, RepoError> {
     let name = &fetched.version.name;
+    let version = &fetched.version.version;
+    for part in [name, version] {
+        if Path::new(part).file_name() != Some(std::ffi::OsStr::new(part.as_str())) {
+            return Err(RepoError::Invalid(format!(
+                "{}: chart name/version `{part}` is not a plain file name; refusing to write it",
+                fetched.url
+            )));
+        }
+    }
     if !untar {
         let path = dir.join(format!("{name}-{}.tgz", fetched.version.version));
         write_atomic(&path, &fetched.bytes, Some(0o644))?;
