@@ -163,6 +163,60 @@ async fn server_side_apply_deployment_gets_replicaset_and_ready_pods_on_fake_nod
     ns.delete().await;
 }
 
+/// The Kubernetes release pinned in scripts/testcluster/go.mod.
+fn pinned_kubernetes_version() -> String {
+    let go_mod = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/testcluster/go.mod"),
+    )
+    .expect("scripts/testcluster/go.mod");
+    go_mod
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("k8s.io/kubernetes "))
+        .map(|v| v.trim().to_string())
+        .expect("k8s.io/kubernetes require in go.mod")
+}
+
+#[tokio::test]
+async fn the_cluster_reports_the_pinned_kubernetes_version_and_two_ready_fake_nodes() {
+    let cluster = cluster_or_skip!();
+    let pinned = pinned_kubernetes_version();
+    let info = cluster.client.apiserver_version().await.expect("/version");
+    // What charter's kubeVersion checks and capabilities will see.
+    assert_eq!(info.git_version, pinned, "{info:?}");
+    let mut parts = pinned.trim_start_matches('v').split('.');
+    assert_eq!(Some(info.major.as_str()), parts.next(), "{info:?}");
+    assert_eq!(Some(info.minor.as_str()), parts.next(), "{info:?}");
+    assert_eq!(info.git_tree_state, "clean");
+
+    let nodes: Api<k8s_openapi::api::core::v1::Node> = Api::all(cluster.client.clone());
+    let list = nodes.list(&ListParams::default()).await.expect("nodes");
+    let names: Vec<&str> = list
+        .items
+        .iter()
+        .filter_map(|n| n.metadata.name.as_deref())
+        .collect();
+    assert_eq!(names, FAKE_NODES.to_vec());
+    for node in &list.items {
+        let status = node.status.clone().unwrap_or_default();
+        let ready = status
+            .conditions
+            .iter()
+            .flatten()
+            .find(|c| c.type_ == "Ready")
+            .map(|c| c.status.clone());
+        assert_eq!(
+            ready.as_deref(),
+            Some("True"),
+            "{:?} not Ready",
+            node.metadata.name
+        );
+        let kubelet = status.node_info.map(|i| i.kubelet_version);
+        assert_eq!(kubelet.as_deref(), Some(pinned.as_str()));
+        let pods = status.allocatable.and_then(|a| a.get("pods").cloned());
+        assert_eq!(pods.map(|q| q.0), Some("110".to_string()));
+    }
+}
+
 #[tokio::test]
 async fn second_field_manager_applying_a_conflicting_field_gets_409() {
     let cluster = cluster_or_skip!();
@@ -550,6 +604,8 @@ async fn unprivileged_user_is_forbidden_to_read_secrets_without_a_role() {
 // a failed build reported with go's error.
 
 mod script {
+    use std::ffi::OsStr;
+    use std::net::TcpListener;
     use std::path::{Path, PathBuf};
     use std::process::{Child, Stdio};
     use std::time::Duration;
@@ -569,7 +625,7 @@ mod script {
         stderr: String,
     }
 
-    async fn run(args: &[&str], envs: &[(&str, &Path)], program: &Path) -> Output {
+    async fn run(args: &[&str], envs: &[(&str, &OsStr)], program: &Path) -> Output {
         let mut cmd = tokio::process::Command::new(program);
         cmd.args(args).stdin(Stdio::null()).kill_on_drop(true);
         for (k, v) in envs {
@@ -645,7 +701,7 @@ mod script {
         };
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
         let root = dir.parent().unwrap();
-        let env = [("CHARTER_TESTCLUSTER_DIR", root)];
+        let env = [("CHARTER_TESTCLUSTER_DIR", root.as_os_str())];
 
         let again = run(&["up", "--name", &name], &env, &script()).await;
         assert!(
@@ -691,14 +747,27 @@ mod script {
     }
 
     #[tokio::test]
-    async fn a_second_cluster_runs_side_by_side_and_goes_away_with_its_killed_owner() {
+    async fn a_second_cluster_runs_side_by_side_on_free_ports_and_goes_away_with_its_killed_owner()
+    {
         let cluster = cluster_or_skip!();
         let Some(dir) = cluster_dir(&cluster.kubeconfig) else {
             support::say("test cluster was not started by scripts/test-cluster; nothing to check");
             return;
         };
         let root = dir.parent().unwrap().to_path_buf();
-        let env = [("CHARTER_TESTCLUSTER_DIR", root.as_path())];
+        // Ask for a port someone else holds for the API server: up must notice and move on.
+        let taken = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let taken_port = taken.local_addr().expect("addr").port();
+        let mut ports = vec![taken_port.to_string()];
+        for _ in 0..5 {
+            let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+            ports.push(l.local_addr().expect("addr").port().to_string());
+        }
+        let ports = ports.join(" ");
+        let env = [
+            ("CHARTER_TESTCLUSTER_DIR", root.as_os_str()),
+            ("CHARTER_TESTCLUSTER_PORTS", OsStr::new(&ports)),
+        ];
         // Stands in for a test run that gets SIGKILLed and can run no trap.
         let owner = KillOnDrop(
             std::process::Command::new("sleep")
@@ -715,6 +784,13 @@ mod script {
         )
         .await;
         assert!(up.ok, "second cluster up: {}", up.stderr);
+        assert!(
+            up.stderr.contains(&format!(
+                "a port was taken (listen tcp 127.0.0.1:{taken_port}: bind: address already in use); retrying with other free ports"
+            )),
+            "{}",
+            up.stderr
+        );
         let kubeconfig = PathBuf::from(
             up.stdout
                 .lines()
@@ -731,7 +807,9 @@ mod script {
         assert_eq!(second_dir, root.join(&name));
 
         // Its own ports, its own API server, its own fake nodes.
+        assert_ne!(api_port(&kubeconfig), taken_port.to_string());
         assert_ne!(api_port(&kubeconfig), api_port(&cluster.kubeconfig));
+        drop(taken);
         let client = support::client_for(&kubeconfig, ADMIN_CONTEXT)
             .await
             .expect("client for the second cluster");
@@ -830,8 +908,8 @@ mod script {
             run(
                 &["build"],
                 &[
-                    ("XDG_CACHE_HOME", cache.as_path()),
-                    ("GOCACHE", gocache.as_path()),
+                    ("XDG_CACHE_HOME", cache.as_os_str()),
+                    ("GOCACHE", gocache.as_os_str()),
                 ],
                 &repo.join("scripts/test-cluster"),
             ),
