@@ -298,6 +298,19 @@ fn package_errors_and_overrides() {
     let chart = charter::chart::Chart::load(&t.path().join("dist/c-2.0.0.tgz")).unwrap();
     assert_eq!(chart.meta.version, "2.0.0");
     assert_eq!(chart.meta.app_version.as_deref(), Some("9.9"));
+    // A local chart must satisfy --version.
+    let err = fails(
+        t.path(),
+        &["template", "dist/c-2.0.0.tgz", "--version", "^1"],
+    );
+    assert!(
+        err.contains("2.0.0") && err.contains("does not satisfy"),
+        "{err}"
+    );
+    ok(
+        t.path(),
+        &["template", "dist/c-2.0.0.tgz", "--version", "^2"],
+    );
     std::fs::write(c.join("templates/bad.yaml"), [0xff, 0xfe]).unwrap();
     let err = fails(t.path(), &["package", "c"]);
     assert!(err.contains("bad.yaml") && err.contains("UTF-8"), "{err}");
