@@ -862,6 +862,15 @@ fn dependencies_from_a_repository_update_build_list() {
     assert_eq!(json["dependencies"][0]["alias"], "frontend");
     let out = env.ok(&["template", app_s]);
     assert!(out.contains("chartVersion: \"1.2.5\""), "{out}");
+    assert!(
+        out.contains("kind: Service"),
+        "the db dependency renders: {out}"
+    );
+    let out = env.ok(&["template", app_s, "--set", "db.enabled=false"]);
+    assert!(
+        !out.contains("kind: Service"),
+        "its condition turns it off: {out}"
+    );
 
     // build restores exactly the lock, even after the repository moved on.
     std::fs::remove_dir_all(app.join("charts")).unwrap();
