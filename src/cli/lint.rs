@@ -186,6 +186,7 @@ fn lint_render(
         &set_flags,
         Capabilities::default(),
         true,
+        false,
     ) {
         Ok((_, rendered)) => {
             let mut seen = std::collections::HashSet::new();
@@ -197,7 +198,7 @@ fn lint_render(
                     m.header.name.clone(),
                 );
                 if !seen.insert(key) {
-                    findings.push(Severity::Error, subject, &m.source, format!("{} is rendered more than once; object names must be unique per kind and namespace", m.header.display()));
+                    findings.push(Severity::Error, subject, &*m.source, format!("{} is rendered more than once; object names must be unique per kind and namespace", m.header.display()));
                 }
                 check_object(m, subject, findings);
             }
@@ -230,7 +231,7 @@ fn check_object(m: &Manifest, subject: &str, findings: &mut Findings) {
             format!("metadata.namespace `{ns}` must be a DNS-1123 label"),
         );
     }
-    let object = match crate::yaml::parse_str(&m.text, &m.source) {
+    let object = match crate::yaml::parse_str(m.text(), &m.source) {
         Ok(o) => o,
         Err(e) => {
             findings.push(Severity::Error, subject, &at, e.to_string());

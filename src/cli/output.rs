@@ -12,7 +12,7 @@ pub fn write_manifests<W: Write>(out: &mut W, objects: &[&Manifest]) -> io::Resu
         out.write_all(b"---\n# Source: ")?;
         out.write_all(m.source.as_bytes())?;
         out.write_all(b"\n")?;
-        out.write_all(m.text.as_bytes())?;
+        out.write_all(m.text().as_bytes())?;
         out.write_all(b"\n")?;
     }
     Ok(())

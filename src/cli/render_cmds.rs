@@ -52,9 +52,12 @@ pub fn prepare_and_render(
     sets: &[SetFlag],
     caps: Capabilities,
     notes: bool,
+    keep_values: bool,
 ) -> Result<(Prepared, Rendered), CliError> {
-    let prepared = prepare(global, args, sets)?;
+    let mut prepared = prepare(global, args, sets)?;
     validate_schema(&prepared)?;
+    // Provenance only serves messages about values; the render does not need it.
+    prepared.resolved.provenance = Default::default();
     let opts = RenderOptions {
         release: Some(ReleaseInfo::install(&prepared.release, &prepared.namespace)),
         target: prepared.target_info(),
@@ -62,7 +65,12 @@ pub fn prepare_and_render(
         notes,
         ..Default::default()
     };
-    let rendered = render::render(&prepared.chart, &prepared.resolved.values, &opts)?;
+    let values = if keep_values {
+        prepared.resolved.values.clone()
+    } else {
+        std::mem::take(&mut prepared.resolved.values)
+    };
+    let rendered = render::render_owned(&prepared.chart, values, &opts)?;
     Ok((prepared, rendered))
 }
 
@@ -82,7 +90,8 @@ pub fn template(global: &GlobalArgs, args: TemplateArgs, sets: Vec<SetFlag>) -> 
         kube_version: args.kube_version.clone(),
         api_versions: args.api_versions.clone(),
     };
-    let (prepared, rendered) = prepare_and_render(global, &args.chart, &sets, caps, args.notes)?;
+    let (prepared, rendered) =
+        prepare_and_render(global, &args.chart, &sets, caps, args.notes, false)?;
     let mut objects: Vec<&Manifest> = Vec::new();
     if !args.skip_crds {
         objects.extend(rendered.crds.iter());
@@ -91,7 +100,7 @@ pub fn template(global: &GlobalArgs, args: TemplateArgs, sets: Vec<SetFlag>) -> 
     if !args.show_only.is_empty() {
         for want in &args.show_only {
             if !objects.iter().any(|m| show_only_matches(&m.source, want)) {
-                let mut known: Vec<&str> = objects.iter().map(|m| m.source.as_str()).collect();
+                let mut known: Vec<&str> = objects.iter().map(|m| &*m.source).collect();
                 known.dedup();
                 return Err(CliError::new(format!(
                     "--show-only {want}: no rendered object comes from that template; templates with output: {}",
@@ -116,7 +125,12 @@ pub fn template(global: &GlobalArgs, args: TemplateArgs, sets: Vec<SetFlag>) -> 
         writeln!(out, "\nNOTES:\n{}", notes.trim_end())?;
     }
     out.flush()?;
-    let _ = prepared;
+    drop(out);
+    drop(objects);
+    // The process ends right after printing: freeing tens of thousands of objects one by one
+    // would only cost time.
+    std::mem::forget(rendered);
+    std::mem::forget(prepared);
     Ok(0)
 }
 
@@ -129,7 +143,7 @@ fn show_only_matches(source: &str, want: &str) -> bool {
 fn write_output_dir(dir: &std::path::Path, objects: &[&Manifest]) -> Result<(), CliError> {
     let mut files: indexmap::IndexMap<&str, Vec<&Manifest>> = indexmap::IndexMap::new();
     for m in objects {
-        files.entry(m.source.as_str()).or_default().push(m);
+        files.entry(&*m.source).or_default().push(m);
     }
     for (source, ms) in files {
         let path = dir.join(source);

@@ -5,7 +5,10 @@
 //! (apiVersion, kind, name, namespace): no value tree is built, so validating tens of
 //! thousands of rendered objects costs little time and memory.
 
+mod fast;
+
 use std::ops::Range;
+use std::sync::Arc;
 
 use saphyr_parser::{Event, Parser, ScanError};
 
@@ -40,17 +43,36 @@ impl ObjectHeader {
     }
 }
 
-/// One rendered object: the text of its document and its identity.
+/// One rendered object: its document (a slice of its template's shared output) and identity.
 #[derive(Debug, Clone)]
 pub struct Manifest {
     /// The template it came from, e.g. `demo/templates/deployment.yaml`.
-    pub source: String,
-    /// The document's text, without the `---` separator, trimmed of surrounding blank lines.
-    pub text: String,
+    pub source: Arc<str>,
+    rendered: Arc<String>,
+    range: Range<usize>,
     /// The object's identity.
     pub header: ObjectHeader,
     /// 1-based line of the document in its template's rendered output.
     pub line: usize,
+}
+
+impl Manifest {
+    /// A manifest from one document's own text.
+    pub fn new(source: &str, text: &str, header: ObjectHeader) -> Manifest {
+        let text = trim_blank_lines(text);
+        Manifest {
+            source: Arc::from(source),
+            range: 0..text.len(),
+            rendered: Arc::new(text.to_string()),
+            header,
+            line: 1,
+        }
+    }
+
+    /// The document's text, without the `---` separator, trimmed of surrounding blank lines.
+    pub fn text(&self) -> &str {
+        &self.rendered[self.range.clone()]
+    }
 }
 
 /// Why a rendered document is not a usable Kubernetes object.
@@ -124,9 +146,18 @@ fn push_doc(text: &str, range: Range<usize>, line: usize, out: &mut Vec<(Range<u
     }
 }
 
-/// Parses a document just enough to check it is well-formed YAML and a Kubernetes object, and
-/// returns its identity. Errors carry the 1-based line within the document and a message.
+/// Checks a document is well-formed YAML and a Kubernetes object, and returns its identity.
+/// Errors carry the 1-based line within the document and a message. Common block-style
+/// documents take a fast path; everything else goes through the full YAML parser.
 pub fn scan_object(doc: &str) -> Result<ObjectHeader, (usize, String)> {
+    match fast::fast_scan(doc) {
+        Some(h) => Ok(h),
+        None => scan_object_events(doc),
+    }
+}
+
+/// The full check: streams parser events, keeping only the object's identity.
+pub(crate) fn scan_object_events(doc: &str) -> Result<ObjectHeader, (usize, String)> {
     enum Frame {
         Map {
             key: Option<String>,
@@ -305,20 +336,25 @@ pub fn sort_for_install(manifests: &mut [Manifest]) {
 
 /// Checks one rendered document and builds its [`Manifest`].
 pub fn check_document(
-    source: &str,
-    rendered: &str,
+    source: &Arc<str>,
+    rendered: &Arc<String>,
     range: Range<usize>,
     line: usize,
     index: usize,
 ) -> Result<Manifest, ManifestError> {
-    let text = &rendered[range];
+    let text = &rendered[range.clone()];
     match scan_object(text) {
-        Ok(header) => Ok(Manifest {
-            source: source.to_string(),
-            text: trim_blank_lines(text).to_string(),
-            header,
-            line,
-        }),
+        Ok(header) => {
+            let trimmed = trim_blank_lines(text);
+            let start = range.start + (trimmed.as_ptr() as usize - text.as_ptr() as usize);
+            Ok(Manifest {
+                source: source.clone(),
+                rendered: rendered.clone(),
+                range: start..start + trimmed.len(),
+                header,
+                line,
+            })
+        }
         Err((rel_line, problem)) => {
             let abs = line + rel_line.saturating_sub(1);
             Err(ManifestError {
@@ -420,7 +456,14 @@ mod tests {
         let rendered = "apiVersion: v1\nkind: A\nmetadata: {name: a}\n---\napiVersion: v1\nkind: B\nmetadata:\n  name: [x\n";
         let docs = split_documents(rendered);
         let (r, l) = docs[1].clone();
-        let err = check_document("c/templates/x.yaml", rendered, r, l, 2).unwrap_err();
+        let err = check_document(
+            &Arc::from("c/templates/x.yaml"),
+            &Arc::new(rendered.to_string()),
+            r,
+            l,
+            2,
+        )
+        .unwrap_err();
         assert!(err.line >= 8, "{err}");
         assert!(
             err.to_string()

@@ -10,6 +10,7 @@ mod functions;
 
 pub use functions::{LookupFn, MAX_INCLUDE_DEPTH};
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
@@ -213,6 +214,24 @@ pub fn render(
     values: &serde_json::Value,
     opts: &RenderOptions,
 ) -> Result<Rendered, RenderError> {
+    render_inner(chart, Cow::Borrowed(values), opts)
+}
+
+/// [`render`], taking the values by value so they can be freed once the template contexts
+/// hold them (large value sets then are not held twice).
+pub fn render_owned(
+    chart: &Chart,
+    values: serde_json::Value,
+    opts: &RenderOptions,
+) -> Result<Rendered, RenderError> {
+    render_inner(chart, Cow::Owned(values), opts)
+}
+
+fn render_inner(
+    chart: &Chart,
+    values: Cow<'_, serde_json::Value>,
+    opts: &RenderOptions,
+) -> Result<Rendered, RenderError> {
     let state = Arc::new(RenderState {
         previous_generated: opts.previous_generated.clone(),
         lookup: opts.lookup.clone(),
@@ -224,14 +243,19 @@ pub fn render(
         .unwrap_or_else(|| ReleaseInfo::install("release-name", "default"));
     let mut jobs = Vec::new();
     collect_charts(chart, values, &mut jobs);
+    let mut contexts = Vec::with_capacity(jobs.len());
+    for (c, scoped) in jobs {
+        check_kube_version(c, &opts.capabilities)?;
+        let ctx = context(c, &scoped, &release, opts)?;
+        drop(scoped);
+        contexts.push((c, ctx));
+    }
 
     let mut manifests = Vec::new();
     let mut crds = Vec::new();
     let mut notes = None;
-    for (i, (c, scoped)) in jobs.iter().enumerate() {
-        check_kube_version(c, &opts.capabilities)?;
+    for (i, (c, ctx)) in contexts.into_iter().enumerate() {
         let tera = build_tera(c, state.clone())?;
-        let ctx = context(c, scoped, &release, opts)?;
         let rendered: Vec<Result<(String, String), RenderError>> =
             if c.meta.chart_type == ChartType::Library {
                 Vec::new()
@@ -249,11 +273,11 @@ pub fn render(
             };
         for r in rendered {
             let (name, out) = r?;
-            manifests.extend(check_output(&name, &out)?);
+            manifests.extend(check_output(&name, out)?);
         }
         for crd in &c.crds {
             let name = template_name(c, &crd.path);
-            crds.extend(check_output(&name, &crd.content)?);
+            crds.extend(check_output(&name, crd.content.clone())?);
         }
         if i == 0
             && opts.notes
@@ -265,6 +289,8 @@ pub fn render(
                     .map_err(|e| convert_error(&c.display_path, e))?,
             );
         }
+        // Freeing a large context is many small frees: do it off the critical path.
+        rayon::spawn(move || drop((tera, ctx)));
     }
     manifest::sort_for_install(&mut manifests);
     let generated = state
@@ -281,8 +307,11 @@ pub fn render(
 }
 
 /// Splits a template's output into documents and checks them in parallel.
-fn check_output(source: &str, out: &str) -> Result<Vec<Manifest>, RenderError> {
-    let docs = manifest::split_documents(out);
+fn check_output(source: &str, out: String) -> Result<Vec<Manifest>, RenderError> {
+    let docs = manifest::split_documents(&out);
+    let source: Arc<str> = Arc::from(source);
+    let out = Arc::new(out);
+    let (source, out) = (&source, &out);
     let checked: Result<Vec<Manifest>, ManifestError> = if docs.len() > 64 {
         docs.into_par_iter()
             .enumerate()
@@ -304,17 +333,42 @@ fn template_name(chart: &Chart, path: &str) -> String {
 /// The chart and each enabled subchart (depth first), with the values each one sees.
 fn collect_charts<'a>(
     chart: &'a Chart,
-    values: &serde_json::Value,
-    out: &mut Vec<(&'a Chart, serde_json::Value)>,
+    values: Cow<'a, serde_json::Value>,
+    out: &mut Vec<(&'a Chart, Cow<'a, serde_json::Value>)>,
 ) {
-    out.push((chart, values.clone()));
+    let mut subs = Vec::new();
     for sub in &chart.subcharts {
-        if !subchart_enabled(chart, sub, values) {
-            continue;
+        if subchart_enabled(chart, sub, &values) {
+            let key = chart.scope_key_for(sub);
+            subs.push((sub, crate::values::scope_for_subchart(&values, &key)));
         }
-        let key = chart.scope_key_for(sub);
-        let scoped = crate::values::scope_for_subchart(values, &key);
-        collect_charts(sub, &scoped, out);
+    }
+    out.push((chart, values));
+    for (sub, scoped) in subs {
+        collect_charts(sub, Cow::Owned(scoped), out);
+    }
+}
+
+/// Converts values to Tera's value type directly (cheaper than going through serde).
+fn to_tera(v: &serde_json::Value) -> tera::Value {
+    use serde_json::Value as J;
+    match v {
+        J::Null => tera::Value::none(),
+        J::Bool(b) => (*b).into(),
+        J::Number(n) => match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) => i.into(),
+            (None, Some(u)) => u.into(),
+            _ => n.as_f64().unwrap_or(f64::NAN).into(),
+        },
+        J::String(s) => s.as_str().into(),
+        J::Array(a) => a.iter().map(to_tera).collect::<Vec<_>>().into(),
+        J::Object(m) => {
+            let mut map = tera::Map::with_capacity(m.len());
+            for (k, v) in m {
+                map.insert(tera::value::Key::from(k.clone()), to_tera(v));
+            }
+            map.into()
+        }
     }
 }
 
@@ -411,7 +465,7 @@ fn context(
     opts: &RenderOptions,
 ) -> Result<Context, RenderError> {
     let mut ctx = Context::new();
-    ctx.insert("values", values);
+    ctx.insert_value("values", to_tera(values));
     ctx.insert("release", release);
     let meta = serde_json::to_value(&chart.meta).map_err(|e| RenderError::Engine {
         chart: chart.display_path.clone(),

@@ -69,11 +69,11 @@ fn renders_context_and_orders_for_install() {
         ]
     );
     let deploy = &r.manifests[3];
-    assert_eq!(deploy.source, "app/templates/a-deploy.yaml");
-    assert!(deploy.text.contains("replicas: 3"));
+    assert_eq!(&*deploy.source, "app/templates/a-deploy.yaml");
+    assert!(deploy.text().contains("replicas: 3"));
     assert_eq!(deploy.header.namespace.as_deref(), Some("team"));
-    assert!(r.manifests[2].text.contains("v: \"yes\""));
-    assert!(r.manifests[1].text.contains("chart: app-1.0.0"));
+    assert!(r.manifests[2].text().contains("v: \"yes\""));
+    assert!(r.manifests[1].text().contains("chart: app-1.0.0"));
 }
 
 #[test]
@@ -90,7 +90,7 @@ fn components_from_partials_and_include() {
     ]);
     let r = render(&c, &json!({}), &RenderOptions::default()).unwrap();
     assert_eq!(
-        r.manifests[0].text,
+        r.manifests[0].text(),
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  labels:\n    app: web\n    chart: app\n  annotations:\n    app: api\n    chart: app"
     );
 }
@@ -132,7 +132,7 @@ data:
         &RenderOptions::default(),
     )
     .unwrap();
-    let text = &r.manifests[0].text;
+    let text = r.manifests[0].text();
     for want in [
         "  yaml: |\n    k: v\n    list:\n    - 1\n    - \"on\"\n",
         r#"json: "{\"k\":\"v\",\"list\":[1,\"on\"]}""#,
@@ -283,8 +283,8 @@ fn subcharts_get_scoped_values_globals_and_conditions() {
     .unwrap();
     assert_eq!(r.manifests.len(), 1, "{:?}", r.manifests);
     assert_eq!(r.manifests[0].header.name, "db-big");
-    assert!(r.manifests[0].text.contains("region: eu"));
-    assert_eq!(r.manifests[0].source, "app/charts/db/templates/cm.yaml");
+    assert!(r.manifests[0].text().contains("region: eu"));
+    assert_eq!(&*r.manifests[0].source, "app/charts/db/templates/cm.yaml");
 }
 
 #[test]
@@ -310,7 +310,7 @@ fn crds_notes_and_kube_version() {
     };
     let r = render(&c, &json!({}), &opts).unwrap();
     assert_eq!(r.crds.len(), 1);
-    assert!(r.crds[0].text.contains("{{ not templated }}"));
+    assert!(r.crds[0].text().contains("{{ not templated }}"));
     assert_eq!(r.notes.as_deref(), Some("Installed r rev 1"));
     let old = RenderOptions {
         capabilities: Capabilities {
@@ -335,7 +335,11 @@ fn generated_values_are_stable_from_previous_release() {
     let r = render(&c, &json!({}), &RenderOptions::default()).unwrap();
     let pw = r.generated.get("pw").unwrap().clone();
     assert_eq!(pw.len(), 12);
-    assert!(r.manifests[0].text.contains(&format!("a: {pw}\n  b: {pw}")));
+    assert!(
+        r.manifests[0]
+            .text()
+            .contains(&format!("a: {pw}\n  b: {pw}"))
+    );
     let again = RenderOptions {
         previous_generated: r.generated.clone(),
         ..Default::default()
@@ -354,14 +358,14 @@ fn output_is_byte_identical_run_to_run() {
     let first = render(&c, &values, &RenderOptions::default())
         .unwrap()
         .manifests[0]
-        .text
-        .clone();
+        .text()
+        .to_string();
     for _ in 0..20 {
         let again = render(&c, &values, &RenderOptions::default())
             .unwrap()
             .manifests[0]
-            .text
-            .clone();
+            .text()
+            .to_string();
         assert_eq!(first, again);
     }
     assert!(first.contains("keys: \"z,a,m,b,\""), "{first}");

@@ -268,7 +268,7 @@ pub fn resolve(dir: &Path) -> Result<Target, TargetError> {
             });
         }
         if let Some(c) = &cfg.chart {
-            chart = Some((level_dir.join(c), c.clone(), cfg_path.clone()));
+            chart = Some((clean_path(&level_dir.join(c)), c.clone(), cfg_path.clone()));
             chart_repo = None;
         }
         if cfg.repo.is_some() || cfg.name.is_some() {
@@ -371,6 +371,28 @@ pub fn leaves(dir: &Path) -> Result<Vec<PathBuf>, TargetError> {
     }
     out.sort();
     Ok(out)
+}
+
+/// Lexically cleans a path (`a/b/../c` → `a/c`) so messages show the path a user would write.
+pub fn clean_path(p: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                let can_pop = matches!(out.components().next_back(), Some(Component::Normal(_)));
+                if !(can_pop && out.pop()) {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    if out.as_os_str().is_empty() {
+        out.push(".");
+    }
+    out
 }
 
 fn read_config(path: &Path) -> Result<StackConfig, TargetError> {
@@ -499,6 +521,16 @@ mod tests {
             err.contains("region `northpole`") && err.contains("eastus, westus"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn clean_path_is_lexical() {
+        assert_eq!(
+            clean_path(Path::new("a/b/../../../c/./d")),
+            PathBuf::from("../c/d")
+        );
+        assert_eq!(clean_path(Path::new("/x/y/../z")), PathBuf::from("/x/z"));
+        assert_eq!(clean_path(Path::new("a/..")), PathBuf::from("."));
     }
 
     #[test]

@@ -1,0 +1,476 @@
+//! A fast, conservative check for the block-style YAML that templates render.
+//!
+//! It accepts only a strict subset of YAML it fully understands — block mappings and
+//! sequences, plain and single-line quoted scalars, block scalars, empty `{}`/`[]` and
+//! comments — and returns the object's identity. Anything else (flow collections with content,
+//! anchors, tags, complex keys, multi-line plain or quoted scalars, tabs, directives) returns
+//! `None`, and the caller falls back to the full parser, which also produces the error
+//! messages. So this path never accepts a document the full parser would reject; it only
+//! avoids building parser events for the common case.
+
+use super::ObjectHeader;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Kind {
+    Map,
+    Seq,
+}
+
+struct Level {
+    indent: usize,
+    kind: Kind,
+    /// For maps: the key path depth marker used to extract the header.
+    path: Path,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Path {
+    Root,
+    Metadata,
+    Other,
+}
+
+/// What a value on a line turned out to be.
+enum Val<'a> {
+    /// Nothing after the colon: a nested block may follow.
+    Empty,
+    /// A block scalar header (`|`, `>-`, …): more-indented lines follow.
+    Block,
+    /// A complete scalar (unquoted text).
+    Scalar(std::borrow::Cow<'a, str>),
+    /// `{}` or `[]`.
+    EmptyFlow,
+}
+
+/// Checks `doc`; returns its identity when it is a block-style Kubernetes object this checker
+/// fully understands, `None` otherwise (including every invalid document).
+pub fn fast_scan(doc: &str) -> Option<ObjectHeader> {
+    let mut levels: Vec<Level> = Vec::new();
+    // A key or item with an empty value waits for its child block: (parent indent, path of
+    // the child, whether a sequence at the same indent is allowed).
+    let mut pending: Option<(usize, Path, bool)> = None;
+    // Inside a block scalar: lines indented more than this belong to it.
+    let mut block_parent: Option<usize> = None;
+    let (mut api_version, mut kind, mut name, mut namespace) = (None, None, None, None);
+
+    for raw in doc.split('\n') {
+        if raw.contains('\t') || raw.ends_with('\r') {
+            return None;
+        }
+        let content = raw.trim_start_matches(' ');
+        let indent = raw.len() - content.len();
+        if let Some(p) = block_parent {
+            if content.is_empty() || indent > p {
+                continue;
+            }
+            block_parent = None;
+        }
+        if content.is_empty() || content.starts_with('#') {
+            continue;
+        }
+        if indent == 0
+            && (content.starts_with("---")
+                || content.starts_with("...")
+                || content.starts_with('%'))
+        {
+            return None;
+        }
+
+        // Sequence item or mapping entry?
+        let (is_item, rest, rest_indent) = if content == "-" {
+            (true, "", indent + 2)
+        } else if let Some(r) = content.strip_prefix("- ") {
+            let r2 = r.trim_start_matches(' ');
+            (true, r2, indent + 2 + (r.len() - r2.len()))
+        } else {
+            (false, content, indent)
+        };
+
+        // Place this line in the structure.
+        let line_kind = if is_item { Kind::Seq } else { Kind::Map };
+        let mut child_path = Path::Other;
+        if let Some((parent, path, seq_same)) = pending.take() {
+            let opens = indent > parent || (seq_same && indent == parent && is_item);
+            if opens {
+                levels.push(Level {
+                    indent,
+                    kind: line_kind,
+                    path,
+                });
+            } else {
+                // The pending value was null; close deeper levels below.
+                close_to(&mut levels, indent, line_kind)?;
+            }
+        } else if levels.is_empty() {
+            if indent != 0 || is_item {
+                return None;
+            }
+            levels.push(Level {
+                indent: 0,
+                kind: Kind::Map,
+                path: Path::Root,
+            });
+        } else {
+            close_to(&mut levels, indent, line_kind)?;
+        }
+        let here = levels.last()?.path;
+        if is_item {
+            if rest.is_empty() {
+                pending = Some((indent, Path::Other, false));
+                continue;
+            }
+            if rest.starts_with("- ") || rest == "-" {
+                return None;
+            }
+            match split_entry(rest)? {
+                Entry::Scalar(v) => match v {
+                    Val::Scalar(_) | Val::EmptyFlow => continue,
+                    Val::Block => {
+                        block_parent = Some(indent);
+                        continue;
+                    }
+                    Val::Empty => return None,
+                },
+                Entry::Pair(_, v) => {
+                    // `- key: value` opens a mapping at the key's column.
+                    levels.push(Level {
+                        indent: rest_indent,
+                        kind: Kind::Map,
+                        path: Path::Other,
+                    });
+                    match v {
+                        Val::Empty => pending = Some((rest_indent, Path::Other, true)),
+                        Val::Block => block_parent = Some(rest_indent),
+                        Val::Scalar(_) | Val::EmptyFlow => {}
+                    }
+                    continue;
+                }
+            }
+        }
+        let Entry::Pair(key, v) = split_entry(rest)? else {
+            return None;
+        };
+        if here == Path::Root {
+            child_path = if key == "metadata" {
+                Path::Metadata
+            } else {
+                Path::Other
+            };
+        }
+        match v {
+            Val::Empty => pending = Some((indent, child_path, true)),
+            Val::Block => block_parent = Some(indent),
+            Val::EmptyFlow => {}
+            Val::Scalar(s) => match (here, key.as_ref()) {
+                (Path::Root, "apiVersion") => api_version = Some(s.into_owned()),
+                (Path::Root, "kind") => kind = Some(s.into_owned()),
+                (Path::Metadata, "name") => name = Some(s.into_owned()),
+                (Path::Metadata, "namespace") => namespace = Some(s.into_owned()),
+                _ => {}
+            },
+        }
+    }
+    Some(ObjectHeader {
+        api_version: api_version.filter(|s| !s.is_empty())?,
+        kind: kind.filter(|s| !s.is_empty())?,
+        name: name.filter(|s| !s.is_empty())?,
+        namespace: namespace.filter(|s| !s.is_empty()),
+    })
+}
+
+/// Pops levels deeper than `indent`; the level left must sit exactly at `indent` with the
+/// line's kind.
+fn close_to(levels: &mut Vec<Level>, indent: usize, kind: Kind) -> Option<()> {
+    while let Some(top) = levels.last() {
+        // A sequence written at its parent key's indent (`key:\n- a`) ends at the next key.
+        let seq_under_same_indent_map = top.indent == indent
+            && top.kind == Kind::Seq
+            && kind == Kind::Map
+            && levels.len() >= 2
+            && levels[levels.len() - 2].indent == indent;
+        if top.indent > indent || seq_under_same_indent_map {
+            levels.pop();
+        } else {
+            break;
+        }
+    }
+    let top = levels.last()?;
+    (top.indent == indent && top.kind == kind).then_some(())
+}
+
+enum Entry<'a> {
+    Pair(std::borrow::Cow<'a, str>, Val<'a>),
+    Scalar(Val<'a>),
+}
+
+/// Splits `key: value`, `key:` or a bare scalar (for sequence items).
+fn split_entry(s: &str) -> Option<Entry<'_>> {
+    let (key, after) = if s.starts_with('"') || s.starts_with('\'') {
+        let (k, end) = quoted(s)?;
+        let after = &s[end..];
+        match after.strip_prefix(':') {
+            Some(a) if a.is_empty() || a.starts_with(' ') => (k, a),
+            _ => {
+                // A quoted scalar alone (sequence item).
+                return trailing_ok(after).then_some(Entry::Scalar(Val::Scalar(k)));
+            }
+        }
+    } else {
+        match find_colon(s) {
+            Some(i) => {
+                let k = &s[..i];
+                if !plain_ok(k) {
+                    return None;
+                }
+                (std::borrow::Cow::Borrowed(k), &s[i + 1..])
+            }
+            None => return Some(Entry::Scalar(value(s)?)),
+        }
+    };
+    Some(Entry::Pair(key, value(after.trim_start_matches(' '))?))
+}
+
+/// The position of the first `: ` (or a final `:`) that ends a plain key.
+fn find_colon(s: &str) -> Option<usize> {
+    let b = s.as_bytes();
+    for i in 0..b.len() {
+        if b[i] == b':' && (i + 1 == b.len() || b[i + 1] == b' ') {
+            return Some(i);
+        }
+        if b[i] == b'#' && i > 0 && b[i - 1] == b' ' {
+            return None;
+        }
+    }
+    None
+}
+
+fn value(v: &str) -> Option<Val<'_>> {
+    if v.is_empty() || v.starts_with('#') {
+        return Some(Val::Empty);
+    }
+    match v.as_bytes()[0] {
+        b'"' | b'\'' => {
+            let (s, end) = quoted(v)?;
+            trailing_ok(&v[end..]).then_some(Val::Scalar(s))
+        }
+        b'|' | b'>' => {
+            let header = v.split(" #").next().unwrap_or(v).trim_end();
+            let ok = header.len() <= 3
+                && header[1..]
+                    .bytes()
+                    .all(|c| matches!(c, b'-' | b'+' | b'1'..=b'9'));
+            ok.then_some(Val::Block)
+        }
+        b'{' | b'[' => {
+            let body = v.split(" #").next().unwrap_or(v).trim_end();
+            (body == "{}" || body == "[]").then_some(Val::EmptyFlow)
+        }
+        _ => {
+            let body = match v.find(" #") {
+                Some(i) => &v[..i],
+                None => v,
+            }
+            .trim_end();
+            plain_ok(body).then_some(Val::Scalar(std::borrow::Cow::Borrowed(body)))
+        }
+    }
+}
+
+/// A plain scalar this checker accepts: no leading indicator (except `-`, `?`, `:` followed by
+/// a non-space), no `: `, no ` #`, no trailing `:`.
+fn plain_ok(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.is_empty() {
+        return false;
+    }
+    let first_ok = match b[0] {
+        b'-' | b'?' | b':' => b.len() > 1 && b[1] != b' ',
+        b',' | b'[' | b']' | b'{' | b'}' | b'#' | b'&' | b'*' | b'!' | b'|' | b'>' | b'\''
+        | b'"' | b'%' | b'@' | b'`' => false,
+        _ => true,
+    };
+    if !first_ok || b[b.len() - 1] == b':' || b[b.len() - 1] == b' ' {
+        return false;
+    }
+    // One pass: no `: ` and no ` #` inside.
+    b.windows(2).all(|w| !(w == b": " || w == b" #"))
+}
+
+/// After a quoted scalar: nothing, spaces, or a comment.
+fn trailing_ok(rest: &str) -> bool {
+    let t = rest.trim_start_matches(' ');
+    t.is_empty() || (t.starts_with('#') && (rest.len() > t.len()))
+}
+
+/// Parses a single-line quoted scalar at the start of `s`; returns its value and the byte
+/// offset after the closing quote.
+fn quoted(s: &str) -> Option<(std::borrow::Cow<'_, str>, usize)> {
+    let b = s.as_bytes();
+    let q = b[0];
+    if q == b'\'' {
+        let mut i = 1;
+        let mut owned: Option<String> = None;
+        while i < b.len() {
+            if b[i] == b'\'' {
+                if i + 1 < b.len() && b[i + 1] == b'\'' {
+                    owned.get_or_insert_with(|| s[1..i].to_string()).push('\'');
+                    i += 2;
+                    continue;
+                }
+                let v = match owned {
+                    Some(o) => std::borrow::Cow::Owned(o),
+                    None => std::borrow::Cow::Borrowed(&s[1..i]),
+                };
+                return Some((v, i + 1));
+            }
+            if let Some(o) = owned.as_mut() {
+                let ch = s[i..].chars().next()?;
+                o.push(ch);
+                i += ch.len_utf8();
+            } else {
+                i += 1;
+            }
+        }
+        return None;
+    }
+    // Double-quoted: accept only simple escapes; anything unusual falls back.
+    let mut i = 1;
+    let mut owned: Option<String> = None;
+    while i < b.len() {
+        match b[i] {
+            b'"' => {
+                let v = match owned {
+                    Some(o) => std::borrow::Cow::Owned(o),
+                    None => std::borrow::Cow::Borrowed(&s[1..i]),
+                };
+                return Some((v, i + 1));
+            }
+            b'\\' => {
+                let o = owned.get_or_insert_with(|| s[1..i].to_string());
+                let c = *b.get(i + 1)?;
+                let ch = match c {
+                    b'"' => '"',
+                    b'\\' => '\\',
+                    b'/' => '/',
+                    b'n' => '\n',
+                    b't' => '\t',
+                    b'r' => '\r',
+                    b'0' => '\0',
+                    _ => return None,
+                };
+                o.push(ch);
+                i += 2;
+            }
+            _ => {
+                if let Some(o) = owned.as_mut() {
+                    let ch = s[i..].chars().next()?;
+                    o.push(ch);
+                    i += ch.len_utf8();
+                } else {
+                    i += 1;
+                }
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::scan_object;
+    use super::*;
+
+    /// Whenever the fast path accepts, the full parser accepts with the same identity.
+    fn agrees(doc: &str) -> Option<ObjectHeader> {
+        let fast = fast_scan(doc);
+        if let Some(h) = &fast {
+            match scan_object_full(doc) {
+                Ok(full) => assert_eq!(&full, h, "{doc}"),
+                Err(e) => panic!("fast path accepted an invalid document: {e:?}\n{doc}"),
+            }
+        }
+        fast
+    }
+
+    fn scan_object_full(doc: &str) -> Result<ObjectHeader, (usize, String)> {
+        super::super::scan_object_events(doc)
+    }
+
+    #[test]
+    fn accepts_typical_objects() {
+        let docs = [
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: \"shop\"\n  labels:\n    app.kubernetes.io/name: web\n    region: eastus\nspec:\n  replicas: 3\n  template:\n    spec:\n      containers:\n        - name: app\n          image: \"r/x:1\"\n          ports:\n            - containerPort: 8080\n          env:\n            - name: K\n              value: 'it''s'\n",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg # comment\ndata:\n  script: |\n    #!/bin/sh\n    echo: \"hi\"\n\n    - not a list\n  other: x\n",
+            "apiVersion: v1\nkind: List\nmetadata:\n  name: l\nitems:\n- a\n- b\nempty: {}\nnone: []\nnull_value:\nafter: 1\n",
+            "# leading comment\napiVersion: v1\nkind: Service\nmetadata:\n  annotations: {}\n  name: s\nspec:\n  ports:\n  - port: 80\n    targetPort: http\n",
+        ];
+        for d in docs {
+            assert!(agrees(d).is_some(), "{d}");
+        }
+        let h = agrees(docs[0]).unwrap();
+        assert_eq!(
+            (h.kind.as_str(), h.name.as_str(), h.namespace.as_deref()),
+            ("Deployment", "web", Some("shop"))
+        );
+    }
+
+    #[test]
+    fn falls_back_on_anything_unusual() {
+        let docs = [
+            "apiVersion: v1\nkind: A\nmetadata: {name: x}\n",
+            "apiVersion: v1\nkind: A\nmetadata:\n  name: &a x\n",
+            "apiVersion: v1\nkind: A\nmetadata:\n  name: x\nb: c: d\n",
+            "apiVersion: v1\nkind: A\nmetadata:\n  name: x\n bad: indent\n",
+            "apiVersion: v1\nkind: A\nmetadata:\n  name: x\nb: multi\n  line\n",
+            "apiVersion: v1\nkind: A\nmetadata:\n  name: \"unterminated\n",
+            "apiVersion: v1\nkind: A\nmetadata:\n  name: x\nlist:\n- a\n  - b\n",
+            "apiVersion: v1\nkind: A\nmetadata:\n\tname: x\n",
+            "- a\n- b\n",
+            "apiVersion: v1\nkind: A\nmetadata:\n  name: !!str x\n",
+            "apiVersion: v1\nkind: A\nmetadata:\n  name: x\nk: [1, 2]\n",
+            "apiVersion: v1\nkind: A\nmetadata:\n  name: x\n? complex\n",
+            "apiVersion: v1\nkind: A\n",
+            "apiVersion: v1\nkind: A\nmetadata:\n  name: \"bad \\q escape\"\n",
+        ];
+        for d in docs {
+            assert!(agrees(d).is_none(), "{d}");
+        }
+        // Every fallback is still judged by the full parser.
+        assert!(scan_object(docs[0]).is_ok());
+        assert!(scan_object(docs[2]).is_err());
+    }
+
+    #[test]
+    fn agrees_with_full_parser_on_generated_documents() {
+        use proptest::prelude::*;
+        let line = prop_oneof![
+            Just("a: 1".to_string()),
+            Just("b:".to_string()),
+            Just("- x".to_string()),
+            Just("- k: v".to_string()),
+            Just("-".to_string()),
+            Just("c: |".to_string()),
+            Just("d: \"q\\\"x\"".to_string()),
+            Just("e: 'it''s'".to_string()),
+            Just("f: {}".to_string()),
+            Just("g: x # c".to_string()),
+            Just("# c".to_string()),
+            Just(String::new()),
+            Just("h: a: b".to_string()),
+            Just("name: n".to_string()),
+            Just("metadata:".to_string()),
+        ];
+        let doc = proptest::collection::vec((0usize..4, line), 0..12).prop_map(|lines| {
+            let mut s = String::from("apiVersion: v1\nkind: K\n");
+            for (ind, l) in lines {
+                s.push_str(&" ".repeat(ind * 2));
+                s.push_str(&l);
+                s.push('\n');
+            }
+            s
+        });
+        proptest!(ProptestConfig::with_cases(3000), |(d in doc)| {
+            agrees(&d);
+        });
+    }
+}
