@@ -256,24 +256,18 @@ fn render_inner(
     let mut notes = None;
     for (i, (c, ctx)) in contexts.into_iter().enumerate() {
         let tera = build_tera(c, state.clone())?;
-        let rendered: Vec<Result<(String, String), RenderError>> =
+        let rendered: Vec<Result<Vec<Manifest>, RenderError>> =
             if c.meta.chart_type == ChartType::Library {
                 Vec::new()
             } else {
                 c.renderable_templates()
                     .collect::<Vec<_>>()
                     .par_iter()
-                    .map(|t| {
-                        let name = template_name(c, &t.path);
-                        tera.render(&name, &ctx)
-                            .map(|out| (name, out))
-                            .map_err(|e| convert_error(&c.display_path, e))
-                    })
+                    .map(|t| render_and_check(&tera, &template_name(c, &t.path), &ctx, c))
                     .collect()
             };
         for r in rendered {
-            let (name, out) = r?;
-            manifests.extend(check_output(&name, out)?);
+            manifests.extend(r?);
         }
         for crd in &c.crds {
             let name = template_name(c, &crd.path);
@@ -304,6 +298,129 @@ fn render_inner(
         notes,
         generated,
     })
+}
+
+/// Output is handed to the checkers in batches of about this many bytes, cut at `---` lines.
+const BATCH_BYTES: usize = 256 * 1024;
+
+/// Collects Tera's output and, each time a batch of whole documents is complete, sends it to
+/// the checkers while Tera goes on rendering.
+struct BatchSink {
+    buf: Vec<u8>,
+    next_batch: usize,
+    line_base: usize,
+    tx: std::sync::mpsc::Sender<(usize, usize, String)>,
+}
+
+struct CheckedBatch {
+    index: usize,
+    text: Arc<String>,
+    manifests: Option<Vec<Manifest>>,
+}
+
+impl BatchSink {
+    /// The byte offset just after the last newline that precedes a `---` separator line.
+    fn cut_point(&self) -> Option<usize> {
+        let b = &self.buf;
+        let mut end = b.len();
+        while let Some(pos) = b[..end].windows(4).rposition(|w| w == b"\n---") {
+            match b.get(pos + 4) {
+                Some(b'\n' | b' ' | b'\t' | b'\r') => return Some(pos + 1),
+                _ => end = pos,
+            }
+        }
+        None
+    }
+
+    fn dispatch(&mut self, upto: usize) -> std::io::Result<()> {
+        let rest = self.buf.split_off(upto);
+        let batch = std::mem::replace(&mut self.buf, rest);
+        let text = String::from_utf8(batch)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+        let lines = text.bytes().filter(|&c| c == b'\n').count();
+        // A closed receiver only means the checkers are gone; the caller reports that.
+        let _ = self.tx.send((self.next_batch, self.line_base, text));
+        self.next_batch += 1;
+        self.line_base += lines;
+        Ok(())
+    }
+}
+
+impl std::io::Write for BatchSink {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= BATCH_BYTES
+            && let Some(cut) = self.cut_point()
+        {
+            self.dispatch(cut)?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn check_batch(source: &Arc<str>, index: usize, line_base: usize, text: String) -> CheckedBatch {
+    let text = Arc::new(text);
+    let manifests = manifest::split_documents(&text)
+        .into_iter()
+        .enumerate()
+        .map(|(i, (range, line))| {
+            manifest::check_document(source, &text, range, line_base + line - 1, i + 1).ok()
+        })
+        .collect();
+    CheckedBatch {
+        index,
+        text,
+        manifests,
+    }
+}
+
+/// Renders one template and checks its documents, overlapping the two: batches of finished
+/// documents are checked on other threads while Tera renders the rest. On any problem the
+/// whole output is checked again in one piece, so errors name exact documents and lines.
+fn render_and_check(
+    tera: &Tera,
+    name: &str,
+    ctx: &Context,
+    chart: &Chart,
+) -> Result<Vec<Manifest>, RenderError> {
+    let source: Arc<str> = Arc::from(name);
+    let (tx, rx) = std::sync::mpsc::channel::<(usize, usize, String)>();
+    let (rendered, mut batches) = rayon::join(
+        move || {
+            let mut sink = BatchSink {
+                buf: Vec::new(),
+                next_batch: 0,
+                line_base: 1,
+                tx,
+            };
+            let r = tera.render_to(name, ctx, &mut sink);
+            let len = sink.buf.len();
+            r.and_then(|()| {
+                sink.dispatch(len)
+                    .map_err(|e| tera::Error::message(format!("rendered output: {e}")))
+            })
+        },
+        || {
+            rx.into_iter()
+                .par_bridge()
+                .map(|(index, line_base, text)| check_batch(&source, index, line_base, text))
+                .collect::<Vec<CheckedBatch>>()
+        },
+    );
+    rendered.map_err(|e| convert_error(&chart.display_path, e))?;
+    batches.sort_by_key(|b| b.index);
+    if batches.iter().all(|b| b.manifests.is_some()) {
+        return Ok(batches
+            .into_iter()
+            .flat_map(|b| b.manifests.unwrap_or_default())
+            .collect());
+    }
+    let full: String = batches.iter().map(|b| b.text.as_str()).collect();
+    check_output(name, full)
 }
 
 /// Splits a template's output into documents and checks them in parallel.
