@@ -186,11 +186,22 @@ fn classify(args: &ChartArgs) -> Result<Source, CliError> {
     }
 }
 
-/// Resolves the chart, release and values layers for a command.
+/// Resolves the chart, release and values layers for a command, with file:line origins.
 pub fn prepare(
     global: &GlobalArgs,
     args: &ChartArgs,
     sets: &[SetFlag],
+) -> Result<Prepared, CliError> {
+    prepare_with(global, args, sets, true)
+}
+
+/// [`prepare`]; `lines: false` skips line numbers in value origins (for renders that need
+/// them only when something fails, and then prepare again).
+pub fn prepare_with(
+    global: &GlobalArgs,
+    args: &ChartArgs,
+    sets: &[SetFlag],
+    lines: bool,
 ) -> Result<Prepared, CliError> {
     let (spec, version, release, target) = match classify(args)? {
         Source::Target(dir) => {
@@ -226,14 +237,15 @@ pub fn prepare(
     let mut layers: Vec<Layer> = chart_default_layers(&chart)?;
     if let Some(t) = &target {
         for l in &t.layers {
-            layers.push(Layer::from_file(
+            layers.push(Layer::from_file_with(
                 &l.path,
                 LayerKind::Stack(l.level.clone()),
+                lines,
             )?);
         }
     }
     for f in &args.values {
-        layers.push(Layer::from_file(f, LayerKind::ValuesFlag)?);
+        layers.push(Layer::from_file_with(f, LayerKind::ValuesFlag, lines)?);
     }
     let base = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     for s in sets {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::input::{ChartArgs, Prepared, SetFlag, prepare};
+use super::input::{ChartArgs, Prepared, SetFlag, prepare, prepare_with};
 use super::{CliError, CmdResult, GlobalArgs, OutputFormat, output};
 use crate::manifest::Manifest;
 use crate::render::{self, Capabilities, ReleaseInfo, RenderOptions, Rendered};
@@ -54,8 +54,12 @@ pub fn prepare_and_render(
     notes: bool,
     keep_values: bool,
 ) -> Result<(Prepared, Rendered), CliError> {
-    let mut prepared = prepare(global, args, sets)?;
-    validate_schema(&prepared)?;
+    // Line numbers of values only serve messages: prepare without them, and again with them
+    // when the schema rejects the values, so the error names the file and line.
+    let mut prepared = prepare_with(global, args, sets, false)?;
+    if validate_schema(&prepared).is_err() {
+        validate_schema(&prepare(global, args, sets)?)?;
+    }
     // Provenance only serves messages about values; the render does not need it.
     prepared.resolved.provenance = Default::default();
     let opts = RenderOptions {

@@ -52,18 +52,66 @@ fn err(msg: impl ToString) -> tera::Error {
     tera::Error::message(msg)
 }
 
+/// Converts a Tera value to JSON directly (the serde route costs more on hot filters).
 fn to_json(v: &Value) -> TeraResult<serde_json::Value> {
+    use serde_json::Value as J;
+    if let Some(s) = v.as_str() {
+        return Ok(J::String(s.to_string()));
+    }
+    if v.is_none() || v.is_undefined() {
+        return Ok(J::Null);
+    }
+    if let Some(b) = v.as_bool() {
+        return Ok(J::Bool(b));
+    }
+    if let Some(m) = v.as_map() {
+        let mut out = serde_json::Map::with_capacity(m.len());
+        for (k, v) in m {
+            let key = match k.as_str() {
+                Some(s) => s.to_string(),
+                None => k.to_string(),
+            };
+            out.insert(key, to_json(v)?);
+        }
+        return Ok(J::Object(out));
+    }
+    if let Some(a) = v.as_array() {
+        return a
+            .iter()
+            .map(to_json)
+            .collect::<TeraResult<Vec<_>>>()
+            .map(J::Array);
+    }
+    if v.is_f64()
+        && let Some(f) = v.as_f64()
+    {
+        return Ok(serde_json::Number::from_f64(f)
+            .map(J::Number)
+            .unwrap_or(J::Null));
+    }
+    if v.is_i64() || v.is_u64() {
+        if let Some(i) = v.as_i64() {
+            return Ok(J::from(i));
+        }
+        if let Some(u) = v.as_u64() {
+            return Ok(J::from(u));
+        }
+        if let Some(f) = v.as_f64() {
+            return Ok(serde_json::Number::from_f64(f)
+                .map(J::Number)
+                .unwrap_or(J::Null));
+        }
+    }
     serde_json::to_value(v).map_err(|e| err(format!("cannot convert value: {e}")))
 }
 
 fn pad_lines(s: &str, n: usize, out: &mut String) {
-    let pad = " ".repeat(n);
     for (i, line) in s.split('\n').enumerate() {
         if i > 0 {
             out.push('\n');
         }
         if !line.is_empty() {
-            out.push_str(&pad);
+            out.extend(std::iter::repeat_n(' ', n));
         }
         out.push_str(line);
     }
@@ -77,13 +125,18 @@ fn width(kwargs: &Kwargs) -> TeraResult<usize> {
 }
 
 fn stringify(v: &Value) -> TeraResult<String> {
+    Ok(text(v).into_owned())
+}
+
+/// A value as text, borrowing strings.
+fn text(v: &Value) -> std::borrow::Cow<'_, str> {
     if let Some(s) = v.as_str() {
-        return Ok(s.to_string());
+        return std::borrow::Cow::Borrowed(s);
     }
     if v.is_undefined() || v.is_none() {
-        return Ok(String::new());
+        return std::borrow::Cow::Borrowed("");
     }
-    Ok(v.to_string())
+    std::borrow::Cow::Owned(v.to_string())
 }
 
 /// Registers charter's library on a Tera instance. `cell` is filled with the finished instance
@@ -130,7 +183,7 @@ pub fn register(tera: &mut Tera, cell: Arc<OnceLock<Tera>>, state: Arc<RenderSta
     tera.register_filter(
         "indent",
         |v: &Value, kw: Kwargs, _: &State| -> TeraResult<String> {
-            let s = stringify(v)?;
+            let s = text(v);
             let mut out = String::with_capacity(s.len() + 32);
             pad_lines(&s, width(&kw)?, &mut out);
             Ok(out)
@@ -139,7 +192,7 @@ pub fn register(tera: &mut Tera, cell: Arc<OnceLock<Tera>>, state: Arc<RenderSta
     tera.register_filter(
         "nindent",
         |v: &Value, kw: Kwargs, _: &State| -> TeraResult<String> {
-            let s = stringify(v)?;
+            let s = text(v);
             let mut out = String::with_capacity(s.len() + 32);
             out.push('\n');
             pad_lines(&s, width(&kw)?, &mut out);
@@ -170,7 +223,7 @@ pub fn register(tera: &mut Tera, cell: Arc<OnceLock<Tera>>, state: Arc<RenderSta
     tera.register_filter(
         "quote",
         |v: &Value, _: Kwargs, _: &State| -> TeraResult<String> {
-            serde_json::to_string(&stringify(v)?).map_err(|e| err(e.to_string()))
+            serde_json::to_string(&*text(v)).map_err(|e| err(e.to_string()))
         },
     );
     tera.register_filter(

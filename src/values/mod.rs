@@ -225,24 +225,45 @@ fn type_name(v: &Value) -> &'static str {
 impl Layer {
     /// Read a values file.
     pub fn from_file(path: &Path, kind: LayerKind) -> Result<Layer, ValuesError> {
+        Layer::from_file_with(path, kind, true)
+    }
+
+    /// Read a values file; `lines: false` records only the file as the origin of its values
+    /// (cheaper for large files when no message will need lines).
+    pub fn from_file_with(path: &Path, kind: LayerKind, lines: bool) -> Result<Layer, ValuesError> {
         let src = std::fs::read_to_string(path).map_err(|source| ValuesError::Read {
             path: path.to_path_buf(),
             source,
         })?;
-        Layer::from_str(&src, path, kind)
+        Layer::from_str_with(&src, path, kind, lines)
     }
 
     /// Parse values from text read from `path` (used for origins and messages).
     pub fn from_str(src: &str, path: &Path, kind: LayerKind) -> Result<Layer, ValuesError> {
+        Layer::from_str_with(src, path, kind, true)
+    }
+
+    /// [`Layer::from_str`], with or without line numbers in the origins.
+    pub fn from_str_with(
+        src: &str,
+        path: &Path,
+        kind: LayerKind,
+        track_lines: bool,
+    ) -> Result<Layer, ValuesError> {
         let name = path.display().to_string();
-        let (value, lines) = yaml::parse_str_with_lines(src, &name)?;
+        let (value, lines) = if track_lines {
+            let (v, l) = yaml::parse_str_with_lines(src, &name)?;
+            (v, Some(l))
+        } else {
+            (yaml::parse_str(src, &name)?, None)
+        };
         let value = match value {
             Value::Null => Value::Object(Map::new()),
             Value::Object(m) => Value::Object(m),
             other => {
                 return Err(ValuesError::NotAMap {
                     file: path.to_path_buf(),
-                    line: lines.line(),
+                    line: lines.as_ref().map_or(1, |l| l.line()),
                     found: type_name(&other),
                 });
             }
@@ -251,7 +272,7 @@ impl Layer {
             LayerKind::ChartDefault => Source::ChartDefault(path.to_path_buf()),
             _ => Source::File(path.to_path_buf()),
         };
-        let origins = Provenance::single(source, &value, Some(lines));
+        let origins = Provenance::single(source, &value, lines);
         Ok(Layer {
             label: name,
             kind,
