@@ -1,5 +1,6 @@
 //! Releases: the record of every revision, stored as Secrets in the release's namespace.
 
+pub mod kube_store;
 pub mod record;
 pub mod store;
 
