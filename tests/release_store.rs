@@ -187,3 +187,72 @@ async fn forbidden_and_missing_context_errors_say_who_what_where() {
     assert!(err.contains("/nonexistent/kubeconfig"), "{err}");
     ns.delete().await;
 }
+
+#[tokio::test]
+async fn release_lock_is_exclusive_waits_and_takes_over_expired_leases() {
+    use charter::release::lock::{Acquired, LockError, acquire};
+    use std::time::Duration;
+    let cluster = cluster_or_skip!();
+    let ns = cluster.namespace("release-lock").await;
+    let client = cluster.client.clone();
+    let ttl = Duration::from_secs(3);
+
+    let (first, how) = acquire(client.clone(), ns.name(), "web", "ci-job-1", ttl, None)
+        .await
+        .unwrap();
+    assert_eq!(how, Acquired::Fresh);
+    // A second operation fails at once and says who holds the lock since when.
+    let err = acquire(client.clone(), ns.name(), "web", "ci-job-2", ttl, None)
+        .await
+        .err()
+        .unwrap();
+    assert!(matches!(err, LockError::Held { .. }));
+    let msg = err.to_string();
+    assert!(
+        msg.contains("`ci-job-1`") && msg.contains("since") && msg.contains("--wait-for-lock"),
+        "{msg}"
+    );
+    // The holder keeps renewing: after longer than the TTL it is still held.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert!(
+        acquire(client.clone(), ns.name(), "web", "ci-job-2", ttl, None)
+            .await
+            .is_err()
+    );
+
+    // With a wait, the second gets it once the first releases.
+    let waiter = tokio::spawn({
+        let client = client.clone();
+        let ns = ns.name().to_string();
+        async move {
+            acquire(
+                client,
+                &ns,
+                "web",
+                "ci-job-2",
+                ttl,
+                Some(Duration::from_secs(30)),
+            )
+            .await
+        }
+    });
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    first.release().await;
+    let (second, how) = waiter.await.unwrap().unwrap();
+    assert_eq!(how, Acquired::Fresh);
+
+    // A crashed holder (no renewal, no release) expires; the next run takes over and is told.
+    drop(second);
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let (third, how) = acquire(client.clone(), ns.name(), "web", "ci-job-3", ttl, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        how,
+        Acquired::TookOver {
+            holder: "ci-job-2".into()
+        }
+    );
+    third.release().await;
+    ns.delete().await;
+}
