@@ -61,7 +61,8 @@ pub fn prepare_and_render(
         validate_schema(&prepare(global, args, sets)?)?;
     }
     // Provenance only serves messages about values; the render does not need it.
-    prepared.resolved.provenance = Default::default();
+    let provenance = std::mem::take(&mut prepared.resolved.provenance);
+    rayon::spawn(move || drop(provenance));
     let opts = RenderOptions {
         release: Some(ReleaseInfo::install(&prepared.release, &prepared.namespace)),
         target: prepared.target_info(),

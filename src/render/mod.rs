@@ -247,7 +247,9 @@ fn render_inner(
     for (c, scoped) in jobs {
         check_kube_version(c, &opts.capabilities)?;
         let ctx = context(c, &scoped, &release, opts)?;
-        drop(scoped);
+        if let Cow::Owned(v) = scoped {
+            rayon::spawn(move || drop(v));
+        }
         contexts.push((c, ctx));
     }
 
