@@ -113,6 +113,9 @@ pub struct Prepared {
     pub target: Option<Target>,
     /// The merged values and where each came from.
     pub resolved: Resolved,
+    /// The layers the user supplied (everything above the chart defaults), merged: what a
+    /// release records so `--reuse-values` can apply them again.
+    pub user_layers: Vec<String>,
 }
 
 impl Prepared {
@@ -251,6 +254,11 @@ pub fn prepare_with(
     for s in sets {
         layers.push(values::parse_set(s.kind, &s.arg, &base)?);
     }
+    let user_layers = layers
+        .iter()
+        .filter(|l| l.kind != LayerKind::ChartDefault)
+        .map(|l| l.label.clone())
+        .collect();
     let resolved = values::resolve(layers)?;
     Ok(Prepared {
         chart,
@@ -258,6 +266,7 @@ pub fn prepare_with(
         namespace,
         target,
         resolved,
+        user_layers,
     })
 }
 

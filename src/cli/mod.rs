@@ -6,6 +6,7 @@
 mod input;
 mod lint;
 mod output;
+mod release_cmds;
 mod render_cmds;
 mod repo_cmds;
 
@@ -93,6 +94,14 @@ enum Command {
     Pull(repo_cmds::PullArgs),
     /// Chart dependencies: update (resolve, vendor, lock), build (restore from Chart.lock), list.
     Dep(repo_cmds::DepArgs),
+    /// Install a chart as a new release: apply in dependency order, record revision 1.
+    Install(release_cmds::DeployArgs),
+    /// Upgrade a release to a new revision (prunes objects that left the chart).
+    Upgrade(release_cmds::UpgradeArgs),
+    /// Delete a release's objects and records (--keep-history keeps the records).
+    Uninstall(release_cmds::UninstallArgs),
+    /// Show a release's revisions.
+    History(release_cmds::HistoryArgs),
     /// Print charter's version.
     Version,
     /// Print a shell completion script.
@@ -149,6 +158,10 @@ pub fn main() -> i32 {
     init_logging(cli.global.verbose);
     let result = match cli.command {
         Command::Template(args) => render_cmds::template(&cli.global, args, set_flags),
+        Command::Install(args) => release_cmds::install(&cli.global, args, set_flags),
+        Command::Upgrade(args) => release_cmds::upgrade(&cli.global, args, set_flags),
+        Command::Uninstall(args) => release_cmds::uninstall(&cli.global, args),
+        Command::History(args) => release_cmds::history(&cli.global, args),
         Command::Values(args) => render_cmds::values(&cli.global, args, set_flags),
         Command::Lint(args) => lint::lint(&cli.global, args, set_flags),
         Command::Package(args) => repo_cmds::package(&cli.global, args),

@@ -2,6 +2,7 @@
 
 pub mod kube_store;
 pub mod lock;
+pub mod ops;
 pub mod record;
 pub mod store;
 

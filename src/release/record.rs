@@ -169,9 +169,6 @@ pub struct ReleaseRecord {
     pub chart: ChartRef,
     /// The merged values.
     pub values: serde_json::Value,
-    /// Only the user-supplied values (layers above the chart defaults), for `--reuse-values`.
-    #[serde(default)]
-    pub user_values: serde_json::Value,
     /// The layers used, lowest precedence first (files and flags).
     #[serde(default)]
     pub layers: Vec<String>,
@@ -322,7 +319,6 @@ pub(crate) fn sample(name: &str, revision: u64, status: Status) -> ReleaseRecord
             digest: "sha256:00".into(),
         },
         values: serde_json::json!({"a": 1}),
-        user_values: serde_json::json!({}),
         layers: vec!["charts/demo/values.yaml".into()],
         target: None,
         manifest: "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n".into(),

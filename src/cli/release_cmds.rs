@@ -1,0 +1,389 @@
+//! `charter install`, `upgrade`, `uninstall`, `history`: release operations on a cluster.
+
+use std::time::Duration;
+
+use clap::Args;
+use sha2::Digest;
+
+use super::input::{ChartArgs, Prepared, SetFlag, prepare};
+use super::render_cmds::validate_schema;
+use super::{CliError, CmdResult, GlobalArgs, OutputFormat};
+use crate::chart::Chart;
+use crate::cluster::Cluster;
+use crate::release::kube_store::SecretStore;
+use crate::release::ops::{self, Deploy, LockOptions};
+use crate::release::{ChartRef, ReleaseRecord, TargetRef};
+use crate::render::{self, Capabilities, ReleaseInfo, RenderOptions};
+
+/// Flags shared by install and upgrade.
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    pub chart: ChartArgs,
+    /// Create the release namespace if it does not exist.
+    #[arg(long)]
+    pub create_namespace: bool,
+    /// Wait until every object is ready (rolled out, complete, bound, established).
+    #[arg(long)]
+    pub wait: bool,
+    /// How long --wait waits (e.g. 300s, 5m).
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// Adopt existing objects that no release owns (or another release owns).
+    #[arg(long)]
+    pub take_ownership: bool,
+    /// Take fields owned by other field managers instead of reporting the conflict.
+    #[arg(long)]
+    pub force_conflicts: bool,
+    /// Description recorded with the revision.
+    #[arg(long)]
+    pub description: Option<String>,
+    /// Keep at most this many revisions (0 = unlimited).
+    #[arg(long, default_value_t = 10)]
+    pub history_max: usize,
+    /// Wait this long for another operation's lock instead of failing at once.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub wait_for_lock: Option<Duration>,
+}
+
+/// `charter upgrade` flags.
+#[derive(Debug, Args)]
+pub struct UpgradeArgs {
+    #[command(flatten)]
+    pub deploy: DeployArgs,
+    /// Install the release if it does not exist.
+    #[arg(short = 'i', long)]
+    pub install: bool,
+}
+
+/// `charter uninstall` flags.
+#[derive(Debug, Args)]
+pub struct UninstallArgs {
+    /// The release name.
+    pub release: String,
+    /// Keep the release records, marked uninstalled.
+    #[arg(long)]
+    pub keep_history: bool,
+}
+
+/// `charter history` flags.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// The release name.
+    pub release: String,
+    /// Show at most this many revisions (newest).
+    #[arg(long, default_value_t = 256)]
+    pub max: usize,
+}
+
+/// Parses `90s`, `5m`, `1h`, `1h30m` or plain seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let bad = || format!("`{s}` is not a duration: use e.g. 90s, 5m, 1h30m");
+    if let Ok(n) = s.parse::<u64>() {
+        return Ok(Duration::from_secs(n));
+    }
+    let mut total = 0u64;
+    let mut num = String::new();
+    for c in s.chars() {
+        if c.is_ascii_digit() {
+            num.push(c);
+            continue;
+        }
+        let n: u64 = num.parse().map_err(|_| bad())?;
+        num.clear();
+        total += n * match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            _ => return Err(bad()),
+        };
+    }
+    if !num.is_empty() {
+        return Err(bad());
+    }
+    Ok(Duration::from_secs(total))
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::new(format!("cannot start the async runtime: {e}")))
+}
+
+async fn connect(global: &GlobalArgs, p: Option<&Prepared>) -> Result<Cluster, CliError> {
+    let context = global.kube_context.clone().or_else(|| {
+        p.and_then(|p| p.target.as_ref())
+            .and_then(|t| t.kube_context.clone())
+    });
+    let kubeconfig = global.kubeconfig.clone().or_else(|| {
+        p.and_then(|p| p.target.as_ref())
+            .and_then(|t| t.kubeconfig.clone())
+    });
+    Ok(Cluster::connect(kubeconfig.as_deref(), context.as_deref()).await?)
+}
+
+fn holder() -> String {
+    let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
+    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+    format!("{user}@{} pid {}", host.trim(), std::process::id())
+}
+
+/// A digest over everything the chart renders from.
+fn chart_digest(chart: &Chart) -> String {
+    let mut h = sha2::Sha256::new();
+    h.update(serde_json::to_vec(&chart.meta).unwrap_or_default());
+    for f in chart
+        .values
+        .iter()
+        .chain(chart.templates.iter())
+        .chain(chart.crds.iter())
+    {
+        h.update(f.path.as_bytes());
+        h.update([0]);
+        h.update(f.content.as_bytes());
+        h.update([0]);
+    }
+    for (p, b) in &chart.files {
+        h.update(p.as_bytes());
+        h.update([0]);
+        h.update(b);
+        h.update([0]);
+    }
+    format!("sha256:{}", hex::encode(h.finalize()))
+}
+
+fn log_line(msg: &str) {
+    eprintln!("{msg}");
+}
+
+async fn deploy_async(
+    global: &GlobalArgs,
+    args: &DeployArgs,
+    sets: &[SetFlag],
+    upgrade: bool,
+    install_ok: bool,
+) -> CmdResult {
+    let prepared = prepare(global, &args.chart, sets)?;
+    validate_schema(&prepared)?;
+    let cluster = connect(global, Some(&prepared)).await?;
+    if args.create_namespace {
+        let ns = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": prepared.namespace}});
+        if cluster
+            .get("v1", "Namespace", None, &prepared.namespace)
+            .await?
+            .is_none()
+        {
+            cluster.apply(&ns, Default::default()).await?;
+        }
+    }
+    let lock = LockOptions {
+        holder: holder(),
+        ttl: Duration::from_secs(30),
+        wait: args.wait_for_lock,
+    };
+    let mut session = ops::begin(&cluster, &prepared.namespace, &prepared.release, &lock).await?;
+    let result =
+        deploy_in_session(&cluster, &mut session, &prepared, args, upgrade, install_ok).await;
+    session.finish().await;
+    let record = result?;
+    let out = global.output.unwrap_or(OutputFormat::Table);
+    print_record_summary(&record, out)?;
+    Ok(0)
+}
+
+async fn deploy_in_session(
+    cluster: &Cluster,
+    session: &mut ops::Session<'_>,
+    p: &Prepared,
+    args: &DeployArgs,
+    upgrade: bool,
+    install_ok: bool,
+) -> Result<ReleaseRecord, CliError> {
+    if let Some(rev) = session.repaired {
+        log_line(&format!(
+            "release {}/{}: revision {rev} was left pending by an operation that died; marked failed",
+            p.namespace, p.release
+        ));
+    }
+    let exists = session.deployed().is_some();
+    if !upgrade && session.exists() {
+        return Err(CliError::new(format!(
+            "release {}/{} already exists; use `charter upgrade` to change it",
+            p.namespace, p.release
+        )));
+    }
+    if upgrade && !session.exists() && !install_ok {
+        return Err(CliError::new(format!(
+            "release {}/{} does not exist; use `charter install`, or `charter upgrade --install`",
+            p.namespace, p.release
+        )));
+    }
+    let revision = session.next_revision();
+    let caps = Capabilities {
+        kube_version: cluster.server_version().await?,
+        api_versions: cluster.api_versions().await?,
+    };
+    let opts = RenderOptions {
+        release: Some(ReleaseInfo {
+            name: p.release.clone(),
+            namespace: p.namespace.clone(),
+            revision,
+            is_install: !exists,
+            is_upgrade: exists,
+            service: "charter",
+        }),
+        target: p.target_info(),
+        capabilities: caps,
+        previous_generated: session
+            .deployed()
+            .map(|r| r.generated.clone())
+            .unwrap_or_default(),
+        notes: true,
+        ..Default::default()
+    };
+    let rendered = render::render(&p.chart, &p.resolved.values, &opts)?;
+    let deploy = Deploy {
+        revision,
+        chart: ChartRef {
+            name: p.chart.meta.name.clone(),
+            version: p.chart.meta.version.clone(),
+            app_version: p.chart.meta.app_version.clone(),
+            description: p.chart.meta.description.clone(),
+            digest: chart_digest(&p.chart),
+        },
+        values: p.resolved.values.clone(),
+        layers: p.user_layers.clone(),
+        target: p.target.as_ref().map(|t| TargetRef {
+            env: t.env.clone(),
+            region: t.region.clone(),
+            name: t.name.clone(),
+        }),
+        crds: rendered.crds,
+        manifests: rendered.manifests,
+        notes: rendered.notes.unwrap_or_default(),
+        generated: rendered.generated,
+        description: args.description.clone(),
+        take_ownership: args.take_ownership,
+        force_conflicts: args.force_conflicts,
+        wait: args.wait.then_some(args.timeout),
+        history_max: args.history_max,
+    };
+    Ok(session.deploy(deploy, &log_line).await?)
+}
+
+fn print_record_summary(r: &ReleaseRecord, out: OutputFormat) -> Result<(), CliError> {
+    match out {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&summary_json(r))?),
+        OutputFormat::Yaml => print!("{}", crate::yaml::to_yaml(&summary_json(r))),
+        OutputFormat::Table => {
+            println!("NAME: {}", r.name);
+            println!("NAMESPACE: {}", r.namespace);
+            println!("REVISION: {}", r.revision);
+            println!("STATUS: {}", r.status);
+            println!("CHART: {}-{}", r.chart.name, r.chart.version);
+            println!("DESCRIPTION: {}", r.description);
+            if !r.notes.trim().is_empty() {
+                println!("\nNOTES:\n{}", r.notes.trim_end());
+            }
+        }
+    }
+    Ok(())
+}
+
+fn summary_json(r: &ReleaseRecord) -> serde_json::Value {
+    serde_json::json!({
+        "name": r.name,
+        "namespace": r.namespace,
+        "revision": r.revision,
+        "status": r.status,
+        "chart": format!("{}-{}", r.chart.name, r.chart.version),
+        "appVersion": r.chart.app_version,
+        "updated": r.last_deployed,
+        "description": r.description,
+        "notes": r.notes,
+    })
+}
+
+/// `charter install`.
+pub fn install(global: &GlobalArgs, args: DeployArgs, sets: Vec<SetFlag>) -> CmdResult {
+    runtime()?.block_on(deploy_async(global, &args, &sets, false, true))
+}
+
+/// `charter upgrade`.
+pub fn upgrade(global: &GlobalArgs, args: UpgradeArgs, sets: Vec<SetFlag>) -> CmdResult {
+    runtime()?.block_on(deploy_async(
+        global,
+        &args.deploy,
+        &sets,
+        true,
+        args.install,
+    ))
+}
+
+/// `charter uninstall`.
+pub fn uninstall(global: &GlobalArgs, args: UninstallArgs) -> CmdResult {
+    runtime()?.block_on(async {
+        let cluster = connect(global, None).await?;
+        let ns = global.namespace.clone().unwrap_or_else(|| "default".into());
+        let lock = LockOptions {
+            holder: holder(),
+            ttl: Duration::from_secs(30),
+            wait: None,
+        };
+        let mut session = ops::begin(&cluster, &ns, &args.release, &lock).await?;
+        let r = session.uninstall(args.keep_history, &log_line).await;
+        session.finish().await;
+        r?;
+        println!("release \"{}\" uninstalled", args.release);
+        Ok(0)
+    })
+}
+
+/// `charter history`.
+pub fn history(global: &GlobalArgs, args: HistoryArgs) -> CmdResult {
+    runtime()?.block_on(async {
+        let cluster = connect(global, None).await?;
+        let ns = global.namespace.clone().unwrap_or_else(|| "default".into());
+        let records = SecretStore::new(&cluster, &ns)
+            .history(&args.release)
+            .await
+            .map_err(CliError::new)?;
+        if records.is_empty() {
+            return Err(CliError::new(format!(
+                "release {ns}/{} not found: it has no revisions in namespace {ns}",
+                args.release
+            )));
+        }
+        let shown: Vec<&ReleaseRecord> = records.iter().rev().take(args.max).rev().collect();
+        match global.output.unwrap_or(OutputFormat::Table) {
+            OutputFormat::Json => {
+                let v: Vec<_> = shown.iter().map(|r| summary_json(r)).collect();
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            }
+            OutputFormat::Yaml => {
+                let v: Vec<_> = shown.iter().map(|r| summary_json(r)).collect();
+                print!("{}", crate::yaml::to_yaml(&serde_json::Value::Array(v)));
+            }
+            OutputFormat::Table => {
+                println!(
+                    "{:<9} {:<26} {:<16} {:<16} {:<12} DESCRIPTION",
+                    "REVISION", "UPDATED", "STATUS", "CHART", "APP VERSION"
+                );
+                for r in shown {
+                    println!(
+                        "{:<9} {:<26} {:<16} {:<16} {:<12} {}",
+                        r.revision,
+                        r.last_deployed,
+                        r.status.as_str(),
+                        format!("{}-{}", r.chart.name, r.chart.version),
+                        r.chart.app_version.as_deref().unwrap_or(""),
+                        r.description
+                    );
+                }
+            }
+        }
+        Ok(0)
+    })
+}

@@ -1,0 +1,606 @@
+//! Release operations against a cluster: take the release's lock, read its history, apply a
+//! rendered revision in dependency order with ownership metadata, prune what left the chart,
+//! and record every state change as a release record.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use futures::{StreamExt, TryStreamExt};
+use serde_json::{Value, json};
+
+use super::kube_store::{KubeStoreError, SecretStore};
+use super::lock::{self, Acquired, LockError, LockGuard};
+use super::record::{
+    ChartRef, InventoryItem, RECORD_API_VERSION, ReleaseRecord, Status, TargetRef,
+};
+use crate::cluster::readiness::{Readiness, readiness};
+use crate::cluster::{ApplyOptions, Cluster, ClusterError};
+use crate::manifest::{self, Manifest};
+
+/// Annotation naming the release that owns an object.
+pub const ANNOTATION_RELEASE: &str = "charter.dev/release-name";
+/// Annotation naming the owning release's namespace.
+pub const ANNOTATION_RELEASE_NS: &str = "charter.dev/release-namespace";
+/// Label on every object charter applies, for listing a release's objects by selector.
+pub const LABEL_RELEASE: &str = "charter.dev/release";
+/// Annotation that keeps an object when it leaves the chart (`keep`).
+pub const ANNOTATION_POLICY: &str = "charter.dev/resource-policy";
+
+/// How many objects of one phase are applied at once.
+const PARALLEL_APPLIES: usize = 16;
+
+/// Errors of a release operation.
+#[derive(Debug, thiserror::Error)]
+pub enum OpError {
+    /// The cluster failed or refused.
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
+    /// The release history could not be read or written.
+    #[error(transparent)]
+    Store(#[from] KubeStoreError),
+    /// The release is locked.
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    /// An object exists and belongs to someone else.
+    #[error(
+        "{object} already exists and is not owned by release {namespace}/{release} ({owner}); pass --take-ownership to adopt it"
+    )]
+    NotOwned {
+        /// The object.
+        object: String,
+        /// This release.
+        release: String,
+        /// Its namespace.
+        namespace: String,
+        /// Who owns it now.
+        owner: String,
+    },
+    /// A rendered document could not be turned into an object.
+    #[error("{source_name}: {message}")]
+    Manifest {
+        /// The template.
+        source_name: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A wait ran out.
+    #[error("timed out after {seconds}s waiting for {pending}")]
+    Timeout {
+        /// The timeout.
+        seconds: u64,
+        /// What was not ready.
+        pending: String,
+    },
+    /// The release does not exist.
+    #[error(
+        "release {namespace}/{release} not found; `charter list -n {namespace}` shows the releases there"
+    )]
+    NotFound {
+        /// Release.
+        release: String,
+        /// Namespace.
+        namespace: String,
+    },
+}
+
+/// An operation in progress: the lock is held and the history is read.
+pub struct Session<'c> {
+    cluster: &'c Cluster,
+    store: SecretStore<'c>,
+    guard: Option<LockGuard>,
+    /// The release name.
+    pub release: String,
+    /// The namespace.
+    pub namespace: String,
+    /// Every revision, oldest first.
+    pub history: Vec<ReleaseRecord>,
+    /// A stale pending revision that was marked failed on taking over an expired lock.
+    pub repaired: Option<u64>,
+}
+
+/// How to take the release's lock.
+#[derive(Debug, Clone)]
+pub struct LockOptions {
+    /// Who is operating (shown to a blocked second operation).
+    pub holder: String,
+    /// Lease TTL: a crashed operation's lock frees after this.
+    pub ttl: Duration,
+    /// Wait this long for a held lock instead of failing at once.
+    pub wait: Option<Duration>,
+}
+
+/// Starts an operation: takes the lock, reads the history, and repairs a stale pending
+/// revision left by a run that died.
+pub async fn begin<'c>(
+    cluster: &'c Cluster,
+    namespace: &str,
+    release: &str,
+    lock_opts: &LockOptions,
+) -> Result<Session<'c>, OpError> {
+    let (guard, acquired) = lock::acquire(
+        cluster.client(),
+        namespace,
+        release,
+        &lock_opts.holder,
+        lock_opts.ttl,
+        lock_opts.wait,
+    )
+    .await?;
+    let store = SecretStore::new(cluster, namespace);
+    let mut history = store.history(release).await?;
+    let mut repaired = None;
+    if let Some(last) = history.last_mut()
+        && last.status.is_pending()
+    {
+        let who = match &acquired {
+            Acquired::TookOver { holder } => format!("`{holder}`"),
+            Acquired::Fresh => "an earlier run".to_string(),
+        };
+        last.description = format!(
+            "{} (stale: the operation by {who} stopped without finishing; marked failed by the next run)",
+            last.description
+        );
+        last.status = Status::Failed;
+        store.put(last).await?;
+        repaired = Some(last.revision);
+    }
+    Ok(Session {
+        cluster,
+        store,
+        guard: Some(guard),
+        release: release.to_string(),
+        namespace: namespace.to_string(),
+        history,
+        repaired,
+    })
+}
+
+/// What to deploy.
+pub struct Deploy {
+    /// The revision number (from [`Session::next_revision`]).
+    pub revision: u64,
+    /// Chart metadata.
+    pub chart: ChartRef,
+    /// The merged values.
+    pub values: Value,
+    /// Layers used.
+    pub layers: Vec<String>,
+    /// Target.
+    pub target: Option<TargetRef>,
+    /// CRDs from `crds/`.
+    pub crds: Vec<Manifest>,
+    /// Objects in install order.
+    pub manifests: Vec<Manifest>,
+    /// Rendered notes.
+    pub notes: String,
+    /// Generated values.
+    pub generated: std::collections::BTreeMap<String, String>,
+    /// Description to record.
+    pub description: Option<String>,
+    /// Adopt existing objects not owned by this release.
+    pub take_ownership: bool,
+    /// Take fields owned by other managers.
+    pub force_conflicts: bool,
+    /// Wait for readiness, up to this long.
+    pub wait: Option<Duration>,
+    /// Keep at most this many revisions.
+    pub history_max: usize,
+}
+
+/// How objects are applied.
+struct ApplyHow {
+    take_ownership: bool,
+    force_conflicts: bool,
+    wait: Option<Duration>,
+}
+
+fn now() -> String {
+    jiff::Timestamp::now().to_string()
+}
+
+impl<'c> Session<'c> {
+    /// The revision the next operation writes.
+    pub fn next_revision(&self) -> u64 {
+        self.history.last().map_or(1, |r| r.revision + 1)
+    }
+
+    /// The revision currently deployed, if any.
+    pub fn deployed(&self) -> Option<&ReleaseRecord> {
+        self.history
+            .iter()
+            .rev()
+            .find(|r| r.status == Status::Deployed)
+    }
+
+    /// Whether the release has a revision that is not uninstalled.
+    pub fn exists(&self) -> bool {
+        self.history.iter().any(|r| r.status != Status::Uninstalled)
+    }
+
+    /// Releases the lock.
+    pub async fn finish(mut self) {
+        if let Some(g) = self.guard.take() {
+            g.release().await;
+        }
+    }
+
+    /// Installs or upgrades: writes the pending revision, applies, prunes, waits, and records
+    /// the outcome. A failure is recorded as a failed revision and returned.
+    pub async fn deploy(
+        &mut self,
+        d: Deploy,
+        log: &(dyn Fn(&str) + Sync),
+    ) -> Result<ReleaseRecord, OpError> {
+        let previous = self.deployed().cloned();
+        let is_install = previous.is_none();
+        let how = ApplyHow {
+            take_ownership: d.take_ownership,
+            force_conflicts: d.force_conflicts,
+            wait: d.wait,
+        };
+        let (history_max, description) = (d.history_max, d.description.clone());
+        let objects = self.prepare_objects(&d.crds, &d.manifests).await?;
+        let inventory: Vec<InventoryItem> = objects.iter().map(|(_, item)| item.clone()).collect();
+        let mut manifest_text = String::new();
+        for m in d.crds.iter().chain(d.manifests.iter()) {
+            manifest_text.push_str("---\n# Source: ");
+            manifest_text.push_str(&m.source);
+            manifest_text.push('\n');
+            manifest_text.push_str(m.text());
+            manifest_text.push('\n');
+        }
+        let first_deployed = self
+            .history
+            .first()
+            .map(|r| r.first_deployed.clone())
+            .unwrap_or_else(now);
+        let mut record = ReleaseRecord {
+            api_version: RECORD_API_VERSION.to_string(),
+            name: self.release.clone(),
+            namespace: self.namespace.clone(),
+            revision: d.revision,
+            status: if is_install {
+                Status::PendingInstall
+            } else {
+                Status::PendingUpgrade
+            },
+            description: if is_install {
+                "Install running".into()
+            } else {
+                "Upgrade running".into()
+            },
+            chart: d.chart,
+            values: d.values,
+            layers: d.layers,
+            target: d.target,
+            manifest: manifest_text,
+            inventory,
+            notes: d.notes,
+            generated: d.generated,
+            first_deployed,
+            last_deployed: now(),
+            deleted: None,
+            charter_version: env!("CARGO_PKG_VERSION").to_string(),
+            checksum: String::new(),
+        };
+        self.store.put(&mut record).await?;
+        let outcome = self.apply_all(&objects, previous.as_ref(), &how, log).await;
+        match outcome {
+            Ok(()) => {
+                record.status = Status::Deployed;
+                record.description = description.unwrap_or_else(|| {
+                    if is_install {
+                        "Install complete".into()
+                    } else {
+                        "Upgrade complete".into()
+                    }
+                });
+                record.last_deployed = now();
+                self.store.put(&mut record).await?;
+                if let Some(mut prev) = previous {
+                    prev.status = Status::Superseded;
+                    self.store.put(&mut prev).await?;
+                }
+                self.prune_history(history_max).await?;
+                Ok(record)
+            }
+            Err(e) => {
+                record.status = Status::Failed;
+                record.description = format!(
+                    "{} failed: {e}",
+                    if is_install { "Install" } else { "Upgrade" }
+                );
+                record.last_deployed = now();
+                self.store.put(&mut record).await?;
+                Err(e)
+            }
+        }
+    }
+
+    /// Turns manifests into objects with ownership metadata and their inventory entries.
+    async fn prepare_objects(
+        &self,
+        crds: &[Manifest],
+        manifests: &[Manifest],
+    ) -> Result<Vec<(Value, InventoryItem)>, OpError> {
+        let mut out = Vec::new();
+        for m in crds.iter().chain(manifests.iter()) {
+            let mut obj =
+                crate::yaml::parse_str(m.text(), &m.source).map_err(|e| OpError::Manifest {
+                    source_name: m.source.to_string(),
+                    message: e.to_string(),
+                })?;
+            let namespaced = self
+                .cluster
+                .is_namespaced(&m.header.api_version, &m.header.kind)
+                .await?;
+            let meta = obj
+                .get_mut("metadata")
+                .and_then(Value::as_object_mut)
+                .ok_or_else(|| OpError::Manifest {
+                    source_name: m.source.to_string(),
+                    message: "metadata is not a map".into(),
+                })?;
+            let ns = if namespaced {
+                let ns = meta
+                    .get("namespace")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+                    .unwrap_or_else(|| self.namespace.clone());
+                meta.insert("namespace".into(), Value::String(ns.clone()));
+                ns
+            } else {
+                meta.remove("namespace");
+                String::new()
+            };
+            let labels = meta.entry("labels").or_insert_with(|| json!({}));
+            if let Some(l) = labels.as_object_mut() {
+                l.insert(LABEL_RELEASE.into(), Value::String(self.release.clone()));
+            }
+            let ann = meta.entry("annotations").or_insert_with(|| json!({}));
+            if let Some(a) = ann.as_object_mut() {
+                a.insert(
+                    ANNOTATION_RELEASE.into(),
+                    Value::String(self.release.clone()),
+                );
+                a.insert(
+                    ANNOTATION_RELEASE_NS.into(),
+                    Value::String(self.namespace.clone()),
+                );
+            }
+            let (group, version) = match m.header.api_version.rsplit_once('/') {
+                Some((g, v)) => (g.to_string(), v.to_string()),
+                None => (String::new(), m.header.api_version.clone()),
+            };
+            out.push((
+                obj,
+                InventoryItem {
+                    group,
+                    version,
+                    kind: m.header.kind.clone(),
+                    namespace: ns,
+                    name: m.header.name.clone(),
+                },
+            ));
+        }
+        Ok(out)
+    }
+
+    async fn check_owner(&self, item: &InventoryItem, take_ownership: bool) -> Result<(), OpError> {
+        let ns = (!item.namespace.is_empty()).then_some(item.namespace.as_str());
+        let Some(live) = self
+            .cluster
+            .get(&item.api_version(), &item.kind, ns, &item.name)
+            .await?
+        else {
+            return Ok(());
+        };
+        let ann = |k: &str| {
+            live.pointer(&format!("/metadata/annotations/{}", k.replace('/', "~1")))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
+        let owner = (ann(ANNOTATION_RELEASE), ann(ANNOTATION_RELEASE_NS));
+        if owner.0.as_deref() == Some(self.release.as_str())
+            && owner.1.as_deref() == Some(self.namespace.as_str())
+        {
+            return Ok(());
+        }
+        if take_ownership {
+            return Ok(());
+        }
+        Err(OpError::NotOwned {
+            object: item.display(),
+            release: self.release.clone(),
+            namespace: self.namespace.clone(),
+            owner: match owner {
+                (Some(r), Some(n)) => format!("owned by release {n}/{r}"),
+                _ => "created outside charter".into(),
+            },
+        })
+    }
+
+    async fn apply_all(
+        &self,
+        objects: &[(Value, InventoryItem)],
+        previous: Option<&ReleaseRecord>,
+        d: &ApplyHow,
+        log: &(dyn Fn(&str) + Sync),
+    ) -> Result<(), OpError> {
+        let opts = ApplyOptions {
+            force: d.force_conflicts,
+            dry_run: false,
+        };
+        // Phases: CRDs (then wait until established), Namespaces, everything else.
+        let phase = |o: &&(Value, InventoryItem)| match o.1.kind.as_str() {
+            "CustomResourceDefinition" => 0,
+            "Namespace" => 1,
+            _ => 2,
+        };
+        for p in 0..3 {
+            let batch: Vec<&(Value, InventoryItem)> =
+                objects.iter().filter(|o| phase(o) == p).collect();
+            if batch.is_empty() {
+                continue;
+            }
+            futures::stream::iter(batch.iter().map(Ok::<_, OpError>))
+                .try_for_each_concurrent(PARALLEL_APPLIES, |(obj, item)| async move {
+                    self.check_owner(item, d.take_ownership).await?;
+                    self.cluster.apply(obj, opts).await?;
+                    log(&format!("applied {}", item.display()));
+                    Ok(())
+                })
+                .await?;
+            if p == 0 {
+                let crds: Vec<&InventoryItem> = batch.iter().map(|(_, i)| i).collect();
+                self.wait_ready(&crds, Duration::from_secs(60)).await?;
+            }
+        }
+        if let Some(prev) = previous {
+            let keep: BTreeSet<&InventoryItem> = objects.iter().map(|(_, i)| i).collect();
+            let mut gone: Vec<&InventoryItem> = prev
+                .inventory
+                .iter()
+                .filter(|i| !keep.contains(i))
+                .collect();
+            gone.sort_by_key(|i| std::cmp::Reverse(manifest::install_rank(&i.kind)));
+            for item in gone {
+                let ns = (!item.namespace.is_empty()).then_some(item.namespace.as_str());
+                if let Some(live) = self
+                    .cluster
+                    .get(&item.api_version(), &item.kind, ns, &item.name)
+                    .await?
+                {
+                    let policy = live
+                        .pointer(&format!(
+                            "/metadata/annotations/{}",
+                            ANNOTATION_POLICY.replace('/', "~1")
+                        ))
+                        .and_then(Value::as_str);
+                    if policy == Some("keep") {
+                        log(&format!(
+                            "kept {} ({ANNOTATION_POLICY}: keep)",
+                            item.display()
+                        ));
+                        continue;
+                    }
+                    self.cluster
+                        .delete(&item.api_version(), &item.kind, ns, &item.name)
+                        .await?;
+                    log(&format!("pruned {}", item.display()));
+                }
+            }
+        }
+        if let Some(timeout) = d.wait {
+            let all: Vec<&InventoryItem> = objects.iter().map(|(_, i)| i).collect();
+            self.wait_ready(&all, timeout).await?;
+        }
+        Ok(())
+    }
+
+    /// Waits until every object is ready (see [`readiness`]) or the timeout passes.
+    pub async fn wait_ready(
+        &self,
+        items: &[&InventoryItem],
+        timeout: Duration,
+    ) -> Result<(), OpError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let states: Vec<(String, Readiness)> = futures::stream::iter(items.iter())
+                .map(|item| async move {
+                    let ns = (!item.namespace.is_empty()).then_some(item.namespace.as_str());
+                    let live = self
+                        .cluster
+                        .get(&item.api_version(), &item.kind, ns, &item.name)
+                        .await?;
+                    Ok::<_, OpError>((
+                        item.display(),
+                        live.map(|l| readiness(&l))
+                            .unwrap_or(Readiness::Pending("not found".into())),
+                    ))
+                })
+                .buffer_unordered(PARALLEL_APPLIES)
+                .try_collect()
+                .await?;
+            let pending: Vec<String> = states
+                .iter()
+                .filter(|(_, r)| !r.is_ready())
+                .map(|(n, r)| match r {
+                    Readiness::Pending(why) | Readiness::Failed(why) => format!("{n} ({why})"),
+                    Readiness::Ready => n.clone(),
+                })
+                .collect();
+            if pending.is_empty() {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(OpError::Timeout {
+                    seconds: timeout.as_secs(),
+                    pending: pending.join(", "),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    /// Deletes the release's objects in reverse install order, then its records (or marks
+    /// the last one uninstalled with `keep_history`).
+    pub async fn uninstall(
+        &mut self,
+        keep_history: bool,
+        log: &(dyn Fn(&str) + Sync),
+    ) -> Result<(), OpError> {
+        let Some(last) = self
+            .history
+            .iter()
+            .rev()
+            .find(|r| r.status != Status::Uninstalled)
+            .cloned()
+        else {
+            return Err(OpError::NotFound {
+                release: self.release.clone(),
+                namespace: self.namespace.clone(),
+            });
+        };
+        let mut items: Vec<&InventoryItem> = last.inventory.iter().collect();
+        items.sort_by_key(|i| std::cmp::Reverse(manifest::install_rank(&i.kind)));
+        for item in items {
+            let ns = (!item.namespace.is_empty()).then_some(item.namespace.as_str());
+            if self
+                .cluster
+                .delete(&item.api_version(), &item.kind, ns, &item.name)
+                .await?
+            {
+                log(&format!("deleted {}", item.display()));
+            }
+        }
+        if keep_history {
+            let mut rec = last;
+            rec.status = Status::Uninstalled;
+            rec.description = "Uninstallation complete".into();
+            rec.deleted = Some(now());
+            self.store.put(&mut rec).await?;
+        } else {
+            for r in &self.history {
+                self.store.delete(&self.release, r.revision).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn prune_history(&mut self, max: usize) -> Result<(), OpError> {
+        let history = self.store.history(&self.release).await?;
+        if max == 0 || history.len() <= max {
+            self.history = history;
+            return Ok(());
+        }
+        let excess = history.len() - max;
+        for r in history.iter().take(excess) {
+            if r.status != Status::Deployed {
+                self.store.delete(&self.release, r.revision).await?;
+            }
+        }
+        self.history = self.store.history(&self.release).await?;
+        Ok(())
+    }
+}

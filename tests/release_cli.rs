@@ -1,0 +1,252 @@
+//! `charter install / upgrade / uninstall / history` through the real binary against the real
+//! test cluster: ownership metadata, revisions and their statuses, pruning, --wait on fake
+//! nodes (success and timeout), ownership refusal and --take-ownership.
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use charter::release::Status;
+use charter::release::kube_store::SecretStore;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::{Api, PostParams};
+use support::{ADMIN_CONTEXT, cluster_or_skip};
+
+fn write(dir: &Path, rel: &str, content: &str) {
+    let p = dir.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, content).unwrap();
+}
+
+/// A small chart: a ConfigMap from values, a Deployment, and an optional extra ConfigMap.
+fn chart(dir: &Path) {
+    write(
+        dir,
+        "Chart.yaml",
+        "apiVersion: charter/v1\nname: app\nversion: 1.0.0\n",
+    );
+    write(
+        dir,
+        "values.yaml",
+        "greeting: hello\nreplicas: 1\nextra: true\nnodeSelector: {}\n",
+    );
+    write(
+        dir,
+        "templates/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ release.name }}-cfg\ndata:\n  greeting: {{ values.greeting | quote }}\n  revision: \"{{ release.revision }}\"\n",
+    );
+    write(
+        dir,
+        "templates/extra.yaml",
+        "{% if values.extra %}apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ release.name }}-extra\ndata: {}\n{% endif %}",
+    );
+    write(
+        dir,
+        "templates/deploy.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ release.name }}\nspec:\n  replicas: {{ values.replicas }}\n  selector:\n    matchLabels: {app: {{ release.name }}}\n  template:\n    metadata:\n      labels: {app: {{ release.name }}}\n    spec:\n      {%- if values.nodeSelector %}\n      nodeSelector:\n        {{- values.nodeSelector | to_yaml | nindent(n=8) }}\n      {%- endif %}\n      containers:\n        - name: app\n          image: registry.invalid/app:1\n",
+    );
+}
+
+fn charter(kubeconfig: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_charter"))
+        .args(args)
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .arg("--kube-context")
+        .arg(ADMIN_CONTEXT)
+        .output()
+        .expect("run charter")
+}
+
+fn ok(kubeconfig: &Path, args: &[&str]) -> String {
+    let out = charter(kubeconfig, args);
+    assert!(
+        out.status.success(),
+        "charter {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn fails(kubeconfig: &Path, args: &[&str]) -> String {
+    let out = charter(kubeconfig, args);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "charter {args:?} should fail: {err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    err
+}
+
+#[tokio::test]
+async fn install_upgrade_prune_wait_uninstall() {
+    let cluster = cluster_or_skip!();
+    let ns = cluster.namespace("release-cli").await;
+    let kc = cluster.kubeconfig.clone();
+    let tmp = tempfile::tempdir().unwrap();
+    chart(tmp.path());
+    let chart_dir = tmp.path().to_str().unwrap();
+    let n = ns.name();
+
+    // Install, waiting for the Pod to become Ready on a fake node.
+    let out = ok(
+        &kc,
+        &[
+            "install",
+            "web",
+            chart_dir,
+            "-n",
+            n,
+            "--wait",
+            "--timeout",
+            "120s",
+        ],
+    );
+    assert!(
+        out.contains("REVISION: 1") && out.contains("STATUS: deployed"),
+        "{out}"
+    );
+    let cms: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), n);
+    let cm = cms.get("web-cfg").await.unwrap();
+    let ann = cm.metadata.annotations.clone().unwrap();
+    assert_eq!(ann["charter.dev/release-name"], "web");
+    assert_eq!(ann["charter.dev/release-namespace"], n);
+    assert_eq!(cm.metadata.labels.unwrap()["charter.dev/release"], "web");
+    assert_eq!(cm.data.unwrap()["revision"], "1");
+    assert!(cms.get_opt("web-extra").await.unwrap().is_some());
+
+    let c = charter::cluster::Cluster::connect(Some(&kc), Some(ADMIN_CONTEXT))
+        .await
+        .unwrap();
+    let store = SecretStore::new(&c, n);
+    let h = store.history("web").await.unwrap();
+    assert_eq!(h.len(), 1);
+    assert_eq!(h[0].status, Status::Deployed);
+    assert_eq!(h[0].inventory.len(), 3);
+
+    // A second install of the same release is refused.
+    let err = fails(&kc, &["install", "web", chart_dir, "-n", n]);
+    assert!(
+        err.contains("already exists") && err.contains("charter upgrade"),
+        "{err}"
+    );
+
+    // Upgrade: a changed value and a removed template.
+    let out = ok(
+        &kc,
+        &[
+            "upgrade",
+            "web",
+            chart_dir,
+            "-n",
+            n,
+            "--set",
+            "greeting=bonjour",
+            "--set",
+            "extra=false",
+        ],
+    );
+    assert!(out.contains("REVISION: 2"), "{out}");
+    let cm = cms.get("web-cfg").await.unwrap();
+    assert_eq!(cm.data.clone().unwrap()["greeting"], "bonjour");
+    assert!(
+        cms.get_opt("web-extra").await.unwrap().is_none(),
+        "removed template's object is pruned"
+    );
+    let h = store.history("web").await.unwrap();
+    assert_eq!(
+        (h[0].status, h[1].status),
+        (Status::Superseded, Status::Deployed)
+    );
+
+    // --wait fails when Pods cannot be scheduled: the revision is recorded failed.
+    let err = fails(
+        &kc,
+        &[
+            "upgrade",
+            "web",
+            chart_dir,
+            "-n",
+            n,
+            "--set",
+            "nodeSelector.zone=nowhere",
+            "--wait",
+            "--timeout",
+            "8s",
+        ],
+    );
+    assert!(
+        err.contains("timed out after 8s") && err.contains("Deployment"),
+        "{err}"
+    );
+    let h = store.history("web").await.unwrap();
+    assert_eq!(h[2].status, Status::Failed);
+    assert!(
+        h[2].description.contains("timed out"),
+        "{}",
+        h[2].description
+    );
+
+    let out = ok(&kc, &["history", "web", "-n", n]);
+    assert!(
+        out.contains("superseded") && out.contains("failed"),
+        "{out}"
+    );
+
+    // Uninstall removes objects and records.
+    ok(&kc, &["uninstall", "web", "-n", n]);
+    assert!(cms.get_opt("web-cfg").await.unwrap().is_none());
+    let deploys: Api<Deployment> = Api::namespaced(cluster.client.clone(), n);
+    assert!(deploys.get_opt("web").await.unwrap().is_none());
+    assert!(store.history("web").await.unwrap().is_empty());
+    let err = fails(&kc, &["history", "web", "-n", n]);
+    assert!(err.contains("not found"), "{err}");
+    ns.delete().await;
+}
+
+#[tokio::test]
+async fn existing_objects_need_take_ownership() {
+    let cluster = cluster_or_skip!();
+    let ns = cluster.namespace("release-own").await;
+    let kc = cluster.kubeconfig.clone();
+    let tmp = tempfile::tempdir().unwrap();
+    chart(tmp.path());
+    let n = ns.name();
+    let cms: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), n);
+    let mut pre = ConfigMap::default();
+    pre.metadata.name = Some("web-cfg".into());
+    cms.create(&PostParams::default(), &pre).await.unwrap();
+
+    let err = fails(
+        &kc,
+        &["install", "web", tmp.path().to_str().unwrap(), "-n", n],
+    );
+    assert!(
+        err.contains("ConfigMap/") && err.contains("web-cfg") && err.contains("--take-ownership"),
+        "{err}"
+    );
+    assert!(err.contains("created outside charter"), "{err}");
+
+    ok(
+        &kc,
+        &[
+            "upgrade",
+            "--install",
+            "web",
+            tmp.path().to_str().unwrap(),
+            "-n",
+            n,
+            "--take-ownership",
+        ],
+    );
+    let cm = cms.get("web-cfg").await.unwrap();
+    assert_eq!(
+        cm.metadata.annotations.unwrap()["charter.dev/release-name"],
+        "web"
+    );
+    ns.delete().await;
+}
