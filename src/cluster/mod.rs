@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::discovery::{ApiCapabilities, ApiResource, Discovery, Scope};
 use serde_json::Value;
@@ -394,60 +394,6 @@ impl Cluster {
             })?;
         serde_json::to_value(out).map_err(|e| ClusterError::Other {
             what: display(&kind, ns.as_deref(), &name),
-            message: e.to_string(),
-        })
-    }
-
-    /// Creates an object (used for release records and leases).
-    pub async fn create(&self, obj: &Value) -> Result<Value, ClusterError> {
-        let (api_version, kind, ns, name) = identity(obj);
-        let res = self.resource(&api_version, &kind).await?;
-        let api = self.api(&res, ns.as_deref());
-        let dynobj: DynamicObject =
-            serde_json::from_value(obj.clone()).map_err(|e| ClusterError::Other {
-                what: display(&kind, ns.as_deref(), &name),
-                message: e.to_string(),
-            })?;
-        let out = retry(|| async { api.create(&PostParams::default(), &dynobj).await })
-            .await
-            .map_err(|e| {
-                self.map_err(
-                    e,
-                    "create",
-                    &res.api.plural,
-                    ns.as_deref(),
-                    &display(&kind, ns.as_deref(), &name),
-                )
-            })?;
-        serde_json::to_value(out).map_err(|e| ClusterError::Other {
-            what: name,
-            message: e.to_string(),
-        })
-    }
-
-    /// Replaces an object (optimistic concurrency via metadata.resourceVersion when set).
-    pub async fn replace(&self, obj: &Value) -> Result<Value, ClusterError> {
-        let (api_version, kind, ns, name) = identity(obj);
-        let res = self.resource(&api_version, &kind).await?;
-        let api = self.api(&res, ns.as_deref());
-        let dynobj: DynamicObject =
-            serde_json::from_value(obj.clone()).map_err(|e| ClusterError::Other {
-                what: display(&kind, ns.as_deref(), &name),
-                message: e.to_string(),
-            })?;
-        let out = retry(|| async { api.replace(&name, &PostParams::default(), &dynobj).await })
-            .await
-            .map_err(|e| {
-                self.map_err(
-                    e,
-                    "update",
-                    &res.api.plural,
-                    ns.as_deref(),
-                    &display(&kind, ns.as_deref(), &name),
-                )
-            })?;
-        serde_json::to_value(out).map_err(|e| ClusterError::Other {
-            what: name,
             message: e.to_string(),
         })
     }
