@@ -30,7 +30,6 @@ fn record(name: &str, revision: u64, manifest: String) -> ReleaseRecord {
             digest: "sha256:00".into(),
         },
         values: json!({"replicaCount": 2}),
-        user_values: json!({}),
         layers: vec![],
         target: None,
         manifest,
