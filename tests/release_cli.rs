@@ -197,6 +197,54 @@ async fn install_upgrade_prune_wait_uninstall() {
         "{out}"
     );
 
+    // Rollback to revision 1: a new revision with revision 1's manifest; the pruned object is back.
+    let err = fails(&kc, &["rollback", "web", "9", "-n", n]);
+    assert!(
+        err.contains("revision 9 does not exist") && err.contains("1 (superseded)"),
+        "{err}"
+    );
+    let out = ok(&kc, &["rollback", "web", "1", "-n", n]);
+    assert!(
+        out.contains("REVISION: 4") && out.contains("Rollback to 1 complete"),
+        "{out}"
+    );
+    assert!(
+        cms.get_opt("web-extra").await.unwrap().is_some(),
+        "rollback restores the pruned object"
+    );
+    assert_eq!(
+        cms.get("web-cfg").await.unwrap().data.unwrap()["greeting"],
+        "hello"
+    );
+    let h = store.history("web").await.unwrap();
+    assert_eq!(h[3].status, Status::Deployed);
+    assert_eq!(h[1].status, Status::Superseded);
+    let values = ok(&kc, &["get", "values", "web", "-n", n, "--revision", "2"]);
+    assert!(values.contains("greeting: bonjour"), "{values}");
+    let manifest = ok(&kc, &["get", "manifest", "web", "-n", n]);
+    assert!(manifest.contains("name: web-extra"), "{manifest}");
+    // Without a revision: back to the previous deployed one (revision 2's content).
+    let out = ok(&kc, &["rollback", "web", "-n", n]);
+    assert!(
+        out.contains("REVISION: 5") && out.contains("Rollback to 2"),
+        "{out}"
+    );
+    assert!(cms.get_opt("web-extra").await.unwrap().is_none());
+
+    // Uninstall with --keep-history keeps records as uninstalled; rollback reinstalls.
+    ok(&kc, &["uninstall", "web", "-n", n, "--keep-history"]);
+    assert!(cms.get_opt("web-cfg").await.unwrap().is_none());
+    assert_eq!(
+        store.history("web").await.unwrap().last().unwrap().status,
+        Status::Uninstalled
+    );
+    let out = ok(&kc, &["rollback", "web", "-n", n]);
+    assert!(out.contains("STATUS: deployed"), "{out}");
+    assert!(
+        cms.get_opt("web-cfg").await.unwrap().is_some(),
+        "rollback reinstalls"
+    );
+
     // Uninstall removes objects and records.
     ok(&kc, &["uninstall", "web", "-n", n]);
     assert!(cms.get_opt("web-cfg").await.unwrap().is_none());

@@ -102,6 +102,10 @@ enum Command {
     Uninstall(release_cmds::UninstallArgs),
     /// Show a release's revisions.
     History(release_cmds::HistoryArgs),
+    /// Roll a release back to an earlier revision (default: the previous deployed one).
+    Rollback(release_cmds::RollbackArgs),
+    /// Print a release's values, manifest, notes or whole record (--revision N).
+    Get(release_cmds::GetArgs),
     /// Print charter's version.
     Version,
     /// Print a shell completion script.
@@ -162,6 +166,8 @@ pub fn main() -> i32 {
         Command::Upgrade(args) => release_cmds::upgrade(&cli.global, args, set_flags),
         Command::Uninstall(args) => release_cmds::uninstall(&cli.global, args),
         Command::History(args) => release_cmds::history(&cli.global, args),
+        Command::Rollback(args) => release_cmds::rollback(&cli.global, args),
+        Command::Get(args) => release_cmds::get(&cli.global, args),
         Command::Values(args) => render_cmds::values(&cli.global, args, set_flags),
         Command::Lint(args) => lint::lint(&cli.global, args, set_flags),
         Command::Package(args) => repo_cmds::package(&cli.global, args),

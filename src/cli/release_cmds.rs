@@ -246,6 +246,7 @@ async fn deploy_in_session(
     let rendered = render::render(&p.chart, &p.resolved.values, &opts)?;
     let deploy = Deploy {
         revision,
+        rollback_of: None,
         chart: ChartRef {
             name: p.chart.meta.name.clone(),
             version: p.chart.meta.version.clone(),
@@ -383,6 +384,146 @@ pub fn history(global: &GlobalArgs, args: HistoryArgs) -> CmdResult {
                     );
                 }
             }
+        }
+        Ok(0)
+    })
+}
+
+/// `charter rollback` flags.
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The release name.
+    pub release: String,
+    /// The revision to return to (default: the previous deployed revision).
+    pub revision: Option<u64>,
+    /// Wait until every object is ready.
+    #[arg(long)]
+    pub wait: bool,
+    /// How long --wait waits.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// Take fields owned by other field managers.
+    #[arg(long)]
+    pub force_conflicts: bool,
+    /// Keep at most this many revisions (0 = unlimited).
+    #[arg(long, default_value_t = 10)]
+    pub history_max: usize,
+    /// Wait this long for another operation's lock instead of failing at once.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub wait_for_lock: Option<Duration>,
+}
+
+/// `charter rollback`: a new revision with an earlier revision's manifest and values.
+pub fn rollback(global: &GlobalArgs, args: RollbackArgs) -> CmdResult {
+    runtime()?.block_on(async {
+        let cluster = connect(global, None).await?;
+        let ns = global.namespace.clone().unwrap_or_else(|| "default".into());
+        let lock = LockOptions {
+            holder: holder(),
+            ttl: Duration::from_secs(30),
+            wait: args.wait_for_lock,
+        };
+        let mut session = ops::begin(&cluster, &ns, &args.release, &lock).await?;
+        let result = async {
+            let target = session.rollback_target(args.revision)?.clone();
+            let manifests = ops::manifests_of(&target)?;
+            let deploy = Deploy {
+                revision: session.next_revision(),
+                rollback_of: Some(target.revision),
+                chart: target.chart.clone(),
+                values: target.values.clone(),
+                layers: target.layers.clone(),
+                target: target.target.clone(),
+                crds: Vec::new(),
+                manifests,
+                notes: target.notes.clone(),
+                generated: target.generated.clone(),
+                description: None,
+                take_ownership: false,
+                force_conflicts: args.force_conflicts,
+                wait: args.wait.then_some(args.timeout),
+                history_max: args.history_max,
+            };
+            session.deploy(deploy, &log_line).await
+        }
+        .await;
+        session.finish().await;
+        let record = result?;
+        print_record_summary(&record, global.output.unwrap_or(OutputFormat::Table))?;
+        Ok(0)
+    })
+}
+
+/// What `charter get` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GetWhat {
+    /// The merged values.
+    Values,
+    /// The rendered manifest.
+    Manifest,
+    /// The rendered NOTES.txt.
+    Notes,
+    /// The whole record.
+    All,
+}
+
+/// `charter get` flags.
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// What to print.
+    #[arg(value_enum)]
+    pub what: GetWhat,
+    /// The release name.
+    pub release: String,
+    /// The revision (default: the latest).
+    #[arg(long)]
+    pub revision: Option<u64>,
+}
+
+/// `charter get values|manifest|notes|all`.
+pub fn get(global: &GlobalArgs, args: GetArgs) -> CmdResult {
+    runtime()?.block_on(async {
+        let cluster = connect(global, None).await?;
+        let ns = global.namespace.clone().unwrap_or_else(|| "default".into());
+        let history = SecretStore::new(&cluster, &ns)
+            .history(&args.release)
+            .await
+            .map_err(CliError::new)?;
+        let record = match args.revision {
+            Some(n) => history.iter().find(|r| r.revision == n).ok_or_else(|| {
+                CliError::new(format!(
+                    "release {ns}/{} has no revision {n}; revisions: {}",
+                    args.release,
+                    history
+                        .iter()
+                        .map(|r| r.revision.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            })?,
+            None => history.last().ok_or_else(|| {
+                CliError::new(format!(
+                    "release {ns}/{} not found: it has no revisions in namespace {ns}",
+                    args.release
+                ))
+            })?,
+        };
+        let out = global.output;
+        match args.what {
+            GetWhat::Values => match out {
+                Some(OutputFormat::Json) => {
+                    println!("{}", serde_json::to_string_pretty(&record.values)?)
+                }
+                _ => print!("{}", crate::yaml::to_yaml(&record.values)),
+            },
+            GetWhat::Manifest => print!("{}", record.manifest),
+            GetWhat::Notes => println!("{}", record.notes.trim_end()),
+            GetWhat::All => match out {
+                Some(OutputFormat::Yaml) => {
+                    print!("{}", crate::yaml::to_yaml(&serde_json::to_value(record)?))
+                }
+                _ => println!("{}", serde_json::to_string_pretty(record)?),
+            },
         }
         Ok(0)
     })

@@ -40,7 +40,7 @@ pub enum OpError {
     Store(#[from] KubeStoreError),
     /// The release is locked.
     #[error(transparent)]
-    Lock(#[from] LockError),
+    Lock(Box<LockError>),
     /// An object exists and belongs to someone else.
     #[error(
         "{object} already exists and is not owned by release {namespace}/{release} ({owner}); pass --take-ownership to adopt it"
@@ -71,6 +71,21 @@ pub enum OpError {
         /// What was not ready.
         pending: String,
     },
+    /// No revision to roll back to.
+    #[error(
+        "release {namespace}/{release}: {} ; revisions: {available}",
+        match asked { Some(n) => format!("revision {n} does not exist"), None => "no earlier deployed revision to roll back to".to_string() }
+    )]
+    NoRollbackTarget {
+        /// Release.
+        release: String,
+        /// Namespace.
+        namespace: String,
+        /// The revision asked for.
+        asked: Option<u64>,
+        /// The revisions that exist.
+        available: String,
+    },
     /// The release does not exist.
     #[error(
         "release {namespace}/{release} not found; `charter list -n {namespace}` shows the releases there"
@@ -81,6 +96,12 @@ pub enum OpError {
         /// Namespace.
         namespace: String,
     },
+}
+
+impl From<LockError> for OpError {
+    fn from(e: LockError) -> Self {
+        OpError::Lock(Box::new(e))
+    }
 }
 
 /// An operation in progress: the lock is held and the history is read.
@@ -159,6 +180,8 @@ pub async fn begin<'c>(
 pub struct Deploy {
     /// The revision number (from [`Session::next_revision`]).
     pub revision: u64,
+    /// Set when this deploy rolls back to that revision.
+    pub rollback_of: Option<u64>,
     /// Chart metadata.
     pub chart: ChartRef,
     /// The merged values.
@@ -185,6 +208,25 @@ pub struct Deploy {
     pub wait: Option<Duration>,
     /// Keep at most this many revisions.
     pub history_max: usize,
+}
+
+/// The objects a stored revision applied, parsed back from its manifest.
+pub fn manifests_of(record: &ReleaseRecord) -> Result<Vec<Manifest>, OpError> {
+    let source: std::sync::Arc<str> =
+        std::sync::Arc::from(format!("{} revision {}", record.name, record.revision));
+    let text = std::sync::Arc::new(record.manifest.clone());
+    manifest::split_documents(&text)
+        .into_iter()
+        .enumerate()
+        .map(|(i, (range, line))| {
+            manifest::check_document(&source, &text, range, line, i + 1).map_err(|e| {
+                OpError::Manifest {
+                    source_name: source.to_string(),
+                    message: e.to_string(),
+                }
+            })
+        })
+        .collect()
 }
 
 /// How objects are applied.
@@ -217,6 +259,48 @@ impl<'c> Session<'c> {
         self.history.iter().any(|r| r.status != Status::Uninstalled)
     }
 
+    /// The revision a rollback returns to: `revision` when given (it must exist), else the
+    /// last deployed revision when the latest one failed or never finished, else the most
+    /// recent earlier revision that was deployed.
+    pub fn rollback_target(&self, revision: Option<u64>) -> Result<&ReleaseRecord, OpError> {
+        let none = || OpError::NoRollbackTarget {
+            release: self.release.clone(),
+            namespace: self.namespace.clone(),
+            asked: revision,
+            available: self
+                .history
+                .iter()
+                .map(|r| format!("{} ({})", r.revision, r.status))
+                .collect::<Vec<_>>()
+                .join(", "),
+        };
+        if let Some(n) = revision {
+            return self
+                .history
+                .iter()
+                .find(|r| r.revision == n)
+                .ok_or_else(none);
+        }
+        let latest = self.history.last().ok_or_else(none)?;
+        if latest.status != Status::Deployed
+            && let Some(d) = self.deployed()
+        {
+            return Ok(d);
+        }
+        self.history
+            .iter()
+            .rev()
+            .filter(|r| r.revision < latest.revision)
+            .find(|r| {
+                matches!(
+                    r.status,
+                    Status::Superseded | Status::Deployed | Status::Uninstalled
+                )
+            })
+            .or_else(|| (latest.status == Status::Uninstalled).then_some(latest))
+            .ok_or_else(none)
+    }
+
     /// Releases the lock.
     pub async fn finish(mut self) {
         if let Some(g) = self.guard.take() {
@@ -239,6 +323,11 @@ impl<'c> Session<'c> {
             wait: d.wait,
         };
         let (history_max, description) = (d.history_max, d.description.clone());
+        let (pending, verb) = match d.rollback_of {
+            Some(n) => (Status::PendingRollback, format!("Rollback to {n}")),
+            None if is_install => (Status::PendingInstall, "Install".to_string()),
+            None => (Status::PendingUpgrade, "Upgrade".to_string()),
+        };
         let objects = self.prepare_objects(&d.crds, &d.manifests).await?;
         let inventory: Vec<InventoryItem> = objects.iter().map(|(_, item)| item.clone()).collect();
         let mut manifest_text = String::new();
@@ -259,16 +348,8 @@ impl<'c> Session<'c> {
             name: self.release.clone(),
             namespace: self.namespace.clone(),
             revision: d.revision,
-            status: if is_install {
-                Status::PendingInstall
-            } else {
-                Status::PendingUpgrade
-            },
-            description: if is_install {
-                "Install running".into()
-            } else {
-                "Upgrade running".into()
-            },
+            status: pending,
+            description: format!("{verb} running"),
             chart: d.chart,
             values: d.values,
             layers: d.layers,
@@ -288,13 +369,7 @@ impl<'c> Session<'c> {
         match outcome {
             Ok(()) => {
                 record.status = Status::Deployed;
-                record.description = description.unwrap_or_else(|| {
-                    if is_install {
-                        "Install complete".into()
-                    } else {
-                        "Upgrade complete".into()
-                    }
-                });
+                record.description = description.unwrap_or_else(|| format!("{verb} complete"));
                 record.last_deployed = now();
                 self.store.put(&mut record).await?;
                 if let Some(mut prev) = previous {
@@ -306,10 +381,7 @@ impl<'c> Session<'c> {
             }
             Err(e) => {
                 record.status = Status::Failed;
-                record.description = format!(
-                    "{} failed: {e}",
-                    if is_install { "Install" } else { "Upgrade" }
-                );
+                record.description = format!("{verb} failed: {e}");
                 record.last_deployed = now();
                 self.store.put(&mut record).await?;
                 Err(e)
