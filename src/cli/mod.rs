@@ -106,6 +106,10 @@ enum Command {
     Rollback(release_cmds::RollbackArgs),
     /// Print a release's values, manifest, notes or whole record (--revision N).
     Get(release_cmds::GetArgs),
+    /// List releases (-A every namespace, --all every status, --status S).
+    List(release_cmds::ListArgs),
+    /// Show a release's latest revision, its objects and their readiness, and its notes.
+    Status(release_cmds::StatusArgs),
     /// Print charter's version.
     Version,
     /// Print a shell completion script.
@@ -168,6 +172,8 @@ pub fn main() -> i32 {
         Command::History(args) => release_cmds::history(&cli.global, args),
         Command::Rollback(args) => release_cmds::rollback(&cli.global, args),
         Command::Get(args) => release_cmds::get(&cli.global, args),
+        Command::List(args) => release_cmds::list(&cli.global, args),
+        Command::Status(args) => release_cmds::status(&cli.global, args),
         Command::Values(args) => render_cmds::values(&cli.global, args, set_flags),
         Command::Lint(args) => lint::lint(&cli.global, args, set_flags),
         Command::Package(args) => repo_cmds::package(&cli.global, args),

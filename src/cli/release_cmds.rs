@@ -528,3 +528,180 @@ pub fn get(global: &GlobalArgs, args: GetArgs) -> CmdResult {
         Ok(0)
     })
 }
+
+/// `charter list` flags.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Releases in every namespace.
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
+    /// Every status (default: deployed, failed and pending releases).
+    #[arg(short = 'a', long)]
+    pub all: bool,
+    /// Only releases whose latest revision has this status; repeatable.
+    #[arg(long = "status", value_name = "STATUS")]
+    pub statuses: Vec<String>,
+}
+
+/// `charter list`: the latest revision of every release.
+pub fn list(global: &GlobalArgs, args: ListArgs) -> CmdResult {
+    use crate::release::Status;
+    use crate::release::store::{LABEL_NAME, LABEL_REVISION, LABEL_STATUS, SECRET_TYPE, selector};
+    let wanted: Vec<Status> = args
+        .statuses
+        .iter()
+        .map(|s| {
+            Status::parse(s).ok_or_else(|| {
+                CliError::new(format!(
+                    "--status {s}: unknown status; use one of pending-install, pending-upgrade, pending-rollback, deployed, superseded, failed, uninstalling, uninstalled"
+                ))
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    runtime()?.block_on(async {
+        let cluster = connect(global, None).await?;
+        let ns = global.namespace.clone().unwrap_or_else(|| "default".into());
+        let scope = (!args.all_namespaces).then_some(ns.as_str());
+        let secrets = cluster.list("v1", "Secret", scope, &selector(None)).await?;
+        // Latest main Secret per (namespace, release), read from labels without decoding.
+        let mut latest: std::collections::BTreeMap<
+            (String, String),
+            (u64, String, serde_json::Value),
+        > = Default::default();
+        for s in secrets {
+            if s.get("type").and_then(|t| t.as_str()) != Some(SECRET_TYPE) {
+                continue;
+            }
+            let label = |k: &str| {
+                s.pointer(&format!("/metadata/labels/{k}"))
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string)
+            };
+            let (Some(name), Some(rev), Some(status)) = (
+                label(LABEL_NAME),
+                label(LABEL_REVISION),
+                label(LABEL_STATUS),
+            ) else {
+                continue;
+            };
+            let Ok(rev) = rev.parse::<u64>() else {
+                continue;
+            };
+            let sns = s
+                .pointer("/metadata/namespace")
+                .and_then(|v| v.as_str())
+                .unwrap_or("")
+                .to_string();
+            let entry =
+                latest
+                    .entry((sns, name))
+                    .or_insert((0, String::new(), serde_json::Value::Null));
+            if rev > entry.0 {
+                *entry = (rev, status, s);
+            }
+        }
+        let mut rows = Vec::new();
+        for ((rns, name), (_, status, _)) in &latest {
+            let st = Status::parse(status);
+            let shown = if !wanted.is_empty() {
+                st.is_some_and(|s| wanted.contains(&s))
+            } else {
+                args.all || !matches!(st, Some(Status::Uninstalled | Status::Superseded))
+            };
+            if !shown {
+                continue;
+            }
+            let store = SecretStore::new(&cluster, rns);
+            let history = store.history(name).await.map_err(CliError::new)?;
+            if let Some(r) = history.last() {
+                rows.push(r.clone());
+            }
+        }
+        match global.output.unwrap_or(OutputFormat::Table) {
+            OutputFormat::Json => {
+                let v: Vec<_> = rows.iter().map(summary_json).collect();
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            }
+            OutputFormat::Yaml => {
+                let v: Vec<_> = rows.iter().map(summary_json).collect();
+                print!("{}", crate::yaml::to_yaml(&serde_json::Value::Array(v)));
+            }
+            OutputFormat::Table => {
+                println!(
+                    "{:<24} {:<20} {:<9} {:<32} {:<16} {:<16} APP VERSION",
+                    "NAME", "NAMESPACE", "REVISION", "UPDATED", "STATUS", "CHART"
+                );
+                for r in &rows {
+                    println!(
+                        "{:<24} {:<20} {:<9} {:<32} {:<16} {:<16} {}",
+                        r.name,
+                        r.namespace,
+                        r.revision,
+                        r.last_deployed,
+                        r.status.as_str(),
+                        format!("{}-{}", r.chart.name, r.chart.version),
+                        r.chart.app_version.as_deref().unwrap_or("")
+                    );
+                }
+            }
+        }
+        Ok(0)
+    })
+}
+
+/// `charter status` flags.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The release name.
+    pub release: String,
+}
+
+/// `charter status`: the latest revision, its objects and their readiness, and the notes.
+pub fn status(global: &GlobalArgs, args: StatusArgs) -> CmdResult {
+    use crate::cluster::readiness::{Readiness, readiness};
+    runtime()?.block_on(async {
+        let cluster = connect(global, None).await?;
+        let ns = global.namespace.clone().unwrap_or_else(|| "default".into());
+        let history = SecretStore::new(&cluster, &ns).history(&args.release).await.map_err(CliError::new)?;
+        let r = history.last().ok_or_else(|| {
+            CliError::new(format!("release {ns}/{} not found: it has no revisions in namespace {ns}", args.release))
+        })?;
+        let mut resources = Vec::new();
+        for item in &r.inventory {
+            let ins = (!item.namespace.is_empty()).then_some(item.namespace.as_str());
+            let live = cluster.get(&item.api_version(), &item.kind, ins, &item.name).await?;
+            let state = match live.map(|l| readiness(&l)) {
+                None => "missing".to_string(),
+                Some(Readiness::Ready) => "ready".to_string(),
+                Some(Readiness::Pending(why)) => format!("pending: {why}"),
+                Some(Readiness::Failed(why)) => format!("failed: {why}"),
+            };
+            resources.push((item.display(), state));
+        }
+        match global.output.unwrap_or(OutputFormat::Table) {
+            OutputFormat::Json | OutputFormat::Yaml => {
+                let mut v = summary_json(r);
+                v["resources"] = resources
+                    .iter()
+                    .map(|(o, s)| serde_json::json!({"object": o, "state": s}))
+                    .collect();
+                if global.output == Some(OutputFormat::Json) {
+                    println!("{}", serde_json::to_string_pretty(&v)?);
+                } else {
+                    print!("{}", crate::yaml::to_yaml(&v));
+                }
+            }
+            OutputFormat::Table => {
+                println!("NAME: {}\nNAMESPACE: {}\nREVISION: {}\nSTATUS: {}\nCHART: {}-{}\nUPDATED: {}\nDESCRIPTION: {}", r.name, r.namespace, r.revision, r.status, r.chart.name, r.chart.version, r.last_deployed, r.description);
+                println!("\nRESOURCES:");
+                for (o, s) in &resources {
+                    println!("  {o:<56} {s}");
+                }
+                if !r.notes.trim().is_empty() {
+                    println!("\nNOTES:\n{}", r.notes.trim_end());
+                }
+            }
+        }
+        Ok(0)
+    })
+}
