@@ -298,3 +298,74 @@ async fn existing_objects_need_take_ownership() {
     );
     ns.delete().await;
 }
+
+#[tokio::test]
+async fn atomic_upgrade_returns_to_the_last_deployed_revision() {
+    let cluster = cluster_or_skip!();
+    let ns = cluster.namespace("release-atomic").await;
+    let kc = cluster.kubeconfig.clone();
+    let tmp = tempfile::tempdir().unwrap();
+    chart(tmp.path());
+    let (dir, n) = (tmp.path().to_str().unwrap(), ns.name());
+    ok(
+        &kc,
+        &["install", "api", dir, "-n", n, "--set", "greeting=v1"],
+    );
+    let cms: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), n);
+    let deploys: Api<Deployment> = Api::namespaced(cluster.client.clone(), n);
+    let rv = deploys.get("api").await.unwrap().metadata.resource_version;
+    // A no-op upgrade sends nothing that changes a live object's resourceVersion.
+    ok(
+        &kc,
+        &["upgrade", "api", dir, "-n", n, "--set", "greeting=v1"],
+    );
+    assert_eq!(
+        cms.get("api-cfg").await.unwrap().data.unwrap()["revision"],
+        "2"
+    );
+    assert_eq!(
+        deploys.get("api").await.unwrap().metadata.resource_version,
+        rv
+    );
+    let err = fails(
+        &kc,
+        &[
+            "upgrade",
+            "api",
+            dir,
+            "-n",
+            n,
+            "--set",
+            "greeting=v2",
+            "--set",
+            "nodeSelector.zone=nowhere",
+            "--wait",
+            "--timeout",
+            "6s",
+            "--atomic",
+        ],
+    );
+    assert!(
+        err.contains("Rolled back to revision 2 (--atomic)"),
+        "{err}"
+    );
+    let c = charter::cluster::Cluster::connect(Some(&kc), Some(ADMIN_CONTEXT))
+        .await
+        .unwrap();
+    let h = SecretStore::new(&c, n).history("api").await.unwrap();
+    let statuses: Vec<Status> = h.iter().map(|r| r.status).collect();
+    assert_eq!(
+        statuses,
+        [
+            Status::Superseded,
+            Status::Superseded,
+            Status::Failed,
+            Status::Deployed
+        ]
+    );
+    assert_eq!(
+        cms.get("api-cfg").await.unwrap().data.unwrap()["greeting"],
+        "v1"
+    );
+    ns.delete().await;
+}

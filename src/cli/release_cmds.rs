@@ -44,6 +44,9 @@ pub struct DeployArgs {
     /// Wait this long for another operation's lock instead of failing at once.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub wait_for_lock: Option<Duration>,
+    /// On failure, return to the last deployed revision (or remove a failed install).
+    #[arg(long)]
+    pub atomic: bool,
 }
 
 /// `charter upgrade` flags.
@@ -271,7 +274,39 @@ async fn deploy_in_session(
         wait: args.wait.then_some(args.timeout),
         history_max: args.history_max,
     };
-    Ok(session.deploy(deploy, &log_line).await?)
+    match session.deploy(deploy, &log_line).await {
+        Ok(r) => Ok(r),
+        Err(e) if args.atomic => {
+            session.refresh().await?;
+            match session.deployed().cloned() {
+                Some(prev) => {
+                    log_line(&format!(
+                        "--atomic: {e}; rolling back to revision {}",
+                        prev.revision
+                    ));
+                    let rb = ops::rollback_deploy(
+                        &prev,
+                        session.next_revision(),
+                        args.wait.then_some(args.timeout),
+                        args.force_conflicts,
+                        args.history_max,
+                    )?;
+                    session.deploy(rb, &log_line).await?;
+                    Err(CliError::new(format!(
+                        "{e}. Rolled back to revision {} (--atomic)",
+                        prev.revision
+                    )))
+                }
+                None => {
+                    session.uninstall(false, &log_line).await?;
+                    Err(CliError::new(format!(
+                        "{e}. The failed install was removed (--atomic)"
+                    )))
+                }
+            }
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn print_record_summary(r: &ReleaseRecord, out: OutputFormat) -> Result<(), CliError> {
@@ -426,24 +461,13 @@ pub fn rollback(global: &GlobalArgs, args: RollbackArgs) -> CmdResult {
         let mut session = ops::begin(&cluster, &ns, &args.release, &lock).await?;
         let result = async {
             let target = session.rollback_target(args.revision)?.clone();
-            let manifests = ops::manifests_of(&target)?;
-            let deploy = Deploy {
-                revision: session.next_revision(),
-                rollback_of: Some(target.revision),
-                chart: target.chart.clone(),
-                values: target.values.clone(),
-                layers: target.layers.clone(),
-                target: target.target.clone(),
-                crds: Vec::new(),
-                manifests,
-                notes: target.notes.clone(),
-                generated: target.generated.clone(),
-                description: None,
-                take_ownership: false,
-                force_conflicts: args.force_conflicts,
-                wait: args.wait.then_some(args.timeout),
-                history_max: args.history_max,
-            };
+            let deploy = ops::rollback_deploy(
+                &target,
+                session.next_revision(),
+                args.wait.then_some(args.timeout),
+                args.force_conflicts,
+                args.history_max,
+            )?;
             session.deploy(deploy, &log_line).await
         }
         .await;

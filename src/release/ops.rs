@@ -229,6 +229,33 @@ pub fn manifests_of(record: &ReleaseRecord) -> Result<Vec<Manifest>, OpError> {
         .collect()
 }
 
+/// A deploy that returns to `target`'s manifest and values as revision `revision`.
+pub fn rollback_deploy(
+    target: &ReleaseRecord,
+    revision: u64,
+    wait: Option<Duration>,
+    force_conflicts: bool,
+    history_max: usize,
+) -> Result<Deploy, OpError> {
+    Ok(Deploy {
+        revision,
+        rollback_of: Some(target.revision),
+        chart: target.chart.clone(),
+        values: target.values.clone(),
+        layers: target.layers.clone(),
+        target: target.target.clone(),
+        crds: Vec::new(),
+        manifests: manifests_of(target)?,
+        notes: target.notes.clone(),
+        generated: target.generated.clone(),
+        description: None,
+        take_ownership: false,
+        force_conflicts,
+        wait,
+        history_max,
+    })
+}
+
 /// How objects are applied.
 struct ApplyHow {
     take_ownership: bool,
@@ -299,6 +326,12 @@ impl<'c> Session<'c> {
             })
             .or_else(|| (latest.status == Status::Uninstalled).then_some(latest))
             .ok_or_else(none)
+    }
+
+    /// Reads the history again (after a failed operation wrote to it).
+    pub async fn refresh(&mut self) -> Result<(), OpError> {
+        self.history = self.store.history(&self.release).await?;
+        Ok(())
     }
 
     /// Releases the lock.
