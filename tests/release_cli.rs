@@ -369,3 +369,51 @@ async fn atomic_upgrade_returns_to_the_last_deployed_revision() {
     );
     ns.delete().await;
 }
+
+#[tokio::test]
+async fn dry_runs_change_nothing() {
+    let cluster = cluster_or_skip!();
+    let ns = cluster.namespace("release-dry").await;
+    let kc = cluster.kubeconfig.clone();
+    let tmp = tempfile::tempdir().unwrap();
+    chart(tmp.path());
+    let (dir, n) = (tmp.path().to_str().unwrap(), ns.name());
+    let out = ok(&kc, &["install", "dry", dir, "-n", n, "--dry-run"]);
+    assert!(
+        out.contains("# Source: app/templates/deploy.yaml") && out.contains("kind: Deployment"),
+        "{out}"
+    );
+    let out = ok(&kc, &["install", "dry", dir, "-n", n, "--dry-run=server"]);
+    assert!(out.contains("name: dry-cfg"), "{out}");
+    // The server validates: a negative replica count is rejected with the field path.
+    let err = fails(
+        &kc,
+        &[
+            "install",
+            "dry",
+            dir,
+            "-n",
+            n,
+            "--dry-run=server",
+            "--set",
+            "replicas=-1",
+        ],
+    );
+    assert!(err.contains("spec.replicas"), "{err}");
+    let cms: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), n);
+    assert!(
+        cms.get_opt("dry-cfg").await.unwrap().is_none(),
+        "dry runs persist nothing"
+    );
+    let c = charter::cluster::Cluster::connect(Some(&kc), Some(ADMIN_CONTEXT))
+        .await
+        .unwrap();
+    assert!(
+        SecretStore::new(&c, n)
+            .history("dry")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    ns.delete().await;
+}

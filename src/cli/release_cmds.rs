@@ -47,6 +47,19 @@ pub struct DeployArgs {
     /// On failure, return to the last deployed revision (or remove a failed install).
     #[arg(long)]
     pub atomic: bool,
+    /// Do not change anything: `client` renders offline; `server` also has the API server
+    /// validate and default every object (server-side apply dry run). Prints the manifest.
+    #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "client", require_equals = true)]
+    pub dry_run: Option<DryRun>,
+}
+
+/// `--dry-run` modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DryRun {
+    /// Render only; no cluster is contacted.
+    Client,
+    /// Render and dry-run apply every object on the server; nothing is persisted.
+    Server,
 }
 
 /// `charter upgrade` flags.
@@ -170,7 +183,62 @@ async fn deploy_async(
 ) -> CmdResult {
     let prepared = prepare(global, &args.chart, sets)?;
     validate_schema(&prepared)?;
+    if args.dry_run == Some(DryRun::Client) {
+        let opts = RenderOptions {
+            release: Some(ReleaseInfo::install(&prepared.release, &prepared.namespace)),
+            target: prepared.target_info(),
+            notes: true,
+            ..Default::default()
+        };
+        let rendered = render::render(&prepared.chart, &prepared.resolved.values, &opts)?;
+        print_dry_run(
+            &rendered.crds,
+            &rendered.manifests,
+            rendered.notes.as_deref(),
+        );
+        return Ok(0);
+    }
     let cluster = connect(global, Some(&prepared)).await?;
+    if args.dry_run == Some(DryRun::Server) {
+        let caps = Capabilities {
+            kube_version: cluster.server_version().await?,
+            api_versions: cluster.api_versions().await?,
+        };
+        let opts = RenderOptions {
+            release: Some(ReleaseInfo::install(&prepared.release, &prepared.namespace)),
+            target: prepared.target_info(),
+            capabilities: caps,
+            notes: true,
+            ..Default::default()
+        };
+        let rendered = render::render(&prepared.chart, &prepared.resolved.values, &opts)?;
+        for m in rendered.crds.iter().chain(rendered.manifests.iter()) {
+            let mut obj = crate::yaml::parse_str(m.text(), &m.source).map_err(CliError::new)?;
+            if cluster
+                .is_namespaced(&m.header.api_version, &m.header.kind)
+                .await?
+                && obj.pointer("/metadata/namespace").is_none()
+                && let Some(meta) = obj.get_mut("metadata").and_then(|v| v.as_object_mut())
+            {
+                meta.insert("namespace".into(), prepared.namespace.clone().into());
+            }
+            cluster
+                .apply(
+                    &obj,
+                    crate::cluster::ApplyOptions {
+                        force: args.force_conflicts,
+                        dry_run: true,
+                    },
+                )
+                .await?;
+        }
+        print_dry_run(
+            &rendered.crds,
+            &rendered.manifests,
+            rendered.notes.as_deref(),
+        );
+        return Ok(0);
+    }
     if args.create_namespace {
         let ns = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": prepared.namespace}});
         if cluster
@@ -306,6 +374,19 @@ async fn deploy_in_session(
             }
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+fn print_dry_run(
+    crds: &[crate::manifest::Manifest],
+    manifests: &[crate::manifest::Manifest],
+    notes: Option<&str>,
+) {
+    let all: Vec<&crate::manifest::Manifest> = crds.iter().chain(manifests.iter()).collect();
+    let mut out = std::io::stdout().lock();
+    let _ = super::output::write_manifests(&mut out, &all);
+    if let Some(n) = notes {
+        println!("\nNOTES:\n{}", n.trim_end());
     }
 }
 
