@@ -49,6 +49,21 @@ fn chart(dir: &Path) {
     );
 }
 
+/// A record read back from the cluster validates against schemas/release-record.schema.json.
+fn assert_valid_record(r: &charter::release::ReleaseRecord) {
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../schemas/release-record.schema.json")).unwrap();
+    let mut compiler = boon::Compiler::new();
+    compiler.enable_format_assertions();
+    compiler.add_resource("record.json", schema).unwrap();
+    let mut schemas = boon::Schemas::new();
+    let idx = compiler.compile("record.json", &mut schemas).unwrap();
+    if let Err(e) = schemas.validate(&serde_json::to_value(r).unwrap(), idx) {
+        panic!("record does not match its schema: {e:#}");
+    }
+    assert_eq!(r.checksum, r.compute_checksum());
+}
+
 fn charter(kubeconfig: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_charter"))
         .args(args)
@@ -127,6 +142,7 @@ async fn install_upgrade_prune_wait_uninstall() {
     assert_eq!(h.len(), 1);
     assert_eq!(h[0].status, Status::Deployed);
     assert_eq!(h[0].inventory.len(), 3);
+    assert_valid_record(&h[0]);
 
     // A second install of the same release is refused.
     let err = fails(&kc, &["install", "web", chart_dir, "-n", n]);

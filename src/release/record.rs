@@ -371,6 +371,36 @@ mod tests {
         assert!(err.contains("gzip"), "{err}");
     }
 
+    /// Every record charter writes validates against the schema it ships.
+    #[test]
+    fn records_match_the_shipped_schema() {
+        let schema: serde_json::Value =
+            serde_json::from_str(include_str!("../../schemas/release-record.schema.json")).unwrap();
+        let mut compiler = boon::Compiler::new();
+        compiler.enable_format_assertions();
+        compiler.add_resource("record.json", schema).unwrap();
+        let mut schemas = boon::Schemas::new();
+        let idx = compiler.compile("record.json", &mut schemas).unwrap();
+        let mut r = sample("web", 1, Status::Deployed);
+        r.target = Some(TargetRef {
+            env: Some("prod".into()),
+            region: Some("westus".into()),
+            name: "prod/westus".into(),
+        });
+        r.encode();
+        let json = serde_json::to_value(&r).unwrap();
+        if let Err(e) = schemas.validate(&json, idx) {
+            panic!("{e:#}");
+        }
+        // The schema is not a check that cannot fail.
+        let mut bad = json.clone();
+        bad["status"] = "bogus".into();
+        assert!(schemas.validate(&bad, idx).is_err());
+        let mut bad = json;
+        bad["checksum"] = "md5:x".into();
+        assert!(schemas.validate(&bad, idx).is_err());
+    }
+
     #[test]
     fn status_labels_round_trip() {
         for s in [
