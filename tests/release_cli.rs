@@ -433,3 +433,70 @@ async fn dry_runs_change_nothing() {
     );
     ns.delete().await;
 }
+
+#[tokio::test]
+async fn a_crd_and_its_custom_resource_install_in_one_go() {
+    let cluster = cluster_or_skip!();
+    let ns = cluster.namespace("release-crd").await;
+    let kc = cluster.kubeconfig.clone();
+    let tmp = tempfile::tempdir().unwrap();
+    // A unique group per run: CRDs are cluster-scoped and outlive the test namespace.
+    let group = format!("{}.example.com", ns.name());
+    write(
+        tmp.path(),
+        "Chart.yaml",
+        "apiVersion: charter/v1\nname: widgets\nversion: 1.0.0\n",
+    );
+    write(
+        tmp.path(),
+        "crds/widget.yaml",
+        &format!(
+            "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.{group}\nspec:\n  group: {group}\n  scope: Namespaced\n  names: {{plural: widgets, singular: widget, kind: Widget}}\n  versions:\n    - name: v1\n      served: true\n      storage: true\n      schema:\n        openAPIV3Schema:\n          type: object\n          x-kubernetes-preserve-unknown-fields: true\n"
+        ),
+    );
+    write(
+        tmp.path(),
+        "templates/widget.yaml",
+        &format!("apiVersion: {group}/v1\nkind: Widget\nmetadata:\n  name: w1\nspec:\n  size: 3\n"),
+    );
+    let n = ns.name();
+    let out = ok(
+        &kc,
+        &["install", "widgets", tmp.path().to_str().unwrap(), "-n", n],
+    );
+    assert!(out.contains("STATUS: deployed"), "{out}");
+    let c = charter::cluster::Cluster::connect(Some(&kc), Some(ADMIN_CONTEXT))
+        .await
+        .unwrap();
+    let w = c
+        .get(&format!("{group}/v1"), "Widget", Some(n), "w1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(w["spec"]["size"], 3);
+    ok(&kc, &["uninstall", "widgets", "-n", n]);
+    // Uninstall deleted the CRD (and with it the Widget); the server finalizes asynchronously.
+    let crd_name = format!("widgets.{group}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let crd = c
+            .get(
+                "apiextensions.k8s.io/v1",
+                "CustomResourceDefinition",
+                None,
+                &crd_name,
+            )
+            .await
+            .unwrap();
+        match crd {
+            None => break,
+            Some(crd) => assert!(
+                crd.pointer("/metadata/deletionTimestamp").is_some()
+                    && std::time::Instant::now() < deadline,
+                "CRD {crd_name} was not deleted"
+            ),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    ns.delete().await;
+}

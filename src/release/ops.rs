@@ -428,17 +428,44 @@ impl<'c> Session<'c> {
         crds: &[Manifest],
         manifests: &[Manifest],
     ) -> Result<Vec<(Value, InventoryItem)>, OpError> {
-        let mut out = Vec::new();
+        let mut parsed = Vec::new();
         for m in crds.iter().chain(manifests.iter()) {
-            let mut obj =
+            let obj =
                 crate::yaml::parse_str(m.text(), &m.source).map_err(|e| OpError::Manifest {
                     source_name: m.source.to_string(),
                     message: e.to_string(),
                 })?;
-            let namespaced = self
+            parsed.push((m, obj));
+        }
+        // Custom resources whose CRD is part of this release are not served yet: their scope
+        // comes from the CRD in the chart.
+        let chart_crd_scope: std::collections::HashMap<(String, String), bool> = parsed
+            .iter()
+            .filter(|(m, _)| m.header.kind == "CustomResourceDefinition")
+            .filter_map(|(_, o)| {
+                let group = o.pointer("/spec/group")?.as_str()?.to_string();
+                let kind = o.pointer("/spec/names/kind")?.as_str()?.to_string();
+                let namespaced =
+                    o.pointer("/spec/scope").and_then(Value::as_str) != Some("Cluster");
+                Some(((group, kind), namespaced))
+            })
+            .collect();
+        let mut out = Vec::new();
+        for (m, mut obj) in parsed {
+            let namespaced = match self
                 .cluster
                 .is_namespaced(&m.header.api_version, &m.header.kind)
-                .await?;
+                .await
+            {
+                Ok(n) => n,
+                Err(ClusterError::UnknownKind { .. })
+                    if chart_crd_scope
+                        .contains_key(&(m.header.group().to_string(), m.header.kind.clone())) =>
+                {
+                    chart_crd_scope[&(m.header.group().to_string(), m.header.kind.clone())]
+                }
+                Err(e) => return Err(e.into()),
+            };
             let meta = obj
                 .get_mut("metadata")
                 .and_then(Value::as_object_mut)
