@@ -500,3 +500,91 @@ async fn a_crd_and_its_custom_resource_install_in_one_go() {
     }
     ns.delete().await;
 }
+
+#[tokio::test]
+async fn concurrent_operations_one_runs_the_other_reports_the_lock() {
+    let cluster = cluster_or_skip!();
+    let ns = cluster.namespace("release-lock-cli").await;
+    let kc = cluster.kubeconfig.clone();
+    let tmp = tempfile::tempdir().unwrap();
+    chart(tmp.path());
+    let (dir, n) = (
+        tmp.path().to_str().unwrap().to_string(),
+        ns.name().to_string(),
+    );
+    ok(&kc, &["install", "job", &dir, "-n", &n]);
+    // The first upgrade holds the lock for its whole --wait (its Pods cannot be scheduled).
+    let first = {
+        let (kc, dir, n) = (kc.clone(), dir.clone(), n.clone());
+        std::thread::spawn(move || {
+            charter(
+                &kc,
+                &[
+                    "upgrade",
+                    "job",
+                    &dir,
+                    "-n",
+                    &n,
+                    "--set",
+                    "nodeSelector.zone=none",
+                    "--wait",
+                    "--timeout",
+                    "8s",
+                ],
+            )
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let err = fails(
+        &kc,
+        &["upgrade", "job", &dir, "-n", &n, "--set", "greeting=second"],
+    );
+    assert!(
+        err.contains("is locked by") && err.contains("since"),
+        "{err}"
+    );
+    let first = first.join().unwrap();
+    assert_eq!(
+        first.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    // With --wait-for-lock the second waits its turn and runs.
+    let (kc2, dir2, n2) = (kc.clone(), dir.clone(), n.clone());
+    let holder = std::thread::spawn(move || {
+        charter(
+            &kc2,
+            &[
+                "upgrade",
+                "job",
+                &dir2,
+                "-n",
+                &n2,
+                "--set",
+                "nodeSelector.zone=none",
+                "--wait",
+                "--timeout",
+                "5s",
+            ],
+        )
+    });
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let out = ok(
+        &kc,
+        &[
+            "upgrade",
+            "job",
+            &dir,
+            "-n",
+            &n,
+            "--set",
+            "greeting=third",
+            "--wait-for-lock",
+            "60s",
+        ],
+    );
+    assert!(out.contains("STATUS: deployed"), "{out}");
+    holder.join().unwrap();
+    ns.delete().await;
+}
