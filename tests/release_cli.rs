@@ -588,3 +588,67 @@ async fn concurrent_operations_one_runs_the_other_reports_the_lock() {
     holder.join().unwrap();
     ns.delete().await;
 }
+
+#[tokio::test]
+async fn a_killed_upgrade_is_reported_stale_and_the_next_one_succeeds() {
+    let cluster = cluster_or_skip!();
+    let ns = cluster.namespace("release-kill").await;
+    let kc = cluster.kubeconfig.clone();
+    let tmp = tempfile::tempdir().unwrap();
+    chart(tmp.path());
+    let (dir, n) = (tmp.path().to_str().unwrap(), ns.name());
+    ok(&kc, &["install", "crash", dir, "-n", n]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_charter"))
+        .args([
+            "upgrade",
+            "crash",
+            dir,
+            "-n",
+            n,
+            "--set",
+            "nodeSelector.zone=none",
+            "--wait",
+            "--timeout",
+            "60s",
+            "--lock-ttl",
+            "4s",
+        ])
+        .arg("--kubeconfig")
+        .arg(&kc)
+        .arg("--kube-context")
+        .arg(ADMIN_CONTEXT)
+        .stderr(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    child.kill().unwrap(); // SIGKILL: no cleanup runs
+    child.wait().unwrap();
+    let c = charter::cluster::Cluster::connect(Some(&kc), Some(ADMIN_CONTEXT))
+        .await
+        .unwrap();
+    let store = SecretStore::new(&c, n);
+    assert_eq!(
+        store.history("crash").await.unwrap().last().unwrap().status,
+        Status::PendingUpgrade
+    );
+    // Until the lease expires, the next run is told who holds it.
+    let err = fails(&kc, &["upgrade", "crash", dir, "-n", n]);
+    assert!(err.contains("is locked by"), "{err}");
+    std::thread::sleep(std::time::Duration::from_secs(6));
+    let out = charter(
+        &kc,
+        &["upgrade", "crash", dir, "-n", n, "--set", "greeting=after"],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("revision 2 was left pending") && stderr.contains("marked failed"),
+        "{stderr}"
+    );
+    let h = store.history("crash").await.unwrap();
+    assert_eq!(h[1].status, Status::Failed);
+    assert!(h[1].description.contains("stale"), "{}", h[1].description);
+    assert_eq!(h[2].status, Status::Deployed);
+    ns.delete().await;
+}

@@ -47,6 +47,9 @@ pub struct DeployArgs {
     /// On failure, return to the last deployed revision (or remove a failed install).
     #[arg(long)]
     pub atomic: bool,
+    /// How long the release lock outlives a run that died without releasing it.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub lock_ttl: Duration,
     /// Do not change anything: `client` renders offline; `server` also has the API server
     /// validate and default every object (server-side apply dry run). Prints the manifest.
     #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "client", require_equals = true)]
@@ -251,7 +254,7 @@ async fn deploy_async(
     }
     let lock = LockOptions {
         holder: holder(),
-        ttl: Duration::from_secs(30),
+        ttl: args.lock_ttl,
         wait: args.wait_for_lock,
     };
     let mut session = ops::begin(&cluster, &prepared.namespace, &prepared.release, &lock).await?;
