@@ -652,3 +652,118 @@ async fn a_killed_upgrade_is_reported_stale_and_the_next_one_succeeds() {
     assert_eq!(h[2].status, Status::Deployed);
     ns.delete().await;
 }
+
+#[tokio::test]
+async fn field_conflicts_are_reported_until_forced() {
+    use kube::api::{Patch, PatchParams};
+    let cluster = cluster_or_skip!();
+    let ns = cluster.namespace("release-conflict").await;
+    let kc = cluster.kubeconfig.clone();
+    let tmp = tempfile::tempdir().unwrap();
+    chart(tmp.path());
+    let (dir, n) = (tmp.path().to_str().unwrap(), ns.name());
+    ok(&kc, &["install", "cf", dir, "-n", n]);
+    // Someone else takes ownership of one field with their own field manager.
+    let cms: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), n);
+    let patch = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cf-cfg"}, "data": {"greeting": "theirs"}});
+    cms.patch(
+        "cf-cfg",
+        &PatchParams::apply("ops-team").force(),
+        &Patch::Apply(&patch),
+    )
+    .await
+    .unwrap();
+    let err = fails(
+        &kc,
+        &["upgrade", "cf", dir, "-n", n, "--set", "greeting=ours"],
+    );
+    assert!(
+        err.contains("conflicts with fields owned by other managers"),
+        "{err}"
+    );
+    assert!(
+        err.contains("data.greeting") && err.contains("ops-team"),
+        "{err}"
+    );
+    assert!(err.contains("--force-conflicts"), "{err}");
+    ok(
+        &kc,
+        &[
+            "upgrade",
+            "cf",
+            dir,
+            "-n",
+            n,
+            "--set",
+            "greeting=ours",
+            "--force-conflicts",
+        ],
+    );
+    assert_eq!(
+        cms.get("cf-cfg").await.unwrap().data.unwrap()["greeting"],
+        "ours"
+    );
+    ns.delete().await;
+}
+
+#[tokio::test]
+async fn a_release_over_three_mib_compressed_round_trips() {
+    let cluster = cluster_or_skip!();
+    let ns = cluster.namespace("release-big").await;
+    let kc = cluster.kubeconfig.clone();
+    let tmp = tempfile::tempdir().unwrap();
+    write(
+        tmp.path(),
+        "Chart.yaml",
+        "apiVersion: charter/v1\nname: big\nversion: 1.0.0\n",
+    );
+    write(tmp.path(), "values.yaml", "tag: a\n");
+    // Six ConfigMaps of ~900 KB of hard-to-compress text each: ~5.4 MB of manifest.
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    for i in 0..6 {
+        let blob: String = (0..900_000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                char::from(ALPHABET[(x % 62) as usize])
+            })
+            .collect();
+        write(tmp.path(), &format!("files/blob{i}.txt"), &blob);
+        write(
+            tmp.path(),
+            &format!("templates/cm{i}.yaml"),
+            &format!(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: blob{i}\ndata:\n  tag: {{{{ values.tag }}}}\n  blob: {{{{ files[\"files/blob{i}.txt\"] }}}}\n"
+            ),
+        );
+    }
+    let (dir, n) = (tmp.path().to_str().unwrap(), ns.name());
+    ok(&kc, &["install", "big", dir, "-n", n]);
+    ok(&kc, &["upgrade", "big", dir, "-n", n, "--set", "tag=b"]);
+    ok(&kc, &["rollback", "big", "-n", n]);
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> =
+        Api::namespaced(cluster.client.clone(), n);
+    let main = secrets.get("charter.release.v1.big.v3").await.unwrap();
+    let parts: usize = main.metadata.annotations.unwrap()["charter.dev/parts"]
+        .parse()
+        .unwrap();
+    assert!(
+        parts >= 5,
+        "expected > 3 MiB compressed, got {parts} parts of 700 KiB"
+    );
+    let c = charter::cluster::Cluster::connect(Some(&kc), Some(ADMIN_CONTEXT))
+        .await
+        .unwrap();
+    let h = SecretStore::new(&c, n).history("big").await.unwrap();
+    assert_eq!(h.len(), 3);
+    assert_eq!(h[2].status, Status::Deployed);
+    assert_eq!(
+        h[2].values["tag"], "a",
+        "rollback restored revision 1's values"
+    );
+    let cms: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), n);
+    assert_eq!(cms.get("blob5").await.unwrap().data.unwrap()["tag"], "a");
+    ns.delete().await;
+}
