@@ -325,10 +325,23 @@ async fn atomic_upgrade_returns_to_the_last_deployed_revision() {
     let (dir, n) = (tmp.path().to_str().unwrap(), ns.name());
     ok(
         &kc,
-        &["install", "api", dir, "-n", n, "--set", "greeting=v1"],
+        &[
+            "install",
+            "api",
+            dir,
+            "-n",
+            n,
+            "--set",
+            "greeting=v1",
+            "--wait",
+            "--timeout",
+            "120s",
+        ],
     );
     let cms: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), n);
     let deploys: Api<Deployment> = Api::namespaced(cluster.client.clone(), n);
+    // Once rolled out, the controllers stop writing status; only an apply could bump it now.
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     let rv = deploys.get("api").await.unwrap().metadata.resource_version;
     // A no-op upgrade sends nothing that changes a live object's resourceVersion.
     ok(
