@@ -64,6 +64,21 @@ fn assert_valid_record(r: &charter::release::ReleaseRecord) {
     assert_eq!(r.checksum, r.compute_checksum());
 }
 
+/// Waits until a release's lock is held (an operation started by another process got going).
+async fn wait_for_lease(cluster: &support::TestCluster, ns: &str, release: &str) {
+    let leases: Api<k8s_openapi::api::coordination::v1::Lease> =
+        Api::namespaced(cluster.client.clone(), ns);
+    let name = charter::release::lock::lease_name(release);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while leases.get_opt(&name).await.unwrap().is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "lease {name} never appeared"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 fn charter(kubeconfig: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_charter"))
         .args(args)
@@ -542,12 +557,12 @@ async fn concurrent_operations_one_runs_the_other_reports_the_lock() {
                     "nodeSelector.zone=none",
                     "--wait",
                     "--timeout",
-                    "8s",
+                    "20s",
                 ],
             )
         })
     };
-    std::thread::sleep(std::time::Duration::from_secs(3));
+    wait_for_lease(&cluster, ns.name(), "job").await;
     let err = fails(
         &kc,
         &["upgrade", "job", &dir, "-n", &n, "--set", "greeting=second"],
@@ -624,7 +639,7 @@ async fn a_killed_upgrade_is_reported_stale_and_the_next_one_succeeds() {
             "--timeout",
             "60s",
             "--lock-ttl",
-            "4s",
+            "20s",
         ])
         .arg("--kubeconfig")
         .arg(&kc)
@@ -634,7 +649,26 @@ async fn a_killed_upgrade_is_reported_stale_and_the_next_one_succeeds() {
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_secs(3));
+    wait_for_lease(&cluster, ns.name(), "crash").await;
+    let c0 = charter::cluster::Cluster::connect(Some(&kc), Some(ADMIN_CONTEXT))
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while SecretStore::new(&c0, n)
+        .history("crash")
+        .await
+        .unwrap()
+        .last()
+        .unwrap()
+        .status
+        != Status::PendingUpgrade
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the upgrade never wrote its pending revision"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
     child.kill().unwrap(); // SIGKILL: no cleanup runs
     child.wait().unwrap();
     let c = charter::cluster::Cluster::connect(Some(&kc), Some(ADMIN_CONTEXT))
@@ -648,7 +682,8 @@ async fn a_killed_upgrade_is_reported_stale_and_the_next_one_succeeds() {
     // Until the lease expires, the next run is told who holds it.
     let err = fails(&kc, &["upgrade", "crash", dir, "-n", n]);
     assert!(err.contains("is locked by"), "{err}");
-    std::thread::sleep(std::time::Duration::from_secs(6));
+    // The lease expires 20 s after the killed run's last renewal.
+    std::thread::sleep(std::time::Duration::from_secs(22));
     let out = charter(
         &kc,
         &["upgrade", "crash", dir, "-n", n, "--set", "greeting=after"],
