@@ -815,3 +815,60 @@ async fn a_release_over_three_mib_compressed_round_trips() {
     assert_eq!(cms.get("blob5").await.unwrap().data.unwrap()["tag"], "a");
     ns.delete().await;
 }
+
+#[tokio::test]
+async fn reuse_values_keeps_what_the_last_revision_was_given() {
+    let cluster = cluster_or_skip!();
+    let ns = cluster.namespace("release-reuse").await;
+    let kc = cluster.kubeconfig.clone();
+    let tmp = tempfile::tempdir().unwrap();
+    chart(tmp.path());
+    let (dir, n) = (tmp.path().to_str().unwrap(), ns.name());
+    let cms: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), n);
+    ok(
+        &kc,
+        &["install", "ru", dir, "-n", n, "--set", "greeting=mine"],
+    );
+    ok(
+        &kc,
+        &[
+            "upgrade",
+            "ru",
+            dir,
+            "-n",
+            n,
+            "--reuse-values",
+            "--set",
+            "extra=false",
+        ],
+    );
+    assert_eq!(
+        cms.get("ru-cfg").await.unwrap().data.unwrap()["greeting"],
+        "mine"
+    );
+    assert!(cms.get_opt("ru-extra").await.unwrap().is_none());
+    // Without --reuse-values (or with --reset-values) only this run's layers apply.
+    ok(&kc, &["upgrade", "ru", dir, "-n", n, "--reset-values"]);
+    assert_eq!(
+        cms.get("ru-cfg").await.unwrap().data.unwrap()["greeting"],
+        "hello"
+    );
+    assert!(cms.get_opt("ru-extra").await.unwrap().is_some());
+    let err = fails(
+        &kc,
+        &[
+            "upgrade",
+            "ru",
+            dir,
+            "-n",
+            n,
+            "--reuse-values",
+            "--reset-values",
+        ],
+    );
+    assert!(
+        err.contains("--reset-values") || err.contains("cannot be used"),
+        "{err}"
+    );
+    ns.delete().await;
+}

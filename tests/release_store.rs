@@ -30,6 +30,7 @@ fn record(name: &str, revision: u64, manifest: String) -> ReleaseRecord {
             digest: "sha256:00".into(),
         },
         values: json!({"replicaCount": 2}),
+        user_values: json!({}),
         layers: vec![],
         target: None,
         manifest,

@@ -113,9 +113,11 @@ pub struct Prepared {
     pub target: Option<Target>,
     /// The merged values and where each came from.
     pub resolved: Resolved,
-    /// The layers the user supplied (everything above the chart defaults), merged: what a
-    /// release records so `--reuse-values` can apply them again.
+    /// The names of the layers the user supplied (everything above the chart defaults).
     pub user_layers: Vec<String>,
+    /// Those layers merged on their own (when asked for): what a release records so
+    /// `upgrade --reuse-values` can apply them again.
+    pub user_values: Option<serde_json::Value>,
 }
 
 impl Prepared {
@@ -195,7 +197,15 @@ pub fn prepare(
     args: &ChartArgs,
     sets: &[SetFlag],
 ) -> Result<Prepared, CliError> {
-    prepare_with(global, args, sets, true)
+    prepare_with(global, args, sets, true, None)
+}
+
+/// Values a previous revision was given, reapplied by `upgrade --reuse-values`.
+pub struct ReuseValues<'a> {
+    /// The user-supplied values of that revision.
+    pub values: &'a serde_json::Value,
+    /// Its revision number (for origins in messages).
+    pub revision: u64,
 }
 
 /// [`prepare`]; `lines: false` skips line numbers in value origins (for renders that need
@@ -205,7 +215,10 @@ pub fn prepare_with(
     args: &ChartArgs,
     sets: &[SetFlag],
     lines: bool,
+    reuse: Option<ReuseValues<'_>>,
 ) -> Result<Prepared, CliError> {
+    // Only release operations record the user's values; renders skip the extra merge.
+    let want_user_values = lines;
     let (spec, version, release, target) = match classify(args)? {
         Source::Target(dir) => {
             let t = target::resolve(&dir)?;
@@ -238,6 +251,11 @@ pub fn prepare_with(
         .unwrap_or_else(|| "default".to_string());
 
     let mut layers: Vec<Layer> = chart_default_layers(&chart)?;
+    if let Some(r) = reuse {
+        let text = crate::yaml::to_yaml(r.values);
+        let origin = PathBuf::from(format!("<values of revision {}>", r.revision));
+        layers.push(Layer::from_str(&text, &origin, LayerKind::ValuesFlag)?);
+    }
     if let Some(t) = &target {
         for l in &t.layers {
             layers.push(Layer::from_file_with(
@@ -259,6 +277,16 @@ pub fn prepare_with(
         .filter(|l| l.kind != LayerKind::ChartDefault)
         .map(|l| l.label.clone())
         .collect();
+    let user_values = if want_user_values {
+        let user: Vec<Layer> = layers
+            .iter()
+            .filter(|l| l.kind != LayerKind::ChartDefault)
+            .cloned()
+            .collect();
+        Some(values::resolve(user)?.values)
+    } else {
+        None
+    };
     let resolved = values::resolve(layers)?;
     Ok(Prepared {
         chart,
@@ -267,6 +295,7 @@ pub fn prepare_with(
         target,
         resolved,
         user_layers,
+        user_values,
     })
 }
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 use clap::Args;
 use sha2::Digest;
 
-use super::input::{ChartArgs, Prepared, SetFlag, prepare};
+use super::input::{ChartArgs, Prepared, ReuseValues, SetFlag, prepare, prepare_with};
 use super::render_cmds::validate_schema;
 use super::{CliError, CmdResult, GlobalArgs, OutputFormat};
 use crate::chart::Chart;
@@ -73,6 +73,13 @@ pub struct UpgradeArgs {
     /// Install the release if it does not exist.
     #[arg(short = 'i', long)]
     pub install: bool,
+    /// Start from the values the deployed revision was given (its -f/--set and deploy-tree
+    /// layers), then apply this run's layers on top.
+    #[arg(long, conflicts_with = "reset_values")]
+    pub reuse_values: bool,
+    /// Start from the chart's defaults (the default): only this run's layers apply.
+    #[arg(long)]
+    pub reset_values: bool,
 }
 
 /// `charter uninstall` flags.
@@ -183,6 +190,7 @@ async fn deploy_async(
     sets: &[SetFlag],
     upgrade: bool,
     install_ok: bool,
+    reuse_values: bool,
 ) -> CmdResult {
     let prepared = prepare(global, &args.chart, sets)?;
     validate_schema(&prepared)?;
@@ -258,8 +266,28 @@ async fn deploy_async(
         wait: args.wait_for_lock,
     };
     let mut session = ops::begin(&cluster, &prepared.namespace, &prepared.release, &lock).await?;
-    let result =
-        deploy_in_session(&cluster, &mut session, &prepared, args, upgrade, install_ok).await;
+    let result = async {
+        // --reuse-values: prepare again on top of the deployed revision's own values.
+        let reprepared = match (reuse_values, session.deployed()) {
+            (true, Some(prev)) => Some(prepare_with(
+                global,
+                &args.chart,
+                sets,
+                true,
+                Some(ReuseValues {
+                    values: &prev.user_values,
+                    revision: prev.revision,
+                }),
+            )?),
+            _ => None,
+        };
+        let p = reprepared.as_ref().unwrap_or(&prepared);
+        if reprepared.is_some() {
+            validate_schema(p)?;
+        }
+        deploy_in_session(&cluster, &mut session, p, args, upgrade, install_ok).await
+    }
+    .await;
     session.finish().await;
     let record = result?;
     let out = global.output.unwrap_or(OutputFormat::Table);
@@ -329,6 +357,7 @@ async fn deploy_in_session(
             digest: chart_digest(&p.chart),
         },
         values: p.resolved.values.clone(),
+        user_values: p.user_values.clone().unwrap_or(serde_json::Value::Null),
         layers: p.user_layers.clone(),
         target: p.target.as_ref().map(|t| TargetRef {
             env: t.env.clone(),
@@ -428,7 +457,7 @@ fn summary_json(r: &ReleaseRecord) -> serde_json::Value {
 
 /// `charter install`.
 pub fn install(global: &GlobalArgs, args: DeployArgs, sets: Vec<SetFlag>) -> CmdResult {
-    runtime()?.block_on(deploy_async(global, &args, &sets, false, true))
+    runtime()?.block_on(deploy_async(global, &args, &sets, false, true, false))
 }
 
 /// `charter upgrade`.
@@ -439,6 +468,7 @@ pub fn upgrade(global: &GlobalArgs, args: UpgradeArgs, sets: Vec<SetFlag>) -> Cm
         &sets,
         true,
         args.install,
+        args.reuse_values,
     ))
 }
 

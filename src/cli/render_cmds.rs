@@ -56,7 +56,7 @@ pub fn prepare_and_render(
 ) -> Result<(Prepared, Rendered), CliError> {
     // Line numbers of values only serve messages: prepare without them, and again with them
     // when the schema rejects the values, so the error names the file and line.
-    let mut prepared = prepare_with(global, args, sets, false)?;
+    let mut prepared = prepare_with(global, args, sets, false, None)?;
     if validate_schema(&prepared).is_err() {
         validate_schema(&prepare(global, args, sets)?)?;
     }

@@ -186,6 +186,8 @@ pub struct Deploy {
     pub chart: ChartRef,
     /// The merged values.
     pub values: Value,
+    /// The user-supplied values.
+    pub user_values: Value,
     /// Layers used.
     pub layers: Vec<String>,
     /// Target.
@@ -242,6 +244,7 @@ pub fn rollback_deploy(
         rollback_of: Some(target.revision),
         chart: target.chart.clone(),
         values: target.values.clone(),
+        user_values: target.user_values.clone(),
         layers: target.layers.clone(),
         target: target.target.clone(),
         crds: Vec::new(),
@@ -385,6 +388,7 @@ impl<'c> Session<'c> {
             description: format!("{verb} running"),
             chart: d.chart,
             values: d.values,
+            user_values: d.user_values,
             layers: d.layers,
             target: d.target,
             manifest: manifest_text,

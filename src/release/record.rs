@@ -169,6 +169,10 @@ pub struct ReleaseRecord {
     pub chart: ChartRef,
     /// The merged values.
     pub values: serde_json::Value,
+    /// The values the user supplied (every layer above the chart defaults), merged; reapplied
+    /// by `upgrade --reuse-values`.
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    pub user_values: serde_json::Value,
     /// The layers used, lowest precedence first (files and flags).
     #[serde(default)]
     pub layers: Vec<String>,
@@ -319,6 +323,7 @@ pub(crate) fn sample(name: &str, revision: u64, status: Status) -> ReleaseRecord
             digest: "sha256:00".into(),
         },
         values: serde_json::json!({"a": 1}),
+        user_values: serde_json::json!({"a": 1}),
         layers: vec!["charts/demo/values.yaml".into()],
         target: None,
         manifest: "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n".into(),
