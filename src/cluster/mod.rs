@@ -363,6 +363,35 @@ impl Cluster {
         })
     }
 
+    /// Waits until discovery serves apiVersion + kind (a CRD that just became Established can
+    /// take a moment to appear in discovery).
+    pub async fn await_served(
+        &self,
+        api_version: &str,
+        kind: &str,
+        timeout: Duration,
+    ) -> Result<(), ClusterError> {
+        let (group, version) = match api_version.split_once('/') {
+            Some((g, v)) => (g, v),
+            None => ("", api_version),
+        };
+        let gvk = kube::api::GroupVersionKind::gvk(group, version, kind);
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if self.discover(true).await?.resolve_gvk(&gvk).is_some() {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(ClusterError::UnknownKind {
+                    api_version: api_version.to_string(),
+                    kind: kind.to_string(),
+                    url: self.url.clone(),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    }
+
     fn api(&self, res: &Resource, namespace: Option<&str>) -> Api<DynamicObject> {
         match (res.namespaced, namespace) {
             (true, Some(ns)) => Api::namespaced_with(self.client.clone(), ns, &res.api),

@@ -590,6 +590,35 @@ impl<'c> Session<'c> {
             if p == 0 {
                 let crds: Vec<&InventoryItem> = batch.iter().map(|(_, i)| i).collect();
                 self.wait_ready(&crds, Duration::from_secs(60)).await?;
+                // Established is not yet served: wait until discovery lists every version.
+                for (crd, _) in &batch {
+                    let group = crd
+                        .pointer("/spec/group")
+                        .and_then(Value::as_str)
+                        .unwrap_or("");
+                    let kind = crd
+                        .pointer("/spec/names/kind")
+                        .and_then(Value::as_str)
+                        .unwrap_or("");
+                    let versions = crd
+                        .pointer("/spec/versions")
+                        .and_then(Value::as_array)
+                        .cloned()
+                        .unwrap_or_default();
+                    for v in versions {
+                        let served = v.get("served").and_then(Value::as_bool).unwrap_or(false);
+                        if let (true, Some(name)) = (served, v.get("name").and_then(Value::as_str))
+                        {
+                            self.cluster
+                                .await_served(
+                                    &format!("{group}/{name}"),
+                                    kind,
+                                    Duration::from_secs(60),
+                                )
+                                .await?;
+                        }
+                    }
+                }
             }
         }
         if let Some(prev) = previous {
