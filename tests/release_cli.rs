@@ -872,3 +872,54 @@ async fn reuse_values_keeps_what_the_last_revision_was_given() {
     );
     ns.delete().await;
 }
+
+#[tokio::test]
+async fn every_release_command_accepts_a_deploy_tree_target() {
+    let cluster = cluster_or_skip!();
+    let ns = cluster.namespace("release-tree").await;
+    let kc = cluster.kubeconfig.clone();
+    let tmp = tempfile::tempdir().unwrap();
+    chart(&tmp.path().join("chart"));
+    write(tmp.path(), ".git/HEAD", "");
+    write(
+        tmp.path(),
+        "deploy/app/charter.yaml",
+        &format!(
+            "chart: ../../chart\nrelease: tree\nnamespace: {}\n",
+            ns.name()
+        ),
+    );
+    write(
+        tmp.path(),
+        "deploy/app/values.yaml",
+        "greeting: from-tree\n",
+    );
+    write(
+        tmp.path(),
+        "deploy/app/prod/eu/values.yaml",
+        "replicas: 1\n",
+    );
+    let leaf = tmp.path().join("deploy/app/prod/eu");
+    let leaf = leaf.to_str().unwrap();
+    let out = ok(&kc, &["install", leaf]);
+    assert!(
+        out.contains("NAME: tree") && out.contains(&format!("NAMESPACE: {}", ns.name())),
+        "{out}"
+    );
+    ok(&kc, &["upgrade", leaf, "--set", "greeting=second"]);
+    let out = ok(&kc, &["history", leaf]);
+    assert!(
+        out.contains("superseded") && out.contains("deployed"),
+        "{out}"
+    );
+    let out = ok(&kc, &["get", "values", leaf]);
+    assert!(out.contains("greeting: second"), "{out}");
+    let out = ok(&kc, &["status", leaf]);
+    assert!(out.contains("REVISION: 2"), "{out}");
+    let out = ok(&kc, &["rollback", leaf]);
+    assert!(out.contains("Rollback to 1"), "{out}");
+    ok(&kc, &["uninstall", leaf]);
+    let cms: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), ns.name());
+    assert!(cms.get_opt("tree-cfg").await.unwrap().is_none());
+    ns.delete().await;
+}

@@ -14,6 +14,7 @@ use crate::release::kube_store::SecretStore;
 use crate::release::ops::{self, Deploy, LockOptions};
 use crate::release::{ChartRef, ReleaseRecord, TargetRef};
 use crate::render::{self, Capabilities, ReleaseInfo, RenderOptions};
+use crate::target::Target;
 
 /// Flags shared by install and upgrade.
 #[derive(Debug, Args)]
@@ -85,7 +86,7 @@ pub struct UpgradeArgs {
 /// `charter uninstall` flags.
 #[derive(Debug, Args)]
 pub struct UninstallArgs {
-    /// The release name.
+    /// The release name (with -n), or a deploy-tree target directory.
     pub release: String,
     /// Keep the release records, marked uninstalled.
     #[arg(long)]
@@ -95,7 +96,7 @@ pub struct UninstallArgs {
 /// `charter history` flags.
 #[derive(Debug, Args)]
 pub struct HistoryArgs {
-    /// The release name.
+    /// The release name (with -n), or a deploy-tree target directory.
     pub release: String,
     /// Show at most this many revisions (newest).
     #[arg(long, default_value_t = 256)]
@@ -138,16 +139,37 @@ fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
         .map_err(|e| CliError::new(format!("cannot start the async runtime: {e}")))
 }
 
-async fn connect(global: &GlobalArgs, p: Option<&Prepared>) -> Result<Cluster, CliError> {
-    let context = global.kube_context.clone().or_else(|| {
-        p.and_then(|p| p.target.as_ref())
-            .and_then(|t| t.kube_context.clone())
-    });
-    let kubeconfig = global.kubeconfig.clone().or_else(|| {
-        p.and_then(|p| p.target.as_ref())
-            .and_then(|t| t.kubeconfig.clone())
-    });
+async fn connect(global: &GlobalArgs, target: Option<&Target>) -> Result<Cluster, CliError> {
+    let context = global
+        .kube_context
+        .clone()
+        .or_else(|| target.and_then(|t| t.kube_context.clone()));
+    let kubeconfig = global
+        .kubeconfig
+        .clone()
+        .or_else(|| target.and_then(|t| t.kubeconfig.clone()));
     Ok(Cluster::connect(kubeconfig.as_deref(), context.as_deref()).await?)
+}
+
+/// A release named on the command line: `RELEASE` (with `-n`), or a deploy-tree target
+/// directory, which names the release, its namespace and its kube context.
+fn release_ref(
+    global: &GlobalArgs,
+    arg: &str,
+) -> Result<(String, String, Option<Target>), CliError> {
+    let path = std::path::Path::new(arg);
+    if path.is_dir() && crate::target::is_in_deploy_tree(path) {
+        let t = crate::target::resolve(path)?;
+        let ns = global
+            .namespace
+            .clone()
+            .or_else(|| t.namespace.clone())
+            .unwrap_or_else(|| "default".into());
+        return Ok((t.release.clone(), ns, Some(t)));
+    }
+    super::input::validate_release_name(arg)?;
+    let ns = global.namespace.clone().unwrap_or_else(|| "default".into());
+    Ok((arg.to_string(), ns, None))
 }
 
 fn holder() -> String {
@@ -209,7 +231,7 @@ async fn deploy_async(
         );
         return Ok(0);
     }
-    let cluster = connect(global, Some(&prepared)).await?;
+    let cluster = connect(global, prepared.target.as_ref()).await?;
     if args.dry_run == Some(DryRun::Server) {
         let caps = Capabilities {
             kube_version: cluster.server_version().await?,
@@ -475,18 +497,18 @@ pub fn upgrade(global: &GlobalArgs, args: UpgradeArgs, sets: Vec<SetFlag>) -> Cm
 /// `charter uninstall`.
 pub fn uninstall(global: &GlobalArgs, args: UninstallArgs) -> CmdResult {
     runtime()?.block_on(async {
-        let cluster = connect(global, None).await?;
-        let ns = global.namespace.clone().unwrap_or_else(|| "default".into());
+        let (release, ns, target) = release_ref(global, &args.release)?;
+        let cluster = connect(global, target.as_ref()).await?;
         let lock = LockOptions {
             holder: holder(),
             ttl: Duration::from_secs(30),
             wait: None,
         };
-        let mut session = ops::begin(&cluster, &ns, &args.release, &lock).await?;
+        let mut session = ops::begin(&cluster, &ns, &release, &lock).await?;
         let r = session.uninstall(args.keep_history, &log_line).await;
         session.finish().await;
         r?;
-        println!("release \"{}\" uninstalled", args.release);
+        println!("release \"{}\" uninstalled", release);
         Ok(0)
     })
 }
@@ -494,16 +516,16 @@ pub fn uninstall(global: &GlobalArgs, args: UninstallArgs) -> CmdResult {
 /// `charter history`.
 pub fn history(global: &GlobalArgs, args: HistoryArgs) -> CmdResult {
     runtime()?.block_on(async {
-        let cluster = connect(global, None).await?;
-        let ns = global.namespace.clone().unwrap_or_else(|| "default".into());
+        let (release, ns, target) = release_ref(global, &args.release)?;
+        let cluster = connect(global, target.as_ref()).await?;
         let records = SecretStore::new(&cluster, &ns)
-            .history(&args.release)
+            .history(&release)
             .await
             .map_err(CliError::new)?;
         if records.is_empty() {
             return Err(CliError::new(format!(
                 "release {ns}/{} not found: it has no revisions in namespace {ns}",
-                args.release
+                release
             )));
         }
         let shown: Vec<&ReleaseRecord> = records.iter().rev().take(args.max).rev().collect();
@@ -541,7 +563,7 @@ pub fn history(global: &GlobalArgs, args: HistoryArgs) -> CmdResult {
 /// `charter rollback` flags.
 #[derive(Debug, Args)]
 pub struct RollbackArgs {
-    /// The release name.
+    /// The release name (with -n), or a deploy-tree target directory.
     pub release: String,
     /// The revision to return to (default: the previous deployed revision).
     pub revision: Option<u64>,
@@ -565,14 +587,14 @@ pub struct RollbackArgs {
 /// `charter rollback`: a new revision with an earlier revision's manifest and values.
 pub fn rollback(global: &GlobalArgs, args: RollbackArgs) -> CmdResult {
     runtime()?.block_on(async {
-        let cluster = connect(global, None).await?;
-        let ns = global.namespace.clone().unwrap_or_else(|| "default".into());
+        let (release, ns, target) = release_ref(global, &args.release)?;
+        let cluster = connect(global, target.as_ref()).await?;
         let lock = LockOptions {
             holder: holder(),
             ttl: Duration::from_secs(30),
             wait: args.wait_for_lock,
         };
-        let mut session = ops::begin(&cluster, &ns, &args.release, &lock).await?;
+        let mut session = ops::begin(&cluster, &ns, &release, &lock).await?;
         let result = async {
             let target = session.rollback_target(args.revision)?.clone();
             let deploy = ops::rollback_deploy(
@@ -611,7 +633,7 @@ pub struct GetArgs {
     /// What to print.
     #[arg(value_enum)]
     pub what: GetWhat,
-    /// The release name.
+    /// The release name (with -n), or a deploy-tree target directory.
     pub release: String,
     /// The revision (default: the latest).
     #[arg(long)]
@@ -621,17 +643,17 @@ pub struct GetArgs {
 /// `charter get values|manifest|notes|all`.
 pub fn get(global: &GlobalArgs, args: GetArgs) -> CmdResult {
     runtime()?.block_on(async {
-        let cluster = connect(global, None).await?;
-        let ns = global.namespace.clone().unwrap_or_else(|| "default".into());
+        let (release, ns, target) = release_ref(global, &args.release)?;
+        let cluster = connect(global, target.as_ref()).await?;
         let history = SecretStore::new(&cluster, &ns)
-            .history(&args.release)
+            .history(&release)
             .await
             .map_err(CliError::new)?;
         let record = match args.revision {
             Some(n) => history.iter().find(|r| r.revision == n).ok_or_else(|| {
                 CliError::new(format!(
                     "release {ns}/{} has no revision {n}; revisions: {}",
-                    args.release,
+                    release,
                     history
                         .iter()
                         .map(|r| r.revision.to_string())
@@ -642,7 +664,7 @@ pub fn get(global: &GlobalArgs, args: GetArgs) -> CmdResult {
             None => history.last().ok_or_else(|| {
                 CliError::new(format!(
                     "release {ns}/{} not found: it has no revisions in namespace {ns}",
-                    args.release
+                    release
                 ))
             })?,
         };
@@ -697,8 +719,8 @@ pub fn list(global: &GlobalArgs, args: ListArgs) -> CmdResult {
         })
         .collect::<Result<_, _>>()?;
     runtime()?.block_on(async {
-        let cluster = connect(global, None).await?;
         let ns = global.namespace.clone().unwrap_or_else(|| "default".into());
+        let cluster = connect(global, None).await?;
         let scope = (!args.all_namespaces).then_some(ns.as_str());
         let secrets = cluster.list("v1", "Secret", scope, &selector(None)).await?;
         // Latest main Secret per (namespace, release), read from labels without decoding.
@@ -790,7 +812,7 @@ pub fn list(global: &GlobalArgs, args: ListArgs) -> CmdResult {
 /// `charter status` flags.
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    /// The release name.
+    /// The release name (with -n), or a deploy-tree target directory.
     pub release: String,
 }
 
@@ -798,11 +820,11 @@ pub struct StatusArgs {
 pub fn status(global: &GlobalArgs, args: StatusArgs) -> CmdResult {
     use crate::cluster::readiness::{Readiness, readiness};
     runtime()?.block_on(async {
-        let cluster = connect(global, None).await?;
-        let ns = global.namespace.clone().unwrap_or_else(|| "default".into());
-        let history = SecretStore::new(&cluster, &ns).history(&args.release).await.map_err(CliError::new)?;
+        let (release, ns, target) = release_ref(global, &args.release)?;
+        let cluster = connect(global, target.as_ref()).await?;
+        let history = SecretStore::new(&cluster, &ns).history(&release).await.map_err(CliError::new)?;
         let r = history.last().ok_or_else(|| {
-            CliError::new(format!("release {ns}/{} not found: it has no revisions in namespace {ns}", args.release))
+            CliError::new(format!("release {ns}/{} not found: it has no revisions in namespace {ns}", release))
         })?;
         let mut resources = Vec::new();
         for item in &r.inventory {
