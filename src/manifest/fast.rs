@@ -481,8 +481,25 @@ mod tests {
             Just("h: a: b".to_string()),
             Just("name: n".to_string()),
             Just("metadata:".to_string()),
+            Just("- - x".to_string()),
+            Just("x".to_string()),
+            Just("k: 'a'b".to_string()),
+            Just("k: >".to_string()),
+            Just("k: |+".to_string()),
+            Just("- |".to_string()),
+            Just("k: []".to_string()),
+            Just("'q': v".to_string()),
+            Just("\"q\": v".to_string()),
+            Just("-x: y".to_string()),
+            Just("- k:".to_string()),
+            Just("k: v:".to_string()),
+            Just("k: a #b".to_string()),
+            Just("k:  ".to_string()),
+            Just("  ".to_string()),
+            Just("namespace: ns".to_string()),
+            Just("kind: Z".to_string()),
         ];
-        let doc = proptest::collection::vec((0usize..4, line), 0..12).prop_map(|lines| {
+        let doc = proptest::collection::vec((0usize..5, line), 0..16).prop_map(|lines| {
             let mut s = String::from("apiVersion: v1\nkind: K\n");
             for (ind, l) in lines {
                 s.push_str(&" ".repeat(ind * 2));
