@@ -508,7 +508,7 @@ mod tests {
             }
             s
         });
-        proptest!(ProptestConfig::with_cases(20_000), |(d in doc)| {
+        proptest!(ProptestConfig::with_cases(8_000), |(d in doc)| {
             agrees(&d);
         });
     }
