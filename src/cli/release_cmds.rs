@@ -513,21 +513,29 @@ pub fn uninstall(global: &GlobalArgs, args: UninstallArgs) -> CmdResult {
     })
 }
 
+/// Connects for a release and reads its history; a release without revisions is an error.
+async fn read_history(
+    global: &GlobalArgs,
+    arg: &str,
+) -> Result<(Cluster, String, String, Vec<ReleaseRecord>), CliError> {
+    let (release, ns, target) = release_ref(global, arg)?;
+    let cluster = connect(global, target.as_ref()).await?;
+    let records = SecretStore::new(&cluster, &ns)
+        .history(&release)
+        .await
+        .map_err(CliError::new)?;
+    if records.is_empty() {
+        return Err(CliError::new(format!(
+            "release {ns}/{release} not found: it has no revisions in namespace {ns}"
+        )));
+    }
+    Ok((cluster, release, ns, records))
+}
+
 /// `charter history`.
 pub fn history(global: &GlobalArgs, args: HistoryArgs) -> CmdResult {
     runtime()?.block_on(async {
-        let (release, ns, target) = release_ref(global, &args.release)?;
-        let cluster = connect(global, target.as_ref()).await?;
-        let records = SecretStore::new(&cluster, &ns)
-            .history(&release)
-            .await
-            .map_err(CliError::new)?;
-        if records.is_empty() {
-            return Err(CliError::new(format!(
-                "release {ns}/{} not found: it has no revisions in namespace {ns}",
-                release
-            )));
-        }
+        let (_, _, _, records) = read_history(global, &args.release).await?;
         let shown: Vec<&ReleaseRecord> = records.iter().rev().take(args.max).rev().collect();
         match global.output.unwrap_or(OutputFormat::Table) {
             OutputFormat::Json => {
@@ -643,12 +651,7 @@ pub struct GetArgs {
 /// `charter get values|manifest|notes|all`.
 pub fn get(global: &GlobalArgs, args: GetArgs) -> CmdResult {
     runtime()?.block_on(async {
-        let (release, ns, target) = release_ref(global, &args.release)?;
-        let cluster = connect(global, target.as_ref()).await?;
-        let history = SecretStore::new(&cluster, &ns)
-            .history(&release)
-            .await
-            .map_err(CliError::new)?;
+        let (_, release, ns, history) = read_history(global, &args.release).await?;
         let record = match args.revision {
             Some(n) => history.iter().find(|r| r.revision == n).ok_or_else(|| {
                 CliError::new(format!(
@@ -820,12 +823,10 @@ pub struct StatusArgs {
 pub fn status(global: &GlobalArgs, args: StatusArgs) -> CmdResult {
     use crate::cluster::readiness::{Readiness, readiness};
     runtime()?.block_on(async {
-        let (release, ns, target) = release_ref(global, &args.release)?;
-        let cluster = connect(global, target.as_ref()).await?;
-        let history = SecretStore::new(&cluster, &ns).history(&release).await.map_err(CliError::new)?;
-        let r = history.last().ok_or_else(|| {
-            CliError::new(format!("release {ns}/{} not found: it has no revisions in namespace {ns}", release))
-        })?;
+        let (cluster, release, ns, history) = read_history(global, &args.release).await?;
+        let r = history
+            .last()
+            .ok_or_else(|| CliError::new(format!("release {ns}/{release} has no revisions")))?;
         let mut resources = Vec::new();
         for item in &r.inventory {
             let ins = (!item.namespace.is_empty()).then_some(item.namespace.as_str());
