@@ -923,3 +923,58 @@ async fn every_release_command_accepts_a_deploy_tree_target() {
     assert!(cms.get_opt("tree-cfg").await.unwrap().is_none());
     ns.delete().await;
 }
+
+#[tokio::test]
+async fn an_unchanged_upgrade_still_repairs_what_was_changed_by_hand() {
+    use kube::api::{DeleteParams, Patch, PatchParams};
+    let cluster = cluster_or_skip!();
+    let ns = cluster.namespace("release-repair").await;
+    let kc = cluster.kubeconfig.clone();
+    let tmp = tempfile::tempdir().unwrap();
+    chart(tmp.path());
+    let (dir, n) = (tmp.path().to_str().unwrap(), ns.name());
+    ok(&kc, &["install", "fix", dir, "-n", n]);
+    let cms: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), n);
+    let deploys: Api<Deployment> = Api::namespaced(cluster.client.clone(), n);
+
+    // Rendered exactly as before, but gone from the cluster: applied again.
+    cms.delete("fix-extra", &DeleteParams::default())
+        .await
+        .unwrap();
+    // charter's label removed by hand: the object no longer lists by selector, yet is found.
+    let unlabel = Patch::Merge(serde_json::json!({
+        "metadata": {"labels": {"charter.dev/release": null}}
+    }));
+    deploys
+        .patch("fix", &PatchParams::default(), &unlabel)
+        .await
+        .unwrap();
+    ok(&kc, &["upgrade", "fix", dir, "-n", n]);
+    assert!(cms.get_opt("fix-extra").await.unwrap().is_some());
+    let labels = deploys.get("fix").await.unwrap().metadata.labels.unwrap();
+    assert_eq!(labels["charter.dev/release"], "fix");
+
+    // A value changed by another manager is not taken for unchanged: the apply runs and
+    // reports the conflict, and --force-conflicts takes the field back.
+    let scale = Patch::Merge(serde_json::json!({"spec": {"replicas": 4}}));
+    deploys
+        .patch(
+            "fix",
+            &PatchParams {
+                field_manager: Some("kubectl-edit".into()),
+                ..Default::default()
+            },
+            &scale,
+        )
+        .await
+        .unwrap();
+    let err = fails(&kc, &["upgrade", "fix", dir, "-n", n]);
+    assert!(
+        err.contains("kubectl-edit") && err.contains("replicas"),
+        "{err}"
+    );
+    ok(&kc, &["upgrade", "fix", dir, "-n", n, "--force-conflicts"]);
+    let spec = deploys.get("fix").await.unwrap().spec.unwrap();
+    assert_eq!(spec.replicas, Some(1));
+    ns.delete().await;
+}

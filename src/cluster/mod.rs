@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::discovery::{ApiCapabilities, ApiResource, Discovery, Scope};
@@ -456,7 +457,8 @@ impl Cluster {
             })
     }
 
-    /// Lists objects of a kind, in a namespace or all, filtered by a label selector.
+    /// Lists objects of a kind, in a namespace or all, filtered by a label selector (may be
+    /// empty). Pages through the result so a large list is not one huge response.
     pub async fn list(
         &self,
         api_version: &str,
@@ -466,19 +468,21 @@ impl Cluster {
     ) -> Result<Vec<Value>, ClusterError> {
         let res = self.resource(api_version, kind).await?;
         let api = self.api(&res, namespace);
-        let lp = ListParams::default().labels(selector);
-        let out = retry(|| async { api.list(&lp).await }).await.map_err(|e| {
-            self.map_err(
-                e,
-                "list",
-                &res.api.plural,
-                namespace,
-                &format!("{kind} list"),
-            )
-        })?;
-        out.items
-            .into_iter()
-            .map(|o| {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut lp = ListParams::default().limit(LIST_PAGE);
+            if !selector.is_empty() {
+                lp = lp.labels(selector);
+            }
+            if let Some(t) = &token {
+                lp = lp.continue_token(t);
+            }
+            let page = retry(|| async { api.list(&lp).await })
+                .await
+                .map_err(|e| self.list_err(e, &res, kind, namespace))?;
+            token = page.metadata.continue_.filter(|t| !t.is_empty());
+            for o in page.items {
                 let mut v = serde_json::to_value(o).map_err(|e| ClusterError::Other {
                     what: format!("{kind} list"),
                     message: e.to_string(),
@@ -487,9 +491,61 @@ impl Cluster {
                     m.insert("apiVersion".into(), Value::String(api_version.to_string()));
                     m.insert("kind".into(), Value::String(kind.to_string()));
                 }
-                Ok(v)
-            })
-            .collect()
+                out.push(v);
+            }
+            if token.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// Lists only the metadata (name, namespace, labels, annotations, ...) of a kind's
+    /// objects: enough to see whether names are taken and who owns them, at a fraction of the
+    /// transfer of full objects.
+    pub async fn list_metadata(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        selector: &str,
+    ) -> Result<Vec<ObjectMeta>, ClusterError> {
+        let res = self.resource(api_version, kind).await?;
+        let api = self.api(&res, namespace);
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut lp = ListParams::default().limit(LIST_PAGE);
+            if !selector.is_empty() {
+                lp = lp.labels(selector);
+            }
+            if let Some(t) = &token {
+                lp = lp.continue_token(t);
+            }
+            let page = retry(|| async { api.list_metadata(&lp).await })
+                .await
+                .map_err(|e| self.list_err(e, &res, kind, namespace))?;
+            token = page.metadata.continue_.filter(|t| !t.is_empty());
+            out.extend(page.items.into_iter().map(|o| o.metadata));
+            if token.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
+    fn list_err(
+        &self,
+        e: kube::Error,
+        res: &Resource,
+        kind: &str,
+        namespace: Option<&str>,
+    ) -> ClusterError {
+        self.map_err(
+            e,
+            "list",
+            &res.api.plural,
+            namespace,
+            &format!("{kind} list"),
+        )
     }
 
     /// Deletes an object with background propagation. Returns false when it was already gone.
@@ -643,6 +699,9 @@ fn is_transient(e: &kube::Error) -> bool {
         _ => false,
     }
 }
+
+/// Objects per list page.
+const LIST_PAGE: u32 = 500;
 
 /// How long retries of one call may take in total.
 const RETRY_BUDGET: Duration = Duration::from_secs(30);

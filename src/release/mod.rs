@@ -1,6 +1,7 @@
 //! Releases: the record of every revision, stored as Secrets in the release's namespace.
 
 pub mod kube_store;
+pub mod live;
 pub mod lock;
 pub mod ops;
 pub mod record;

@@ -2,13 +2,14 @@
 //! rendered revision in dependency order with ownership metadata, prune what left the chart,
 //! and record every state change as a release record.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
 use serde_json::{Value, json};
 
 use super::kube_store::{KubeStoreError, SecretStore};
+use super::live::{LiveIndex, LiveObject, Lookup, covers};
 use super::lock::{self, Acquired, LockError, LockGuard};
 use super::record::{
     ChartRef, InventoryItem, RECORD_API_VERSION, ReleaseRecord, Status, TargetRef,
@@ -212,6 +213,43 @@ pub struct Deploy {
     pub history_max: usize,
 }
 
+/// One object of a deploy, ready to apply.
+struct Desired {
+    /// The object with ownership metadata.
+    obj: Value,
+    /// Its inventory entry.
+    item: InventoryItem,
+    /// Rendered exactly as in the last revision.
+    same_render: bool,
+}
+
+/// apiVersion, kind, namespace as written (may be empty), name of a rendered document.
+type RenderKey = (String, String, String, String);
+
+fn render_key(m: &Manifest) -> RenderKey {
+    (
+        m.header.api_version.clone(),
+        m.header.kind.clone(),
+        m.header.namespace.clone().unwrap_or_default(),
+        m.header.name.clone(),
+    )
+}
+
+/// A revision's rendered objects by identity, for spotting unchanged ones. A revision that
+/// cannot be read back gives none: everything is applied.
+fn rendered_objects(record: &ReleaseRecord) -> HashMap<RenderKey, Value> {
+    let Ok(manifests) = manifests_of(record) else {
+        return HashMap::new();
+    };
+    manifests
+        .iter()
+        .filter_map(|m| {
+            let obj = crate::yaml::parse_str(m.text(), &m.source).ok()?;
+            Some((render_key(m), obj))
+        })
+        .collect()
+}
+
 /// The objects a stored revision applied, parsed back from its manifest.
 pub fn manifests_of(record: &ReleaseRecord) -> Result<Vec<Manifest>, OpError> {
     let source: std::sync::Arc<str> =
@@ -364,8 +402,17 @@ impl<'c> Session<'c> {
             None if is_install => (Status::PendingInstall, "Install".to_string()),
             None => (Status::PendingUpgrade, "Upgrade".to_string()),
         };
-        let objects = self.prepare_objects(&d.crds, &d.manifests).await?;
-        let inventory: Vec<InventoryItem> = objects.iter().map(|(_, item)| item.clone()).collect();
+        // Objects rendered exactly as in the last revision are skipped when the cluster already
+        // holds them; only when that revision is the latest, since a failed one after it may
+        // have applied something else.
+        let previous_render = match (&previous, self.history.last()) {
+            (Some(p), Some(l)) if p.revision == l.revision => rendered_objects(p),
+            _ => HashMap::new(),
+        };
+        let objects = self
+            .prepare_objects(&d.crds, &d.manifests, &previous_render)
+            .await?;
+        let inventory: Vec<InventoryItem> = objects.iter().map(|o| o.item.clone()).collect();
         let mut manifest_text = String::new();
         for m in d.crds.iter().chain(d.manifests.iter()) {
             manifest_text.push_str("---\n# Source: ");
@@ -431,7 +478,8 @@ impl<'c> Session<'c> {
         &self,
         crds: &[Manifest],
         manifests: &[Manifest],
-    ) -> Result<Vec<(Value, InventoryItem)>, OpError> {
+        previous_render: &HashMap<RenderKey, Value>,
+    ) -> Result<Vec<Desired>, OpError> {
         let mut parsed = Vec::new();
         for m in crds.iter().chain(manifests.iter()) {
             let obj =
@@ -456,6 +504,7 @@ impl<'c> Session<'c> {
             .collect();
         let mut out = Vec::new();
         for (m, mut obj) in parsed {
+            let same_render = previous_render.get(&render_key(m)) == Some(&obj);
             let namespaced = match self
                 .cluster
                 .is_namespaced(&m.header.api_version, &m.header.kind)
@@ -508,35 +557,48 @@ impl<'c> Session<'c> {
                 Some((g, v)) => (g.to_string(), v.to_string()),
                 None => (String::new(), m.header.api_version.clone()),
             };
-            out.push((
+            out.push(Desired {
                 obj,
-                InventoryItem {
+                item: InventoryItem {
                     group,
                     version,
                     kind: m.header.kind.clone(),
                     namespace: ns,
                     name: m.header.name.clone(),
                 },
-            ));
+                same_render,
+            });
         }
         Ok(out)
     }
 
-    async fn check_owner(&self, item: &InventoryItem, take_ownership: bool) -> Result<(), OpError> {
-        let ns = (!item.namespace.is_empty()).then_some(item.namespace.as_str());
-        let Some(live) = self
-            .cluster
-            .get(&item.api_version(), &item.kind, ns, &item.name)
-            .await?
-        else {
-            return Ok(());
+    /// Refuses an existing object that another release, or nobody, owns (unless adopting).
+    async fn check_owner(
+        &self,
+        item: &InventoryItem,
+        live: &LiveIndex,
+        take_ownership: bool,
+    ) -> Result<(), OpError> {
+        let fetched;
+        let obj = match live.lookup(item) {
+            Lookup::Present(o) => o,
+            Lookup::Absent => return Ok(()),
+            Lookup::Unknown => {
+                let ns = (!item.namespace.is_empty()).then_some(item.namespace.as_str());
+                match self
+                    .cluster
+                    .get(&item.api_version(), &item.kind, ns, &item.name)
+                    .await?
+                {
+                    Some(v) => {
+                        fetched = LiveObject::from_value(v);
+                        &fetched
+                    }
+                    None => return Ok(()),
+                }
+            }
         };
-        let ann = |k: &str| {
-            live.pointer(&format!("/metadata/annotations/{}", k.replace('/', "~1")))
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        };
-        let owner = (ann(ANNOTATION_RELEASE), ann(ANNOTATION_RELEASE_NS));
+        let owner = &obj.owner;
         if owner.0.as_deref() == Some(self.release.as_str())
             && owner.1.as_deref() == Some(self.namespace.as_str())
         {
@@ -558,7 +620,7 @@ impl<'c> Session<'c> {
 
     async fn apply_all(
         &self,
-        objects: &[(Value, InventoryItem)],
+        objects: &[Desired],
         previous: Option<&ReleaseRecord>,
         d: &ApplyHow,
         log: &(dyn Fn(&str) + Sync),
@@ -567,31 +629,46 @@ impl<'c> Session<'c> {
             force: d.force_conflicts,
             dry_run: false,
         };
+        let touched = objects
+            .iter()
+            .map(|o| &o.item)
+            .chain(previous.iter().flat_map(|p| p.inventory.iter()));
+        let live = LiveIndex::read(self.cluster, &self.release, touched).await?;
         // Phases: CRDs (then wait until established), Namespaces, everything else.
-        let phase = |o: &&(Value, InventoryItem)| match o.1.kind.as_str() {
+        let phase = |o: &&Desired| match o.item.kind.as_str() {
             "CustomResourceDefinition" => 0,
             "Namespace" => 1,
             _ => 2,
         };
         for p in 0..3 {
-            let batch: Vec<&(Value, InventoryItem)> =
-                objects.iter().filter(|o| phase(o) == p).collect();
+            let batch: Vec<&Desired> = objects.iter().filter(|o| phase(o) == p).collect();
             if batch.is_empty() {
                 continue;
             }
+            let live = &live;
             futures::stream::iter(batch.iter().map(Ok::<_, OpError>))
-                .try_for_each_concurrent(PARALLEL_APPLIES, |(obj, item)| async move {
-                    self.check_owner(item, d.take_ownership).await?;
-                    self.cluster.apply(obj, opts).await?;
-                    log(&format!("applied {}", item.display()));
+                .try_for_each_concurrent(PARALLEL_APPLIES, |o| async move {
+                    self.check_owner(&o.item, live, d.take_ownership).await?;
+                    if o.same_render
+                        && let Lookup::Present(LiveObject {
+                            full: Some(current),
+                            ..
+                        }) = live.lookup(&o.item)
+                        && covers(current, &o.obj)
+                    {
+                        return Ok(());
+                    }
+                    self.cluster.apply(&o.obj, opts).await?;
+                    log(&format!("applied {}", o.item.display()));
                     Ok(())
                 })
                 .await?;
             if p == 0 {
-                let crds: Vec<&InventoryItem> = batch.iter().map(|(_, i)| i).collect();
+                let crds: Vec<&InventoryItem> = batch.iter().map(|o| &o.item).collect();
                 self.wait_ready(&crds, Duration::from_secs(60)).await?;
                 // Established is not yet served: wait until discovery lists every version.
-                for (crd, _) in &batch {
+                for o in &batch {
+                    let crd = &o.obj;
                     let group = crd
                         .pointer("/spec/group")
                         .and_then(Value::as_str)
@@ -622,7 +699,7 @@ impl<'c> Session<'c> {
             }
         }
         if let Some(prev) = previous {
-            let keep: BTreeSet<&InventoryItem> = objects.iter().map(|(_, i)| i).collect();
+            let keep: BTreeSet<&InventoryItem> = objects.iter().map(|o| &o.item).collect();
             let mut gone: Vec<&InventoryItem> = prev
                 .inventory
                 .iter()
@@ -631,33 +708,39 @@ impl<'c> Session<'c> {
             gone.sort_by_key(|i| std::cmp::Reverse(manifest::install_rank(&i.kind)));
             for item in gone {
                 let ns = (!item.namespace.is_empty()).then_some(item.namespace.as_str());
-                if let Some(live) = self
-                    .cluster
-                    .get(&item.api_version(), &item.kind, ns, &item.name)
-                    .await?
-                {
-                    let policy = live
-                        .pointer(&format!(
-                            "/metadata/annotations/{}",
-                            ANNOTATION_POLICY.replace('/', "~1")
-                        ))
-                        .and_then(Value::as_str);
-                    if policy == Some("keep") {
-                        log(&format!(
-                            "kept {} ({ANNOTATION_POLICY}: keep)",
-                            item.display()
-                        ));
-                        continue;
+                let fetched;
+                let obj = match live.lookup(item) {
+                    Lookup::Present(o) => o,
+                    Lookup::Absent => continue,
+                    Lookup::Unknown => {
+                        match self
+                            .cluster
+                            .get(&item.api_version(), &item.kind, ns, &item.name)
+                            .await?
+                        {
+                            Some(v) => {
+                                fetched = LiveObject::from_value(v);
+                                &fetched
+                            }
+                            None => continue,
+                        }
                     }
-                    self.cluster
-                        .delete(&item.api_version(), &item.kind, ns, &item.name)
-                        .await?;
-                    log(&format!("pruned {}", item.display()));
+                };
+                if obj.policy.as_deref() == Some("keep") {
+                    log(&format!(
+                        "kept {} ({ANNOTATION_POLICY}: keep)",
+                        item.display()
+                    ));
+                    continue;
                 }
+                self.cluster
+                    .delete(&item.api_version(), &item.kind, ns, &item.name)
+                    .await?;
+                log(&format!("pruned {}", item.display()));
             }
         }
         if let Some(timeout) = d.wait {
-            let all: Vec<&InventoryItem> = objects.iter().map(|(_, i)| i).collect();
+            let all: Vec<&InventoryItem> = objects.iter().map(|o| &o.item).collect();
             self.wait_ready(&all, timeout).await?;
         }
         Ok(())
