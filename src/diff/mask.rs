@@ -7,7 +7,18 @@ use serde_json::Value;
 /// Masks `data` of an older and a newer version of the same Secret (either may be absent).
 /// Equal values get equal placeholders and different values different ones (the newer says
 /// `changed`), so a diff of the masked objects shows exactly the keys that changed.
-pub(crate) fn mask_pair(old: Option<&mut Value>, new: Option<&mut Value>) {
+pub(crate) fn mask_pair(mut old: Option<&mut Value>, mut new: Option<&mut Value>) {
+    // `data` that is not a map is invalid, but must not be shown either.
+    for side in [old.as_deref_mut(), new.as_deref_mut()]
+        .into_iter()
+        .flatten()
+    {
+        if let Some(data) = side.get_mut("data")
+            && !data.is_object()
+        {
+            *data = Value::String("<secret: not a map>".to_string());
+        }
+    }
     let old_data = old.as_ref().and_then(|o| o.get("data")).cloned();
     if let Some(Value::Object(data)) = new.and_then(|n| n.get_mut("data")) {
         for (k, v) in data.iter_mut() {

@@ -403,6 +403,12 @@ fn a_created_secret_is_masked_too() {
         assert!(!out.contains(&b64("hunter2")), "{out}");
         assert!(out.contains("<secret: 7 bytes>"), "{out}");
     }
+    // Invalid data (not a map) is hidden as well.
+    let mut bad = secret(None, None);
+    bad["data"] = json!(["hunter2"]);
+    let report = run(vec![input(Some(bad), None, None)]);
+    assert!(!render_json(&report).contains("hunter2"));
+    assert!(!render_text(&report, false).contains("hunter2"));
 }
 
 fn scaled() -> ObjectInput {
@@ -548,6 +554,21 @@ fn rule_syntax_and_errors() {
     let mut v = json!({"metadata": {"annotations": {"a/b~c": "1", "x": "2"}}});
     assert_eq!(r.remove_from(&mut v), 1);
     assert_eq!(v, json!({"metadata": {"annotations": {"x": "2"}}}));
+    // Selectors work on unkeyed lists too, values may glob; an emptied map goes with them.
+    let r = IgnoreRule::new("/spec/tolerations/key=example.com~1*", None, None, None).unwrap();
+    let mut v = json!({"spec": {"tolerations": [
+        {"key": "example.com/gpu", "operator": "Exists"},
+        {"key": "other", "operator": "Exists"},
+        {"key": "example.com/tpu"}]}});
+    assert_eq!(r.remove_from(&mut v), 2);
+    assert_eq!(
+        v,
+        json!({"spec": {"tolerations": [{"key": "other", "operator": "Exists"}]}})
+    );
+    let r = IgnoreRule::new("/spec/x/*", None, None, None).unwrap();
+    let mut v = json!({"spec": {"x": {"a": 1, "b": 2}, "y": 1}});
+    assert_eq!(r.remove_from(&mut v), 2);
+    assert_eq!(v, json!({"spec": {"y": 1}}));
 }
 
 #[test]
