@@ -309,8 +309,9 @@ fn parse_pointer(path: &str) -> Result<Vec<String>, IgnoreRuleError> {
 
 /// Removes what `segs` names below `v`. A map key segment may contain `*` globs; a list
 /// segment is `*`, an index, or a selector `field=value[,field=value]` (values may use `*`),
-/// which matches keyed and unkeyed lists alike. A map emptied by the removal is removed too,
-/// so `annotations: {}` on one side only does not become a difference of its own.
+/// which matches keyed and unkeyed lists alike. A map or list along the rule's path that is
+/// empty afterwards is removed too, on every side alike (emptied by the rule on one side, or
+/// already empty on the other), so the rule does not leave a `{}`-versus-missing difference.
 fn remove_at(v: &mut Value, segs: &[String]) -> usize {
     let Some((first, rest)) = segs.split_first() else {
         return 0;
@@ -326,7 +327,7 @@ fn remove_at(v: &mut Value, segs: &[String]) -> usize {
             let mut emptied = Vec::new();
             for (k, child) in m.iter_mut().filter(|(k, _)| glob(first, k)) {
                 let c = remove_at(child, rest);
-                if c > 0 && is_empty_container(child) {
+                if is_empty_container(child) {
                     emptied.push(k.clone());
                 }
                 n += c;

@@ -501,6 +501,31 @@ fn ignoring_the_only_annotation_leaves_no_empty_map_behind() {
         "{:?}",
         report.objects[0].changes
     );
+
+    // The same when the other side holds an empty map there already.
+    let pod = |dir: Value| {
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+               "spec": {"volumes": [{"name": "tmp", "emptyDir": dir}]}})
+    };
+    let mut rules = IgnoreRules::default();
+    rules
+        .add_compact(["/spec/volumes/name=tmp/emptyDir/sizeLimit"])
+        .unwrap();
+    let report = diff_objects(
+        vec![input(
+            Some(pod(json!({"sizeLimit": "1Gi"}))),
+            Some(pod(json!({}))),
+            None,
+        )],
+        &rules,
+        &DiffOptions::default(),
+    );
+    assert!(
+        report.objects[0].changes.is_empty(),
+        "{:?}",
+        report.objects[0].changes
+    );
+    assert!(report.unmatched_rules.is_empty());
 }
 
 #[test]
