@@ -15,6 +15,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::chart::from_yaml_typed;
+use crate::diff::{IgnoreRule, IgnoreRuleError, IgnoreSpec};
+use crate::yaml::PathSeg;
 
 /// The names of the layer files looked for at each level of a deploy tree.
 pub const VALUES_FILE: &str = "values.yaml";
@@ -80,6 +82,16 @@ pub enum TargetError {
         /// The path it resolved to.
         resolved: PathBuf,
     },
+    /// A malformed `ignore:` rule in charter.yaml.
+    #[error("{path}:{line}: {source}")]
+    Ignore {
+        /// The charter.yaml.
+        path: PathBuf,
+        /// 1-based line of the rule.
+        line: usize,
+        /// What is wrong.
+        source: IgnoreRuleError,
+    },
     /// A file could not be read.
     #[error("cannot read {path}: {source}")]
     Io {
@@ -126,6 +138,10 @@ pub struct StackConfig {
     /// Extra values files at this level, relative to this file, after `values.yaml`.
     #[serde(default)]
     pub values: Vec<String>,
+    /// `charter diff` ignore rules (docs/diff.md): `[KIND[/NAMESPACE]/NAME:]POINTER` strings
+    /// or `{path, kind, namespace, name}` maps. They add up from the root down.
+    #[serde(default)]
+    pub ignore: Vec<IgnoreSpec>,
 }
 
 /// A chart named by repository and name in a deploy tree.
@@ -178,6 +194,8 @@ pub struct Target {
     pub layers: Vec<LayerFile>,
     /// The charter.yaml files read, top first.
     pub configs: Vec<PathBuf>,
+    /// The diff ignore rules of every level, root first, each with its charter.yaml file:line.
+    pub ignore: Vec<IgnoreRule>,
 }
 
 /// Whether `path` is inside a deploy tree (a charter.yaml in it or above it).
@@ -251,11 +269,14 @@ pub fn resolve(dir: &Path) -> Result<Target, TargetError> {
     let mut kubeconfig = None;
     let mut layers = Vec::new();
     let mut configs = Vec::new();
+    let mut ignore = Vec::new();
     for (level_dir, level) in &levels {
         let cfg_path = level_dir.join(CONFIG_FILE);
         let cfg = if cfg_path.is_file() {
             configs.push(cfg_path.clone());
-            read_config(&cfg_path)?
+            let (cfg, src) = read_config_source(&cfg_path)?;
+            ignore.extend(ignore_rules(&cfg_path, &src, &cfg.ignore)?);
+            cfg
         } else {
             StackConfig::default()
         };
@@ -351,6 +372,7 @@ pub fn resolve(dir: &Path) -> Result<Target, TargetError> {
         kubeconfig,
         layers,
         configs,
+        ignore,
     })
 }
 
@@ -396,17 +418,58 @@ pub fn clean_path(p: &Path) -> PathBuf {
 }
 
 fn read_config(path: &Path) -> Result<StackConfig, TargetError> {
+    read_config_source(path).map(|(cfg, _)| cfg)
+}
+
+/// The parsed charter.yaml and its text (for the line numbers of ignore rules).
+fn read_config_source(path: &Path) -> Result<(StackConfig, String), TargetError> {
     let src = std::fs::read_to_string(path).map_err(|source| TargetError::Io {
         path: path.to_path_buf(),
         source,
     })?;
     if src.trim().is_empty() {
-        return Ok(StackConfig::default());
+        return Ok((StackConfig::default(), src));
     }
-    from_yaml_typed(&src).map_err(|e| TargetError::Config {
+    let cfg = from_yaml_typed(&src).map_err(|e| TargetError::Config {
         path: path.to_path_buf(),
         message: e.to_string(),
-    })
+    })?;
+    Ok((cfg, src))
+}
+
+/// Validates one charter.yaml's ignore rules and tags each with its file:line. The typed
+/// parser keeps no positions, so the lines come from a second, line-tracking parse; it only
+/// runs when the file has rules.
+fn ignore_rules(
+    path: &Path,
+    src: &str,
+    specs: &[IgnoreSpec],
+) -> Result<Vec<IgnoreRule>, TargetError> {
+    if specs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let lines = crate::yaml::parse_str_with_lines(src, &path.display().to_string())
+        .ok()
+        .map(|(_, lines)| lines);
+    specs
+        .iter()
+        .enumerate()
+        .map(|(i, spec)| {
+            let at = [
+                PathSeg::Key("ignore".into()),
+                PathSeg::Index(i),
+                PathSeg::Key("path".into()),
+            ];
+            let line = lines.as_ref().and_then(|l| l.line_of(&at)).unwrap_or(1);
+            spec.to_rule()
+                .map(|r| r.with_source(path, line))
+                .map_err(|source| TargetError::Ignore {
+                    path: path.to_path_buf(),
+                    line,
+                    source,
+                })
+        })
+        .collect()
 }
 
 /// Walks up from `dir` to the topmost directory holding a charter.yaml, stopping at a
@@ -558,6 +621,81 @@ mod tests {
             err.contains("app/charter.yaml") && err.contains("`../nope`"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn ignore_rules_accumulate_top_down_with_their_lines() {
+        let t = tree();
+        let app = t.path().join("app");
+        std::fs::write(
+            app.join("charter.yaml"),
+            "chart: ../chart\nnamespace: web\nignore:\n  - /spec/replicas\n  - kind: Deployment\n    path: /metadata/annotations/checksum~1config\n    name: web-*\n",
+        )
+        .unwrap();
+        std::fs::write(
+            app.join("prod/charter.yaml"),
+            "chart: ../../chart2\nignore: [\"ConfigMap/prod/settings:/data/build\"]\n",
+        )
+        .unwrap();
+        let target = resolve(&app.join("prod/westus")).unwrap();
+        let rules: Vec<String> = target
+            .ignore
+            .iter()
+            .map(|r| format!("{r} @ {}", r.source.as_ref().unwrap()))
+            .collect();
+        let (root, prod) = (app.join("charter.yaml"), app.join("prod/charter.yaml"));
+        assert_eq!(
+            rules,
+            [
+                format!("/spec/replicas @ {}:4", root.display()),
+                format!(
+                    "Deployment/web-*:/metadata/annotations/checksum~1config @ {}:6",
+                    root.display()
+                ),
+                format!("ConfigMap/prod/settings:/data/build @ {}:2", prod.display()),
+            ]
+        );
+        // A sibling that does not inherit prod's rules.
+        let staging = resolve(&app.join("staging/eastus")).unwrap();
+        assert_eq!(staging.ignore.len(), 2);
+    }
+
+    #[test]
+    fn malformed_ignore_rules_name_the_file_and_line() {
+        let t = tree();
+        let prod = t.path().join("app/prod/charter.yaml");
+        for (yaml, line, want) in [
+            (
+                "ignore:\n  - path: /ok\n  - path: spec/replicas\n    kind: Deployment\n",
+                3,
+                "`spec/replicas` is not a JSON pointer",
+            ),
+            ("ignore:\n  - \"/a/b~2\"\n", 2, "`~` at character 5"),
+            (
+                "\nignore:\n  - \"Deployment/x/y/z:/a\"\n",
+                3,
+                "more than three",
+            ),
+        ] {
+            std::fs::write(&prod, format!("chart: ../../chart2\n{yaml}")).unwrap();
+            let err = resolve(&t.path().join("app/prod/westus")).unwrap_err();
+            let msg = err.to_string();
+            assert!(
+                matches!(err, TargetError::Ignore { line: l, .. } if l == line + 1),
+                "{msg}"
+            );
+            assert!(
+                msg.starts_with(&format!("{}:{}: ", prod.display(), line + 1))
+                    && msg.contains(want),
+                "{msg}"
+            );
+        }
+        // A misspelt field in the map form is refused like any unknown key.
+        std::fs::write(&prod, "ignore:\n  - path: /a\n    knd: Deployment\n").unwrap();
+        let msg = resolve(&t.path().join("app/prod/westus"))
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("charter.yaml") && msg.contains("knd"), "{msg}");
     }
 
     #[test]
