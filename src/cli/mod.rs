@@ -202,9 +202,11 @@ pub fn main() -> i32 {
 }
 
 fn init_logging(verbose: u8) {
+    // kube's client logs every failed request itself; charter reports the outcome once, so
+    // those lines only show from -vv on.
     let level = match verbose {
-        0 => "warn",
-        1 => "info",
+        0 => "warn,kube_client=off",
+        1 => "info,kube_client=warn",
         2 => "debug",
         _ => "trace",
     };

@@ -6,6 +6,7 @@ pub mod readiness;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 pub use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -61,11 +62,13 @@ pub enum ClusterError {
     },
     /// The API server cannot be reached.
     #[error(
-        "cannot reach the Kubernetes API server at {url}: {cause}. Check that the cluster is running and the kubeconfig points to it"
+        "cannot reach the Kubernetes API server at {url} (context `{context}`): {cause}. Check that the cluster is running and the kubeconfig points to it"
     )]
     Unreachable {
         /// Server URL.
         url: String,
+        /// The kube context.
+        context: String,
         /// The last cause.
         cause: String,
     },
@@ -160,6 +163,9 @@ pub struct Cluster {
     /// The user name of the context.
     pub user: String,
     discovery: RwLock<Option<Arc<Discovery>>>,
+    /// Whether a request has succeeded: until then a connection failure is most likely a
+    /// wrong address or a cluster that is down, and retrying long only delays the answer.
+    reached: AtomicBool,
 }
 
 /// Which kubeconfig file applies: the flag, else $KUBECONFIG (first existing entry), else
@@ -271,7 +277,11 @@ impl Cluster {
             file,
             message: e.to_string(),
         })?;
-        Ok(Cluster::new(client, url, ctx_name, user))
+        let cluster = Cluster::new(client, url, ctx_name, user);
+        // One cheap request now, so an unreachable server is one clear error up front rather
+        // than a failure halfway into whatever the command does first.
+        cluster.server_version().await?;
+        Ok(cluster)
     }
 
     fn new(client: kube::Client, url: String, context: String, user: String) -> Cluster {
@@ -281,6 +291,7 @@ impl Cluster {
             context,
             user,
             discovery: RwLock::new(None),
+            reached: AtomicBool::new(false),
         }
     }
 
@@ -291,7 +302,8 @@ impl Cluster {
 
     /// The server's version, e.g. `v1.37.2`.
     pub async fn server_version(&self) -> Result<String, ClusterError> {
-        let info = retry(|| async { self.client.apiserver_version().await })
+        let info = self
+            .retry(|| async { self.client.apiserver_version().await })
             .await
             .map_err(|e| self.map_err(e, "get", "version", None, "server version"))?;
         Ok(info.git_version)
@@ -305,17 +317,18 @@ impl Cluster {
         if !refresh && let Some(d) = slot.clone() {
             return Ok(d);
         }
-        let d = retry(|| async {
-            match Discovery::new(self.client.clone()).run_aggregated().await {
-                Ok(d) => Ok(d),
-                Err(kube::Error::Api(s)) if s.code == 404 || s.code == 406 => {
-                    Discovery::new(self.client.clone()).run().await
+        let d = self
+            .retry(|| async {
+                match Discovery::new(self.client.clone()).run_aggregated().await {
+                    Ok(d) => Ok(d),
+                    Err(kube::Error::Api(s)) if s.code == 404 || s.code == 406 => {
+                        Discovery::new(self.client.clone()).run().await
+                    }
+                    Err(e) => Err(e),
                 }
-                Err(e) => Err(e),
-            }
-        })
-        .await
-        .map_err(|e| self.map_err(e, "discover", "API resources", None, "discovery"))?;
+            })
+            .await
+            .map_err(|e| self.map_err(e, "discover", "API resources", None, "discovery"))?;
         let d = Arc::new(d);
         *slot = Some(d.clone());
         Ok(d)
@@ -411,7 +424,8 @@ impl Cluster {
         pp.force = opts.force;
         pp.dry_run = opts.dry_run;
         let patch = Patch::Apply(obj);
-        let out = retry(|| async { api.patch(&name, &pp, &patch).await })
+        let out = self
+            .retry(|| async { api.patch(&name, &pp, &patch).await })
             .await
             .map_err(|e| {
                 self.map_err(
@@ -438,7 +452,8 @@ impl Cluster {
     ) -> Result<Option<Value>, ClusterError> {
         let res = self.resource(api_version, kind).await?;
         let api = self.api(&res, namespace);
-        let out = retry(|| async { api.get_opt(name).await })
+        let out = self
+            .retry(|| async { api.get_opt(name).await })
             .await
             .map_err(|e| {
                 self.map_err(
@@ -478,7 +493,8 @@ impl Cluster {
             if let Some(t) = &token {
                 lp = lp.continue_token(t);
             }
-            let page = retry(|| async { api.list(&lp).await })
+            let page = self
+                .retry(|| async { api.list(&lp).await })
                 .await
                 .map_err(|e| self.list_err(e, &res, kind, namespace))?;
             token = page.metadata.continue_.filter(|t| !t.is_empty());
@@ -521,7 +537,8 @@ impl Cluster {
             if let Some(t) = &token {
                 lp = lp.continue_token(t);
             }
-            let page = retry(|| async { api.list_metadata(&lp).await })
+            let page = self
+                .retry(|| async { api.list_metadata(&lp).await })
                 .await
                 .map_err(|e| self.list_err(e, &res, kind, namespace))?;
             token = page.metadata.continue_.filter(|t| !t.is_empty());
@@ -559,7 +576,7 @@ impl Cluster {
         let res = self.resource(api_version, kind).await?;
         let api = self.api(&res, namespace);
         let dp = DeleteParams::background();
-        match retry(|| async { api.delete(name, &dp).await }).await {
+        match self.retry(|| async { api.delete(name, &dp).await }).await {
             Ok(_) => Ok(true),
             Err(kube::Error::Api(s)) if s.code == 404 => Ok(false),
             Err(e) => Err(self.map_err(
@@ -616,6 +633,7 @@ impl Cluster {
             }
             e if is_transient(&e) => ClusterError::Unreachable {
                 url: self.url.clone(),
+                context: self.context.clone(),
                 cause: root_cause(&e),
             },
             e => ClusterError::Other {
@@ -703,12 +721,35 @@ fn is_transient(e: &kube::Error) -> bool {
 /// Objects per list page.
 const LIST_PAGE: u32 = 500;
 
-/// How long retries of one call may take in total.
+/// How long retries of one call may take in total once the server has answered: an API
+/// server restarting mid-operation is back within this.
 const RETRY_BUDGET: Duration = Duration::from_secs(30);
+/// The same before the server has ever answered.
+const FIRST_CONTACT_BUDGET: Duration = Duration::from_secs(3);
 
-/// Runs `f`, retrying with exponential backoff on throttling, server errors and connection
-/// loss, for at most [`RETRY_BUDGET`].
-pub async fn retry<T, F, Fut>(mut f: F) -> Result<T, kube::Error>
+impl Cluster {
+    /// Runs `f`, retrying with exponential backoff on throttling, server errors and connection
+    /// loss, for at most [`RETRY_BUDGET`] ([`FIRST_CONTACT_BUDGET`] before any success).
+    pub async fn retry<T, F, Fut>(&self, f: F) -> Result<T, kube::Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, kube::Error>>,
+    {
+        let budget = if self.reached.load(Ordering::Relaxed) {
+            RETRY_BUDGET
+        } else {
+            FIRST_CONTACT_BUDGET
+        };
+        let out = retry_for(budget, f).await;
+        if out.is_ok() {
+            self.reached.store(true, Ordering::Relaxed);
+        }
+        out
+    }
+}
+
+/// Runs `f`, retrying transient failures with exponential backoff for at most `budget`.
+pub async fn retry_for<T, F, Fut>(budget: Duration, mut f: F) -> Result<T, kube::Error>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, kube::Error>>,
@@ -717,7 +758,7 @@ where
     let mut delay = Duration::from_millis(100);
     loop {
         match f().await {
-            Err(e) if is_transient(&e) && start.elapsed() + delay < RETRY_BUDGET => {
+            Err(e) if is_transient(&e) && start.elapsed() + delay < budget => {
                 tracing::debug!("retrying after transient error: {e}");
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(3));

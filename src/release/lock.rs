@@ -7,6 +7,8 @@ use std::time::Duration;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
 use kube::api::{Api, DeleteParams, PostParams};
+
+use crate::cluster::retry_for;
 use serde_json::json;
 
 /// Errors taking a release lock.
@@ -85,6 +87,9 @@ fn expired(lease: &Lease) -> bool {
     }
 }
 
+/// How long lock requests are retried through an API server outage.
+const LOCK_RETRY: Duration = Duration::from_secs(30);
+
 /// Takes the lock of `release` in `namespace` for `holder`. With `wait`, retries until the
 /// lock is free or the wait runs out; otherwise fails at once with who holds it since when.
 pub async fn acquire(
@@ -104,6 +109,7 @@ pub async fn acquire(
         message: e.to_string(),
     };
     let deadline = wait.map(|w| std::time::Instant::now() + w);
+    let pp = PostParams::default();
     loop {
         let fresh: Lease = serde_json::from_value(json!({
             "metadata": {"name": name, "namespace": namespace, "labels": {"owner": "charter", "name": release}},
@@ -119,23 +125,34 @@ pub async fn acquire(
             spec.acquire_time = Some(now());
             spec.renew_time = Some(now());
         }
-        let outcome = match api.create(&PostParams::default(), &fresh).await {
+        let outcome = match retry_for(LOCK_RETRY, || api.create(&pp, &fresh)).await {
             Ok(_) => Some(Acquired::Fresh),
             Err(kube::Error::Api(s)) if s.code == 409 => {
                 // Held, or expired: an expired lease is replaced, guarded by resourceVersion so
                 // two runs cannot both take it over.
-                let current = match api.get_opt(&name).await.map_err(api_err)? {
+                let current = match retry_for(LOCK_RETRY, || api.get_opt(&name))
+                    .await
+                    .map_err(api_err)?
+                {
                     Some(l) => l,
                     None => continue,
                 };
-                if expired(&current) {
+                let holder_now = current
+                    .spec
+                    .as_ref()
+                    .and_then(|s| s.holder_identity.as_deref());
+                if holder_now == Some(holder) {
+                    // Our own create went through but its answer was lost to a dropped
+                    // connection, and the retry found the lease taken: by us.
+                    Some(Acquired::Fresh)
+                } else if expired(&current) {
                     let previous = current
                         .spec
                         .as_ref()
                         .and_then(|s| s.holder_identity.clone())
                         .unwrap_or_default();
                     fresh.metadata.resource_version = current.metadata.resource_version.clone();
-                    match api.replace(&name, &PostParams::default(), &fresh).await {
+                    match retry_for(LOCK_RETRY, || api.replace(&name, &pp, &fresh)).await {
                         Ok(_) => Some(Acquired::TookOver { holder: previous }),
                         Err(kube::Error::Api(s)) if s.code == 409 => None,
                         Err(e) => return Err(api_err(e)),
