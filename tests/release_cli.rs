@@ -978,3 +978,50 @@ async fn an_unchanged_upgrade_still_repairs_what_was_changed_by_hand() {
     assert_eq!(spec.replicas, Some(1));
     ns.delete().await;
 }
+
+#[tokio::test]
+async fn uninstall_wait_waits_for_finalizers_and_times_out_naming_the_object() {
+    use kube::api::{Patch, PatchParams};
+    let cluster = cluster_or_skip!();
+    let ns = cluster.namespace("release-unwait").await;
+    let kc = cluster.kubeconfig.clone();
+    let tmp = tempfile::tempdir().unwrap();
+    write(
+        tmp.path(),
+        "Chart.yaml",
+        "apiVersion: charter/v1\nname: held\nversion: 1.0.0\n",
+    );
+    write(
+        tmp.path(),
+        "templates/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: held\n  finalizers: [charter.test/hold]\ndata: {}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: free\ndata: {}\n",
+    );
+    let (dir, n) = (tmp.path().to_str().unwrap(), ns.name());
+    ok(&kc, &["install", "held", dir, "-n", n]);
+    let err = fails(
+        &kc,
+        &["uninstall", "held", "-n", n, "--wait", "--timeout", "3s"],
+    );
+    assert!(
+        err.contains("timed out after 3s") && err.contains("ConfigMap/") && err.contains("/held"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("/free ("),
+        "the deleted one is not waited for: {err}"
+    );
+    let cms: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), n);
+    cms.patch(
+        "held",
+        &PatchParams::default(),
+        &Patch::Merge(serde_json::json!({"metadata": {"finalizers": null}})),
+    )
+    .await
+    .unwrap();
+    ok(
+        &kc,
+        &["uninstall", "held", "-n", n, "--wait", "--timeout", "30s"],
+    );
+    assert!(cms.get_opt("held").await.unwrap().is_none());
+    ns.delete().await;
+}

@@ -6,6 +6,7 @@
 mod input;
 mod lint;
 mod output;
+mod progress;
 mod release_cmds;
 mod render_cmds;
 mod repo_cmds;

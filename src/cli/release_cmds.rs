@@ -6,12 +6,13 @@ use clap::Args;
 use sha2::Digest;
 
 use super::input::{ChartArgs, Prepared, ReuseValues, SetFlag, prepare, prepare_with};
+use super::progress::Reporter;
 use super::render_cmds::validate_schema;
 use super::{CliError, CmdResult, GlobalArgs, OutputFormat};
 use crate::chart::Chart;
 use crate::cluster::Cluster;
 use crate::release::kube_store::SecretStore;
-use crate::release::ops::{self, Deploy, LockOptions};
+use crate::release::ops::{self, Deploy, LockOptions, Progress};
 use crate::release::{ChartRef, ReleaseRecord, TargetRef};
 use crate::render::{self, Capabilities, ReleaseInfo, RenderOptions};
 use crate::target::Target;
@@ -91,6 +92,12 @@ pub struct UninstallArgs {
     /// Keep the release records, marked uninstalled.
     #[arg(long)]
     pub keep_history: bool,
+    /// Wait until every object is gone (finalizers included) before returning.
+    #[arg(long)]
+    pub wait: bool,
+    /// How long --wait may take.
+    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    pub timeout: Duration,
 }
 
 /// `charter history` flags.
@@ -200,10 +207,6 @@ fn chart_digest(chart: &Chart) -> String {
         h.update([0]);
     }
     format!("sha256:{}", hex::encode(h.finalize()))
-}
-
-fn log_line(msg: &str) {
-    eprintln!("{msg}");
 }
 
 async fn deploy_async(
@@ -325,8 +328,10 @@ async fn deploy_in_session(
     upgrade: bool,
     install_ok: bool,
 ) -> Result<ReleaseRecord, CliError> {
+    let rep = Reporter::new();
+    let report = |p: Progress<'_>| rep.report(p);
     if let Some(rev) = session.repaired {
-        log_line(&format!(
+        rep.line(&format!(
             "release {}/{}: revision {rev} was left pending by an operation that died; marked failed",
             p.namespace, p.release
         ));
@@ -396,13 +401,13 @@ async fn deploy_in_session(
         wait: args.wait.then_some(args.timeout),
         history_max: args.history_max,
     };
-    match session.deploy(deploy, &log_line).await {
+    match session.deploy(deploy, &report).await {
         Ok(r) => Ok(r),
         Err(e) if args.atomic => {
             session.refresh().await?;
             match session.deployed().cloned() {
                 Some(prev) => {
-                    log_line(&format!(
+                    rep.line(&format!(
                         "--atomic: {e}; rolling back to revision {}",
                         prev.revision
                     ));
@@ -413,14 +418,14 @@ async fn deploy_in_session(
                         args.force_conflicts,
                         args.history_max,
                     )?;
-                    session.deploy(rb, &log_line).await?;
+                    session.deploy(rb, &report).await?;
                     Err(CliError::new(format!(
                         "{e}. Rolled back to revision {} (--atomic)",
                         prev.revision
                     )))
                 }
                 None => {
-                    session.uninstall(false, &log_line).await?;
+                    session.uninstall(false, None, &report).await?;
                     Err(CliError::new(format!(
                         "{e}. The failed install was removed (--atomic)"
                     )))
@@ -505,7 +510,13 @@ pub fn uninstall(global: &GlobalArgs, args: UninstallArgs) -> CmdResult {
             wait: None,
         };
         let mut session = ops::begin(&cluster, &ns, &release, &lock).await?;
-        let r = session.uninstall(args.keep_history, &log_line).await;
+        let rep = Reporter::new();
+        let r = session
+            .uninstall(args.keep_history, args.wait.then_some(args.timeout), &|p| {
+                rep.report(p)
+            })
+            .await;
+        rep.finish();
         session.finish().await;
         r?;
         println!("release \"{}\" uninstalled", release);
@@ -603,6 +614,7 @@ pub fn rollback(global: &GlobalArgs, args: RollbackArgs) -> CmdResult {
             wait: args.wait_for_lock,
         };
         let mut session = ops::begin(&cluster, &ns, &release, &lock).await?;
+        let rep = Reporter::new();
         let result = async {
             let target = session.rollback_target(args.revision)?.clone();
             let deploy = ops::rollback_deploy(
@@ -612,9 +624,10 @@ pub fn rollback(global: &GlobalArgs, args: RollbackArgs) -> CmdResult {
                 args.force_conflicts,
                 args.history_max,
             )?;
-            session.deploy(deploy, &log_line).await
+            session.deploy(deploy, &|p| rep.report(p)).await
         }
         .await;
+        rep.finish();
         session.finish().await;
         let record = result?;
         print_record_summary(&record, global.output.unwrap_or(OutputFormat::Table))?;

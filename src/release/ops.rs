@@ -5,7 +5,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
-use futures::{StreamExt, TryStreamExt};
+use futures::TryStreamExt;
 use serde_json::{Value, json};
 
 use super::kube_store::{KubeStoreError, SecretStore};
@@ -26,6 +26,37 @@ pub const ANNOTATION_RELEASE_NS: &str = "charter.dev/release-namespace";
 pub const LABEL_RELEASE: &str = "charter.dev/release";
 /// Annotation that keeps an object when it leaves the chart (`keep`).
 pub const ANNOTATION_POLICY: &str = "charter.dev/resource-policy";
+
+/// What a release operation reports as it goes; the CLI turns it into a progress bar on a
+/// terminal and into one line per change otherwise.
+#[derive(Debug, Clone, Copy)]
+pub enum Progress<'a> {
+    /// A phase (`applying`, `pruning`, `waiting`, `deleting`) starts over `total` objects.
+    Phase(&'static str, usize),
+    /// An object was applied.
+    Applied(&'a InventoryItem),
+    /// An object already held what would be applied; nothing was sent.
+    Unchanged(&'a InventoryItem),
+    /// An object that left the chart was deleted.
+    Pruned(&'a InventoryItem),
+    /// An object that left the chart was kept (`charter.dev/resource-policy: keep`).
+    Kept(&'a InventoryItem),
+    /// An object of an uninstalled release was deleted.
+    Deleted(&'a InventoryItem),
+    /// Still waiting: `pending` of `total` objects are not ready (or not gone); one of them,
+    /// with the reason.
+    Waiting {
+        /// Objects not there yet.
+        pending: usize,
+        /// Objects waited for.
+        total: usize,
+        /// One pending object and why.
+        example: &'a str,
+    },
+}
+
+/// Where an operation sends its [`Progress`].
+pub type Report<'r> = &'r (dyn Fn(Progress<'_>) + Sync);
 
 /// How many objects of one phase are applied at once.
 const PARALLEL_APPLIES: usize = 16;
@@ -387,7 +418,7 @@ impl<'c> Session<'c> {
     pub async fn deploy(
         &mut self,
         d: Deploy,
-        log: &(dyn Fn(&str) + Sync),
+        report: Report<'_>,
     ) -> Result<ReleaseRecord, OpError> {
         let previous = self.deployed().cloned();
         let is_install = previous.is_none();
@@ -449,7 +480,9 @@ impl<'c> Session<'c> {
             checksum: String::new(),
         };
         self.store.put(&mut record).await?;
-        let outcome = self.apply_all(&objects, previous.as_ref(), &how, log).await;
+        let outcome = self
+            .apply_all(&objects, previous.as_ref(), &how, report)
+            .await;
         match outcome {
             Ok(()) => {
                 record.status = Status::Deployed;
@@ -623,7 +656,7 @@ impl<'c> Session<'c> {
         objects: &[Desired],
         previous: Option<&ReleaseRecord>,
         d: &ApplyHow,
-        log: &(dyn Fn(&str) + Sync),
+        report: Report<'_>,
     ) -> Result<(), OpError> {
         let opts = ApplyOptions {
             force: d.force_conflicts,
@@ -640,6 +673,7 @@ impl<'c> Session<'c> {
             "Namespace" => 1,
             _ => 2,
         };
+        report(Progress::Phase("applying", objects.len()));
         for p in 0..3 {
             let batch: Vec<&Desired> = objects.iter().filter(|o| phase(o) == p).collect();
             if batch.is_empty() {
@@ -656,16 +690,18 @@ impl<'c> Session<'c> {
                         }) = live.lookup(&o.item)
                         && covers(current, &o.obj)
                     {
+                        report(Progress::Unchanged(&o.item));
                         return Ok(());
                     }
                     self.cluster.apply(&o.obj, opts).await?;
-                    log(&format!("applied {}", o.item.display()));
+                    report(Progress::Applied(&o.item));
                     Ok(())
                 })
                 .await?;
             if p == 0 {
                 let crds: Vec<&InventoryItem> = batch.iter().map(|o| &o.item).collect();
-                self.wait_ready(&crds, Duration::from_secs(60)).await?;
+                self.wait_ready(&crds, Duration::from_secs(60), &|_| {})
+                    .await?;
                 // Established is not yet served: wait until discovery lists every version.
                 for o in &batch {
                     let crd = &o.obj;
@@ -706,6 +742,9 @@ impl<'c> Session<'c> {
                 .filter(|i| !keep.contains(i))
                 .collect();
             gone.sort_by_key(|i| std::cmp::Reverse(manifest::install_rank(&i.kind)));
+            if !gone.is_empty() {
+                report(Progress::Phase("pruning", gone.len()));
+            }
             for item in gone {
                 let ns = (!item.namespace.is_empty()).then_some(item.namespace.as_str());
                 let fetched;
@@ -727,60 +766,73 @@ impl<'c> Session<'c> {
                     }
                 };
                 if obj.policy.as_deref() == Some("keep") {
-                    log(&format!(
-                        "kept {} ({ANNOTATION_POLICY}: keep)",
-                        item.display()
-                    ));
+                    report(Progress::Kept(item));
                     continue;
                 }
                 self.cluster
                     .delete(&item.api_version(), &item.kind, ns, &item.name)
                     .await?;
-                log(&format!("pruned {}", item.display()));
+                report(Progress::Pruned(item));
             }
         }
         if let Some(timeout) = d.wait {
             let all: Vec<&InventoryItem> = objects.iter().map(|o| &o.item).collect();
-            self.wait_ready(&all, timeout).await?;
+            self.wait_ready(&all, timeout, report).await?;
         }
         Ok(())
     }
 
-    /// Waits until every object is ready (see [`readiness`]) or the timeout passes.
+    /// Waits until every object is ready (see [`readiness`]) or the timeout passes. Each
+    /// round reads the objects with one list per kind, not a GET each.
     pub async fn wait_ready(
         &self,
         items: &[&InventoryItem],
         timeout: Duration,
+        report: Report<'_>,
     ) -> Result<(), OpError> {
         let deadline = tokio::time::Instant::now() + timeout;
+        report(Progress::Phase("waiting", items.len()));
         loop {
-            let states: Vec<(String, Readiness)> = futures::stream::iter(items.iter())
-                .map(|item| async move {
-                    let ns = (!item.namespace.is_empty()).then_some(item.namespace.as_str());
-                    let live = self
-                        .cluster
-                        .get(&item.api_version(), &item.kind, ns, &item.name)
-                        .await?;
-                    Ok::<_, OpError>((
-                        item.display(),
-                        live.map(|l| readiness(&l))
-                            .unwrap_or(Readiness::Pending("not found".into())),
-                    ))
-                })
-                .buffer_unordered(PARALLEL_APPLIES)
-                .try_collect()
-                .await?;
-            let pending: Vec<String> = states
-                .iter()
-                .filter(|(_, r)| !r.is_ready())
-                .map(|(n, r)| match r {
-                    Readiness::Pending(why) | Readiness::Failed(why) => format!("{n} ({why})"),
-                    Readiness::Ready => n.clone(),
-                })
-                .collect();
+            let live = LiveIndex::read(self.cluster, &self.release, items.iter().copied()).await?;
+            let mut pending = Vec::new();
+            for item in items {
+                let state = match live.lookup(item) {
+                    Lookup::Present(LiveObject {
+                        full: Some(obj), ..
+                    }) => readiness(obj),
+                    Lookup::Absent => Readiness::Pending("not found".into()),
+                    Lookup::Present(_) | Lookup::Unknown => {
+                        let ns = (!item.namespace.is_empty()).then_some(item.namespace.as_str());
+                        match self
+                            .cluster
+                            .get(&item.api_version(), &item.kind, ns, &item.name)
+                            .await?
+                        {
+                            Some(obj) => readiness(&obj),
+                            None => Readiness::Pending("not found".into()),
+                        }
+                    }
+                };
+                match state {
+                    Readiness::Ready => {}
+                    Readiness::Pending(why) | Readiness::Failed(why) => {
+                        pending.push(format!("{} ({why})", item.display()));
+                    }
+                }
+            }
             if pending.is_empty() {
+                report(Progress::Waiting {
+                    pending: 0,
+                    total: items.len(),
+                    example: "",
+                });
                 return Ok(());
             }
+            report(Progress::Waiting {
+                pending: pending.len(),
+                total: items.len(),
+                example: &pending[0],
+            });
             if tokio::time::Instant::now() >= deadline {
                 return Err(OpError::Timeout {
                     seconds: timeout.as_secs(),
@@ -796,7 +848,8 @@ impl<'c> Session<'c> {
     pub async fn uninstall(
         &mut self,
         keep_history: bool,
-        log: &(dyn Fn(&str) + Sync),
+        wait: Option<Duration>,
+        report: Report<'_>,
     ) -> Result<(), OpError> {
         let Some(last) = self
             .history
@@ -810,17 +863,34 @@ impl<'c> Session<'c> {
                 namespace: self.namespace.clone(),
             });
         };
-        let mut items: Vec<&InventoryItem> = last.inventory.iter().collect();
-        items.sort_by_key(|i| std::cmp::Reverse(manifest::install_rank(&i.kind)));
-        for item in items {
-            let ns = (!item.namespace.is_empty()).then_some(item.namespace.as_str());
-            if self
-                .cluster
-                .delete(&item.api_version(), &item.kind, ns, &item.name)
-                .await?
-            {
-                log(&format!("deleted {}", item.display()));
-            }
+        // Reverse install order, one kind rank at a time; objects of a rank go in parallel.
+        let mut ranks: std::collections::BTreeMap<std::cmp::Reverse<usize>, Vec<&InventoryItem>> =
+            std::collections::BTreeMap::new();
+        for item in &last.inventory {
+            ranks
+                .entry(std::cmp::Reverse(manifest::install_rank(&item.kind)))
+                .or_default()
+                .push(item);
+        }
+        report(Progress::Phase("deleting", last.inventory.len()));
+        let this = &*self;
+        for items in ranks.values() {
+            futures::stream::iter(items.iter().map(Ok::<_, OpError>))
+                .try_for_each_concurrent(PARALLEL_APPLIES, |item| async move {
+                    let ns = (!item.namespace.is_empty()).then_some(item.namespace.as_str());
+                    if this
+                        .cluster
+                        .delete(&item.api_version(), &item.kind, ns, &item.name)
+                        .await?
+                    {
+                        report(Progress::Deleted(item));
+                    }
+                    Ok(())
+                })
+                .await?;
+        }
+        if let Some(timeout) = wait {
+            self.wait_gone(&last.inventory, timeout, report).await?;
         }
         if keep_history {
             let mut rec = last;
@@ -834,6 +904,40 @@ impl<'c> Session<'c> {
             }
         }
         Ok(())
+    }
+
+    /// Waits until none of `items` exists any more (finalizers done) or the timeout passes.
+    async fn wait_gone(
+        &self,
+        items: &[InventoryItem],
+        timeout: Duration,
+        report: Report<'_>,
+    ) -> Result<(), OpError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        report(Progress::Phase("waiting", items.len()));
+        loop {
+            let live = LiveIndex::read(self.cluster, &self.release, items.iter()).await?;
+            let left: Vec<String> = items
+                .iter()
+                .filter(|i| matches!(live.lookup(i), Lookup::Present(_)))
+                .map(|i| format!("{} (still there)", i.display()))
+                .collect();
+            report(Progress::Waiting {
+                pending: left.len(),
+                total: items.len(),
+                example: left.first().map(String::as_str).unwrap_or(""),
+            });
+            if left.is_empty() {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(OpError::Timeout {
+                    seconds: timeout.as_secs(),
+                    pending: left.join(", "),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
     }
 
     async fn prune_history(&mut self, max: usize) -> Result<(), OpError> {

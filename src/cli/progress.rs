@@ -1,0 +1,111 @@
+//! Progress of release operations: a bar on a terminal, one line per change otherwise (CI
+//! logs, pipes), both on stderr so stdout stays data.
+
+use std::io::IsTerminal;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::release::ops::{ANNOTATION_POLICY, Progress};
+
+/// Turns [`Progress`] events into output.
+pub struct Reporter {
+    bar: Option<ProgressBar>,
+    /// The last pending count printed while waiting, so a line goes out only on a change.
+    last_pending: Mutex<Option<usize>>,
+}
+
+impl Reporter {
+    /// A bar when stderr is a terminal, lines otherwise.
+    pub fn new() -> Reporter {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} {msg:<10} [{bar:30}] {pos}/{len} {elapsed} {prefix}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+            );
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        Reporter {
+            bar,
+            last_pending: Mutex::new(None),
+        }
+    }
+
+    /// A message that is not progress (a repaired revision, an --atomic rollback).
+    pub fn line(&self, msg: &str) {
+        match &self.bar {
+            Some(bar) => bar.println(msg),
+            None => eprintln!("{msg}"),
+        }
+    }
+
+    /// Handles one event.
+    pub fn report(&self, p: Progress<'_>) {
+        if let Some(bar) = &self.bar {
+            match p {
+                Progress::Phase(name, total) => {
+                    bar.set_length(total as u64);
+                    bar.set_position(0);
+                    bar.set_message(name);
+                    bar.set_prefix("");
+                }
+                Progress::Applied(_) | Progress::Unchanged(_) => bar.inc(1),
+                Progress::Pruned(i) => bar.println(format!("pruned {}", i.display())),
+                Progress::Kept(i) => {
+                    bar.println(format!("kept {} ({ANNOTATION_POLICY}: keep)", i.display()))
+                }
+                Progress::Deleted(_) => bar.inc(1),
+                Progress::Waiting {
+                    pending,
+                    total,
+                    example,
+                } => {
+                    bar.set_position(total.saturating_sub(pending) as u64);
+                    bar.set_prefix(example.to_string());
+                }
+            }
+            return;
+        }
+        match p {
+            Progress::Phase(..) | Progress::Unchanged(_) => {}
+            Progress::Applied(i) => eprintln!("applied {}", i.display()),
+            Progress::Pruned(i) => eprintln!("pruned {}", i.display()),
+            Progress::Kept(i) => eprintln!("kept {} ({ANNOTATION_POLICY}: keep)", i.display()),
+            Progress::Deleted(i) => eprintln!("deleted {}", i.display()),
+            Progress::Waiting {
+                pending,
+                total,
+                example,
+            } => {
+                let mut last = self.last_pending.lock().unwrap_or_else(|e| e.into_inner());
+                if *last != Some(pending) {
+                    *last = Some(pending);
+                    if pending == 0 {
+                        eprintln!("ready: all {total}");
+                    } else {
+                        eprintln!("waiting: {pending} of {total} not ready, e.g. {example}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Clears the bar before the command prints its result.
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Drop for Reporter {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
