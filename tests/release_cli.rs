@@ -1025,3 +1025,40 @@ async fn uninstall_wait_waits_for_finalizers_and_times_out_naming_the_object() {
     assert!(cms.get_opt("held").await.unwrap().is_none());
     ns.delete().await;
 }
+
+#[tokio::test]
+async fn lookup_reads_the_live_cluster_during_install() {
+    let cluster = cluster_or_skip!();
+    let ns = cluster.namespace("release-lookup").await;
+    let kc = cluster.kubeconfig.clone();
+    let n = ns.name();
+    let cms: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), n);
+    let pre: ConfigMap = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "pre"}, "data": {"token": "from-the-cluster"}
+    }))
+    .unwrap();
+    cms.create(&PostParams::default(), &pre).await.unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    write(
+        tmp.path(),
+        "Chart.yaml",
+        "apiVersion: charter/v1\nname: look\nversion: 1.0.0\n",
+    );
+    write(
+        tmp.path(),
+        "templates/cm.yaml",
+        "{% set pre = lookup(api_version=\"v1\", kind=\"ConfigMap\", namespace=release.namespace, name=\"pre\") %}\
+{% set gone = lookup(api_version=\"v1\", kind=\"ConfigMap\", namespace=release.namespace, name=\"nope\") %}\
+{% set all = lookup(api_version=\"v1\", kind=\"ConfigMap\", namespace=release.namespace, name=\"\") %}\
+apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: looked\ndata:\n  token: {{ pre.data.token | quote }}\n  missing: \"{{ gone | length }}\"\n  listed: \"{% for i in all.items %}{{ i.metadata.name }},{% endfor %}\"\n",
+    );
+    let dir = tmp.path().to_str().unwrap();
+    let dry = ok(&kc, &["install", "look", dir, "-n", n, "--dry-run=server"]);
+    assert!(dry.contains("token: \"from-the-cluster\""), "{dry}");
+    ok(&kc, &["install", "look", dir, "-n", n]);
+    let data = cms.get("looked").await.unwrap().data.unwrap();
+    assert_eq!(data["token"], "from-the-cluster");
+    assert_eq!(data["missing"], "0");
+    assert!(data["listed"].split(',').any(|s| s == "pre"), "{data:?}");
+    ns.delete().await;
+}

@@ -1,5 +1,6 @@
 //! `charter install`, `upgrade`, `uninstall`, `history`: release operations on a cluster.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
@@ -14,7 +15,7 @@ use crate::cluster::Cluster;
 use crate::release::kube_store::SecretStore;
 use crate::release::ops::{self, Deploy, LockOptions, Progress};
 use crate::release::{ChartRef, ReleaseRecord, TargetRef};
-use crate::render::{self, Capabilities, ReleaseInfo, RenderOptions};
+use crate::render::{self, Capabilities, LookupFn, ReleaseInfo, RenderOptions};
 use crate::target::Target;
 
 /// Flags shared by install and upgrade.
@@ -146,6 +147,41 @@ fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
         .map_err(|e| CliError::new(format!("cannot start the async runtime: {e}")))
 }
 
+/// `lookup` for templates rendered for a cluster: reads the live object (or, with an empty
+/// name, lists them as `{items: [...]}`) while the chart renders. Template functions are
+/// synchronous, so the request runs on the runtime from a thread allowed to block.
+fn live_lookup(cluster: &Cluster) -> LookupFn {
+    let cluster = cluster.clone();
+    let handle = tokio::runtime::Handle::current();
+    Arc::new(
+        move |api_version: &str, kind: &str, namespace: &str, name: &str| {
+            let ns = (!namespace.is_empty()).then_some(namespace);
+            let fetch = async {
+                if name.is_empty() {
+                    let items = cluster
+                        .list(api_version, kind, ns, "")
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    Ok(Some(serde_json::json!({
+                        "apiVersion": "v1",
+                        "kind": "List",
+                        "items": items,
+                    })))
+                } else {
+                    cluster
+                        .get(api_version, kind, ns, name)
+                        .await
+                        .map_err(|e| e.to_string())
+                }
+            };
+            match tokio::runtime::Handle::try_current() {
+                Ok(_) => tokio::task::block_in_place(|| handle.block_on(fetch)),
+                Err(_) => handle.block_on(fetch),
+            }
+        },
+    )
+}
+
 async fn connect(global: &GlobalArgs, target: Option<&Target>) -> Result<Cluster, CliError> {
     let context = global
         .kube_context
@@ -245,6 +281,7 @@ async fn deploy_async(
             target: prepared.target_info(),
             capabilities: caps,
             notes: true,
+            lookup: Some(live_lookup(&cluster)),
             ..Default::default()
         };
         let rendered = render::render(&prepared.chart, &prepared.resolved.values, &opts)?;
@@ -370,6 +407,7 @@ async fn deploy_in_session(
             .map(|r| r.generated.clone())
             .unwrap_or_default(),
         notes: true,
+        lookup: Some(live_lookup(cluster)),
         ..Default::default()
     };
     let rendered = render::render(&p.chart, &p.resolved.values, &opts)?;

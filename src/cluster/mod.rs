@@ -153,7 +153,8 @@ pub struct ApplyOptions {
     pub dry_run: bool,
 }
 
-/// A connection to one cluster.
+/// A connection to one cluster. Clones share the connection pool, discovery cache and state.
+#[derive(Clone)]
 pub struct Cluster {
     client: kube::Client,
     /// The API server URL.
@@ -162,10 +163,10 @@ pub struct Cluster {
     pub context: String,
     /// The user name of the context.
     pub user: String,
-    discovery: RwLock<Option<Arc<Discovery>>>,
+    discovery: Arc<RwLock<Option<Arc<Discovery>>>>,
     /// Whether a request has succeeded: until then a connection failure is most likely a
     /// wrong address or a cluster that is down, and retrying long only delays the answer.
-    reached: AtomicBool,
+    reached: Arc<AtomicBool>,
 }
 
 /// Which kubeconfig file applies: the flag, else $KUBECONFIG (first existing entry), else
@@ -290,8 +291,8 @@ impl Cluster {
             url: url.trim_end_matches('/').to_string(),
             context,
             user,
-            discovery: RwLock::new(None),
-            reached: AtomicBool::new(false),
+            discovery: Arc::new(RwLock::new(None)),
+            reached: Arc::new(AtomicBool::new(false)),
         }
     }
 
