@@ -408,7 +408,6 @@ async fn deploy_in_session(
             .unwrap_or_default(),
         notes: true,
         lookup: Some(live_lookup(cluster)),
-        ..Default::default()
     };
     let rendered = render::render(&p.chart, &p.resolved.values, &opts)?;
     let deploy = Deploy {
