@@ -243,7 +243,9 @@ pub fn prepare_with(
         }
     };
     validate_release_name(&release)?;
+    let t0 = std::time::Instant::now();
     let chart = crate::repo::resolve::load_chart(&spec, version.as_deref(), args.devel)?;
+    tracing::debug!("chart loaded in {:?}", t0.elapsed());
     let namespace = global
         .namespace
         .clone()
@@ -265,9 +267,11 @@ pub fn prepare_with(
             )?);
         }
     }
+    let t0 = std::time::Instant::now();
     for f in &args.values {
         layers.push(Layer::from_file_with(f, LayerKind::ValuesFlag, lines)?);
     }
+    tracing::debug!("-f files parsed in {:?}", t0.elapsed());
     let base = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     for s in sets {
         layers.push(values::parse_set(s.kind, &s.arg, &base)?);
@@ -287,7 +291,9 @@ pub fn prepare_with(
     } else {
         None
     };
+    let t0 = std::time::Instant::now();
     let resolved = values::resolve(layers)?;
+    tracing::debug!("layers merged in {:?}", t0.elapsed());
     Ok(Prepared {
         chart,
         release,

@@ -56,7 +56,9 @@ pub fn prepare_and_render(
 ) -> Result<(Prepared, Rendered), CliError> {
     // Line numbers of values only serve messages: prepare without them, and again with them
     // when the schema rejects the values, so the error names the file and line.
+    let t0 = std::time::Instant::now();
     let mut prepared = prepare_with(global, args, sets, false, None)?;
+    tracing::debug!("values loaded and merged in {:?}", t0.elapsed());
     if validate_schema(&prepared).is_err() {
         validate_schema(&prepare(global, args, sets)?)?;
     }
@@ -75,7 +77,9 @@ pub fn prepare_and_render(
     } else {
         std::mem::take(&mut prepared.resolved.values)
     };
+    let t0 = std::time::Instant::now();
     let rendered = render::render_owned(&prepared.chart, values, &opts)?;
+    tracing::debug!("rendered and checked in {:?}", t0.elapsed());
     Ok((prepared, rendered))
 }
 
@@ -123,6 +127,7 @@ pub fn template(global: &GlobalArgs, args: TemplateArgs, sets: Vec<SetFlag>) -> 
         write_output_dir(dir, &objects)?;
         return Ok(0);
     }
+    let t0 = std::time::Instant::now();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
     output::write_manifests(&mut out, &objects)?;
@@ -130,6 +135,7 @@ pub fn template(global: &GlobalArgs, args: TemplateArgs, sets: Vec<SetFlag>) -> 
         writeln!(out, "\nNOTES:\n{}", notes.trim_end())?;
     }
     out.flush()?;
+    tracing::debug!("written in {:?}", t0.elapsed());
     drop(out);
     drop(objects);
     // The process ends right after printing: freeing tens of thousands of objects one by one

@@ -244,6 +244,7 @@ fn render_inner(
     let mut jobs = Vec::new();
     collect_charts(chart, values, &mut jobs);
     let mut contexts = Vec::with_capacity(jobs.len());
+    let t0 = std::time::Instant::now();
     for (c, scoped) in jobs {
         check_kube_version(c, &opts.capabilities)?;
         let ctx = context(c, &scoped, &release, opts)?;
@@ -252,6 +253,7 @@ fn render_inner(
         }
         contexts.push((c, ctx));
     }
+    tracing::debug!("template contexts built in {:?}", t0.elapsed());
 
     let mut manifests = Vec::new();
     let mut crds = Vec::new();

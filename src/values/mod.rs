@@ -272,7 +272,11 @@ impl Layer {
             LayerKind::ChartDefault => Source::ChartDefault(path.to_path_buf()),
             _ => Source::File(path.to_path_buf()),
         };
-        let origins = Provenance::single(source, &value, lines);
+        let origins = if track_lines {
+            Provenance::single(source, &value, lines)
+        } else {
+            Provenance::opaque(source)
+        };
         Ok(Layer {
             label: name,
             kind,
@@ -363,6 +367,8 @@ struct Defaults {
 /// Resolve layers, lowest precedence first, with Helm's semantics (module docs). Chart-default
 /// layers may come in any position; the others apply in order.
 pub fn resolve(layers: Vec<Layer>) -> Result<Resolved, ValuesError> {
+    // A layer read without lines means the caller will not ask where values came from.
+    let _lazy = provenance::LazyGuard::set(layers.iter().any(|l| l.origins.is_opaque()));
     let zero = Src { source: 0, line: 0 };
     let mut prov = Provenance {
         sources: vec![Source::Computed("created by charter".to_string())],

@@ -1,5 +1,6 @@
 //! Where every value came from: a tree shaped like the values, each node naming its layer
 //! (file and line, or flag).
+use std::cell::Cell;
 use std::fmt;
 use std::path::PathBuf;
 
@@ -110,6 +111,9 @@ impl PNode {
 
     /// Every node of `v` attributed to `src`.
     pub fn uniform(v: &Value, src: Src) -> PNode {
+        if LAZY.with(Cell::get) {
+            return PNode::Leaf(src);
+        }
         match v {
             Value::Object(m) => PNode::Map(
                 src,
@@ -248,7 +252,34 @@ impl Default for Provenance {
     }
 }
 
+thread_local! {
+    /// Set while resolving layers whose provenance nobody will read (see
+    /// [`Provenance::opaque`]): subtrees then get one node instead of one per value.
+    static LAZY: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Makes [`PNode::uniform`] lazy on this thread until dropped.
+pub(crate) struct LazyGuard(bool);
+
+impl LazyGuard {
+    pub(crate) fn set(on: bool) -> LazyGuard {
+        LazyGuard(LAZY.with(|l| l.replace(on)))
+    }
+}
+
+impl Drop for LazyGuard {
+    fn drop(&mut self) {
+        let before = self.0;
+        LAZY.with(|l| l.set(before));
+    }
+}
+
 impl Provenance {
+    /// Whether this is an [`Provenance::opaque`] provenance.
+    pub(crate) fn is_opaque(&self) -> bool {
+        matches!(self.root, PNode::Leaf(_)) && self.sources.len() == 1
+    }
+
     /// One source for every node of `v`.
     pub(crate) fn single(source: Source, v: &Value, lines: Option<LineTree>) -> Provenance {
         let root = match lines {
@@ -258,6 +289,16 @@ impl Provenance {
         Provenance {
             sources: vec![source],
             root,
+        }
+    }
+
+    /// One source for the whole value, without a node per value: for renders, which never
+    /// ask where a value came from (a tree mirroring 10,000 services costs more than the
+    /// merge itself). Merging still works on it; origins are then per layer, not per line.
+    pub(crate) fn opaque(source: Source) -> Provenance {
+        Provenance {
+            sources: vec![source],
+            root: PNode::Leaf(Src { source: 0, line: 0 }),
         }
     }
 
