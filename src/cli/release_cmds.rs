@@ -131,7 +131,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs(total))
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -139,7 +139,10 @@ fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
         .map_err(|e| CliError::new(format!("cannot start the async runtime: {e}")))
 }
 
-async fn connect(global: &GlobalArgs, target: Option<&Target>) -> Result<Cluster, CliError> {
+pub(crate) async fn connect(
+    global: &GlobalArgs,
+    target: Option<&Target>,
+) -> Result<Cluster, CliError> {
     let context = global
         .kube_context
         .clone()
@@ -206,7 +209,7 @@ fn log_line(msg: &str) {
     eprintln!("{msg}");
 }
 
-async fn deploy_async(
+pub(crate) async fn deploy_async(
     global: &GlobalArgs,
     args: &DeployArgs,
     sets: &[SetFlag],
