@@ -178,7 +178,17 @@ async fn diff_target(
     rules
         .add_compact(&flags.ignore)
         .map_err(|e| CliError::new(format!("--ignore: {e}")))?;
-    let cluster = connect(global, p.target.as_ref()).await?;
+    let cluster = connect(global, p.target.as_ref())
+        .await
+        .map_err(|e| match &p.target {
+            Some(t) => CliError::new(format!(
+                "target {} ({}): {}",
+                t.name,
+                t.dir.display(),
+                e.message
+            )),
+            None => e,
+        })?;
     let history = SecretStore::new(&cluster, &p.namespace)
         .history(&p.release)
         .await
@@ -519,6 +529,8 @@ pub fn plan(global: &GlobalArgs, args: PlanArgs) -> CmdResult {
                 }
                 warn_unmatched(&format!("target {}: ", p.name), &d.report);
             }
+            // Connection errors already name the target.
+            Err(e) if e.starts_with(&format!("target {} ", p.name)) => eprintln!("error: {e}"),
             Err(e) => eprintln!("error: target {} ({}): {e}", p.name, p.dir.display()),
         }
     }

@@ -41,8 +41,11 @@ pub struct Cli {
 /// Flags every command accepts.
 #[derive(Debug, Args, Clone)]
 pub struct GlobalArgs {
-    /// Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config).
-    #[arg(long, global = true, env = "KUBECONFIG", value_name = "FILE")]
+    /// Path to the kubeconfig file (default: the target's charter.yaml `kubeconfig`, else
+    /// $KUBECONFIG, else ~/.kube/config).
+    // Not `env = "KUBECONFIG"`: the variable must not override a target's own kubeconfig
+    // (cluster::kubeconfig_path reads it when neither is given).
+    #[arg(long, global = true, value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,
     /// The kubeconfig context to use.
     #[arg(long, global = true, value_name = "NAME")]
