@@ -715,13 +715,13 @@ async fn check_planned(
     Ok(Some(now))
 }
 
+/// A target to apply: its name, directory, and its entry in the plan (with --plan).
+type ApplyTarget = (String, PathBuf, Option<Value>);
+
 /// `charter apply`.
 pub fn apply(global: &GlobalArgs, args: ApplyArgs) -> CmdResult {
     let rt = runtime()?;
-    // (name, dir, plan entry)
-    let (targets, ignore): (Vec<(String, PathBuf, Option<Value>)>, Vec<String>) = match (
-        &args.plan, &args.dir,
-    ) {
+    let (targets, ignore): (Vec<ApplyTarget>, Vec<String>) = match (&args.plan, &args.dir) {
         (Some(plan), _) => {
             let doc = read_plan(plan)?;
             let ignore = doc
@@ -810,9 +810,65 @@ pub fn apply(global: &GlobalArgs, args: ApplyArgs) -> CmdResult {
         }
     }
     let w = results.iter().map(|r| r.0.len()).max().unwrap_or(6).max(6);
-    eprintln!("\n{:<w$}  RESULT", "TARGET");
+    println!("\n{:<w$}  RESULT", "TARGET");
     for (n, r) in &results {
-        eprintln!("{n:<w$}  {r}");
+        println!("{n:<w$}  {r}");
     }
     Ok(if failed > 0 { 1 } else { 0 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write_plan(dir: &Path, doc: &Value) -> PathBuf {
+        let p = dir.join("plan.json");
+        std::fs::write(&p, serde_json::to_string_pretty(doc).unwrap()).unwrap();
+        p
+    }
+
+    fn plan(version: &str) -> Value {
+        let mut doc = json!({
+            "apiVersion": PLAN_API_VERSION,
+            "charterVersion": version,
+            "root": "deploy/app",
+            "ignore": [],
+            "targets": [{"name": "prod/east", "dir": "deploy/app/prod/east", "error": "x"}],
+        });
+        doc["checksum"] = json!(plan_checksum(&doc));
+        doc
+    }
+
+    #[test]
+    fn plans_from_another_version_or_edited_are_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let ok = write_plan(tmp.path(), &plan(CHARTER_VERSION));
+        assert!(read_plan(&ok).is_ok());
+
+        let other = write_plan(tmp.path(), &plan("0.0.1-other"));
+        let err = read_plan(&other).unwrap_err().message;
+        assert!(err.contains("made by charter 0.0.1-other"), "{err}");
+
+        let mut edited = plan(CHARTER_VERSION);
+        edited["root"] = json!("deploy/other");
+        let err = read_plan(&write_plan(tmp.path(), &edited))
+            .unwrap_err()
+            .message;
+        assert!(err.contains("checksum"), "{err}");
+
+        let mut bad = plan(CHARTER_VERSION);
+        bad["targets"][0]["extra"] = json!(1);
+        bad["checksum"] = json!(plan_checksum(&bad));
+        let err = read_plan(&write_plan(tmp.path(), &bad))
+            .unwrap_err()
+            .message;
+        assert!(err.contains("schema"), "{err}");
+    }
+
+    #[test]
+    fn the_checksum_does_not_depend_on_formatting() {
+        let doc = plan(CHARTER_VERSION);
+        let compact: Value = serde_json::from_str(&doc.to_string()).unwrap();
+        assert_eq!(plan_checksum(&doc), plan_checksum(&compact));
+    }
 }
