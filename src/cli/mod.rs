@@ -3,6 +3,7 @@
 //!
 //! Exit codes: 0 ok, 1 error, 2 "changes present" (diff/plan).
 
+mod diff_cmds;
 mod input;
 mod lint;
 mod output;
@@ -41,8 +42,11 @@ pub struct Cli {
 /// Flags every command accepts.
 #[derive(Debug, Args, Clone)]
 pub struct GlobalArgs {
-    /// Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config).
-    #[arg(long, global = true, env = "KUBECONFIG", value_name = "FILE")]
+    /// Path to the kubeconfig file (default: the target's charter.yaml `kubeconfig`, else
+    /// $KUBECONFIG, else ~/.kube/config).
+    // Not `env = "KUBECONFIG"`: the variable must not override a target's own kubeconfig
+    // (cluster::kubeconfig_path reads it when neither is given).
+    #[arg(long, global = true, value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,
     /// The kubeconfig context to use.
     #[arg(long, global = true, value_name = "NAME")]
@@ -50,8 +54,17 @@ pub struct GlobalArgs {
     /// Namespace of the release (default: the target's charter.yaml, else `default`).
     #[arg(short = 'n', long, global = true, value_name = "NS")]
     pub namespace: Option<String>,
-    /// Output format where a command prints data.
-    #[arg(short = 'o', long, global = true, value_enum)]
+    /// Output format where a command prints data (`markdown`: diff and plan only).
+    #[arg(
+        short = 'o',
+        long = "output",
+        global = true,
+        value_enum,
+        value_name = "FORMAT"
+    )]
+    pub format: Option<Format>,
+    /// `--output` for commands that print a table, YAML or JSON (set from `format`).
+    #[arg(skip)]
     pub output: Option<OutputFormat>,
     /// Do not color output.
     #[arg(long, global = true, env = "NO_COLOR", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true")]
@@ -70,6 +83,31 @@ pub enum OutputFormat {
     Yaml,
     /// JSON.
     Json,
+}
+
+/// `-o/--output` as given: the [`OutputFormat`]s, and Markdown for diff and plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Human-readable table (for diff and plan: the text diff).
+    Table,
+    /// YAML.
+    Yaml,
+    /// JSON.
+    Json,
+    /// Markdown, for a pull-request comment (diff and plan).
+    Markdown,
+}
+
+impl Format {
+    /// The format for commands that do not print Markdown.
+    fn common(self) -> Option<OutputFormat> {
+        match self {
+            Format::Table => Some(OutputFormat::Table),
+            Format::Yaml => Some(OutputFormat::Yaml),
+            Format::Json => Some(OutputFormat::Json),
+            Format::Markdown => None,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -111,6 +149,42 @@ enum Command {
     List(release_cmds::ListArgs),
     /// Show a release's latest revision, its objects and their readiness, and its notes.
     Status(release_cmds::StatusArgs),
+    /// Show what an install/upgrade of a target would change, and drift from the last release.
+    #[command(
+        long_about = "Show what installing or upgrading a target would change in the cluster, and, \
+separately, where the cluster drifted from what the last release applied (edits by hand, \
+`kubectl scale`). Each object is rendered as install/upgrade would apply it and compared, as the \
+API server would store it (server-side apply dry run), with the live object; server defaults, \
+status and bookkeeping fields never show. Secret values are masked. Ignore rules (`ignore:` in \
+charter.yaml, --ignore) remove fields from the comparison and from the exit code.\n\n\
+Output: a unified diff per object (colored on a terminal), -o json (schemas/diff.schema.json) or \
+-o markdown (a pull-request comment). Exit codes: 0 nothing to change, 2 changes (or drift with \
+--fail-on-drift), 1 error. See docs/diff.md.",
+        after_help = "Examples:\n  charter diff deploy/app/prod/westus\n  charter diff deploy/app/prod/westus --ignore Deployment:/spec/replicas -o markdown\n  charter diff my-release charts/demo -n demo --set image.tag=v2"
+    )]
+    Diff(diff_cmds::DiffArgs),
+    /// Diff every target of a deploy tree against its own cluster: one report, one exit code.
+    #[command(
+        long_about = "Render and diff every target (leaf directory) below DIR, each against the \
+cluster of its own charter.yaml kube context / kubeconfig, several at once (--parallel). Prints \
+each target's diff and one summary table (objects to add, change, prune, drifted, errors). \
+--out writes a plan file (schemas/plan.schema.json) with fingerprints of each target's rendered \
+objects and live state, for `charter apply --plan`. Exit codes: 0 nothing to change, 2 some \
+target has changes (or drift with --fail-on-drift), 1 some target failed.",
+        after_help = "Examples:\n  charter plan deploy/app\n  charter plan deploy/app --out plan.json -o markdown > plan.md"
+    )]
+    Plan(diff_cmds::PlanArgs),
+    /// Install or upgrade every target of a deploy tree, or exactly the targets of a plan.
+    #[command(
+        long_about = "Install or upgrade (as `charter upgrade --install`) every target below DIR, \
+one after another. With --plan FILE, apply the targets of a plan made by `charter plan --out`, \
+refusing a target whose rendered objects or live state no longer match the plan (and a plan \
+from another charter version or edited by hand); planned targets without changes are left \
+alone. A failing target does not stop the others unless --fail-fast; the exit code is 1 when \
+any target failed or was refused.",
+        after_help = "Examples:\n  charter apply deploy/app --wait\n  charter plan deploy/app --out plan.json && charter apply --plan plan.json"
+    )]
+    Apply(diff_cmds::ApplyArgs),
     /// Print charter's version.
     Version,
     /// Print a shell completion script.
@@ -165,6 +239,16 @@ pub fn main() -> i32 {
         }
     };
     init_logging(cli.global.verbose);
+    let mut cli = cli;
+    if cli.global.format == Some(Format::Markdown)
+        && !matches!(cli.command, Command::Diff(_) | Command::Plan(_))
+    {
+        eprintln!(
+            "error: -o markdown is only for `charter diff` and `charter plan`; use table, yaml or json"
+        );
+        return 1;
+    }
+    cli.global.output = cli.global.format.and_then(Format::common);
     let result = match cli.command {
         Command::Template(args) => render_cmds::template(&cli.global, args, set_flags),
         Command::Install(args) => release_cmds::install(&cli.global, args, set_flags),
@@ -182,6 +266,9 @@ pub fn main() -> i32 {
         Command::Search(args) => repo_cmds::search_cmd(&cli.global, args),
         Command::Pull(args) => repo_cmds::pull(&cli.global, args),
         Command::Dep(args) => repo_cmds::dep(&cli.global, args),
+        Command::Diff(args) => diff_cmds::diff(&cli.global, args, set_flags),
+        Command::Plan(args) => diff_cmds::plan(&cli.global, args),
+        Command::Apply(args) => diff_cmds::apply(&cli.global, args),
         Command::Version => {
             println!("charter {}", env!("CARGO_PKG_VERSION"));
             Ok(0)

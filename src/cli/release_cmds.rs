@@ -139,7 +139,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs(total))
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -150,7 +150,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
 /// `lookup` for templates rendered for a cluster: reads the live object (or, with an empty
 /// name, lists them as `{items: [...]}`) while the chart renders. Template functions are
 /// synchronous, so the request runs on the runtime from a thread allowed to block.
-fn live_lookup(cluster: &Cluster) -> LookupFn {
+pub(crate) fn live_lookup(cluster: &Cluster) -> LookupFn {
     let cluster = cluster.clone();
     let handle = tokio::runtime::Handle::current();
     Arc::new(
@@ -182,7 +182,10 @@ fn live_lookup(cluster: &Cluster) -> LookupFn {
     )
 }
 
-async fn connect(global: &GlobalArgs, target: Option<&Target>) -> Result<Cluster, CliError> {
+pub(crate) async fn connect(
+    global: &GlobalArgs,
+    target: Option<&Target>,
+) -> Result<Cluster, CliError> {
     let context = global
         .kube_context
         .clone()
@@ -245,7 +248,7 @@ fn chart_digest(chart: &Chart) -> String {
     format!("sha256:{}", hex::encode(h.finalize()))
 }
 
-async fn deploy_async(
+pub(crate) async fn deploy_async(
     global: &GlobalArgs,
     args: &DeployArgs,
     sets: &[SetFlag],

@@ -42,6 +42,7 @@
 //! function of the input alone.
 
 mod compare;
+mod fingerprint;
 mod ignore;
 mod keys;
 mod mask;
@@ -57,6 +58,7 @@ use std::fmt;
 use serde::Serialize;
 use serde_json::Value;
 
+pub use fingerprint::{canonical_json, live_fingerprint, rendered_fingerprint, sha256};
 pub use ignore::{IgnoreRule, IgnoreRuleError, IgnoreRules, IgnoreSpec, RuleSource};
 pub use path::{FieldPath, Segment};
 pub use render::{JSON_API_VERSION, render_json, render_markdown, render_text, to_json};

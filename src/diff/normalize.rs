@@ -35,6 +35,25 @@ pub(crate) fn normalize(obj: &Value, secret: bool) -> Value {
         return v;
     };
     m.shift_remove("status");
+    // apiVersion and kind first, as written and as the server returns single objects: a list
+    // response carries them elsewhere, and the text diff shows document order.
+    if m.keys().take(2).ne(["apiVersion", "kind"]
+        .iter()
+        .copied()
+        .filter(|k| m.contains_key(*k)))
+    {
+        let rest = std::mem::take(m);
+        for k in ["apiVersion", "kind"] {
+            if let Some(v) = rest.get(k) {
+                m.insert(k.to_string(), v.clone());
+            }
+        }
+        for (k, v) in rest {
+            if !m.contains_key(&k) {
+                m.insert(k, v);
+            }
+        }
+    }
     if let Some(Value::Object(meta)) = m.get_mut("metadata") {
         for f in SERVER_METADATA {
             meta.shift_remove(*f);

@@ -4,6 +4,7 @@ pub mod kube_store;
 pub mod live;
 pub mod lock;
 pub mod ops;
+pub mod preview;
 pub mod record;
 pub mod store;
 

@@ -245,17 +245,17 @@ pub struct Deploy {
 }
 
 /// One object of a deploy, ready to apply.
-struct Desired {
+pub struct Desired {
     /// The object with ownership metadata.
-    obj: Value,
+    pub obj: Value,
     /// Its inventory entry.
-    item: InventoryItem,
+    pub item: InventoryItem,
     /// Rendered exactly as in the last revision.
-    same_render: bool,
+    pub same_render: bool,
 }
 
 /// apiVersion, kind, namespace as written (may be empty), name of a rendered document.
-type RenderKey = (String, String, String, String);
+pub type RenderKey = (String, String, String, String);
 
 fn render_key(m: &Manifest) -> RenderKey {
     (
@@ -268,7 +268,7 @@ fn render_key(m: &Manifest) -> RenderKey {
 
 /// A revision's rendered objects by identity, for spotting unchanged ones. A revision that
 /// cannot be read back gives none: everything is applied.
-fn rendered_objects(record: &ReleaseRecord) -> HashMap<RenderKey, Value> {
+pub fn rendered_objects(record: &ReleaseRecord) -> HashMap<RenderKey, Value> {
     let Ok(manifests) = manifests_of(record) else {
         return HashMap::new();
     };
@@ -513,96 +513,15 @@ impl<'c> Session<'c> {
         manifests: &[Manifest],
         previous_render: &HashMap<RenderKey, Value>,
     ) -> Result<Vec<Desired>, OpError> {
-        let mut parsed = Vec::new();
-        for m in crds.iter().chain(manifests.iter()) {
-            let obj =
-                crate::yaml::parse_str(m.text(), &m.source).map_err(|e| OpError::Manifest {
-                    source_name: m.source.to_string(),
-                    message: e.to_string(),
-                })?;
-            parsed.push((m, obj));
-        }
-        // Custom resources whose CRD is part of this release are not served yet: their scope
-        // comes from the CRD in the chart.
-        let chart_crd_scope: std::collections::HashMap<(String, String), bool> = parsed
-            .iter()
-            .filter(|(m, _)| m.header.kind == "CustomResourceDefinition")
-            .filter_map(|(_, o)| {
-                let group = o.pointer("/spec/group")?.as_str()?.to_string();
-                let kind = o.pointer("/spec/names/kind")?.as_str()?.to_string();
-                let namespaced =
-                    o.pointer("/spec/scope").and_then(Value::as_str) != Some("Cluster");
-                Some(((group, kind), namespaced))
-            })
-            .collect();
-        let mut out = Vec::new();
-        for (m, mut obj) in parsed {
-            let same_render = previous_render.get(&render_key(m)) == Some(&obj);
-            let namespaced = match self
-                .cluster
-                .is_namespaced(&m.header.api_version, &m.header.kind)
-                .await
-            {
-                Ok(n) => n,
-                Err(ClusterError::UnknownKind { .. })
-                    if chart_crd_scope
-                        .contains_key(&(m.header.group().to_string(), m.header.kind.clone())) =>
-                {
-                    chart_crd_scope[&(m.header.group().to_string(), m.header.kind.clone())]
-                }
-                Err(e) => return Err(e.into()),
-            };
-            let meta = obj
-                .get_mut("metadata")
-                .and_then(Value::as_object_mut)
-                .ok_or_else(|| OpError::Manifest {
-                    source_name: m.source.to_string(),
-                    message: "metadata is not a map".into(),
-                })?;
-            let ns = if namespaced {
-                let ns = meta
-                    .get("namespace")
-                    .and_then(Value::as_str)
-                    .map(str::to_string)
-                    .unwrap_or_else(|| self.namespace.clone());
-                meta.insert("namespace".into(), Value::String(ns.clone()));
-                ns
-            } else {
-                meta.remove("namespace");
-                String::new()
-            };
-            let labels = meta.entry("labels").or_insert_with(|| json!({}));
-            if let Some(l) = labels.as_object_mut() {
-                l.insert(LABEL_RELEASE.into(), Value::String(self.release.clone()));
-            }
-            let ann = meta.entry("annotations").or_insert_with(|| json!({}));
-            if let Some(a) = ann.as_object_mut() {
-                a.insert(
-                    ANNOTATION_RELEASE.into(),
-                    Value::String(self.release.clone()),
-                );
-                a.insert(
-                    ANNOTATION_RELEASE_NS.into(),
-                    Value::String(self.namespace.clone()),
-                );
-            }
-            let (group, version) = match m.header.api_version.rsplit_once('/') {
-                Some((g, v)) => (g.to_string(), v.to_string()),
-                None => (String::new(), m.header.api_version.clone()),
-            };
-            out.push(Desired {
-                obj,
-                item: InventoryItem {
-                    group,
-                    version,
-                    kind: m.header.kind.clone(),
-                    namespace: ns,
-                    name: m.header.name.clone(),
-                },
-                same_render,
-            });
-        }
-        Ok(out)
+        prepare_desired(
+            self.cluster,
+            &self.release,
+            &self.namespace,
+            crds,
+            manifests,
+            previous_render,
+        )
+        .await
     }
 
     /// Refuses an existing object that another release, or nobody, owns (unless adopting).
@@ -955,4 +874,105 @@ impl<'c> Session<'c> {
         self.history = self.store.history(&self.release).await?;
         Ok(())
     }
+}
+
+/// Turns rendered manifests into the objects a deploy of `release` in `namespace` applies:
+/// namespace set (or removed for cluster-scoped kinds) and ownership label and annotations
+/// added; `same_render` marks objects rendered exactly as in `previous_render`. Install,
+/// upgrade and `charter diff` all use this, so a diff predicts exactly what a deploy applies.
+pub async fn prepare_desired(
+    cluster: &Cluster,
+    release: &str,
+    namespace: &str,
+    crds: &[Manifest],
+    manifests: &[Manifest],
+    previous_render: &HashMap<RenderKey, Value>,
+) -> Result<Vec<Desired>, OpError> {
+    let mut parsed = Vec::new();
+    for m in crds.iter().chain(manifests.iter()) {
+        let obj = crate::yaml::parse_str(m.text(), &m.source).map_err(|e| OpError::Manifest {
+            source_name: m.source.to_string(),
+            message: e.to_string(),
+        })?;
+        parsed.push((m, obj));
+    }
+    // Custom resources whose CRD is part of this release are not served yet: their scope
+    // comes from the CRD in the chart.
+    let chart_crd_scope: std::collections::HashMap<(String, String), bool> = parsed
+        .iter()
+        .filter(|(m, _)| m.header.kind == "CustomResourceDefinition")
+        .filter_map(|(_, o)| {
+            let group = o.pointer("/spec/group")?.as_str()?.to_string();
+            let kind = o.pointer("/spec/names/kind")?.as_str()?.to_string();
+            let namespaced = o.pointer("/spec/scope").and_then(Value::as_str) != Some("Cluster");
+            Some(((group, kind), namespaced))
+        })
+        .collect();
+    let mut out = Vec::new();
+    for (m, mut obj) in parsed {
+        let same_render = previous_render.get(&render_key(m)) == Some(&obj);
+        let namespaced = match cluster
+            .is_namespaced(&m.header.api_version, &m.header.kind)
+            .await
+        {
+            Ok(n) => n,
+            Err(ClusterError::UnknownKind { .. })
+                if chart_crd_scope
+                    .contains_key(&(m.header.group().to_string(), m.header.kind.clone())) =>
+            {
+                chart_crd_scope[&(m.header.group().to_string(), m.header.kind.clone())]
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let meta = obj
+            .get_mut("metadata")
+            .and_then(Value::as_object_mut)
+            .ok_or_else(|| OpError::Manifest {
+                source_name: m.source.to_string(),
+                message: "metadata is not a map".into(),
+            })?;
+        let ns = if namespaced {
+            let ns = meta
+                .get("namespace")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .unwrap_or_else(|| namespace.to_string());
+            meta.insert("namespace".into(), Value::String(ns.clone()));
+            ns
+        } else {
+            meta.remove("namespace");
+            String::new()
+        };
+        let labels = meta.entry("labels").or_insert_with(|| json!({}));
+        if let Some(l) = labels.as_object_mut() {
+            l.insert(LABEL_RELEASE.into(), Value::String(release.to_string()));
+        }
+        let ann = meta.entry("annotations").or_insert_with(|| json!({}));
+        if let Some(a) = ann.as_object_mut() {
+            a.insert(
+                ANNOTATION_RELEASE.into(),
+                Value::String(release.to_string()),
+            );
+            a.insert(
+                ANNOTATION_RELEASE_NS.into(),
+                Value::String(namespace.to_string()),
+            );
+        }
+        let (group, version) = match m.header.api_version.rsplit_once('/') {
+            Some((g, v)) => (g.to_string(), v.to_string()),
+            None => (String::new(), m.header.api_version.clone()),
+        };
+        out.push(Desired {
+            obj,
+            item: InventoryItem {
+                group,
+                version,
+                kind: m.header.kind.clone(),
+                namespace: ns,
+                name: m.header.name.clone(),
+            },
+            same_render,
+        });
+    }
+    Ok(out)
 }
