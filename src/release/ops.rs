@@ -612,7 +612,7 @@ impl<'c> Session<'c> {
                         report(Progress::Unchanged(&o.item));
                         return Ok(());
                     }
-                    self.cluster.apply(&o.obj, opts).await?;
+                    self.cluster.apply_quiet(&o.obj, opts).await?;
                     report(Progress::Applied(&o.item));
                     Ok(())
                 })
