@@ -4,13 +4,12 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use clap::Args;
 use serde_json::{Value, json};
 
 use super::input::{ChartArgs, Prepared, SetFlag, prepare, prepare_with};
-use super::release_cmds::{DeployArgs, connect, deploy_async, parse_duration, runtime};
+use super::release_cmds::{DeployArgs, DeployFlags, connect, deploy_async, runtime};
 use super::render_cmds::validate_schema;
 use super::{CliError, CmdResult, Format, GlobalArgs};
 use crate::diff::{
@@ -103,36 +102,8 @@ pub struct ApplyArgs {
     /// Stop at the first target that fails (the rest are not applied).
     #[arg(long)]
     pub fail_fast: bool,
-    /// Create each release's namespace if it does not exist.
-    #[arg(long)]
-    pub create_namespace: bool,
-    /// Wait until every object is ready.
-    #[arg(long)]
-    pub wait: bool,
-    /// How long --wait waits (e.g. 300s, 5m).
-    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
-    pub timeout: Duration,
-    /// Adopt existing objects that no release owns (or another release owns).
-    #[arg(long)]
-    pub take_ownership: bool,
-    /// Take fields owned by other field managers instead of reporting the conflict.
-    #[arg(long)]
-    pub force_conflicts: bool,
-    /// Description recorded with each revision.
-    #[arg(long)]
-    pub description: Option<String>,
-    /// Keep at most this many revisions per release (0 = unlimited).
-    #[arg(long, default_value_t = 10)]
-    pub history_max: usize,
-    /// Wait this long for another operation's lock instead of failing at once.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-    pub wait_for_lock: Option<Duration>,
-    /// On failure, return a release to its last deployed revision.
-    #[arg(long)]
-    pub atomic: bool,
-    /// How long a release lock outlives a run that died without releasing it.
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
-    pub lock_ttl: Duration,
+    #[command(flatten)]
+    pub deploy: DeployFlags,
 }
 
 /// One target's diff, with what a plan records of it.
@@ -648,16 +619,7 @@ fn deploy_args(args: &ApplyArgs, dir: &Path) -> DeployArgs {
             args: vec![dir.display().to_string()],
             ..Default::default()
         },
-        create_namespace: args.create_namespace,
-        wait: args.wait,
-        timeout: args.timeout,
-        take_ownership: args.take_ownership,
-        force_conflicts: args.force_conflicts,
-        description: args.description.clone(),
-        history_max: args.history_max,
-        wait_for_lock: args.wait_for_lock,
-        atomic: args.atomic,
-        lock_ttl: args.lock_ttl,
+        deploy: args.deploy.clone(),
         dry_run: None,
     }
 }

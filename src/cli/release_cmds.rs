@@ -18,11 +18,9 @@ use crate::release::{ChartRef, ReleaseRecord, TargetRef};
 use crate::render::{self, Capabilities, LookupFn, ReleaseInfo, RenderOptions};
 use crate::target::Target;
 
-/// Flags shared by install and upgrade.
-#[derive(Debug, Args)]
-pub struct DeployArgs {
-    #[command(flatten)]
-    pub chart: ChartArgs,
+/// How a deploy goes: the flags install, upgrade and apply share.
+#[derive(Debug, Clone, Args)]
+pub struct DeployFlags {
     /// Create the release namespace if it does not exist.
     #[arg(long)]
     pub create_namespace: bool,
@@ -53,6 +51,15 @@ pub struct DeployArgs {
     /// How long the release lock outlives a run that died without releasing it.
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     pub lock_ttl: Duration,
+}
+
+/// Flags shared by install and upgrade.
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    pub chart: ChartArgs,
+    #[command(flatten)]
+    pub deploy: DeployFlags,
     /// Do not change anything: `client` renders offline; `server` also has the API server
     /// validate and default every object (server-side apply dry run). Prints the manifest.
     #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "client", require_equals = true)]
@@ -302,7 +309,7 @@ pub(crate) async fn deploy_async(
                 .apply(
                     &obj,
                     crate::cluster::ApplyOptions {
-                        force: args.force_conflicts,
+                        force: args.deploy.force_conflicts,
                         dry_run: true,
                     },
                 )
@@ -315,7 +322,7 @@ pub(crate) async fn deploy_async(
         );
         return Ok(0);
     }
-    if args.create_namespace {
+    if args.deploy.create_namespace {
         let ns = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": prepared.namespace}});
         if cluster
             .get("v1", "Namespace", None, &prepared.namespace)
@@ -327,8 +334,8 @@ pub(crate) async fn deploy_async(
     }
     let lock = LockOptions {
         holder: holder(),
-        ttl: args.lock_ttl,
-        wait: args.wait_for_lock,
+        ttl: args.deploy.lock_ttl,
+        wait: args.deploy.wait_for_lock,
     };
     let mut session = ops::begin(&cluster, &prepared.namespace, &prepared.release, &lock).await?;
     let result = async {
@@ -435,15 +442,15 @@ async fn deploy_in_session(
         manifests: rendered.manifests,
         notes: rendered.notes.unwrap_or_default(),
         generated: rendered.generated,
-        description: args.description.clone(),
-        take_ownership: args.take_ownership,
-        force_conflicts: args.force_conflicts,
-        wait: args.wait.then_some(args.timeout),
-        history_max: args.history_max,
+        description: args.deploy.description.clone(),
+        take_ownership: args.deploy.take_ownership,
+        force_conflicts: args.deploy.force_conflicts,
+        wait: args.deploy.wait.then_some(args.deploy.timeout),
+        history_max: args.deploy.history_max,
     };
     match session.deploy(deploy, &report).await {
         Ok(r) => Ok(r),
-        Err(e) if args.atomic => {
+        Err(e) if args.deploy.atomic => {
             session.refresh().await?;
             match session.deployed().cloned() {
                 Some(prev) => {
@@ -454,9 +461,9 @@ async fn deploy_in_session(
                     let rb = ops::rollback_deploy(
                         &prev,
                         session.next_revision(),
-                        args.wait.then_some(args.timeout),
-                        args.force_conflicts,
-                        args.history_max,
+                        args.deploy.wait.then_some(args.deploy.timeout),
+                        args.deploy.force_conflicts,
+                        args.deploy.history_max,
                     )?;
                     session.deploy(rb, &report).await?;
                     Err(CliError::new(format!(

@@ -525,22 +525,19 @@ impl Cluster {
     ) -> Result<Vec<Value>, ClusterError> {
         let res = self.resource(api_version, kind).await?;
         let api = self.api(&res, namespace);
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let mut lp = ListParams::default().limit(LIST_PAGE);
-            if !selector.is_empty() {
-                lp = lp.labels(selector);
-            }
-            if let Some(t) = &token {
-                lp = lp.continue_token(t);
-            }
-            let page = self
-                .retry(|| async { api.list(&lp).await })
-                .await
-                .map_err(|e| self.list_err(e, &res, kind, namespace))?;
-            token = page.metadata.continue_.filter(|t| !t.is_empty());
-            for o in page.items {
+        let items = self
+            .paged(
+                selector,
+                |lp| {
+                    let api = &api;
+                    async move { api.list(&lp).await }
+                },
+                |e| self.list_err(e, &res, kind, namespace),
+            )
+            .await?;
+        items
+            .into_iter()
+            .map(|o| {
                 let mut v = serde_json::to_value(o).map_err(|e| ClusterError::Other {
                     what: format!("{kind} list"),
                     message: e.to_string(),
@@ -549,12 +546,9 @@ impl Cluster {
                     m.insert("apiVersion".into(), Value::String(api_version.to_string()));
                     m.insert("kind".into(), Value::String(kind.to_string()));
                 }
-                out.push(v);
-            }
-            if token.is_none() {
-                return Ok(out);
-            }
-        }
+                Ok(v)
+            })
+            .collect()
     }
 
     /// Lists only the metadata (name, namespace, labels, annotations, ...) of a kind's
@@ -569,6 +563,31 @@ impl Cluster {
     ) -> Result<Vec<ObjectMeta>, ClusterError> {
         let res = self.resource(api_version, kind).await?;
         let api = self.api(&res, namespace);
+        let items = self
+            .paged(
+                selector,
+                |lp| {
+                    let api = &api;
+                    async move { api.list_metadata(&lp).await }
+                },
+                |e| self.list_err(e, &res, kind, namespace),
+            )
+            .await?;
+        Ok(items.into_iter().map(|o| o.metadata).collect())
+    }
+
+    /// Runs a list call page by page ([`LIST_PAGE`] objects each), with retries.
+    async fn paged<K, F, Fut>(
+        &self,
+        selector: &str,
+        list: F,
+        err: impl Fn(kube::Error) -> ClusterError,
+    ) -> Result<Vec<K>, ClusterError>
+    where
+        K: Clone + serde::de::DeserializeOwned,
+        F: Fn(ListParams) -> Fut,
+        Fut: std::future::Future<Output = Result<kube::core::ObjectList<K>, kube::Error>>,
+    {
         let mut out = Vec::new();
         let mut token: Option<String> = None;
         loop {
@@ -579,12 +598,9 @@ impl Cluster {
             if let Some(t) = &token {
                 lp = lp.continue_token(t);
             }
-            let page = self
-                .retry(|| async { api.list_metadata(&lp).await })
-                .await
-                .map_err(|e| self.list_err(e, &res, kind, namespace))?;
+            let page = self.retry(|| list(lp.clone())).await.map_err(&err)?;
             token = page.metadata.continue_.filter(|t| !t.is_empty());
-            out.extend(page.items.into_iter().map(|o| o.metadata));
+            out.extend(page.items);
             if token.is_none() {
                 return Ok(out);
             }
