@@ -546,16 +546,21 @@ pub fn upgrade(global: &GlobalArgs, args: UpgradeArgs, sets: Vec<SetFlag>) -> Cm
     ))
 }
 
+/// The lock of an operation without a --lock-ttl flag (uninstall, rollback).
+fn short_lock(wait: Option<Duration>) -> LockOptions {
+    LockOptions {
+        holder: holder(),
+        ttl: Duration::from_secs(30),
+        wait,
+    }
+}
+
 /// `charter uninstall`.
 pub fn uninstall(global: &GlobalArgs, args: UninstallArgs) -> CmdResult {
     runtime()?.block_on(async {
         let (release, ns, target) = release_ref(global, &args.release)?;
         let cluster = connect(global, target.as_ref()).await?;
-        let lock = LockOptions {
-            holder: holder(),
-            ttl: Duration::from_secs(30),
-            wait: None,
-        };
+        let lock = short_lock(None);
         let mut session = ops::begin(&cluster, &ns, &release, &lock).await?;
         let rep = Reporter::new();
         let r = session
@@ -655,11 +660,7 @@ pub fn rollback(global: &GlobalArgs, args: RollbackArgs) -> CmdResult {
     runtime()?.block_on(async {
         let (release, ns, target) = release_ref(global, &args.release)?;
         let cluster = connect(global, target.as_ref()).await?;
-        let lock = LockOptions {
-            holder: holder(),
-            ttl: Duration::from_secs(30),
-            wait: args.wait_for_lock,
-        };
+        let lock = short_lock(args.wait_for_lock);
         let mut session = ops::begin(&cluster, &ns, &release, &lock).await?;
         let rep = Reporter::new();
         let result = async {

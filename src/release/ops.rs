@@ -2,6 +2,7 @@
 //! rendered revision in dependency order with ownership metadata, prune what left the chart,
 //! and record every state change as a release record.
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
@@ -524,6 +525,25 @@ impl<'c> Session<'c> {
         .await
     }
 
+    /// An object as `live` knows it, or from a GET when its kind was not read.
+    async fn live_object<'l>(
+        &self,
+        live: &'l LiveIndex,
+        item: &InventoryItem,
+    ) -> Result<Option<Cow<'l, LiveObject>>, OpError> {
+        Ok(match live.lookup(item) {
+            Lookup::Present(o) => Some(Cow::Borrowed(o)),
+            Lookup::Absent => None,
+            Lookup::Unknown => {
+                let ns = (!item.namespace.is_empty()).then_some(item.namespace.as_str());
+                self.cluster
+                    .get(&item.api_version(), &item.kind, ns, &item.name)
+                    .await?
+                    .map(|v| Cow::Owned(LiveObject::from_value(v)))
+            }
+        })
+    }
+
     /// Refuses an existing object that another release, or nobody, owns (unless adopting).
     async fn check_owner(
         &self,
@@ -531,24 +551,8 @@ impl<'c> Session<'c> {
         live: &LiveIndex,
         take_ownership: bool,
     ) -> Result<(), OpError> {
-        let fetched;
-        let obj = match live.lookup(item) {
-            Lookup::Present(o) => o,
-            Lookup::Absent => return Ok(()),
-            Lookup::Unknown => {
-                let ns = (!item.namespace.is_empty()).then_some(item.namespace.as_str());
-                match self
-                    .cluster
-                    .get(&item.api_version(), &item.kind, ns, &item.name)
-                    .await?
-                {
-                    Some(v) => {
-                        fetched = LiveObject::from_value(v);
-                        &fetched
-                    }
-                    None => return Ok(()),
-                }
-            }
+        let Some(obj) = self.live_object(live, item).await? else {
+            return Ok(());
         };
         let owner = &obj.owner;
         if owner.0.as_deref() == Some(self.release.as_str())
@@ -666,23 +670,8 @@ impl<'c> Session<'c> {
             }
             for item in gone {
                 let ns = (!item.namespace.is_empty()).then_some(item.namespace.as_str());
-                let fetched;
-                let obj = match live.lookup(item) {
-                    Lookup::Present(o) => o,
-                    Lookup::Absent => continue,
-                    Lookup::Unknown => {
-                        match self
-                            .cluster
-                            .get(&item.api_version(), &item.kind, ns, &item.name)
-                            .await?
-                        {
-                            Some(v) => {
-                                fetched = LiveObject::from_value(v);
-                                &fetched
-                            }
-                            None => continue,
-                        }
-                    }
+                let Some(obj) = self.live_object(&live, item).await? else {
+                    continue;
                 };
                 if obj.policy.as_deref() == Some("keep") {
                     report(Progress::Kept(item));
