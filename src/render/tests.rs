@@ -370,3 +370,27 @@ fn output_is_byte_identical_run_to_run() {
     }
     assert!(first.contains("keys: \"z,a,m,b,\""), "{first}");
 }
+
+#[test]
+fn large_output_is_checked_in_batches_with_true_line_numbers() {
+    // Over BATCH_BYTES of output: documents are checked in several batches, and each
+    // manifest's line must still count from the start of the template's whole output.
+    let c = chart(&[(
+        "templates/many.yaml",
+        "{% for i in range(end=values.n) %}---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-{{ i }}\ndata:\n  pad: {{ values.pad | quote }}\n{% endfor %}",
+    )]);
+    let n = 4000;
+    let values = json!({"n": n, "pad": "x".repeat(120)});
+    let r = render(&c, &values, &RenderOptions::default()).unwrap();
+    assert_eq!(r.manifests.len(), n);
+    let bytes: usize = r.manifests.iter().map(|m| m.text().len()).sum();
+    assert!(
+        bytes > 2 * BATCH_BYTES,
+        "only {bytes} bytes: not several batches"
+    );
+    for (i, m) in r.manifests.iter().enumerate() {
+        assert_eq!(m.header.name, format!("cm-{i}"));
+        // Each document is 7 lines, the first being its `---`.
+        assert_eq!(m.line, 7 * i + 2, "cm-{i}");
+    }
+}
