@@ -415,6 +415,42 @@ async fn atomic_upgrade_returns_to_the_last_deployed_revision() {
 }
 
 #[tokio::test]
+async fn unknown_fields_are_refused_not_dropped() {
+    let cluster = cluster_or_skip!();
+    let ns = cluster.namespace("release-strict").await;
+    let kc = cluster.kubeconfig.clone();
+    let tmp = tempfile::tempdir().unwrap();
+    chart(tmp.path());
+    // A misspelt field: the server's default would drop it with a warning nobody sees.
+    write(
+        tmp.path(),
+        "templates/typo.yaml",
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ release.name }}-svc\nspec:\n  selector: {app: x}\n  prots:\n    - port: 80\n",
+    );
+    let (dir, n) = (tmp.path().to_str().unwrap(), ns.name());
+    for dry in [Some("--dry-run=server"), None] {
+        let mut args = vec!["install", "strict", dir, "-n", n];
+        args.extend(dry);
+        let err = fails(&kc, &args);
+        assert!(
+            err.contains("prots") && err.contains("strict-svc"),
+            "{dry:?}: the error names the field and the object: {err}"
+        );
+    }
+    let svcs: Api<k8s_openapi::api::core::v1::Service> = Api::namespaced(cluster.client.clone(), n);
+    assert!(svcs.get_opt("strict-svc").await.unwrap().is_none());
+    // Without the typo the same chart installs.
+    write(
+        tmp.path(),
+        "templates/typo.yaml",
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ release.name }}-svc\nspec:\n  selector: {app: x}\n  ports:\n    - port: 80\n",
+    );
+    ok(&kc, &["upgrade", "strict", dir, "-n", n, "--install"]);
+    assert!(svcs.get_opt("strict-svc").await.unwrap().is_some());
+    ns.delete().await;
+}
+
+#[tokio::test]
 async fn dry_runs_change_nothing() {
     let cluster = cluster_or_skip!();
     let ns = cluster.namespace("release-dry").await;

@@ -94,6 +94,18 @@ pub enum ClusterError {
         /// The conflicting fields.
         conflicts: Vec<FieldConflict>,
     },
+    /// The object has a field its kind's schema does not declare (field validation is strict).
+    #[error(
+        "{object}: {field} is not a field of this kind (a typo, or misplaced): fix the template that renders it. The API server said: {message}"
+    )]
+    UnknownField {
+        /// The object.
+        object: String,
+        /// The field path, e.g. `.spec.prots`.
+        field: String,
+        /// The server's message.
+        message: String,
+    },
     /// The server rejected the object.
     #[error("{object}: the API server rejected it ({code} {reason}): {message}")]
     Rejected {
@@ -142,6 +154,17 @@ pub struct Resource {
     pub api: ApiResource,
     /// Whether objects live in a namespace.
     pub namespaced: bool,
+}
+
+/// The query of every apply. Field validation is strict, as with `kubectl apply`: the server's
+/// default (warn) would drop a misspelt or misplaced field silently, since charter does not
+/// print response warnings; strict makes it an error that names the field.
+fn apply_params(opts: ApplyOptions) -> PatchParams {
+    let mut pp = PatchParams::apply(FIELD_MANAGER);
+    pp.force = opts.force;
+    pp.dry_run = opts.dry_run;
+    pp.field_validation = Some(kube::api::ValidationDirective::Strict);
+    pp
 }
 
 /// Options of one apply.
@@ -421,9 +444,7 @@ impl Cluster {
         let (api_version, kind, ns, name) = identity(obj);
         let res = self.resource(&api_version, &kind).await?;
         let api = self.api(&res, ns.as_deref());
-        let mut pp = PatchParams::apply(FIELD_MANAGER);
-        pp.force = opts.force;
-        pp.dry_run = opts.dry_run;
+        let pp = apply_params(opts);
         let patch = Patch::Apply(obj);
         let out = self
             .retry(|| async { api.patch(&name, &pp, &patch).await })
@@ -451,9 +472,7 @@ impl Cluster {
         let (api_version, kind, ns, name) = identity(obj);
         let res = self.resource(&api_version, &kind).await?;
         let api = self.api(&res, ns.as_deref());
-        let mut pp = PatchParams::apply(FIELD_MANAGER);
-        pp.force = opts.force;
-        pp.dry_run = opts.dry_run;
+        let pp = apply_params(opts);
         let patch = Patch::Apply(obj);
         let request = kube::core::Request::new(api.resource_url());
         let ok = self
@@ -467,7 +486,11 @@ impl Cluster {
                 );
                 let resp = self.client.send(req.map(kube::client::Body::from)).await?;
                 let status = resp.status();
-                let _ = resp.into_body().collect_bytes().await;
+                let body = resp.into_body().collect_bytes().await.unwrap_or_default();
+                if status.is_server_error() && is_untyped_patch(&String::from_utf8_lossy(&body)) {
+                    // Not transient: the JSON re-ask below reports it.
+                    return Ok(false);
+                }
                 if status.is_server_error() || status.as_u16() == 429 {
                     // Retried like any other transient answer.
                     return Err(kube::Error::Api(Box::new(
@@ -682,6 +705,13 @@ impl Cluster {
                         };
                     }
                 }
+                if let Some(field) = undeclared_field(&s.message) {
+                    return ClusterError::UnknownField {
+                        object: object.to_string(),
+                        field,
+                        message: s.message.clone(),
+                    };
+                }
                 ClusterError::Rejected {
                     object: object.to_string(),
                     code: s.code,
@@ -770,10 +800,30 @@ fn root_cause(e: &dyn std::error::Error) -> String {
 
 fn is_transient(e: &kube::Error) -> bool {
     match e {
-        kube::Error::Api(s) => s.code == 429 || s.code >= 500,
+        kube::Error::Api(s) => s.code == 429 || (s.code >= 500 && !is_untyped_patch(&s.message)),
         kube::Error::HyperError(_) | kube::Error::Service(_) => true,
         _ => false,
     }
+}
+
+/// Whether a server error is a server-side apply that cannot be typed against the kind's
+/// schema (an undeclared field under strict validation): the API server answers 500, but
+/// asking again gives the same answer.
+fn is_untyped_patch(message: &str) -> bool {
+    message.contains("failed to create typed patch object")
+}
+
+/// The field path of a strict-validation refusal, e.g. `.spec.prots` from
+/// `... (ns/x; /v1, Kind=Service): .spec.prots: field not declared in schema`, or from
+/// `strict decoding error: unknown field "spec.prots"`.
+fn undeclared_field(message: &str) -> Option<String> {
+    if let Some(end) = message.find(": field not declared in schema") {
+        let head = &message[..end];
+        let start = head.rfind(": ").map_or(0, |i| i + 2);
+        return Some(head[start..].to_string());
+    }
+    let rest = &message[message.find("unknown field \"")? + "unknown field \"".len()..];
+    Some(format!(".{}", &rest[..rest.find('"')?]))
 }
 
 /// Objects per list page.
@@ -823,5 +873,28 @@ where
             }
             other => return other,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strict_validation_refusals_name_the_field_and_are_not_retried() {
+        let ssa = "failed to create typed patch object (st1/x-svc; /v1, Kind=Service): .spec.prots: field not declared in schema";
+        assert_eq!(undeclared_field(ssa).as_deref(), Some(".spec.prots"));
+        let decode = r#"Service in version "v1" cannot be handled as a Service: strict decoding error: unknown field "spec.prots""#;
+        assert_eq!(undeclared_field(decode).as_deref(), Some(".spec.prots"));
+        assert_eq!(undeclared_field("spec.replicas: Invalid value: -1"), None);
+        let status = |code, message: &str| {
+            kube::Error::Api(Box::new(
+                kube::core::Status::failure(message, "InternalError").with_code(code),
+            ))
+        };
+        assert!(!is_transient(&status(500, ssa)));
+        assert!(is_transient(&status(500, "etcdserver: leader changed")));
+        assert!(is_transient(&status(429, "slow down")));
+        assert!(!is_transient(&status(422, "invalid")));
     }
 }
