@@ -447,6 +447,42 @@ async fn unknown_fields_are_refused_not_dropped() {
     );
     ok(&kc, &["upgrade", "strict", dir, "-n", n, "--install"]);
     assert!(svcs.get_opt("strict-svc").await.unwrap().is_some());
+
+    // The client-side check behind that: built-in kinds are checked against the cluster's own
+    // OpenAPI v3 schemas (clean objects skip the server's pass), anything else is left to the
+    // server's strict validation.
+    use charter::cluster::openapi::Verdict;
+    let c = charter::cluster::Cluster::connect(Some(&kc), Some(ADMIN_CONTEXT))
+        .await
+        .unwrap();
+    let deploy = serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "d", "labels": {"a": "b"}, "annotations": {"x": "y"}},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"a": "b"}},
+          "strategy": {"rollingUpdate": {"maxSurge": "25%", "maxUnavailable": 0}},
+          "template": {"metadata": {"labels": {"a": "b"}}, "spec": {"containers": [{
+            "name": "c", "image": "i", "ports": [{"containerPort": 80}],
+            "resources": {"limits": {"cpu": "1", "memory": "1Gi"}},
+            "env": [{"name": "K", "value": "v"}],
+            "readinessProbe": {"httpGet": {"path": "/", "port": "http"}}}]}}}});
+    assert_eq!(
+        c.verdict("apps/v1", "Deployment", &deploy).await,
+        Verdict::Clean
+    );
+    let mut typo = deploy.clone();
+    typo["spec"]["template"]["spec"]["containers"][0]["imagePullPolicyy"] = "Always".into();
+    assert_eq!(
+        c.verdict("apps/v1", "Deployment", &typo).await,
+        Verdict::Undeclared(".spec.template.spec.containers[0].imagePullPolicyy".into())
+    );
+    let cm = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "c"}, "data": {"k": "v"}});
+    assert_eq!(c.verdict("v1", "ConfigMap", &cm).await, Verdict::Clean);
+    let cr = serde_json::json!({"apiVersion": "example.com/v1", "kind": "Widget",
+        "metadata": {"name": "w"}, "spec": {"anything": 1}});
+    assert_eq!(
+        c.verdict("example.com/v1", "Widget", &cr).await,
+        Verdict::Unsure
+    );
     ns.delete().await;
 }
 

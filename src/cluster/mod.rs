@@ -2,8 +2,10 @@
 //! kinds to resources, server-side apply with field manager `charter`, get/list/delete, and
 //! retries with backoff on throttling, server errors and lost connections.
 
+pub mod openapi;
 pub mod readiness;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -190,6 +192,16 @@ pub struct Cluster {
     /// Whether a request has succeeded: until then a connection failure is most likely a
     /// wrong address or a cluster that is down, and retrying long only delays the answer.
     reached: Arc<AtomicBool>,
+    /// OpenAPI v3 schemas by group-version path (`api/v1`, `apis/apps/v1`), fetched on first
+    /// use; `None` when the server does not serve one.
+    schemas: Arc<tokio::sync::Mutex<SchemaCache>>,
+}
+
+#[derive(Default)]
+struct SchemaCache {
+    /// `/openapi/v3`: group-version path -> URL of its document; `None` once it failed.
+    index: Option<Option<HashMap<String, String>>>,
+    docs: HashMap<String, Option<Arc<openapi::GroupVersionSchemas>>>,
 }
 
 /// Which kubeconfig file applies: the flag, else $KUBECONFIG (first existing entry), else
@@ -316,6 +328,7 @@ impl Cluster {
             user,
             discovery: Arc::new(RwLock::new(None)),
             reached: Arc::new(AtomicBool::new(false)),
+            schemas: Arc::default(),
         }
     }
 
@@ -472,7 +485,11 @@ impl Cluster {
         let (api_version, kind, ns, name) = identity(obj);
         let res = self.resource(&api_version, &kind).await?;
         let api = self.api(&res, ns.as_deref());
-        let pp = apply_params(opts);
+        let mut pp = apply_params(opts);
+        if self.verdict(&api_version, &kind, obj).await == openapi::Verdict::Clean {
+            // Checked here against the server's own schema: skip its second decoding pass.
+            pp.field_validation = Some(kube::api::ValidationDirective::Ignore);
+        }
         let patch = Patch::Apply(obj);
         let request = kube::core::Request::new(api.resource_url());
         let ok = self
@@ -505,6 +522,65 @@ impl Cluster {
             Ok(true) => Ok(()),
             _ => self.apply(obj, opts).await.map(|_| ()),
         }
+    }
+
+    /// What the cluster's OpenAPI v3 schema says about `obj`'s fields ([`openapi`]).
+    pub async fn verdict(&self, api_version: &str, kind: &str, obj: &Value) -> openapi::Verdict {
+        let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+        if !openapi::is_built_in(group) {
+            return openapi::Verdict::Unsure;
+        }
+        let path = if group.is_empty() {
+            format!("api/{version}")
+        } else {
+            format!("apis/{group}/{version}")
+        };
+        let verdict = match self.group_version_schemas(&path, group, version).await {
+            Some(s) => s.check(kind, obj),
+            None => openapi::Verdict::Unsure,
+        };
+        if verdict != openapi::Verdict::Clean {
+            tracing::debug!("{kind} ({api_version}): {verdict:?}; the server validates it");
+        }
+        verdict
+    }
+
+    async fn group_version_schemas(
+        &self,
+        path: &str,
+        group: &str,
+        version: &str,
+    ) -> Option<Arc<openapi::GroupVersionSchemas>> {
+        let mut cache = self.schemas.lock().await;
+        if let Some(found) = cache.docs.get(path) {
+            return found.clone();
+        }
+        if cache.index.is_none() {
+            let index = self.get_json("/openapi/v3").await.and_then(|v| {
+                let paths = v.get("paths")?.as_object()?;
+                Some(
+                    paths
+                        .iter()
+                        .filter_map(|(k, v)| {
+                            Some((k.clone(), v.get("serverRelativeURL")?.as_str()?.to_string()))
+                        })
+                        .collect::<HashMap<_, _>>(),
+                )
+            });
+            cache.index = Some(index);
+        }
+        let url = cache.index.as_ref()?.as_ref()?.get(path)?.clone();
+        let doc = self.get_json(&url).await;
+        let schemas = doc.map(|d| Arc::new(openapi::GroupVersionSchemas::new(d, group, version)));
+        cache.docs.insert(path.to_string(), schemas.clone());
+        schemas
+    }
+
+    /// A GET of a raw path as JSON; `None` on any failure (the caller then falls back).
+    async fn get_json(&self, path: &str) -> Option<Value> {
+        let req = http::Request::get(path).body(Vec::new()).ok()?;
+        let text = self.client.request_text(req).await.ok()?;
+        serde_json::from_str(&text).ok()
     }
 
     /// Gets an object; `None` when it does not exist.
