@@ -2,6 +2,7 @@
 //! kinds to resources, server-side apply with field manager `charter`, get/list/delete, and
 //! retries with backoff on throttling, server errors and lost connections.
 
+pub mod client;
 pub mod openapi;
 pub mod readiness;
 
@@ -252,7 +253,7 @@ impl Cluster {
                     && let Ok(cfg) = kube::Config::incluster()
                 {
                     let url = cfg.cluster_url.to_string();
-                    let client = kube::Client::try_from(cfg).map_err(|e| ClusterError::Other {
+                    let client = client::build(cfg).map_err(|e| ClusterError::Other {
                         what: "in-cluster config".into(),
                         message: e.to_string(),
                     })?;
@@ -309,7 +310,7 @@ impl Cluster {
                 message: e.to_string(),
             })?;
         let url = cfg.cluster_url.to_string();
-        let client = kube::Client::try_from(cfg).map_err(|e| ClusterError::Kubeconfig {
+        let client = client::build(cfg).map_err(|e| ClusterError::Kubeconfig {
             file,
             message: e.to_string(),
         })?;
