@@ -1134,3 +1134,79 @@ apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: looked\ndata:\n  token: {{ p
     assert!(data["listed"].split(',').any(|s| s == "pre"), "{data:?}");
     ns.delete().await;
 }
+
+#[tokio::test]
+async fn history_max_keeps_only_the_newest_revisions() {
+    let cluster = cluster_or_skip!();
+    let ns = cluster.namespace("release-histmax").await;
+    let kc = cluster.kubeconfig.clone();
+    let tmp = tempfile::tempdir().unwrap();
+    chart(tmp.path());
+    let (dir, n) = (tmp.path().to_str().unwrap(), ns.name());
+    ok(&kc, &["install", "hm", dir, "-n", n, "--history-max", "3"]);
+    for i in 2..=5 {
+        let greeting = format!("greeting=v{i}");
+        ok(
+            &kc,
+            &[
+                "upgrade",
+                "hm",
+                dir,
+                "-n",
+                n,
+                "--set",
+                &greeting,
+                "--history-max",
+                "3",
+            ],
+        );
+    }
+    let history: serde_json::Value =
+        serde_json::from_str(&ok(&kc, &["history", "hm", "-n", n, "-o", "json"])).unwrap();
+    let seen: Vec<(u64, String)> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["revision"].as_u64().unwrap(),
+                r["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let want = [(3, "superseded"), (4, "superseded"), (5, "deployed")];
+    assert_eq!(
+        seen,
+        want.map(|(r, s)| (r, s.to_string())).to_vec(),
+        "{history}"
+    );
+    // The pruned revisions' Secrets are gone from the cluster, not only from the listing, and
+    // what is left reads back intact.
+    let c = charter::cluster::Cluster::connect(Some(&kc), Some(ADMIN_CONTEXT))
+        .await
+        .unwrap();
+    let store = SecretStore::new(&c, n);
+    let stored = store.history("hm").await.unwrap();
+    assert_eq!(
+        stored.iter().map(|r| r.revision).collect::<Vec<_>>(),
+        [3, 4, 5]
+    );
+    stored.iter().for_each(assert_valid_record);
+    // 0 keeps everything.
+    ok(
+        &kc,
+        &[
+            "upgrade",
+            "hm",
+            dir,
+            "-n",
+            n,
+            "--set",
+            "greeting=v6",
+            "--history-max",
+            "0",
+        ],
+    );
+    assert_eq!(store.history("hm").await.unwrap().len(), 4);
+    ns.delete().await;
+}

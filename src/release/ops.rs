@@ -493,7 +493,17 @@ impl<'c> Session<'c> {
                 if let Some(mut prev) = previous {
                     prev.status = Status::Superseded;
                     self.store.put(&mut prev).await?;
+                    let revision = prev.revision;
+                    if let Some(h) = self.history.iter_mut().find(|r| r.revision == revision) {
+                        *h = prev;
+                    }
                 }
+                // The lock keeps other writers out, so the history is known without reading
+                // it back (a list right after a write waits on the API server's watch cache,
+                // ~50 ms).
+                self.history.retain(|r| r.revision != record.revision);
+                self.history.push(record.clone());
+                self.history.sort_by_key(|r| r.revision);
                 self.prune_history(history_max).await?;
                 Ok(record)
             }
@@ -848,19 +858,20 @@ impl<'c> Session<'c> {
         }
     }
 
+    /// Deletes the oldest revisions beyond `max` (0: keep all), never a deployed one.
     async fn prune_history(&mut self, max: usize) -> Result<(), OpError> {
-        let history = self.store.history(&self.release).await?;
-        if max == 0 || history.len() <= max {
-            self.history = history;
+        if max == 0 || self.history.len() <= max {
             return Ok(());
         }
-        let excess = history.len() - max;
-        for r in history.iter().take(excess) {
+        let excess = self.history.len() - max;
+        let mut deleted = Vec::new();
+        for r in self.history.iter().take(excess) {
             if r.status != Status::Deployed {
                 self.store.delete(&self.release, r.revision).await?;
+                deleted.push(r.revision);
             }
         }
-        self.history = self.store.history(&self.release).await?;
+        self.history.retain(|r| !deleted.contains(&r.revision));
         Ok(())
     }
 }
