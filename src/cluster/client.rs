@@ -15,6 +15,7 @@ use hyper_util::rt::TokioExecutor;
 use kube::client::{Body, ClientBuilder, ConfigExt, DynBody, retry::RetryPolicy};
 use tower::{BoxError, ServiceBuilder, ServiceExt as _, retry::RetryLayer};
 use tower_http::ServiceExt as _;
+use tower_http::classify::ServerErrorsFailureClass;
 use tower_http::decompression::DecompressionLayer;
 use tower_http::trace::TraceLayer;
 
@@ -63,6 +64,13 @@ pub fn build(config: kube::Config) -> Result<kube::Client, kube::Error> {
                 .on_response(
                     |res: &http::Response<_>, latency: Duration, _: &tracing::Span| {
                         tracing::debug!(status = res.status().as_u16(), ?latency, "response");
+                    },
+                )
+                // Failures reach the caller, which reports them once; tower-http's default
+                // logs each one at ERROR, retries included.
+                .on_failure(
+                    |class: ServerErrorsFailureClass, latency: Duration, _: &tracing::Span| {
+                        tracing::debug!(%class, ?latency, "failed");
                     },
                 ),
         )
