@@ -173,7 +173,15 @@ impl<'c> SecretStore<'c> {
     /// earlier, larger write are removed.
     pub async fn put(&self, record: &mut ReleaseRecord) -> Result<(), KubeStoreError> {
         record.namespace = self.namespace.clone();
+        let t0 = std::time::Instant::now();
         let secrets = store::to_secrets(record);
+        tracing::debug!(
+            "revision {} encoded in {:?} ({} Secret(s), {} bytes)",
+            record.revision,
+            t0.elapsed(),
+            secrets.len(),
+            secrets.iter().map(|s| s.data.len()).sum::<usize>()
+        );
         let opts = ApplyOptions {
             force: true,
             dry_run: false,
