@@ -246,20 +246,41 @@ pub enum RecordError {
     },
 }
 
+/// How a record's JSON ends while its checksum is computed: `checksum` is the last field.
+const EMPTY_CHECKSUM_TAIL: &[u8] = br#""checksum":""}"#;
+
+fn checksum_of(json: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(sha2::Sha256::digest(json)))
+}
+
 impl ReleaseRecord {
     /// The record's checksum: sha256 over its JSON with `checksum` empty.
     pub fn compute_checksum(&self) -> String {
         let mut copy = self.clone();
         copy.checksum = String::new();
-        let bytes = serde_json::to_vec(&copy).unwrap_or_default();
-        format!("sha256:{}", hex::encode(sha2::Sha256::digest(&bytes)))
+        checksum_of(&serde_json::to_vec(&copy).unwrap_or_default())
     }
 
     /// Sets the checksum, serializes and gzips the record.
     pub fn encode(&mut self) -> Vec<u8> {
-        self.checksum = self.compute_checksum();
-        let json = serde_json::to_vec(self).unwrap_or_default();
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+        // One serialization serves both the checksum and the stored JSON: `checksum` is the
+        // last field, so its value is spliced into the empty string it was hashed with.
+        self.checksum.clear();
+        let mut json = serde_json::to_vec(self).unwrap_or_default();
+        let checksum = checksum_of(&json);
+        if json.ends_with(EMPTY_CHECKSUM_TAIL) {
+            json.truncate(json.len() - 2);
+            json.extend_from_slice(checksum.as_bytes());
+            json.extend_from_slice(b"\"}");
+            self.checksum = checksum;
+        } else {
+            self.checksum = checksum;
+            json = serde_json::to_vec(self).unwrap_or_default();
+        }
+        let mut gz = flate2::write::GzEncoder::new(
+            Vec::with_capacity(json.len() / 8),
+            flate2::Compression::new(6),
+        );
         // Writing to a Vec cannot fail.
         let _ = gz.write_all(&json);
         gz.finish().unwrap_or_default()
@@ -274,26 +295,44 @@ impl ReleaseRecord {
                 what: what.to_string(),
                 source,
             })?;
-        let probe: serde_json::Value =
+        // The format version first, so a newer format is named as such rather than reported
+        // as whatever field it changed.
+        #[derive(Deserialize)]
+        struct Probe<'a> {
+            #[serde(rename = "apiVersion", borrow, default)]
+            api_version: std::borrow::Cow<'a, str>,
+        }
+        let probe: Probe = serde_json::from_slice(&json).map_err(|source| RecordError::Json {
+            what: what.to_string(),
+            source,
+        })?;
+        if probe.api_version != RECORD_API_VERSION {
+            return Err(RecordError::Version {
+                what: what.to_string(),
+                found: probe.api_version.into_owned(),
+            });
+        }
+        let record: ReleaseRecord =
             serde_json::from_slice(&json).map_err(|source| RecordError::Json {
                 what: what.to_string(),
                 source,
             })?;
-        let found = probe
-            .get("apiVersion")
-            .and_then(|v| v.as_str())
-            .unwrap_or("");
-        if found != RECORD_API_VERSION {
-            return Err(RecordError::Version {
-                what: what.to_string(),
-                found: found.to_string(),
-            });
+        // The checksum covers the JSON with the checksum's own value emptied: checked on the
+        // bytes as written (no second serialization), or, for JSON laid out differently, on the
+        // record serialized again.
+        let stored_tail = format!("\"checksum\":\"{}\"}}", record.checksum);
+        let as_written = match json.strip_suffix(stored_tail.as_bytes()) {
+            Some(head) if !record.checksum.is_empty() => {
+                let mut hashed = Vec::with_capacity(json.len());
+                hashed.extend_from_slice(head);
+                hashed.extend_from_slice(EMPTY_CHECKSUM_TAIL);
+                Some(checksum_of(&hashed))
+            }
+            _ => None,
+        };
+        if as_written.as_ref() == Some(&record.checksum) {
+            return Ok(record);
         }
-        let record: ReleaseRecord =
-            serde_json::from_value(probe).map_err(|source| RecordError::Json {
-                what: what.to_string(),
-                source,
-            })?;
         let computed = record.compute_checksum();
         if computed != record.checksum {
             return Err(RecordError::Checksum {
@@ -355,6 +394,44 @@ mod tests {
         let back = ReleaseRecord::decode(&bytes, "s").unwrap();
         assert_eq!(back, r);
         assert!(back.checksum.starts_with("sha256:"));
+    }
+
+    fn gzip(json: &[u8]) -> Vec<u8> {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(json).unwrap();
+        gz.finish().unwrap()
+    }
+
+    #[test]
+    fn checksum_is_over_the_json_with_the_checksum_emptied() {
+        let mut r = sample("web", 1, Status::Deployed);
+        let mut json = Vec::new();
+        flate2::read::GzDecoder::new(r.encode().as_slice())
+            .read_to_end(&mut json)
+            .unwrap();
+        // Spliced in by `encode`: the same as hashing a copy with an empty checksum.
+        assert_eq!(r.checksum, r.compute_checksum());
+        assert_eq!(json, serde_json::to_vec(&r).unwrap());
+        // A record laid out differently (indented here) but with the same content verifies.
+        let pretty = serde_json::to_vec_pretty(&r).unwrap();
+        assert_eq!(ReleaseRecord::decode(&gzip(&pretty), "s").unwrap(), r);
+        // One byte changed in the compact form is caught.
+        let text = String::from_utf8(json)
+            .unwrap()
+            .replace("\"a\":1", "\"a\":3");
+        let err = ReleaseRecord::decode(&gzip(text.as_bytes()), "s").unwrap_err();
+        assert!(err.to_string().contains("checksum"), "{err}");
+        // A newer format is named as such.
+        let newer =
+            serde_json::to_vec(&serde_json::json!({"apiVersion": "charter.dev/release/v9"}))
+                .unwrap();
+        let err = ReleaseRecord::decode(&gzip(&newer), "s")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("release/v9") && err.contains("upgrade charter"),
+            "{err}"
+        );
     }
 
     #[test]
