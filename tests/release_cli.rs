@@ -1144,22 +1144,23 @@ async fn history_max_keeps_only_the_newest_revisions() {
     chart(tmp.path());
     let (dir, n) = (tmp.path().to_str().unwrap(), ns.name());
     ok(&kc, &["install", "hm", dir, "-n", n, "--history-max", "3"]);
-    for i in 2..=5 {
-        let greeting = format!("greeting=v{i}");
-        ok(
-            &kc,
-            &[
-                "upgrade",
-                "hm",
-                dir,
-                "-n",
-                n,
-                "--set",
-                &greeting,
-                "--history-max",
-                "3",
-            ],
-        );
+    let upgrade = |revision: u32, max: &str| {
+        let greeting = format!("greeting=v{revision}");
+        let args = [
+            "upgrade",
+            "hm",
+            dir,
+            "-n",
+            n,
+            "--set",
+            &greeting,
+            "--history-max",
+            max,
+        ];
+        ok(&kc, &args);
+    };
+    for revision in 2..=5 {
+        upgrade(revision, "3");
     }
     let history: serde_json::Value =
         serde_json::from_str(&ok(&kc, &["history", "hm", "-n", n, "-o", "json"])).unwrap();
@@ -1193,20 +1194,7 @@ async fn history_max_keeps_only_the_newest_revisions() {
     );
     stored.iter().for_each(assert_valid_record);
     // 0 keeps everything.
-    ok(
-        &kc,
-        &[
-            "upgrade",
-            "hm",
-            dir,
-            "-n",
-            n,
-            "--set",
-            "greeting=v6",
-            "--history-max",
-            "0",
-        ],
-    );
+    upgrade(6, "0");
     assert_eq!(store.history("hm").await.unwrap().len(), 4);
     ns.delete().await;
 }

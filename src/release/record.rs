@@ -249,8 +249,13 @@ pub enum RecordError {
 /// How a record's JSON ends while its checksum is computed: `checksum` is the last field.
 const EMPTY_CHECKSUM_TAIL: &[u8] = br#""checksum":""}"#;
 
-fn checksum_of(json: &[u8]) -> String {
-    format!("sha256:{}", hex::encode(sha2::Sha256::digest(json)))
+/// sha256 over the concatenation of `chunks`, as stored in `checksum`.
+fn checksum_of(chunks: &[&[u8]]) -> String {
+    let mut hasher = sha2::Sha256::new();
+    for c in chunks {
+        hasher.update(c);
+    }
+    format!("sha256:{}", hex::encode(hasher.finalize()))
 }
 
 impl ReleaseRecord {
@@ -258,7 +263,7 @@ impl ReleaseRecord {
     pub fn compute_checksum(&self) -> String {
         let mut copy = self.clone();
         copy.checksum = String::new();
-        checksum_of(&serde_json::to_vec(&copy).unwrap_or_default())
+        checksum_of(&[&serde_json::to_vec(&copy).unwrap_or_default()])
     }
 
     /// Sets the checksum, serializes and gzips the record.
@@ -267,7 +272,7 @@ impl ReleaseRecord {
         // last field, so its value is spliced into the empty string it was hashed with.
         self.checksum.clear();
         let mut json = serde_json::to_vec(self).unwrap_or_default();
-        let checksum = checksum_of(&json);
+        let checksum = checksum_of(&[&json]);
         if json.ends_with(EMPTY_CHECKSUM_TAIL) {
             json.truncate(json.len() - 2);
             json.extend_from_slice(checksum.as_bytes());
@@ -323,10 +328,7 @@ impl ReleaseRecord {
         let stored_tail = format!("\"checksum\":\"{}\"}}", record.checksum);
         let as_written = match json.strip_suffix(stored_tail.as_bytes()) {
             Some(head) if !record.checksum.is_empty() => {
-                let mut hashed = Vec::with_capacity(json.len());
-                hashed.extend_from_slice(head);
-                hashed.extend_from_slice(EMPTY_CHECKSUM_TAIL);
-                Some(checksum_of(&hashed))
+                Some(checksum_of(&[head, EMPTY_CHECKSUM_TAIL]))
             }
             _ => None,
         };
@@ -440,9 +442,7 @@ mod tests {
         r.encode();
         r.values = serde_json::json!({"a": 2});
         let json = serde_json::to_vec(&r).unwrap();
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        gz.write_all(&json).unwrap();
-        let err = ReleaseRecord::decode(&gz.finish().unwrap(), "charter.release.v1.web.v1")
+        let err = ReleaseRecord::decode(&gzip(&json), "charter.release.v1.web.v1")
             .unwrap_err()
             .to_string();
         assert!(
