@@ -50,6 +50,17 @@ fn chart(dir: &Path) {
 }
 
 /// A record read back from the cluster validates against schemas/release-record.schema.json.
+/// A fresh namespace (named from `prefix`) and the test [`chart`] in a temporary directory.
+async fn namespace_with_chart(
+    cluster: &support::TestCluster,
+    prefix: &str,
+) -> (support::TestNamespace, tempfile::TempDir) {
+    let ns = cluster.namespace(prefix).await;
+    let tmp = tempfile::tempdir().unwrap();
+    chart(tmp.path());
+    (ns, tmp)
+}
+
 fn assert_valid_record(r: &charter::release::ReleaseRecord) {
     let schema: serde_json::Value =
         serde_json::from_str(include_str!("../schemas/release-record.schema.json")).unwrap();
@@ -115,10 +126,8 @@ fn fails(kubeconfig: &Path, args: &[&str]) -> String {
 #[tokio::test]
 async fn install_upgrade_prune_wait_uninstall() {
     let cluster = cluster_or_skip!();
-    let ns = cluster.namespace("release-cli").await;
+    let (ns, tmp) = namespace_with_chart(&cluster, "release-cli").await;
     let kc = cluster.kubeconfig.clone();
-    let tmp = tempfile::tempdir().unwrap();
-    chart(tmp.path());
     let chart_dir = tmp.path().to_str().unwrap();
     let n = ns.name();
 
@@ -290,10 +299,8 @@ async fn install_upgrade_prune_wait_uninstall() {
 #[tokio::test]
 async fn existing_objects_need_take_ownership() {
     let cluster = cluster_or_skip!();
-    let ns = cluster.namespace("release-own").await;
+    let (ns, tmp) = namespace_with_chart(&cluster, "release-own").await;
     let kc = cluster.kubeconfig.clone();
-    let tmp = tempfile::tempdir().unwrap();
-    chart(tmp.path());
     let n = ns.name();
     let cms: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), n);
     let mut pre = ConfigMap::default();
@@ -333,10 +340,8 @@ async fn existing_objects_need_take_ownership() {
 #[tokio::test]
 async fn atomic_upgrade_returns_to_the_last_deployed_revision() {
     let cluster = cluster_or_skip!();
-    let ns = cluster.namespace("release-atomic").await;
+    let (ns, tmp) = namespace_with_chart(&cluster, "release-atomic").await;
     let kc = cluster.kubeconfig.clone();
-    let tmp = tempfile::tempdir().unwrap();
-    chart(tmp.path());
     let (dir, n) = (tmp.path().to_str().unwrap(), ns.name());
     ok(
         &kc,
@@ -417,10 +422,8 @@ async fn atomic_upgrade_returns_to_the_last_deployed_revision() {
 #[tokio::test]
 async fn unknown_fields_are_refused_not_dropped() {
     let cluster = cluster_or_skip!();
-    let ns = cluster.namespace("release-strict").await;
+    let (ns, tmp) = namespace_with_chart(&cluster, "release-strict").await;
     let kc = cluster.kubeconfig.clone();
-    let tmp = tempfile::tempdir().unwrap();
-    chart(tmp.path());
     // A misspelt field: the server's default would drop it with a warning nobody sees.
     write(
         tmp.path(),
@@ -489,10 +492,8 @@ async fn unknown_fields_are_refused_not_dropped() {
 #[tokio::test]
 async fn dry_runs_change_nothing() {
     let cluster = cluster_or_skip!();
-    let ns = cluster.namespace("release-dry").await;
+    let (ns, tmp) = namespace_with_chart(&cluster, "release-dry").await;
     let kc = cluster.kubeconfig.clone();
-    let tmp = tempfile::tempdir().unwrap();
-    chart(tmp.path());
     let (dir, n) = (tmp.path().to_str().unwrap(), ns.name());
     let out = ok(&kc, &["install", "dry", dir, "-n", n, "--dry-run"]);
     assert!(
@@ -604,10 +605,8 @@ async fn a_crd_and_its_custom_resource_install_in_one_go() {
 #[tokio::test]
 async fn concurrent_operations_one_runs_the_other_reports_the_lock() {
     let cluster = cluster_or_skip!();
-    let ns = cluster.namespace("release-lock-cli").await;
+    let (ns, tmp) = namespace_with_chart(&cluster, "release-lock-cli").await;
     let kc = cluster.kubeconfig.clone();
-    let tmp = tempfile::tempdir().unwrap();
-    chart(tmp.path());
     let (dir, n) = (
         tmp.path().to_str().unwrap().to_string(),
         ns.name().to_string(),
@@ -692,10 +691,8 @@ async fn concurrent_operations_one_runs_the_other_reports_the_lock() {
 #[tokio::test]
 async fn a_killed_upgrade_is_reported_stale_and_the_next_one_succeeds() {
     let cluster = cluster_or_skip!();
-    let ns = cluster.namespace("release-kill").await;
+    let (ns, tmp) = namespace_with_chart(&cluster, "release-kill").await;
     let kc = cluster.kubeconfig.clone();
-    let tmp = tempfile::tempdir().unwrap();
-    chart(tmp.path());
     let (dir, n) = (tmp.path().to_str().unwrap(), ns.name());
     ok(&kc, &["install", "crash", dir, "-n", n]);
     let mut child = Command::new(env!("CARGO_BIN_EXE_charter"))
@@ -777,10 +774,8 @@ async fn a_killed_upgrade_is_reported_stale_and_the_next_one_succeeds() {
 async fn field_conflicts_are_reported_until_forced() {
     use kube::api::{Patch, PatchParams};
     let cluster = cluster_or_skip!();
-    let ns = cluster.namespace("release-conflict").await;
+    let (ns, tmp) = namespace_with_chart(&cluster, "release-conflict").await;
     let kc = cluster.kubeconfig.clone();
-    let tmp = tempfile::tempdir().unwrap();
-    chart(tmp.path());
     let (dir, n) = (tmp.path().to_str().unwrap(), ns.name());
     ok(&kc, &["install", "cf", dir, "-n", n]);
     // Someone else takes ownership of one field with their own field manager.
@@ -891,10 +886,8 @@ async fn a_release_over_three_mib_compressed_round_trips() {
 #[tokio::test]
 async fn reuse_values_keeps_what_the_last_revision_was_given() {
     let cluster = cluster_or_skip!();
-    let ns = cluster.namespace("release-reuse").await;
+    let (ns, tmp) = namespace_with_chart(&cluster, "release-reuse").await;
     let kc = cluster.kubeconfig.clone();
-    let tmp = tempfile::tempdir().unwrap();
-    chart(tmp.path());
     let (dir, n) = (tmp.path().to_str().unwrap(), ns.name());
     let cms: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), n);
     ok(
@@ -1000,10 +993,8 @@ async fn every_release_command_accepts_a_deploy_tree_target() {
 async fn an_unchanged_upgrade_still_repairs_what_was_changed_by_hand() {
     use kube::api::{DeleteParams, Patch, PatchParams};
     let cluster = cluster_or_skip!();
-    let ns = cluster.namespace("release-repair").await;
+    let (ns, tmp) = namespace_with_chart(&cluster, "release-repair").await;
     let kc = cluster.kubeconfig.clone();
-    let tmp = tempfile::tempdir().unwrap();
-    chart(tmp.path());
     let (dir, n) = (tmp.path().to_str().unwrap(), ns.name());
     ok(&kc, &["install", "fix", dir, "-n", n]);
     let cms: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), n);
@@ -1138,10 +1129,8 @@ apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: looked\ndata:\n  token: {{ p
 #[tokio::test]
 async fn history_max_keeps_only_the_newest_revisions() {
     let cluster = cluster_or_skip!();
-    let ns = cluster.namespace("release-histmax").await;
+    let (ns, tmp) = namespace_with_chart(&cluster, "release-histmax").await;
     let kc = cluster.kubeconfig.clone();
-    let tmp = tempfile::tempdir().unwrap();
-    chart(tmp.path());
     let (dir, n) = (tmp.path().to_str().unwrap(), ns.name());
     ok(&kc, &["install", "hm", dir, "-n", n, "--history-max", "3"]);
     let upgrade = |revision: u32, max: &str| {
