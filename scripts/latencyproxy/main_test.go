@@ -134,10 +134,10 @@ func TestParallelConnectionsAreNotSerialized(t *testing.T) {
 
 func TestBulkDataArrivesIntactAndInOrderWithoutThrottling(t *testing.T) {
 	addr := startProxy(t, startServer(t, echo), testRTT)
-	c := dial(t, addr)
 	sent := make([]byte, 16<<20)
 	_, _ = rand.Read(sent)
 	start := time.Now()
+	c := dial(t, addr)
 	go func() {
 		_, _ = c.Write(sent)
 		_ = c.(*net.TCPConn).CloseWrite()
@@ -159,8 +159,8 @@ func TestHalfCloseTravelsAfterTheData(t *testing.T) {
 		body, _ := io.ReadAll(c)
 		_, _ = c.Write(append([]byte("got "), body...))
 	}), testRTT)
+	start := time.Now() // the handshake's round trip counts from the connect
 	c := dial(t, addr)
-	start := time.Now()
 	_, _ = c.Write([]byte("request"))
 	_ = c.(*net.TCPConn).CloseWrite()
 	got, err := io.ReadAll(c)
