@@ -364,12 +364,16 @@ fn eq(arg1: &Slot, arg2: &[Slot]) -> Result<bool, String> {
                             a.as_ref().unwrap_or(&Value::Nil),
                             b.as_ref().unwrap_or(&Value::Nil),
                         );
-                        return Err(format!(
-                            "non-comparable types {}: {}, {}: {}",
-                            x,
-                            x.type_name(),
-                            y.type_name(),
-                            y
+                        // Go formats the left value with %s (so its numbers print as
+                        // %!s(float64=1)) and the right one with %v.
+                        return Err(gofmt::sprintf(
+                            "non-comparable types %s: %v, %s: %v",
+                            &[
+                                x.clone(),
+                                Value::from(x.type_name()),
+                                Value::from(y.type_name()),
+                                y.clone(),
+                            ],
                         ));
                     }
                     match (&a, &b) {
@@ -377,10 +381,9 @@ fn eq(arg1: &Slot, arg2: &[Slot]) -> Result<bool, String> {
                         (None, _) | (_, None) => false,
                         (Some(x), Some(y)) => {
                             if !is_comparable(y) {
-                                return Err(format!(
-                                    "non-comparable type {}: {}",
-                                    y,
-                                    y.type_name()
+                                return Err(gofmt::sprintf(
+                                    "non-comparable type %s: %v",
+                                    &[y.clone(), Value::from(y.type_name())],
                                 ));
                             }
                             match (x, y) {

@@ -802,16 +802,13 @@ impl<'t> State<'t> {
 
     /// Go's `evalArg`, keeping whether a `reflect.Value` argument is still an interface.
     fn eval_arg_v(&mut self, dot: &V, ty: Ty, n: &'t Arg) -> R<V> {
+        self.at = At::Arg(n);
         let v = match n {
             Arg::Dot { .. } => dot.clone(),
             Arg::Field { ident, .. } => {
-                self.at = At::Arg(n);
                 self.eval_field_chain(dot, dot.clone(), n, ident, std::slice::from_ref(n), None)?
             }
-            Arg::Variable { .. } => {
-                self.at = At::Arg(n);
-                self.eval_variable(dot, n, &[], None)?
-            }
+            Arg::Variable { .. } => self.eval_variable(dot, n, &[], None)?,
             _ => return self.eval_arg(dot, ty, n).map(V::from_slot),
         };
         let iface = v.iface && ty == Ty::Reflect;
