@@ -226,7 +226,6 @@ fn body(in_range: bool, depth: u32) -> BoxedStrategy<String> {
                 None => format!("{{{{ with {c} }}}}{t}{{{{ end }}}}"),
             }),
         (
-            prop::sample::select(vec!["$k, $e := ", "$e := ", ""]),
             prop_oneof![
                 expr(in_range),
                 prop::sample::select(vec!["3", "0", ".nums", ".map", ".list", ".m"])
@@ -235,24 +234,12 @@ fn body(in_range: bool, depth: u32) -> BoxedStrategy<String> {
             body(true, depth - 1),
             prop::option::of(body(in_range, depth - 1))
         )
-            .prop_map(|(decl, over, t, e)| {
-                // The body may use $k and $e: give the range both names.
-                let decl = if decl.is_empty() {
-                    "$k, $e := "
-                } else if decl == "$e := " {
-                    "$k, $e := "
+            .prop_map(|(over, t, e)| {
+                // The body may use $k and $e; an integer range has one variable only.
+                let (decl, t) = if over == "3" || over == "0" {
+                    ("$e := ", t.replace("$k", "$e"))
                 } else {
-                    decl
-                };
-                let decl = if over == "3" || over == "0" {
-                    "$e := "
-                } else {
-                    decl
-                };
-                let t = if decl == "$e := " {
-                    t.replace("$k", "$e")
-                } else {
-                    t
+                    ("$k, $e := ", t)
                 };
                 match e {
                     Some(e) => {
