@@ -38,16 +38,44 @@ struct Frame {
     action: Rc<str>,
 }
 
+/// The calls on the way to the current template, innermost first: a persistent list, so a
+/// re-entry takes the chain as it is in O(1).
+struct Link {
+    frame: Frame,
+    parent: Chain,
+}
+
+type Chain = Option<Rc<Link>>;
+
+/// The frames of a chain, outermost first.
+fn frames(chain: &Chain) -> Vec<&Frame> {
+    let mut out = Vec::new();
+    let mut c = chain.as_ref();
+    while let Some(link) = c {
+        out.push(&link.frame);
+        c = link.parent.as_ref();
+    }
+    out.reverse();
+    out
+}
+
+fn push(chain: &Chain, frame: Frame) -> Chain {
+    Some(Rc::new(Link {
+        frame,
+        parent: chain.clone(),
+    }))
+}
+
 /// How an execution was entered: from the top, or re-entered by a function.
 pub(crate) struct Entry {
-    frames: Vec<Frame>,
+    chain: Chain,
     total_depth: usize,
 }
 
 impl Entry {
     pub(crate) fn top() -> Entry {
         Entry {
-            frames: Vec::new(),
+            chain: None,
             total_depth: 0,
         }
     }
@@ -57,7 +85,7 @@ impl Entry {
 struct Exec<'s> {
     set: &'s TemplateSet,
     overlay: Option<Rc<Overlay>>,
-    frames: RefCell<Vec<Frame>>,
+    chain: RefCell<Chain>,
 }
 
 impl Exec<'_> {
@@ -89,7 +117,7 @@ pub(crate) fn execute(
     let ex = Exec {
         set,
         overlay,
-        frames: RefCell::new(entry.frames.clone()),
+        chain: RefCell::new(entry.chain.clone()),
     };
     // Go takes reflect.ValueOf(data): nil data is the invalid value.
     let dot = V::from_slot(if data.is_nil() { None } else { Some(data) });
@@ -166,8 +194,9 @@ struct State<'t> {
 }
 
 /// Nested calls (template calls and re-entries together) allowed whatever the options say, so
-/// that re-entries (`include` resets Go's count) cannot recurse without end.
-const STACK_LIMIT: usize = 1_000_000;
+/// that re-entries (`include` resets Go's count) cannot recurse without end. Go's own limit
+/// for template calls: reaching it costs ~110 MB of stack in a release build.
+const STACK_LIMIT: usize = 100_000;
 
 /// Runs `f` with at least `RED_ZONE` bytes of stack, growing it on the heap if needed: every
 /// recursion of the executor and the parser goes through here.
@@ -196,11 +225,8 @@ impl<'t> State<'t> {
     }
 
     fn error_with_cause(&self, message: String, cause: Option<Box<Error>>) -> Box<ExecError> {
-        let chain = self
-            .ex
-            .frames
-            .borrow()
-            .iter()
+        let chain = frames(&self.ex.chain.borrow())
+            .into_iter()
             .map(|f| {
                 let (line, col) = f.tree.line_col(f.pos);
                 Location {
@@ -420,11 +446,15 @@ impl<'t> State<'t> {
             Some(p) => self.eval_pipeline(dot, p)?,
             None => V::default(),
         };
-        self.ex.frames.borrow_mut().push(Frame {
-            tree: self.tree.clone(),
-            pos,
-            action: Rc::from(node.to_string()),
-        });
+        let outer = self.ex.chain.borrow().clone();
+        *self.ex.chain.borrow_mut() = push(
+            &outer,
+            Frame {
+                tree: self.tree.clone(),
+                pos,
+                action: Rc::from(node.to_string()),
+            },
+        );
         let result = {
             let mut sub = State {
                 ex: self.ex,
@@ -437,7 +467,7 @@ impl<'t> State<'t> {
             };
             grow(|| sub.walk_list(&dot, &tree.root).map(|_| ()))
         };
-        self.ex.frames.borrow_mut().pop();
+        *self.ex.chain.borrow_mut() = outer;
         result
     }
 
@@ -1067,16 +1097,19 @@ struct Reentry<'a> {
 
 impl Reentry<'_> {
     fn entry(&self) -> Entry {
-        let mut frames = self.ex.frames.borrow().clone();
+        let mut chain = self.ex.chain.borrow().clone();
         if let Some((action, pos)) = &self.site {
-            frames.push(Frame {
-                tree: self.tree.clone(),
-                pos: *pos,
-                action: Rc::from(action.as_str()),
-            });
+            chain = push(
+                &chain,
+                Frame {
+                    tree: self.tree.clone(),
+                    pos: *pos,
+                    action: Rc::from(action.as_str()),
+                },
+            );
         }
         Entry {
-            frames,
+            chain,
             total_depth: self.total_depth + 1,
         }
     }
@@ -1104,11 +1137,8 @@ impl Engine for Reentry<'_> {
     }
 
     fn call_chain(&self) -> Vec<String> {
-        let mut names: Vec<String> = self
-            .ex
-            .frames
-            .borrow()
-            .iter()
+        let mut names: Vec<String> = frames(&self.ex.chain.borrow())
+            .into_iter()
             .map(|f| f.tree.name.clone())
             .collect();
         names.push(self.tree.name.clone());
@@ -1152,7 +1182,7 @@ impl Engine for Reentry<'_> {
         let ex = Exec {
             set: self.ex.set,
             overlay: Some(overlay),
-            frames: RefCell::new(Vec::new()),
+            chain: RefCell::new(None),
         };
         let Some(tree) = ex.lookup(name) else {
             return Err(self.ex.set.no_template(name));

@@ -125,7 +125,13 @@ fn missing_key_name(m: MissingKey) -> &'static str {
     }
 }
 
+/// Go's outcome with only the built-ins.
 pub fn go(oracle: &mut Oracle, case: &Case) -> Outcome {
+    go_with(oracle, case, "none")
+}
+
+/// Go's outcome with `funcs`: "none" (built-ins only) or "sprig" (Sprig's map, as Helm has it).
+pub fn go_with(oracle: &mut Oracle, case: &Case, funcs: &str) -> Outcome {
     let req = json!({
         "mode": "text",
         "templates": case.templates.iter().map(|(n, t)| json!({"name": n, "text": t})).collect::<Vec<_>>(),
@@ -133,7 +139,7 @@ pub fn go(oracle: &mut Oracle, case: &Case) -> Outcome {
         "data": case.data,
         "missingkey": missing_key_name(case.missing_key),
         "ints": case.ints,
-        "funcs": "none",
+        "funcs": funcs,
     });
     let resp = oracle.request(&req);
     if let Some(e) = resp.get("parse_error").and_then(|e| e.as_str()) {
