@@ -47,8 +47,8 @@ pub fn parse(
     Ok(p.trees)
 }
 
-struct Parser<'f> {
-    tokens: Vec<Token>,
+struct Parser<'f, 'a> {
+    tokens: Vec<Token<'a>>,
     i: usize,
     /// The index of the token last returned by `next`: Go's `token[0]`, whose line errors show.
     last: usize,
@@ -63,13 +63,13 @@ struct Parser<'f> {
 
 type PResult<T> = Result<T, ParseError>;
 
-impl Parser<'_> {
-    fn token(&self, i: usize) -> &Token {
+impl<'a> Parser<'_, 'a> {
+    fn token(&self, i: usize) -> &Token<'a> {
         // The token list always ends with Eof or Error, and nothing reads past it.
         &self.tokens[i.min(self.tokens.len() - 1)]
     }
 
-    fn next(&mut self) -> Token {
+    fn next(&mut self) -> Token<'a> {
         let t = self.token(self.i).clone();
         self.last = self.i.min(self.tokens.len() - 1);
         if self.i < self.tokens.len() {
@@ -82,11 +82,11 @@ impl Parser<'_> {
         self.i -= 1;
     }
 
-    fn peek(&self) -> &Token {
+    fn peek(&self) -> &Token<'a> {
         self.token(self.i)
     }
 
-    fn next_non_space(&mut self) -> Token {
+    fn next_non_space(&mut self) -> Token<'a> {
         loop {
             let t = self.next();
             if t.kind != Kind::Space {
@@ -95,7 +95,7 @@ impl Parser<'_> {
         }
     }
 
-    fn peek_non_space(&mut self) -> Token {
+    fn peek_non_space(&mut self) -> Token<'a> {
         let t = self.next_non_space();
         self.backup();
         t
@@ -125,7 +125,7 @@ impl Parser<'_> {
         self.errorf(format!("unexpected {token} in {context}"))
     }
 
-    fn expect(&mut self, kind: Kind, context: &str) -> PResult<Token> {
+    fn expect(&mut self, kind: Kind, context: &str) -> PResult<Token<'a>> {
         let t = self.next_non_space();
         if t.kind != kind {
             return Err(self.unexpected(&t, context));
@@ -214,7 +214,7 @@ impl Parser<'_> {
         match t.kind {
             Kind::Text => Ok(Item::Node(Node::Text {
                 pos: t.pos,
-                text: Rc::from(t.val.as_str()),
+                text: Rc::from(&*t.val),
             })),
             Kind::LeftDelim => {
                 let saved = std::mem::replace(&mut self.action_line, t.line);
@@ -408,13 +408,13 @@ impl Parser<'_> {
             if next.kind == Kind::Assign || next.kind == Kind::Declare {
                 pipe.is_assign = next.kind == Kind::Assign;
                 self.next_non_space();
-                pipe.decl.push(Rc::from(v.val.as_str()));
-                self.vars.push(v.val);
+                pipe.decl.push(Rc::from(&*v.val));
+                self.vars.push(v.val.into_owned());
                 break;
             } else if next.kind == Kind::Char && next.val == "," {
                 self.next_non_space();
-                pipe.decl.push(Rc::from(v.val.as_str()));
-                self.vars.push(v.val);
+                pipe.decl.push(Rc::from(&*v.val));
+                self.vars.push(v.val.into_owned());
                 if context == "range" && pipe.decl.len() < 2 {
                     match self.peek_non_space().kind {
                         Kind::Variable | Kind::RightDelim | Kind::RightParen => continue,
@@ -560,13 +560,13 @@ impl Parser<'_> {
                 }
                 Arg::Identifier {
                     pos: t.pos,
-                    name: Rc::from(t.val.as_str()),
+                    name: Rc::from(&*t.val),
                 }
             }
             Kind::Dot => Arg::Dot { pos: t.pos },
             Kind::Nil => Arg::Nil { pos: t.pos },
             Kind::Variable => {
-                if !self.vars.contains(&t.val) {
+                if !self.vars.iter().any(|v| *v == *t.val) {
                     return Err(self.errorf(format!(
                         "undefined variable {}",
                         crate::gofmt::quote(&t.val, false)
@@ -574,7 +574,7 @@ impl Parser<'_> {
                 }
                 Arg::Variable {
                     pos: t.pos,
-                    ident: vec![Rc::from(t.val.as_str())],
+                    ident: vec![Rc::from(&*t.val)],
                 }
             }
             Kind::Field => Arg::Field {
@@ -599,7 +599,7 @@ impl Parser<'_> {
                 let text = self.unquote(&t)?;
                 Arg::String {
                     pos: t.pos,
-                    quoted: Rc::from(t.val.as_str()),
+                    quoted: Rc::from(&*t.val),
                     text: Rc::from(text),
                 }
             }
@@ -616,7 +616,7 @@ impl Parser<'_> {
     }
 
     fn number(&self, t: &Token) -> PResult<Number> {
-        let text = t.val.as_str();
+        let text = &*t.val;
         let mut n = Number {
             text: Rc::from(text),
             int: None,
