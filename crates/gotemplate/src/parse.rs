@@ -27,7 +27,7 @@ pub fn parse(
     let mut p = Parser {
         tokens,
         i: 0,
-        last: 0,
+        furthest: std::cell::Cell::new(0),
         has_function,
         vars: vec!["$".into()],
         range_depth: 0,
@@ -50,8 +50,8 @@ pub fn parse(
 struct Parser<'f, 'a> {
     tokens: Vec<Token<'a>>,
     i: usize,
-    /// The index of the token last returned by `next`: Go's `token[0]`, whose line errors show.
-    last: usize,
+    /// The furthest token read or peeked: Go's `token[0]`, whose line errors show.
+    furthest: std::cell::Cell<usize>,
     has_function: &'f dyn Fn(&str) -> bool,
     vars: Vec<String>,
     range_depth: usize,
@@ -66,12 +66,15 @@ type PResult<T> = Result<T, ParseError>;
 impl<'a> Parser<'_, 'a> {
     fn token(&self, i: usize) -> &Token<'a> {
         // The token list always ends with Eof or Error, and nothing reads past it.
-        &self.tokens[i.min(self.tokens.len() - 1)]
+        let i = i.min(self.tokens.len() - 1);
+        if i > self.furthest.get() {
+            self.furthest.set(i);
+        }
+        &self.tokens[i]
     }
 
     fn next(&mut self) -> Token<'a> {
         let t = self.token(self.i).clone();
-        self.last = self.i.min(self.tokens.len() - 1);
         if self.i < self.tokens.len() {
             self.i += 1;
         }
@@ -102,7 +105,7 @@ impl<'a> Parser<'_, 'a> {
     }
 
     fn errorf(&self, message: String) -> ParseError {
-        let t = self.token(self.last);
+        let t = &self.tokens[self.furthest.get()];
         ParseError {
             name: self.name.to_string(),
             line: t.line,
