@@ -383,7 +383,13 @@ impl<'t> State<'t> {
         }
         let mut flow = Flow::Normal;
         if !ran && let Some(e) = &r.else_list {
-            flow = self.walk_list(dot, e)?;
+            // Go recovers a break anywhere in the range, its else list included: a break there
+            // (which parses as the enclosing range's) only ends the else list. A continue goes
+            // on to the enclosing range.
+            flow = match self.walk_list(dot, e)? {
+                Flow::Break => Flow::Normal,
+                f => f,
+            };
         }
         self.vars.truncate(mark);
         Ok(flow)

@@ -91,6 +91,9 @@ fn texts() -> Vec<&'static str> {
         "{{ $i := 0 }}{{ range $i = .list }}{{ end }}{{ $i }}",
         "{{ range .map }}{{ . }}{{ end }}",
         "{{ range $x := .nums }}{{ range $.list }}{{ $x }}{{ . }} {{ end }}{{ end }}",
+        "{{ range .list }}<{{ . }}{{ range $.emptylist }}{{ else }}E{{ break }}F{{ end }}>{{ end }}",
+        "{{ range .list }}<{{ . }}{{ range $.emptylist }}{{ else }}E{{ continue }}F{{ end }}>{{ end }}",
+        "{{ range .list }}{{ with $.on }}{{ break }}{{ end }}{{ . }}{{ end }}",
         // define / template / block.
         "{{ define \"x\" }}X{{ . }}{{ end }}{{ template \"x\" .name }}",
         "{{ define \"x\" }}[{{ . }}]{{ end }}{{ template \"x\" }}",

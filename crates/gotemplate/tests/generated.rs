@@ -14,7 +14,7 @@ use gotemplate::{FuncMap, MissingKey};
 use oracle::{Case, Oracle};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
-use proptest::test_runner::{Config, TestRunner};
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use serde_json::json;
 
 fn scalar() -> BoxedStrategy<serde_json::Value> {
@@ -298,10 +298,25 @@ fn generated_templates_match_go() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(1500);
     let funcs = FuncMap::new();
-    let mut runner = TestRunner::new(Config {
-        cases,
-        ..Config::default()
-    });
+    // A new seed each run (printed, so a failure can be replayed with GOTEMPLATE_SEED).
+    let seed: u64 = std::env::var("GOTEMPLATE_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or_default()
+        });
+    let mut seed_bytes = [0u8; 32];
+    seed_bytes[..8].copy_from_slice(&seed.to_le_bytes());
+    let mut runner = TestRunner::new_with_rng(
+        Config {
+            cases,
+            ..Config::default()
+        },
+        TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes),
+    );
     let strategy = case();
     let (mut ran, mut differ, mut errors, mut known) = (0u32, 0u32, 0u32, 0u32);
     let mut first: Option<(Case, oracle::Outcome, oracle::Outcome)> = None;
@@ -344,7 +359,7 @@ fn generated_templates_match_go() {
         }
     }
     eprintln!(
-        "generated differential: {ran} cases ran ({errors} ending in a Go error), {differ} differed, {known} differed only by the known difference (a byte of a string is an int here, a uint8 in Go)"
+        "generated differential (GOTEMPLATE_SEED={seed}): {ran} cases ran ({errors} ending in a Go error), {differ} differed, {known} differed only by the known difference (a byte of a string is an int here, a uint8 in Go)"
     );
     if let Some(d) = first {
         panic!(
