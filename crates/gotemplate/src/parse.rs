@@ -627,8 +627,17 @@ impl<'a> Parser<'_, 'a> {
             float: None,
         };
         if t.kind == Kind::CharConstant {
-            let c = unquote_char(text)
-                .ok_or_else(|| self.errorf(format!("malformed character constant: {text}")))?;
+            // Go's UnquoteChar on what follows the opening quote: a bad escape is "invalid
+            // syntax"; more than one character before the closing quote is "malformed".
+            let (c, tail) = unquote_one(&text[1..], b'\'')
+                .ok_or_else(|| self.errorf("invalid syntax".into()))?;
+            if tail != "'" {
+                return Err(self.errorf(format!("malformed character constant: {text}")));
+            }
+            let c = match c {
+                Unq::Char(c) => c,
+                Unq::Byte(x) => char::from(x),
+            };
             let c = i64::from(u32::from(c));
             n.int = Some(c);
             n.uint = Some(c as u64);
@@ -753,22 +762,6 @@ fn flush_bytes(out: &mut String, bytes: &mut Vec<u8>) {
     }
 }
 
-/// The rune of a character constant `'x'`.
-fn unquote_char(s: &str) -> Option<char> {
-    let body = s.strip_prefix('\'')?.strip_suffix('\'')?;
-    if body.is_empty() || body.starts_with('\'') {
-        return None;
-    }
-    let (c, tail) = unquote_one(body, b'\'')?;
-    if !tail.is_empty() {
-        return None;
-    }
-    match c {
-        Unq::Char(c) => Some(c),
-        Unq::Byte(x) => Some(char::from(x)),
-    }
-}
-
 enum Unq {
     Char(char),
     Byte(u8),
@@ -777,11 +770,16 @@ enum Unq {
 /// Go's strconv.UnquoteChar: one (possibly escaped) character and the rest.
 fn unquote_one(s: &str, quote: u8) -> Option<(Unq, &str)> {
     let c = s.chars().next()?;
+    if c == char::from(quote) {
+        return None;
+    }
     if c != '\\' {
         return Some((Unq::Char(c), &s[c.len_utf8()..]));
     }
-    let e = *s.as_bytes().get(1)?;
-    let rest = &s[2..];
+    let e = s[1..].chars().next()?;
+    let rest = &s[1 + e.len_utf8()..];
+    // Every escape letter is ASCII; anything else after a backslash is invalid.
+    let e = u8::try_from(e).ok()?;
     let simple = |c: char| Some((Unq::Char(c), rest));
     match e {
         b'a' => simple('\x07'),
@@ -908,4 +906,16 @@ fn parse_go_float(s: &str) -> Option<f64> {
         body.parse::<f64>().ok()?
     };
     Some(if neg { -v } else { v })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_escaped_multibyte_character_is_invalid_syntax_not_a_panic() {
+        assert_eq!(unquote("\"\\߂\""), None);
+        assert_eq!(unquote("\"a\\u00e9\\x41\\101\""), Some("aéAA".to_string()));
+        assert!(unquote_one("\\߂'", b'\'').is_none());
+    }
 }
