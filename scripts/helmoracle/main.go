@@ -22,6 +22,8 @@
 // renders a chart named "oracle" holding those files under templates/ through Helm's own
 // pkg/engine with ToRenderValues, as `helm template` does (defaults: release "release",
 // namespace "default"), and returns {"rendered":{"templates/x.yaml":"..."}} or {"error":"..."}.
+// With "repeat": N it renders N times and adds "ns_per_render" (parse and execute, as Helm
+// does on every render), for benchmarks.
 package main
 
 import (
@@ -31,6 +33,7 @@ import (
 	"os"
 	"strings"
 	"text/template"
+	"time"
 
 	"github.com/Masterminds/sprig/v3"
 
@@ -57,6 +60,7 @@ type request struct {
 	Release    string          `json:"release"`
 	Namespace  string          `json:"namespace"`
 	Strict     bool            `json:"strict"`
+	Repeat     int             `json:"repeat"`
 }
 
 type result struct {
@@ -65,10 +69,11 @@ type result struct {
 }
 
 type response struct {
-	ParseError *string           `json:"parse_error,omitempty"`
-	Results    []result          `json:"results,omitempty"`
-	Rendered   map[string]string `json:"rendered,omitempty"`
-	Error      *string           `json:"error,omitempty"`
+	ParseError  *string           `json:"parse_error,omitempty"`
+	Results     []result          `json:"results,omitempty"`
+	Rendered    map[string]string `json:"rendered,omitempty"`
+	Error       *string           `json:"error,omitempty"`
+	NsPerRender int64             `json:"ns_per_render,omitempty"`
 }
 
 func main() {
@@ -221,7 +226,18 @@ func serveHelm(req request) response {
 		msg := err.Error()
 		return response{Error: &msg}
 	}
-	return response{Rendered: rendered}
+	var ns int64
+	if req.Repeat > 0 {
+		start := time.Now()
+		for i := 0; i < req.Repeat; i++ {
+			if _, err := e.Render(c, top); err != nil {
+				msg := err.Error()
+				return response{Error: &msg}
+			}
+		}
+		ns = time.Since(start).Nanoseconds() / int64(req.Repeat)
+	}
+	return response{Rendered: rendered, NsPerRender: ns}
 }
 
 func or(s, def string) string {

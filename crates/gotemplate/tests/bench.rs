@@ -2,6 +2,10 @@
 //! a Deployment and a Service reading nested values, ranges over ports and env) parsed once and
 //! rendered many times. Ignored by default; run it with
 //! `cargo test --release -p gotemplate --test bench -- --ignored --nocapture`.
+//! With the oracle available it also times Helm v4.3.1's engine on the same chart (Helm parses
+//! every file on every render, so that compares with parse + render here).
+
+mod oracle;
 
 use std::time::Instant;
 
@@ -192,24 +196,28 @@ fn funcs() -> FuncMap {
     f
 }
 
-fn data() -> Value {
+fn values() -> serde_json::Value {
     let env: Vec<_> = (0..20)
         .map(|i| json!({"name": format!("var_{i}"), "value": format!("value {i}")}))
         .collect();
+    json!({
+        "replicaCount": 3, "nameOverride": "", "fullnameOverride": "",
+        "image": {"repository": "nginx", "tag": "", "pullPolicy": "IfNotPresent"},
+        "autoscaling": {"enabled": false},
+        "podAnnotations": {"a": "1", "b": "2", "prometheus.io/scrape": "true"},
+        "service": {"type": "ClusterIP", "ports": [
+            {"name": "http", "port": 80}, {"name": "https", "port": 443, "protocol": "TCP"},
+            {"name": "metrics", "port": 9090}]},
+        "env": env,
+        "resources": {"limits": {"cpu": "500m", "memory": "128Mi"}}
+    })
+}
+
+fn data() -> Value {
     Value::from_json(&json!({
         "Chart": {"Name": "app", "Version": "1.2.3", "AppVersion": "2.0.0"},
         "Release": {"Name": "prod", "Namespace": "default", "Service": "Helm"},
-        "Values": {
-            "replicaCount": 3, "nameOverride": "", "fullnameOverride": "",
-            "image": {"repository": "nginx", "tag": "", "pullPolicy": "IfNotPresent"},
-            "autoscaling": {"enabled": false},
-            "podAnnotations": {"a": "1", "b": "2", "prometheus.io/scrape": "true"},
-            "service": {"type": "ClusterIP", "ports": [
-                {"name": "http", "port": 80}, {"name": "https", "port": 443, "protocol": "TCP"},
-                {"name": "metrics", "port": 9090}]},
-            "env": env,
-            "resources": {"limits": {"cpu": "500m", "memory": "128Mi"}}
-        }
+        "Values": values(),
     }))
 }
 
@@ -260,4 +268,18 @@ fn render_a_helm_like_chart_many_times() {
         bytes / renders as usize,
         1.0 / render.as_secs_f64()
     );
+    if let Some(mut oracle) = oracle::Oracle::get("render_a_helm_like_chart_many_times") {
+        let resp = oracle.request(&json!({"mode": "helm", "values": values(), "repeat": 2000,
+            "templates": [{"name": "_helpers.tpl", "text": HELPERS},
+                          {"name": "deployment.yaml", "text": DEPLOYMENT},
+                          {"name": "service.yaml", "text": SERVICE}]}));
+        let ns = resp["ns_per_render"].as_u64().unwrap_or_default();
+        assert!(ns > 0, "helm renders the chart: {resp}");
+        let go = std::time::Duration::from_nanos(ns);
+        println!(
+            "helm v4.3.1 engine (parse + render, real Sprig): {go:?} per chart; here parse + render: {:?} ({:.1}x)",
+            parse + render,
+            go.as_secs_f64() / (parse + render).as_secs_f64()
+        );
+    }
 }
