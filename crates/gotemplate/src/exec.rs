@@ -1085,6 +1085,8 @@ fn nil_of(p: Param) -> Option<Value> {
         Param::List => Some(builtins::empty_list(Elem::Any)),
         Param::StringList => Some(builtins::empty_list(Elem::String)),
         Param::Map => Some(Value::Map(Map::new())),
+        // A pointer type can be nil; a struct cannot.
+        Param::Object(name) if name.starts_with('*') => Some(Value::Nil),
         _ => None,
     }
 }
@@ -1102,6 +1104,7 @@ fn assignable(v: &Value, p: Param) -> Option<Value> {
         (Param::List, Value::List(l)) => l.elem() == Elem::Any,
         (Param::StringList, Value::List(l)) => l.elem() == Elem::String,
         (Param::Map, Value::Map(m)) => m.elem() == Elem::Any,
+        (Param::Object(name), Value::Object(o)) => o.type_name() == name,
         (Param::List | Param::StringList | Param::Map, Value::Object(o)) => {
             return o.underlying().and_then(|u| match u {
                 Value::List(_) | Value::Map(_) => assignable(&u, p),

@@ -44,6 +44,9 @@ pub enum Param {
     StringList,
     /// `map[string]interface {}`: a map whose element type is `Elem::Any`.
     Map,
+    /// A struct or pointer type, by its Go name (`time.Time`, `sprig.certificate`): an object
+    /// whose `type_name` is exactly that.
+    Object(&'static str),
 }
 
 impl Param {
@@ -59,6 +62,7 @@ impl Param {
             Param::List => "[]interface {}",
             Param::StringList => "[]string",
             Param::Map => "map[string]interface {}",
+            Param::Object(name) => name,
         }
     }
 }

@@ -107,6 +107,12 @@ fn sprig_subset() -> FuncMap {
             Ok(Value::Float(r / pow))
         },
     );
+    // Only the argument checks of a time.Time parameter are compared (the time is "now").
+    f.insert(
+        "unixEpoch",
+        Signature::new(&[Param::Object("time.Time")]),
+        |_, _| Ok(Value::from("0")),
+    );
     f.insert("until", Signature::new(&[Param::Int]), |_, a| {
         let Value::Int(n) = a[0] else {
             return Err(FuncError::new("until: count is no int"));
@@ -174,6 +180,11 @@ fn typed_parameters_convert_and_fail_as_in_go() {
         "{{ until 3 }} {{ typeOf (until 2) }} {{ range until 2 }}{{ . }}{{ end }}",
         "{{ until .n }}",
         "{{ until \"3\" }}",
+        "{{ unixEpoch \"x\" }}",
+        "{{ unixEpoch .s }}",
+        "{{ unixEpoch .missing }}",
+        "{{ unixEpoch nil }}",
+        "{{ unixEpoch .m }}",
         "{{ ternary \"a\" \"b\" true }} {{ ternary \"a\" \"b\" .s }}",
         "{{ ternary 1 2 1 }}",
         "{{ upper (list 1) }}",
