@@ -166,10 +166,18 @@ fn expr(in_range: bool) -> BoxedStrategy<String> {
 }
 
 fn action(in_range: bool) -> BoxedStrategy<String> {
-    (any::<bool>(), any::<bool>(), expr(in_range))
-        .prop_map(|(l, r, e)| {
+    // Spaces, tabs and newlines inside actions; trim markers on either side.
+    let space = || prop::sample::select(vec![" ", " ", "\n", "\t ", " \n "]);
+    (
+        any::<bool>(),
+        any::<bool>(),
+        space(),
+        space(),
+        expr(in_range),
+    )
+        .prop_map(|(l, r, s1, s2, e)| {
             format!(
-                "{{{{{} {e} {}}}}}",
+                "{{{{{}{s1}{e}{s2}{}}}}}",
                 if l { "-" } else { "" },
                 if r { "-" } else { "" }
             )
@@ -224,6 +232,27 @@ fn body(in_range: bool, depth: u32) -> BoxedStrategy<String> {
             .prop_map(|(c, t, e)| match e {
                 Some(e) => format!("{{{{ with {c} }}}}{t}{{{{ else }}}}{e}{{{{ end }}}}"),
                 None => format!("{{{{ with {c} }}}}{t}{{{{ end }}}}"),
+            }),
+        (
+            expr(in_range),
+            body(in_range, depth - 1),
+            expr(in_range),
+            body(in_range, depth - 1),
+            prop::option::of(body(in_range, depth - 1))
+        )
+            .prop_map(|(c, t, c2, t2, e)| {
+                let tail = e.map(|e| format!("{{{{ else }}}}{e}")).unwrap_or_default();
+                format!("{{{{ with {c} }}}}{t}{{{{ else with {c2} }}}}{t2}{tail}{{{{ end }}}}")
+            }),
+        (
+            prop::sample::select(vec!["b1", "b2"]),
+            expr(in_range),
+            body(false, depth - 1)
+        )
+            .prop_map(|(name, c, t)| {
+                // A block body is its own template: no outer variables but $.
+                let t = t.replace("$x", "$").replace("$y", "$");
+                format!("{{{{ block \"{name}\" {c} }}}}{t}{{{{ end }}}}")
             }),
         (
             prop_oneof![
