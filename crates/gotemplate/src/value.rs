@@ -170,6 +170,8 @@ pub struct Map(Rc<MapInner>);
 #[derive(Default)]
 struct MapInner {
     elem: Elem,
+    /// A named map type's Go name (Helm's `common.Values`), shown by `%T` and in errors.
+    name: Option<&'static str>,
     entries: RefCell<BTreeMap<String, Value>>,
 }
 
@@ -183,16 +185,34 @@ impl Map {
     pub fn typed(elem: Elem) -> Map {
         Map(Rc::new(MapInner {
             elem,
+            name: None,
             entries: RefCell::new(BTreeMap::new()),
         }))
     }
 
     /// A `map[string]interface {}` holding `entries`.
     pub fn from_entries(entries: BTreeMap<String, Value>) -> Map {
+        Map::named_from(None, entries)
+    }
+
+    /// A map of a named Go type whose underlying type is `map[string]interface {}`: Helm's
+    /// `common.Values` (the top-level dot, `.Values`, `.Template`). It passes wherever a
+    /// `map[string]interface {}` is declared, as Go allows; `%T` and errors show the name.
+    pub fn named(name: &'static str, entries: BTreeMap<String, Value>) -> Map {
+        Map::named_from(Some(name), entries)
+    }
+
+    fn named_from(name: Option<&'static str>, entries: BTreeMap<String, Value>) -> Map {
         Map(Rc::new(MapInner {
             elem: Elem::Any,
+            name,
             entries: RefCell::new(entries),
         }))
+    }
+
+    /// The Go type's name if it is a named type.
+    pub fn type_name(&self) -> Option<&'static str> {
+        self.0.name
     }
 
     pub fn elem(&self) -> Elem {
@@ -256,6 +276,7 @@ impl Map {
     pub fn shallow_copy(&self) -> Map {
         Map(Rc::new(MapInner {
             elem: self.0.elem,
+            name: self.0.name,
             entries: RefCell::new(self.0.entries.borrow().clone()),
         }))
     }
@@ -327,7 +348,10 @@ impl Value {
             Value::String(_) => "string".into(),
             Value::Bytes(_) => "[]uint8".into(),
             Value::List(l) => format!("[]{}", l.elem().go_name()),
-            Value::Map(m) => format!("map[string]{}", m.elem().go_name()),
+            Value::Map(m) => match m.type_name() {
+                Some(name) => name.to_string(),
+                None => format!("map[string]{}", m.elem().go_name()),
+            },
             Value::Object(o) => o.type_name().to_string(),
         }
     }
@@ -385,6 +409,9 @@ impl Value {
             (Value::Map(a), Value::Map(b)) => {
                 if a.ptr_eq(b) {
                     return true;
+                }
+                if a.type_name() != b.type_name() || a.elem() != b.elem() {
+                    return false;
                 }
                 let (a, b) = (a.entries(), b.entries());
                 a.len() == b.len()

@@ -407,3 +407,156 @@ fn known_difference(want: &oracle::Outcome, got: &oracle::Outcome) -> bool {
     let (w, g) = (show(want), show(got));
     w.contains("uint8") && w.replace("uint8", "int") == g
 }
+
+/// `.a` → `.Values.a`: the generated field chains, for a chart's templates.
+fn helmify(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut prev = ' ';
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '.'
+            && matches!(prev, ' ' | '(' | '$' | '\t' | '\n')
+            && chars.peek().is_some_and(|n| n.is_ascii_lowercase())
+        {
+            out.push_str("Values.");
+        }
+        prev = c;
+    }
+    out
+}
+
+/// A chart: helpers defining "a" (which includes "b"), "b" (which includes "c"), "c" and "h",
+/// and a template using them through include, template and tpl.
+fn chart() -> BoxedStrategy<(Vec<(String, String)>, serde_json::Value)> {
+    let part = || body(false, 1).prop_map(|b| helmify(&b.replace("slice", "len")));
+    (part(), part(), part(), action(false), body(false, 2), data())
+        .prop_map(|(a, b, c, h, main, mut data)| {
+            let vars = "{{ $x := .Values.a }}{{ $y := .Values.m }}";
+            let helpers = format!(
+                "{{{{ define \"a\" }}}}{vars}{a}{{{{ include \"b\" . }}}}{{{{ end }}}}\n\
+                 {{{{ define \"b\" }}}}{vars}{b}[{{{{ include \"c\" .Values }}}}]{{{{ end }}}}\n\
+                 {{{{ define \"c\" }}}}{{{{ $x := .a }}}}{{{{ $y := .m }}}}{}{{{{ end }}}}\n\
+                 {{{{ define \"h\" }}}}({}){{{{ end }}}}",
+                c.replace(".Values.", "."),
+                helmify(&h.replace("$x", "$").replace("$y", "$").replace("slice", "len"))
+            );
+            let main = format!(
+                "{vars}{}|{{{{ include \"a\" . }}}}|{{{{ tpl .Values.tplv . }}}}|{{{{ include \"c\" .Values | len }}}}",
+                helmify(&main.replace("slice", "len"))
+            );
+            if let Some(m) = data.as_object_mut() {
+                m.insert(
+                    "tplv".into(),
+                    json!("{{ .Values.s }}-{{ include \"c\" .Values }}-{{ define \"t\" }}T{{ end }}{{ include \"t\" . }}"),
+                );
+            }
+            (
+                vec![
+                    ("_helpers.tpl".to_string(), helpers),
+                    ("t.yaml".to_string(), main),
+                ],
+                data,
+            )
+        })
+        .boxed()
+}
+
+/// Charts through Helm v4.3.1's engine and through this crate with Helm-like include and tpl
+/// (tests/oracle/helm.rs): outputs must be equal; where Helm fails, this crate must fail too
+/// (Helm rewrites its error messages; that is the Helm layer's business).
+#[test]
+fn generated_charts_render_as_helm_renders_them() {
+    let Some(mut oracle) = Oracle::get("generated_charts_render_as_helm_renders_them") else {
+        return;
+    };
+    let cases: u32 = std::env::var("GOTEMPLATE_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .map_or(500, |n: u32| n / 3);
+    let mut runner = TestRunner::new(Config {
+        cases,
+        ..Config::default()
+    });
+    let strategy = chart();
+    let (mut ran, mut failed, mut skipped, mut differ) = (0u32, 0u32, 0u32, Vec::new());
+    for _ in 0..cases {
+        let (files, values) = strategy
+            .new_tree(&mut runner)
+            .expect("the generator makes a chart")
+            .current();
+        let req = json!({"mode": "helm", "values": values,
+            "templates": files.iter().map(|(n, t)| json!({"name": n, "text": t})).collect::<Vec<_>>()});
+        let helm = oracle.request(&req);
+        let refs: Vec<(&str, &str)> = files
+            .iter()
+            .map(|(n, t)| (n.as_str(), t.as_str()))
+            .collect();
+        let ours = oracle::helm::render_helm_like(&refs, &values, &[]);
+        ran += 1;
+        let agree = match (helm.get("rendered").and_then(|r| r.as_object()), &ours) {
+            // The harness has no .Chart, .Files or .Subcharts and prints .Capabilities
+            // differently: outputs that print the whole top level are not compared.
+            (Some(rendered), Ok(_))
+                if rendered
+                    .values()
+                    .any(|v| v.as_str().is_some_and(prints_top_level)) =>
+            {
+                skipped += 1;
+                true
+            }
+            (Some(rendered), Ok(ours)) => ours.iter().all(|(name, text)| {
+                rendered.get(name).and_then(|v| v.as_str()) == Some(text.as_str())
+            }),
+            // Helm rewrites the error into lines ending with the innermost message.
+            (None, Err(_)) if helm["error"].as_str().is_some_and(prints_top_level) => {
+                skipped += 1;
+                true
+            }
+            (None, Err(e)) => {
+                failed += 1;
+                let helm_err = helm["error"].as_str().unwrap_or_default().trim_end();
+                match e {
+                    // Where Helm cannot take Go's error apart it passes it on as it is.
+                    e if helm_err == e.to_string().trim_end() => true,
+                    // Helm keeps what follows the last ": " of a parse error.
+                    gotemplate::Error::Parse(p) => {
+                        helm_err.rsplit("): ").next() == p.message.rsplit(": ").next()
+                    }
+                    e => helm_err.ends_with(innermost_message(e).trim_end()),
+                }
+            }
+            _ => false,
+        };
+        if !agree && differ.len() < 3 {
+            differ.push(format!(
+                "files {files:?}\nvalues {values}\nhelm: {helm}\nours: {:?}",
+                ours.map_err(|e| e.to_string())
+            ));
+        }
+    }
+    eprintln!(
+        "generated charts: {ran} rendered by Helm and here ({failed} failing in both, with the same innermost message; {skipped} printing the whole top level, not compared), {} differed",
+        differ.len()
+    );
+    assert!(differ.is_empty(), "{}", differ.join("\n\n"));
+}
+
+/// The message of the innermost error: what Helm's reformatted error ends with.
+fn innermost_message(e: &gotemplate::Error) -> String {
+    match e {
+        gotemplate::Error::Exec(x) => match &x.cause {
+            Some(c) => innermost_message(c),
+            None => x.message.clone(),
+        },
+        gotemplate::Error::Parse(p) => p.message.clone(),
+    }
+}
+
+/// Whether Helm's text shows the top-level object (its .Capabilities, in any format).
+fn prints_top_level(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    lower.contains("capabilities")
+        || lower.contains("4361706162696c6974696573")
+        || lower.contains("v1.37.0")
+}
