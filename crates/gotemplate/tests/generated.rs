@@ -6,7 +6,10 @@
 //! lists, maps and integers with break/continue, define/template, comments, every built-in
 //! function, printf verbs, and values of every kind (null, bools, ints, floats, strings with
 //! Unicode and HTML characters, lists, maps). GOTEMPLATE_CASES sets how many cases run
-//! (default 1500); the count and the number that differ are printed.
+//! (default 1500; a third as many charts); the count and the number that differ are printed.
+//!
+//! A second generator makes charts (helpers including each other, tpl, blocks) and renders them
+//! through Helm's own engine and here, with Helm-like include and tpl (tests/oracle/helm.rs).
 
 mod oracle;
 
