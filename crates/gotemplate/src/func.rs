@@ -141,11 +141,11 @@ pub struct Function {
     pub imp: Arc<FuncImpl>,
 }
 
-/// Functions by name, as Go's `template.FuncMap`. Cheap to clone (implementations are shared),
-/// so one map built at start-up serves every template set.
+/// Functions by name, as Go's `template.FuncMap`. Cloning is O(1) (the table is shared and
+/// copied only when a clone is changed), so one map built at start-up serves every set.
 #[derive(Clone, Default)]
 pub struct FuncMap {
-    funcs: HashMap<String, Function>,
+    funcs: Arc<HashMap<String, Function>>,
 }
 
 impl FuncMap {
@@ -159,7 +159,7 @@ impl FuncMap {
     where
         F: Fn(&mut CallCtx<'_>, &[Value]) -> Result<Value, FuncError> + Send + Sync + 'static,
     {
-        self.funcs.insert(
+        Arc::make_mut(&mut self.funcs).insert(
             name.into(),
             Function {
                 signature,
@@ -170,7 +170,7 @@ impl FuncMap {
 
     /// Adds every function of `other`, replacing those of the same name.
     pub fn extend(&mut self, other: &FuncMap) {
-        self.funcs
+        Arc::make_mut(&mut self.funcs)
             .extend(other.funcs.iter().map(|(k, v)| (k.clone(), v.clone())));
     }
 
@@ -183,7 +183,7 @@ impl FuncMap {
     }
 
     pub fn remove(&mut self, name: &str) -> Option<Function> {
-        self.funcs.remove(name)
+        Arc::make_mut(&mut self.funcs).remove(name)
     }
 
     pub fn names(&self) -> impl Iterator<Item = &str> {

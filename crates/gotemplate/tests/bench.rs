@@ -283,3 +283,26 @@ fn render_a_helm_like_chart_many_times() {
         );
     }
 }
+
+#[test]
+#[ignore = "a benchmark: run with --ignored --nocapture, in release"]
+fn parse_a_helm_like_chart_many_times() {
+    let parses = 20_000;
+    let funcs = funcs();
+    let start = Instant::now();
+    for _ in 0..parses {
+        let mut set = TemplateSet::new("gotpl", funcs.clone());
+        set.parse("app/templates/_helpers.tpl", HELPERS)
+            .expect("parses");
+        set.parse("app/templates/deployment.yaml", DEPLOYMENT)
+            .expect("parses");
+        set.parse("app/templates/service.yaml", SERVICE)
+            .expect("parses");
+    }
+    let per = start.elapsed() / parses;
+    let bytes = HELPERS.len() + DEPLOYMENT.len() + SERVICE.len();
+    println!(
+        "parse (3 files, {bytes} bytes): {per:?} per set ({:.0} MB/s)",
+        bytes as f64 / per.as_secs_f64() / 1e6
+    );
+}
