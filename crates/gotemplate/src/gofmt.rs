@@ -336,8 +336,30 @@ impl Printer {
                     self.fmt_string(&s, verb, arg);
                     return;
                 }
-                match o.underlying() {
-                    Some(u) => self.print_arg(&u, verb, depth),
+                if let Some(u) = o.underlying() {
+                    return self.print_arg(&u, verb, depth);
+                }
+                let pointer = o.type_name().starts_with('*');
+                match o.struct_fields() {
+                    // Go prints a pointer inside a list or map as its address; no template
+                    // can rely on one, so it prints as at the top: `&{…}`.
+                    Some(fields) => {
+                        if pointer {
+                            self.buf.push('&');
+                        }
+                        self.buf.push('{');
+                        for (k, (name, v)) in fields.iter().enumerate() {
+                            if k > 0 {
+                                self.buf.push(' ');
+                            }
+                            if self.f.plus_v {
+                                self.buf.push_str(name);
+                                self.buf.push(':');
+                            }
+                            self.print_arg(v, verb, depth + 1);
+                        }
+                        self.buf.push('}');
+                    }
                     None => {
                         let name = o.type_name().to_string();
                         self.pad_str(&format!("&{{{name}}}"));

@@ -326,6 +326,12 @@ pub trait Object: Any {
         None
     }
 
+    /// For a struct (or pointer to one) without `String()`: its exported fields in declaration
+    /// order, so `%v` prints Go's `{a b}` (`&{a b}` for a pointer type) and `%+v` `{A:a B:b}`.
+    fn struct_fields(&self) -> Option<Vec<(String, Value)>> {
+        None
+    }
+
     /// For a named map or slice type (Helm's `Files` is a `map[string][]byte`, its
     /// `VersionSet` a `[]string`): the value `range`, `index`, `len` and printing see.
     fn underlying(&self) -> Option<Value> {

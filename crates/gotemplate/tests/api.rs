@@ -322,3 +322,54 @@ fn objects_report_go_errors_for_fields_and_methods() {
         err("d")
     );
 }
+
+/// A struct without String(), as Helm's `.Capabilities.HelmVersion` (a `version.BuildInfo`).
+struct BuildInfo {
+    pointer: bool,
+}
+
+impl gotemplate::Object for BuildInfo {
+    fn type_name(&self) -> &str {
+        if self.pointer {
+            "*version.BuildInfo"
+        } else {
+            "version.BuildInfo"
+        }
+    }
+    fn kind(&self) -> &str {
+        if self.pointer { "ptr" } else { "struct" }
+    }
+    fn field(&self, name: &str) -> Option<Value> {
+        self.struct_fields()?
+            .into_iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v)
+    }
+    fn struct_fields(&self) -> Option<Vec<(String, Value)>> {
+        Some(vec![
+            ("Version".into(), Value::from("v4.3.1")),
+            ("GitTreeState".into(), Value::from("")),
+            ("Count".into(), Value::Int(2)),
+        ])
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+#[test]
+fn structs_without_string_print_their_fields_as_go_does() {
+    let mut set = TemplateSet::new("gotpl", FuncMap::new());
+    set.parse(
+        "t",
+        "{{ .v }}|{{ printf \"%+v\" .v }}|{{ .p }}|{{ printf \"%+v\" .p }}|{{ .v.Version }}|{{ printf \"%T\" .p }}",
+    )
+    .expect("parses");
+    let data = gotemplate::Map::new();
+    data.insert("v", Value::object(BuildInfo { pointer: false }));
+    data.insert("p", Value::object(BuildInfo { pointer: true }));
+    assert_eq!(
+        set.execute("t", &Value::Map(data)).expect("runs"),
+        "{v4.3.1  2}|{Version:v4.3.1 GitTreeState: Count:2}|&{v4.3.1  2}|&{Version:v4.3.1 GitTreeState: Count:2}|v4.3.1|*version.BuildInfo"
+    );
+}
