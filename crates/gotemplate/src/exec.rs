@@ -1156,6 +1156,25 @@ impl Reentry<'_> {
         }
     }
 
+    /// Renders the template `name` of `ex` (this execution's set, or a `tpl` overlay on it).
+    fn run(&self, ex: &Exec<'_>, name: &str, data: Value) -> Result<String, Error> {
+        let Some(tree) = ex.lookup(name) else {
+            return Err(ex.set.no_template(name));
+        };
+        let mut out = String::new();
+        grow(|| {
+            execute(
+                ex.set,
+                ex.overlay.clone(),
+                &tree,
+                data,
+                &mut out,
+                &self.entry(),
+            )
+        })?;
+        Ok(out)
+    }
+
     fn too_deep(&self) -> Option<Error> {
         (self.total_depth + 1 >= STACK_LIMIT).then(|| {
             Error::from(ExecError {
@@ -1191,21 +1210,7 @@ impl Engine for Reentry<'_> {
         if let Some(e) = self.too_deep() {
             return Err(e);
         }
-        let Some(tree) = self.ex.lookup(name) else {
-            return Err(self.ex.set.no_template(name));
-        };
-        let mut out = String::new();
-        grow(|| {
-            execute(
-                self.ex.set,
-                self.ex.overlay.clone(),
-                &tree,
-                data,
-                &mut out,
-                &self.entry(),
-            )
-        })?;
-        Ok(out)
+        self.run(self.ex, name, data)
     }
 
     fn execute_text(&mut self, name: &str, text: &str, data: Value) -> Result<String, Error> {
@@ -1226,20 +1231,6 @@ impl Engine for Reentry<'_> {
             overlay: Some(overlay),
             chain: RefCell::new(None),
         };
-        let Some(tree) = ex.lookup(name) else {
-            return Err(self.ex.set.no_template(name));
-        };
-        let mut out = String::new();
-        grow(|| {
-            execute(
-                ex.set,
-                ex.overlay.clone(),
-                &tree,
-                data,
-                &mut out,
-                &self.entry(),
-            )
-        })?;
-        Ok(out)
+        self.run(&ex, name, data)
     }
 }

@@ -388,10 +388,10 @@ impl<'a> Lexer<'a> {
                 self.emit(Kind::Pipe);
                 State::InsideAction
             }
-            Some('"') => self.lex_quote(),
+            Some('"') => self.lex_quoted('"', Kind::String, "quoted string"),
             Some('`') => self.lex_raw_quote(),
             Some('$') => self.lex_variable(),
-            Some('\'') => self.lex_char(),
+            Some('\'') => self.lex_quoted('\'', Kind::CharConstant, "character constant"),
             Some('.') if self.peek().is_some_and(|c| !c.is_ascii_digit()) => {
                 self.lex_field_or_variable(Kind::Field)
             }
@@ -520,7 +520,8 @@ impl<'a> Lexer<'a> {
         State::InsideAction
     }
 
-    fn lex_char(&mut self) -> State {
+    /// A '…' or "…" literal: backslash escapes, no newline, closed on the same line.
+    fn lex_quoted(&mut self, quote: char, kind: Kind, what: &str) -> State {
         loop {
             match self.next() {
                 Some('\\') => {
@@ -528,14 +529,14 @@ impl<'a> Lexer<'a> {
                     if c.is_some() && c != Some('\n') {
                         continue;
                     }
-                    return self.error("unterminated character constant".into());
+                    return self.error(format!("unterminated {what}"));
                 }
-                None | Some('\n') => return self.error("unterminated character constant".into()),
-                Some('\'') => break,
+                None | Some('\n') => return self.error(format!("unterminated {what}")),
+                Some(c) if c == quote => break,
                 _ => {}
             }
         }
-        self.emit(Kind::CharConstant);
+        self.emit(kind);
         State::InsideAction
     }
 
@@ -591,25 +592,6 @@ impl<'a> Lexer<'a> {
             return false;
         }
         true
-    }
-
-    fn lex_quote(&mut self) -> State {
-        loop {
-            match self.next() {
-                Some('\\') => {
-                    let c = self.next();
-                    if c.is_some() && c != Some('\n') {
-                        continue;
-                    }
-                    return self.error("unterminated quoted string".into());
-                }
-                None | Some('\n') => return self.error("unterminated quoted string".into()),
-                Some('"') => break,
-                _ => {}
-            }
-        }
-        self.emit(Kind::String);
-        State::InsideAction
     }
 
     fn lex_raw_quote(&mut self) -> State {
