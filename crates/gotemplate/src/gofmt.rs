@@ -69,6 +69,9 @@ struct Printer {
     f: Flags,
     /// Printing a bad verb's operand: no String() calls, as Go.
     erroring: bool,
+    /// Go's `goodArgNum` for the verb being read, and whether any `[n]` index was seen.
+    good_arg_num: bool,
+    reordered: bool,
 }
 
 impl Printer {
@@ -77,10 +80,10 @@ impl Printer {
         let end = bytes.len();
         let mut arg_num = 0;
         let mut after_index;
-        let mut reordered = false;
+        self.reordered = false;
         let mut i = 0;
         while i < end {
-            let mut good_arg_num = true;
+            self.good_arg_num = true;
             let lasti = i;
             while i < end && bytes[i] != b'%' {
                 i += 1;
@@ -107,14 +110,7 @@ impl Printer {
                 i += 1;
             }
             // Argument index, then width.
-            (arg_num, i, after_index) = arg_number(
-                arg_num,
-                format,
-                i,
-                args.len(),
-                &mut good_arg_num,
-                &mut reordered,
-            );
+            (arg_num, i, after_index) = self.arg_number(arg_num, format, i, args.len());
             if i < end && bytes[i] == b'*' {
                 i += 1;
                 let (w, is_int, next) = int_from_arg(args, arg_num);
@@ -134,7 +130,7 @@ impl Printer {
                 if ok {
                     if after_index {
                         // "%[3]2d"
-                        good_arg_num = false;
+                        self.good_arg_num = false;
                     }
                     self.f.width = Some(n);
                 }
@@ -144,16 +140,9 @@ impl Printer {
             if i < end && bytes[i] == b'.' {
                 i += 1;
                 if after_index {
-                    good_arg_num = false;
+                    self.good_arg_num = false;
                 }
-                (arg_num, i, after_index) = arg_number(
-                    arg_num,
-                    format,
-                    i,
-                    args.len(),
-                    &mut good_arg_num,
-                    &mut reordered,
-                );
+                (arg_num, i, after_index) = self.arg_number(arg_num, format, i, args.len());
                 if i < end && bytes[i] == b'*' {
                     i += 1;
                     let (p, is_int, next) = int_from_arg(args, arg_num);
@@ -174,14 +163,7 @@ impl Printer {
                 }
             }
             if !after_index {
-                (arg_num, i, _) = arg_number(
-                    arg_num,
-                    format,
-                    i,
-                    args.len(),
-                    &mut good_arg_num,
-                    &mut reordered,
-                );
+                (arg_num, i, _) = self.arg_number(arg_num, format, i, args.len());
             }
             if i >= end {
                 self.buf.push_str("%!(NOVERB)");
@@ -197,7 +179,7 @@ impl Printer {
                 self.buf.push('%');
                 continue;
             }
-            if !good_arg_num {
+            if !self.good_arg_num {
                 self.bad_arg_num(verb);
                 continue;
             }
@@ -227,7 +209,7 @@ impl Printer {
             self.print_arg(arg, verb, 0);
             arg_num += 1;
         }
-        if !reordered && arg_num < args.len() {
+        if !self.reordered && arg_num < args.len() {
             self.f = Flags::default();
             self.buf.push_str("%!(EXTRA ");
             for (k, arg) in args[arg_num..].iter().enumerate() {
@@ -244,6 +226,38 @@ impl Printer {
             }
             self.buf.push(')');
         }
+    }
+
+    /// Go's `argNumber`: an explicit `[n]` index.
+    fn arg_number(
+        &mut self,
+        arg_num: usize,
+        format: &str,
+        i: usize,
+        num_args: usize,
+    ) -> (usize, usize, bool) {
+        let b = format.as_bytes();
+        if i >= b.len() || b[i] != b'[' {
+            return (arg_num, i, false);
+        }
+        self.reordered = true;
+        // Go's parseArgNumber.
+        for (j, &c) in b.iter().enumerate().skip(i + 1) {
+            if c == b']' {
+                let (n, ok, next) = parse_num(format, i + 1);
+                if !ok || next != j {
+                    self.good_arg_num = false;
+                    return (arg_num, j + 1, true);
+                }
+                if n >= 1 && n - 1 < num_args {
+                    return (n - 1, j + 1, true);
+                }
+                self.good_arg_num = false;
+                return (arg_num, j + 1, true);
+            }
+        }
+        self.good_arg_num = false;
+        (arg_num, i + 1, false)
     }
 
     fn bad_arg_num(&mut self, verb: char) {
@@ -945,39 +959,6 @@ fn parse_num(s: &str, mut i: usize) -> (usize, bool, usize) {
         i += 1;
     }
     (n, i > start, i)
-}
-
-/// Go's `argNumber`: an explicit `[n]` index.
-fn arg_number(
-    arg_num: usize,
-    format: &str,
-    i: usize,
-    num_args: usize,
-    good: &mut bool,
-    reordered: &mut bool,
-) -> (usize, usize, bool) {
-    let b = format.as_bytes();
-    if i >= b.len() || b[i] != b'[' {
-        return (arg_num, i, false);
-    }
-    *reordered = true;
-    // Go's parseArgNumber.
-    for (j, &c) in b.iter().enumerate().skip(i + 1) {
-        if c == b']' {
-            let (n, ok, next) = parse_num(format, i + 1);
-            if !ok || next != j {
-                *good = false;
-                return (arg_num, j + 1, true);
-            }
-            if n >= 1 && n - 1 < num_args {
-                return (n - 1, j + 1, true);
-            }
-            *good = false;
-            return (arg_num, j + 1, true);
-        }
-    }
-    *good = false;
-    (arg_num, i + 1, false)
 }
 
 /// Go's `intFromArg`: a `*` width or precision; (value, was an integer, next argument).
