@@ -10,11 +10,14 @@
 //! `Param::Int` one a `Value::Int`, a `Param::Any` one anything, nil included.
 //!
 //! ```
-//! use gotemplate::{FuncMap, Param, Signature, Value};
+//! use gotemplate::{FuncError, FuncMap, Param, Signature, Value};
 //!
 //! let mut funcs = FuncMap::new();
 //! funcs.insert("repeat", Signature::new(&[Param::Int, Param::String]), |_ctx, args| {
-//!     let (Value::Int(n), Value::String(s)) = (&args[0], &args[1]) else { unreachable!() };
+//!     // The engine has checked the kinds; the match only unpacks them.
+//!     let (Value::Int(n), Value::String(s)) = (&args[0], &args[1]) else {
+//!         return Err(FuncError::new("repeat takes an int and a string"));
+//!     };
 //!     Ok(Value::from(s.repeat((*n).max(0) as usize)))
 //! });
 //! ```
@@ -38,11 +41,12 @@ pub enum Param {
     /// `float64`.
     Float64,
     String,
-    /// `[]interface {}`: a list whose element type is `Elem::Any`.
+    /// `[]interface {}`: a list whose element type is `Elem::Any` (nil arrives empty).
     List,
-    /// `[]string`.
+    /// `[]string` (nil arrives empty).
     StringList,
-    /// `map[string]interface {}`: a map whose element type is `Elem::Any`.
+    /// `map[string]interface {}`: a map whose element type is `Elem::Any`, named or not
+    /// (nil arrives as a new empty map).
     Map,
     /// A struct or pointer type, by its Go name (`time.Time`, `sprig.certificate`): an object
     /// whose `type_name` is exactly that.
