@@ -325,7 +325,7 @@ impl Printer {
                     if k > 0 {
                         self.buf.push(' ');
                     }
-                    self.print_arg(x, verb, depth + 1);
+                    crate::exec::grow(|| self.print_arg(x, verb, depth + 1));
                 }
                 self.buf.push(']');
             }
@@ -338,7 +338,7 @@ impl Printer {
                     }
                     self.fmt_string(key, verb, &Value::from(key.as_str()));
                     self.buf.push(':');
-                    self.print_arg(v, verb, depth + 1);
+                    crate::exec::grow(|| self.print_arg(v, verb, depth + 1));
                 }
                 self.buf.push(']');
             }
@@ -370,7 +370,7 @@ impl Printer {
                                 self.buf.push_str(name);
                                 self.buf.push(':');
                             }
-                            self.print_arg(v, verb, depth + 1);
+                            crate::exec::grow(|| self.print_arg(v, verb, depth + 1));
                         }
                         self.buf.push('}');
                     }

@@ -31,6 +31,7 @@ pub fn parse(
         has_function,
         vars: vec!["$".into()],
         range_depth: 0,
+        nesting: 0,
         action_line: 0,
         name: parse_name.clone(),
         text: text.clone(),
@@ -55,6 +56,8 @@ struct Parser<'f, 'a> {
     has_function: &'f dyn Fn(&str) -> bool,
     vars: Vec<String>,
     range_depth: usize,
+    /// Parentheses and if/with/range/block open around the current token.
+    nesting: usize,
     action_line: usize,
     name: Rc<str>,
     text: Rc<str>,
@@ -62,6 +65,11 @@ struct Parser<'f, 'a> {
 }
 
 type PResult<T> = Result<T, ParseError>;
+
+/// How deeply parentheses and if/with/range/block may nest. Go sets no limit; a tree much
+/// deeper than this would overflow the stack when it is dropped or printed, and no template
+/// comes near it.
+const MAX_NESTING: usize = 1000;
 
 impl<'a> Parser<'_, 'a> {
     fn token(&self, i: usize) -> &Token<'a> {
@@ -287,8 +295,21 @@ impl<'a> Parser<'_, 'a> {
 
     fn parse_control(&mut self, context: &str) -> PResult<Branch> {
         let mark = self.vars.len();
-        let r = crate::exec::grow(|| self.parse_control_inner(context));
+        let r = self.nested(|p| p.parse_control_inner(context));
         self.vars.truncate(mark);
+        r
+    }
+
+    /// Runs a nested parse, refusing nesting beyond `MAX_NESTING`.
+    fn nested<T>(&mut self, f: impl FnOnce(&mut Self) -> PResult<T>) -> PResult<T> {
+        if self.nesting >= MAX_NESTING {
+            return Err(self.errorf(format!(
+                "nesting deeper than {MAX_NESTING} levels of parentheses and if/with/range/block"
+            )));
+        }
+        self.nesting += 1;
+        let r = crate::exec::grow(|| f(self));
+        self.nesting -= 1;
         r
     }
 
@@ -371,7 +392,7 @@ impl<'a> Parser<'_, 'a> {
         let pipe = self.pipeline(context, Kind::RightDelim)?;
         let saved_vars = std::mem::replace(&mut self.vars, vec!["$".into()]);
         let saved_depth = std::mem::replace(&mut self.range_depth, 0);
-        let r = crate::exec::grow(|| self.item_list());
+        let r = self.nested(|p| p.item_list());
         self.vars = saved_vars;
         self.range_depth = saved_depth;
         let (list, end) = r?;
@@ -593,9 +614,7 @@ impl<'a> Parser<'_, 'a> {
                 num: self.number(&t)?,
             },
             Kind::LeftParen => {
-                let p = crate::exec::grow(|| {
-                    self.pipeline("parenthesized pipeline", Kind::RightParen)
-                })?;
+                let p = self.nested(|p| p.pipeline("parenthesized pipeline", Kind::RightParen))?;
                 Arg::Pipe(Box::new(p))
             }
             Kind::String | Kind::RawString => {

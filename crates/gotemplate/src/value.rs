@@ -154,6 +154,50 @@ impl List {
     }
 }
 
+// Dropping a value nested thousands deep (a template can build one with `dict` in a loop) must
+// not recurse once per level: the last owner of a list or map hands its children to a loop.
+impl Drop for List {
+    fn drop(&mut self) {
+        if let Some(items) = Rc::get_mut(&mut self.items)
+            && items.iter().any(is_container)
+        {
+            drop_iteratively(std::mem::take(items));
+        }
+    }
+}
+
+impl Drop for MapInner {
+    fn drop(&mut self) {
+        let entries = self.entries.get_mut();
+        if entries.values().any(is_container) {
+            drop_iteratively(std::mem::take(entries).into_values().collect());
+        }
+    }
+}
+
+fn is_container(v: &Value) -> bool {
+    matches!(v, Value::List(_) | Value::Map(_))
+}
+
+fn drop_iteratively(mut stack: Vec<Value>) {
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::List(mut l) => {
+                if let Some(items) = Rc::get_mut(&mut l.items) {
+                    stack.append(items);
+                }
+            }
+            Value::Map(m) => {
+                if Rc::strong_count(&m.0) == 1 {
+                    let entries = std::mem::take(&mut *m.0.entries.borrow_mut());
+                    stack.extend(entries.into_values());
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 impl FromIterator<Value> for List {
     fn from_iter<I: IntoIterator<Item = Value>>(iter: I) -> List {
         List::new(iter.into_iter().collect())
@@ -397,6 +441,10 @@ impl Value {
     /// float64 of the same number; NaN equals nothing; objects are equal when they are the same
     /// object).
     pub fn deep_equal(&self, other: &Value) -> bool {
+        crate::exec::grow(|| self.deep_equal_inner(other))
+    }
+
+    fn deep_equal_inner(&self, other: &Value) -> bool {
         match (self, other) {
             (Value::Nil, Value::Nil) => true,
             (Value::Bool(a), Value::Bool(b)) => a == b,
@@ -465,6 +513,10 @@ impl Value {
     }
 
     fn convert_json(json: &serde_json::Value, ints: bool) -> Value {
+        crate::exec::grow(|| Value::convert_json_inner(json, ints))
+    }
+
+    fn convert_json_inner(json: &serde_json::Value, ints: bool) -> Value {
         match json {
             serde_json::Value::Null => Value::Nil,
             serde_json::Value::Bool(b) => Value::Bool(*b),
@@ -489,6 +541,10 @@ impl Value {
     /// Non-finite floats become null (encoding/json refuses them); an object becomes its
     /// underlying value, else its `String()` form, else null.
     pub fn to_json(&self) -> serde_json::Value {
+        crate::exec::grow(|| self.to_json_inner())
+    }
+
+    fn to_json_inner(&self) -> serde_json::Value {
         match self {
             Value::Nil => serde_json::Value::Null,
             Value::Bool(b) => serde_json::Value::Bool(*b),

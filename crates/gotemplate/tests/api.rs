@@ -373,3 +373,34 @@ fn structs_without_string_print_their_fields_as_go_does() {
         "{v4.3.1  2}|{Version:v4.3.1 GitTreeState: Count:2}|&{v4.3.1  2}|&{Version:v4.3.1 GitTreeState: Count:2}|v4.3.1|*version.BuildInfo"
     );
 }
+
+#[test]
+fn deep_nesting_is_an_error_or_works_never_a_stack_overflow() {
+    // Parentheses nested past the parser's limit: an error, not a tree too deep to drop.
+    let mut set = TemplateSet::new("gotpl", FuncMap::new());
+    let deep = format!("{{{{ {}1{} }}}}", "(".repeat(5000), ")".repeat(5000));
+    let err = set.parse("t", &deep).expect_err("too deep");
+    assert!(
+        err.to_string().contains("nesting deeper than 1000 levels"),
+        "{err}"
+    );
+    let ok = format!("{{{{ {}1{} }}}}", "(".repeat(900), ")".repeat(900));
+    set.parse("t", &ok).expect("900 levels parse");
+    assert_eq!(set.execute("t", &Value::Nil).expect("runs"), "1");
+
+    // A value a template nests 100000 deep prints, compares and drops without recursing per
+    // level on the thread's stack.
+    let mut funcs = FuncMap::new();
+    funcs.insert(
+        "wrap",
+        gotemplate::Signature::new(&[gotemplate::Param::Any]),
+        |_, a| Ok(Value::List(List::new(vec![a[0].clone()]))),
+    );
+    let mut set = TemplateSet::new("gotpl", funcs);
+    set.parse(
+        "t",
+        "{{ $d := 0 }}{{ range 100000 }}{{ $d = wrap $d }}{{ end }}{{ len (printf \"%v\" $d) }} {{ eq (len $d) 1 }}",
+    )
+    .expect("parses");
+    assert_eq!(set.execute("t", &Value::Nil).expect("runs"), "200001 true");
+}
