@@ -187,11 +187,9 @@ fn drop_iteratively(mut stack: Vec<Value>) {
                     stack.append(items);
                 }
             }
-            Value::Map(m) => {
-                if Rc::strong_count(&m.0) == 1 {
-                    let entries = std::mem::take(&mut *m.0.entries.borrow_mut());
-                    stack.extend(entries.into_values());
-                }
+            Value::Map(m) if Rc::strong_count(&m.0) == 1 => {
+                let entries = std::mem::take(&mut *m.0.entries.borrow_mut());
+                stack.extend(entries.into_values());
             }
             _ => {}
         }
