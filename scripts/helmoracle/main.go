@@ -4,11 +4,12 @@
 // stdout, in order. Two modes:
 //
 //	{"mode":"text", "templates":[{"name":"a","text":"..."}], "execute":["a"],
-//	 "data":<JSON>, "missingkey":"default|zero|error", "ints":false}
+//	 "data":<JSON>, "missingkey":"default|zero|error", "ints":false, "funcs":"sprig|none"}
 //
-// parses the templates in order into one Go text/template set with Sprig's function map (as
-// Helm has it: without env and expandenv) and executes each name in "execute" with "data" as
-// dot. Go's raw output and error strings come back:
+// parses the templates in order into one Go text/template set named "oracle-root" with
+// Sprig's function map (as Helm has it: without env and expandenv; "none": only Go's
+// built-ins, which Sprig's "slice" would shadow) and executes each name in "execute" with
+// "data" as dot. Go's raw output and error strings come back:
 //
 //	{"parse_error":"..."}  or  {"results":[{"output":"..."} | {"error":"..."}]}
 //
@@ -51,6 +52,7 @@ type request struct {
 	Data       json.RawMessage `json:"data"`
 	MissingKey string          `json:"missingkey"`
 	Ints       bool            `json:"ints"`
+	Funcs      string          `json:"funcs"`
 	Values     json.RawMessage `json:"values"`
 	Release    string          `json:"release"`
 	Namespace  string          `json:"namespace"`
@@ -156,10 +158,13 @@ func numbers(v any) any {
 }
 
 func serveText(req request) response {
-	funcs := sprig.TxtFuncMap()
-	delete(funcs, "env")
-	delete(funcs, "expandenv")
-	root := template.New("oracle-root").Funcs(funcs)
+	root := template.New("oracle-root")
+	if req.Funcs != "none" {
+		funcs := sprig.TxtFuncMap()
+		delete(funcs, "env")
+		delete(funcs, "expandenv")
+		root.Funcs(funcs)
+	}
 	if req.MissingKey != "" {
 		root.Option("missingkey=" + req.MissingKey)
 	}

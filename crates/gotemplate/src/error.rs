@@ -52,7 +52,8 @@ pub struct Location {
 pub struct ExecError {
     /// Where it failed; `None` for errors before any action ran (`no such template "x"`).
     pub at: Option<Location>,
-    /// The name of the template being executed, for errors without a location.
+    /// The name of the template being executed, for errors without a location; empty for
+    /// errors about the set itself (`no template "x" associated with template "gotpl"`).
     pub template: String,
     /// Go's message after the location (`nil pointer evaluating interface {}.y`,
     /// `error calling include: template: …`).
@@ -67,21 +68,13 @@ pub struct ExecError {
 impl fmt::Display for ExecError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.at {
+            None if self.template.is_empty() => write!(f, "template: {}", self.message),
             None => write!(f, "template: {}: {}", self.template, self.message),
-            Some(at) => {
-                // Go shows at most 20 bytes of the action (`%.20s...`, counted in runes).
-                let action: String = at.action.chars().take(20).collect();
-                let dots = if at.action.chars().count() > 20 {
-                    "..."
-                } else {
-                    ""
-                };
-                write!(
-                    f,
-                    "template: {}:{}:{}: executing \"{}\" at <{}{}>: {}",
-                    at.file, at.line, at.col, at.template, action, dots, self.message
-                )
-            }
+            Some(at) => write!(
+                f,
+                "template: {}:{}:{}: executing \"{}\" at <{}>: {}",
+                at.file, at.line, at.col, at.template, at.action, self.message
+            ),
         }
     }
 }

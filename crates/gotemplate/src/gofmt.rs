@@ -281,13 +281,10 @@ impl Printer {
             return;
         }
         match arg {
-            Value::Nil => {
-                if depth > 0 || matches!(verb, 'v') {
-                    self.pad_str("<nil>");
-                } else {
-                    self.bad_verb(verb, arg);
-                }
-            }
+            // Inside a list or map, a nil interface prints bare, whatever the verb and width.
+            Value::Nil if depth > 0 => self.buf.push_str("<nil>"),
+            Value::Nil if verb == 'v' => self.pad_str("<nil>"),
+            Value::Nil => self.bad_verb(verb, arg),
             Value::Bool(b) => match verb {
                 't' | 'v' => self.pad_str(if *b { "true" } else { "false" }),
                 _ => self.bad_verb(verb, arg),
