@@ -40,10 +40,7 @@ pub fn to_float64(v: &Value) -> f64 {
         Value::Bool(b) => f64::from(u8::from(*b)),
         Value::Int(i) | Value::Int64(i) => *i as f64,
         Value::Float(f) => *f,
-        Value::String(s) => match parse_float(s) {
-            Ok(f) => f,
-            Err(_) => 0.0,
-        },
+        Value::String(s) => parse_float(s).unwrap_or(0.0),
         _ => 0.0,
     }
 }
@@ -51,7 +48,8 @@ pub fn to_float64(v: &Value) -> f64 {
 /// Go's `int64(f)` on amd64: truncation, and the "integer indefinite" value (the smallest
 /// int64) for NaN and anything out of range.
 pub fn float_to_int64(f: f64) -> i64 {
-    if f.is_nan() || f >= 9.223_372_036_854_775_807e18 || f < -9.223_372_036_854_775_808e18 {
+    // ±2^63: the int64 range as floats.
+    if !(-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&f) {
         i64::MIN
     } else {
         f as i64

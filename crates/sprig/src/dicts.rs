@@ -104,7 +104,11 @@ pub(crate) fn register(r: &mut Registry) {
         |a| merge(a, true),
     );
     for name in ["deepCopy", "mustDeepCopy"] {
-        r.add(name, sig(&[Any]), |a| Ok(deep_copy(arg(a, 0))));
+        r.add(name, sig(&[Any]), |a| match arg(a, 0) {
+            // copystructure asks reflect for the type of nothing.
+            Value::Nil => Err(err("reflect: call of reflect.Value.Type on zero Value")),
+            v => Ok(deep_copy(v)),
+        });
     }
     r.add("dig", sig_var(&[], Any), dig);
 }
@@ -152,8 +156,14 @@ fn merge_into(
             }
             continue;
         }
-        if let (Value::Map(sm), Some(Value::Map(dm))) = (&s, &d) {
-            merge_into(dm, sm, overwrite, depth + 1)?;
+        match (&s, &d) {
+            (Value::Map(sm), Some(Value::Map(dm))) => merge_into(dm, sm, overwrite, depth + 1)?,
+            // mergo's slice branch stores the source slice first when overwriting (or when
+            // the destination map is empty), before the checks below.
+            (Value::List(_) | Value::Bytes(_), _) if overwrite || dst.is_empty() => {
+                dst.insert(key.clone(), s.clone());
+            }
+            _ => {}
         }
         if let Some(dv) = &d
             && !empty(dv)

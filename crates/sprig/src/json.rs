@@ -220,7 +220,12 @@ impl<'a> Parser<'a> {
     /// Go's `invalid character 'c' CONTEXT` for the byte at the cursor, or the end of input.
     fn bad(&self, context: &str) -> String {
         match self.peek() {
-            None => "unexpected end of JSON input".into(),
+            // At the end Go's scanner is fed a space: where a space is no whitespace (inside
+            // a literal, a number, an escape), that space is the invalid character.
+            None if !context.starts_with("in ") && !context.starts_with("after decimal") => {
+                "unexpected end of JSON input".into()
+            }
+            None => format!("invalid character ' ' {context}"),
             Some(_) => {
                 let c = self.char_at();
                 format!("invalid character {} {context}", quote_char(c))
@@ -343,7 +348,7 @@ impl<'a> Parser<'a> {
                 b'\\' => {
                     self.i += 1;
                     let Some(e) = self.peek() else {
-                        return Err("unexpected end of JSON input".into());
+                        return Err(self.bad("in string escape code"));
                     };
                     self.i += 1;
                     match e {
@@ -517,7 +522,10 @@ mod tests {
             ("x", "invalid character 'x' looking for beginning of value"),
             ("{\"a\" 1}", "invalid character '1' after object key"),
             ("[1 2]", "invalid character '2' after array element"),
-            ("tru", "unexpected end of JSON input"),
+            (
+                "tru",
+                "invalid character ' ' in literal true (expecting 'e')",
+            ),
             (
                 "trux",
                 "invalid character 'x' in literal true (expecting 'e')",

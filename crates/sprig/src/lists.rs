@@ -198,13 +198,38 @@ fn chunk(size: i64, list: &Value) -> R {
             match items.get(ix as usize) {
                 Some(v) if ix >= 0 => part.push(v.clone()),
                 _ => {
-                    return Err(err(format!("reflect: slice index out of range")));
+                    return Err(err("reflect: slice index out of range"));
                 }
             }
         }
         out.push(Value::List(List::new(part)));
     }
-    Ok(Value::List(List::typed(Elem::Any, out)))
+    Ok(Value::object(ListOfLists(Value::List(List::typed(
+        Elem::Any,
+        out,
+    )))))
+}
+
+/// A `[][]interface {}` (what `chunk` returns): the engine's lists name only scalar element
+/// types, so the outer slice is an object over a list, typed as Go types it.
+struct ListOfLists(Value);
+
+impl gotemplate::Object for ListOfLists {
+    fn type_name(&self) -> &str {
+        "[][]interface {}"
+    }
+
+    fn kind(&self) -> &str {
+        "slice"
+    }
+
+    fn underlying(&self) -> Option<Value> {
+        Some(self.0.clone())
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
 }
 
 /// Go's `reflect.DeepEqual` over template values: same types, same contents.

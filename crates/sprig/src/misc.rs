@@ -501,9 +501,10 @@ impl Url {
         if !self.opaque.is_empty() {
             buf.push_str(&self.opaque);
         } else {
-            if (!self.scheme.is_empty() || !self.host.is_empty() || self.user.is_some())
-                && !(self.omit_host && self.host.is_empty() && self.user.is_none())
-            {
+            let bare = self.host.is_empty() && self.user.is_none();
+            // An authority is written unless there is none to write (no host, no user) and
+            // either no scheme or a path-only URL (OmitHost).
+            if !bare || !self.scheme.is_empty() && !self.omit_host {
                 if !self.host.is_empty() || !self.path.is_empty() || self.user.is_some() {
                     buf.push_str("//");
                 }

@@ -525,37 +525,39 @@ fn class(
                 continue;
             }
         }
-        if c == '-' && k > first && chars.get(k + 1).is_some_and(|n| n.1 != ']') {
-            if let Some((lo, lo_at)) = prev {
-                let (hi, next) = match chars.get(k + 1) {
-                    Some(&(_, '\\')) => {
-                        let (piece, next) = escape(p, chars, k + 1, true)?;
-                        let single = single_char(&piece);
-                        match single {
-                            Some(h) => (h, next),
-                            None => {
-                                return Err(syntax(
-                                    "invalid character class range",
-                                    &p[chars[lo_at].0..end_of(next)],
-                                ));
-                            }
+        if c == '-'
+            && k > first
+            && chars.get(k + 1).is_some_and(|n| n.1 != ']')
+            && let Some((lo, lo_at)) = prev
+        {
+            let (hi, next) = match chars.get(k + 1) {
+                Some(&(_, '\\')) => {
+                    let (piece, next) = escape(p, chars, k + 1, true)?;
+                    let single = single_char(&piece);
+                    match single {
+                        Some(h) => (h, next),
+                        None => {
+                            return Err(syntax(
+                                "invalid character class range",
+                                &p[chars[lo_at].0..end_of(next)],
+                            ));
                         }
                     }
-                    Some(&(_, h)) => (h, k + 2),
-                    None => return Err(missing()),
-                };
-                if hi < lo {
-                    return Err(syntax(
-                        "invalid character class range",
-                        &p[chars[lo_at].0..end_of(next)],
-                    ));
                 }
-                out.push('-');
-                push_class_char(&mut out, hi);
-                k = next;
-                prev = None;
-                continue;
+                Some(&(_, h)) => (h, k + 2),
+                None => return Err(missing()),
+            };
+            if hi < lo {
+                return Err(syntax(
+                    "invalid character class range",
+                    &p[chars[lo_at].0..end_of(next)],
+                ));
             }
+            out.push('-');
+            push_class_char(&mut out, hi);
+            k = next;
+            prev = None;
+            continue;
         }
         if c == '\\' {
             let (piece, next) = escape(p, chars, k, true)?;
