@@ -136,7 +136,11 @@ fn load_location(name: &str) -> Option<Zone> {
     match name {
         "" | "UTC" => Some(Zone::Named(TimeZone::UTC)),
         "Local" => Some(Zone::Local(local_zone())),
-        _ => TimeZone::get(name).ok().map(Zone::Named),
+        // The database is searched without regard to case; Go opens the file by its name.
+        _ => TimeZone::get(name)
+            .ok()
+            .filter(|tz| tz.iana_name() == Some(name))
+            .map(Zone::Named),
     }
 }
 

@@ -233,16 +233,10 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// The byte at the cursor as Go's scanner quotes it: one byte taken as a rune (so the
+    /// first byte of `é` shows as `Ã`).
     fn char_at(&self) -> char {
-        std::str::from_utf8(&self.b[self.i..])
-            .ok()
-            .and_then(|s| s.chars().next())
-            .or_else(|| {
-                // The cursor is inside a multi-byte character only after a bad byte; Go
-                // quotes the byte itself.
-                Some(char::from(self.b[self.i]))
-            })
-            .unwrap_or('\u{FFFD}')
+        char::from(self.b[self.i])
     }
 
     fn value(&mut self, context: &str) -> PResult {

@@ -192,9 +192,16 @@ fn translate(p: &str) -> Result<std::string::String, SyntaxError> {
     // Whether the last item can take a repetition, and where the last repetition began.
     let mut operand = false;
     let mut last_repeat: Option<usize> = None;
+    // A flags-only group, `(?i)`, held back until the next token: Go lets a repetition after
+    // it apply to the atom before it; the crate wants the repetition first.
+    let mut pending_flags = std::string::String::new();
     let mut i = 0;
     while i < chars.len() {
         let (at, c) = chars[i];
+        let flags_only = c == '(' && chars.get(i + 1).map(|c| c.1) == Some('?');
+        if !matches!(c, '*' | '+' | '?' | '{') && !flags_only {
+            out.push_str(&std::mem::take(&mut pending_flags));
+        }
         match c {
             '\\' => {
                 let (piece, next) = escape(p, &chars, i, false)?;
@@ -215,12 +222,18 @@ fn translate(p: &str) -> Result<std::string::String, SyntaxError> {
             '(' => {
                 if chars.get(i + 1).map(|c| c.1) == Some('?') {
                     let next = group_flags(p, &chars, i)?;
-                    out.push_str(&p[at..chars.get(next).map_or(p.len(), |c| c.0)]);
-                    let closes = p[..chars.get(next).map_or(p.len(), |c| c.0)].ends_with(')');
-                    if !closes {
+                    let group = &p[at..chars.get(next).map_or(p.len(), |c| c.0)];
+                    if group.ends_with(')') {
+                        // `(?)` sets nothing; the crate refuses it.
+                        if group != "(?)" {
+                            pending_flags.push_str(group);
+                        }
+                    } else {
+                        out.push_str(&std::mem::take(&mut pending_flags));
+                        out.push_str(group);
                         depth += 1;
+                        operand = false;
                     }
-                    operand = false;
                     i = next;
                     last_repeat = None;
                     continue;
@@ -283,6 +296,7 @@ fn translate(p: &str) -> Result<std::string::String, SyntaxError> {
                     return Err(syntax("missing argument to repetition operator", op_text));
                 }
                 out.push_str(op_text);
+                out.push_str(&std::mem::take(&mut pending_flags));
                 last_repeat = Some(i);
                 i = end;
                 continue;
@@ -298,6 +312,7 @@ fn translate(p: &str) -> Result<std::string::String, SyntaxError> {
     if depth > 0 {
         return Err(syntax("missing closing )", p));
     }
+    out.push_str(&pending_flags);
     Ok(out)
 }
 
@@ -350,7 +365,7 @@ fn group_flags(p: &str, chars: &[(usize, char)], i: usize) -> Result<usize, Synt
         }
         k += 1;
     }
-    Err(syntax("missing closing )", p))
+    Err(syntax("invalid or unsupported Perl syntax", &p[at..]))
 }
 
 /// The length in chars of a valid `{n}`, `{n,}`, `{n,m}` at `i`; `Some(Err(end))` for a

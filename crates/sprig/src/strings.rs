@@ -142,19 +142,19 @@ pub(crate) fn register(r: &mut Registry) {
         if width < 4 {
             return Ok(arg(a, 1).clone());
         }
-        Ok(abbreviate(s, 0, width).map_or_else(|| string(""), bytes_value))
+        Ok(abbreviate(s, 0, width)?.map_or_else(|| string(""), bytes_value))
     });
     r.add("abbrevboth", sig(&[Int, Int, String]), |a| {
         let (left, right, s) = (int_arg(a, 0)?, int_arg(a, 1)?, str_arg(a, 2)?);
         if right < 4 || left > 0 && right < 7 {
             return Ok(arg(a, 2).clone());
         }
-        Ok(abbreviate(s, left, right).map_or_else(|| string(""), bytes_value))
+        Ok(abbreviate(s, left, right)?.map_or_else(|| string(""), bytes_value))
     });
     r.add("trunc", sig(&[Int, String]), |a| {
         let (c, s) = (int_arg(a, 0)?, str_arg(a, 1)?);
         let len = s.len() as i64;
-        Ok(if c < 0 && len + c > 0 {
+        Ok(if c < 0 && len.wrapping_add(c) > 0 {
             bytes_value(s.as_bytes()[(len + c) as usize..].to_vec())
         } else if c >= 0 && len > c {
             bytes_value(s.as_bytes()[..c as usize].to_vec())
@@ -361,40 +361,65 @@ fn substr(start: i64, end: i64, s: &str) -> R {
     Ok(bytes_value(b[lo as usize..hi as usize].to_vec()))
 }
 
-/// goutils' `AbbreviateFull` (byte offsets); `None` for its errors, which Sprig turns into "".
-fn abbreviate(s: &str, offset: i64, max_width: i64) -> Option<Vec<u8>> {
+/// goutils' `AbbreviateFull` (byte offsets, Go's wrapping int arithmetic); `None` for its
+/// errors, which Sprig turns into "". Offsets Go would slice out of range are its panics.
+fn abbreviate(
+    s: &str,
+    offset: i64,
+    max_width: i64,
+) -> Result<Option<Vec<u8>>, gotemplate::FuncError> {
     let b = s.as_bytes();
     let len = b.len() as i64;
     if b.is_empty() {
-        return Some(Vec::new());
+        return Ok(Some(Vec::new()));
     }
     if max_width < 4 {
-        return None;
+        return Ok(None);
     }
     if len <= max_width {
-        return Some(b.to_vec());
+        return Ok(Some(b.to_vec()));
     }
+    let keep = max_width.wrapping_sub(3);
     let mut offset = offset.min(len);
-    if len - offset < max_width - 3 {
-        offset = len - (max_width - 3);
+    if len.wrapping_sub(offset) < keep {
+        offset = len.wrapping_sub(keep);
     }
     let marker = b"...";
     if offset <= 4 {
-        let mut out = b[..(max_width - 3) as usize].to_vec();
+        let mut out = go_slice(b, 0, keep)?.to_vec();
         out.extend_from_slice(marker);
-        return Some(out);
+        return Ok(Some(out));
     }
     if max_width < 7 {
-        return None;
+        return Ok(None);
     }
     let mut out = marker.to_vec();
-    if offset + max_width - 3 < len {
-        let rest = std::string::String::from_utf8_lossy(&b[offset as usize..]).into_owned();
-        out.extend(abbreviate(&rest, 0, max_width - 3)?);
+    if offset.wrapping_add(keep) < len {
+        let rest = std::string::String::from_utf8_lossy(go_slice(b, offset, len)?).into_owned();
+        match abbreviate(&rest, 0, keep)? {
+            Some(tail) => out.extend(tail),
+            None => return Ok(None),
+        }
     } else {
-        out.extend_from_slice(&b[(len - (max_width - 3)) as usize..]);
+        out.extend_from_slice(go_slice(b, len.wrapping_sub(keep), len)?);
     }
-    Some(out)
+    Ok(Some(out))
+}
+
+/// `b[lo:hi]` with Go's panic for bounds out of range.
+fn go_slice(b: &[u8], lo: i64, hi: i64) -> Result<&[u8], gotemplate::FuncError> {
+    let len = b.len() as i64;
+    if hi < 0 || hi > len {
+        return Err(err(format!(
+            "runtime error: slice bounds out of range [:{hi}] with length {len}"
+        )));
+    }
+    if lo < 0 || lo > hi {
+        return Err(err(format!(
+            "runtime error: slice bounds out of range [{lo}:{hi}]"
+        )));
+    }
+    Ok(&b[lo as usize..hi as usize])
 }
 
 /// goutils' `WrapCustom`.

@@ -38,9 +38,23 @@ pub fn typed(expr: &str) -> String {
 /// Runs `templates` (each its own template) through Go and Rust in batches; returns the
 /// differences as readable lines, and how many cases ran.
 pub fn compare_all(templates: &[String]) -> Option<(usize, Vec<String>)> {
+    compare_explained(templates, |_, _, _| None).map(|(n, d, _)| (n, d))
+}
+
+/// Why a difference is expected (a limit of the value model), if it is one.
+pub type Explain =
+    fn(&str, &Result<String, String>, &Result<String, String>) -> Option<&'static str>;
+
+/// As `compare_all`, setting apart the differences `explain` accounts for (returned third,
+/// with the reason).
+pub fn compare_explained(
+    templates: &[String],
+    explain: Explain,
+) -> Option<(usize, Vec<String>, Vec<String>)> {
     let mut oracle = Oracle::get("sprig differential")?;
     let funcs = funcs();
     let mut diffs = Vec::new();
+    let mut explained = Vec::new();
     for chunk in templates.chunks(200) {
         let case = Case {
             templates: chunk
@@ -59,7 +73,11 @@ pub fn compare_all(templates: &[String]) -> Option<(usize, Vec<String>)> {
             (Outcome::Results(w), Outcome::Results(g)) => {
                 for (i, (w, g)) in w.iter().zip(g.iter()).enumerate() {
                     if !same(w, g) {
-                        diffs.push(format!("{}\n    go:   {w:?}\n    rust: {g:?}", chunk[i]));
+                        let line = format!("{}\n    go:   {w:?}\n    rust: {g:?}", chunk[i]);
+                        match explain(&chunk[i], w, g) {
+                            Some(why) => explained.push(format!("{line}\n    because {why}")),
+                            None => diffs.push(line),
+                        }
                     }
                 }
             }
@@ -78,7 +96,7 @@ pub fn compare_all(templates: &[String]) -> Option<(usize, Vec<String>)> {
             }
         }
     }
-    Some((templates.len(), diffs))
+    Some((templates.len(), diffs, explained))
 }
 
 /// Outputs agree, or both failed with the same message (the position prefixes, which name
