@@ -13,6 +13,7 @@
 //! keys, nor can this.
 
 use gotemplate::{CallCtx, Object, Param, Value};
+use p256::elliptic_curve::sec1::ToEncodedPoint;
 use rcgen::{
     BasicConstraints, CertificateParams, CustomExtension, DistinguishedName, DnType, DnValue,
     ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType, SerialNumber,
@@ -180,11 +181,19 @@ fn pem_block_for_key(key: &PrivateKey) -> Result<(&'static str, Vec<u8>), String
         ),
         PrivateKey::P256(k) => (
             "EC PRIVATE KEY",
-            k.to_sec1_der().map_err(|e| fail(&e))?.to_vec(),
+            sec1(
+                &k.to_bytes(),
+                &P256_OID,
+                k.public_key().to_encoded_point(false).as_bytes(),
+            ),
         ),
         PrivateKey::P384(k) => (
             "EC PRIVATE KEY",
-            k.to_sec1_der().map_err(|e| fail(&e))?.to_vec(),
+            sec1(
+                &k.to_bytes(),
+                &P384_OID,
+                k.public_key().to_encoded_point(false).as_bytes(),
+            ),
         ),
         PrivateKey::Ed25519(seed) => {
             let mut der = ED25519_PKCS8_PREFIX.to_vec();
@@ -199,6 +208,22 @@ fn pem_block_for_key(key: &PrivateKey) -> Result<(&'static str, Vec<u8>), String
             ("DSA PRIVATE KEY", der_tlv(0x30, &body))
         }
     })
+}
+
+/// The DER of the named curves' OIDs (P-256: 1.2.840.10045.3.1.7, P-384: 1.3.132.0.34).
+const P256_OID: [u8; 10] = [0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
+const P384_OID: [u8; 7] = [0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22];
+
+/// SEC1 `ECPrivateKey` as Go's `MarshalECPrivateKey` writes it: version 1, the private
+/// scalar, the curve as `[0]` and the uncompressed public point as `[1]`.
+fn sec1(private: &[u8], curve_oid: &[u8], public: &[u8]) -> Vec<u8> {
+    let mut body = der_tlv(0x02, &[1]);
+    body.extend(der_tlv(0x04, private));
+    body.extend(der_tlv(0xa0, curve_oid));
+    let mut bits = vec![0u8];
+    bits.extend_from_slice(public);
+    body.extend(der_tlv(0xa1, &der_tlv(0x03, &bits)));
+    der_tlv(0x30, &body)
 }
 
 /// `pem.EncodeToMemory`: 64-column base64 between the BEGIN and END lines.
