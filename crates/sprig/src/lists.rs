@@ -22,7 +22,7 @@ pub(crate) fn register(r: &mut Registry) {
     }
     for name in ["append", "push", "mustAppend", "mustPush"] {
         r.add(name, sig(&[Any, Any]), |a| {
-            let mut items = items_of(arg(a, 0), "Cannot push on type")?;
+            let mut items = items_of(arg(a, 0), "Cannot push on type")?.into_owned();
             items.push(arg(a, 1).clone());
             Ok(Value::List(List::new(items)))
         });
@@ -32,47 +32,50 @@ pub(crate) fn register(r: &mut Registry) {
             let old = items_of(arg(a, 0), "Cannot prepend on type")?;
             let mut items = Vec::with_capacity(old.len() + 1);
             items.push(arg(a, 1).clone());
-            items.extend(old);
+            items.extend(old.iter().cloned());
             Ok(Value::List(List::new(items)))
         });
     }
     for name in ["first", "mustFirst"] {
         r.add(name, sig(&[Any]), |a| {
             let items = items_of(arg(a, 0), "Cannot find first on type")?;
-            Ok(items.into_iter().next().unwrap_or(Value::Nil))
+            Ok(items.first().cloned().unwrap_or(Value::Nil))
         });
     }
     for name in ["last", "mustLast"] {
         r.add(name, sig(&[Any]), |a| {
             let items = items_of(arg(a, 0), "Cannot find last on type")?;
-            Ok(items.into_iter().last().unwrap_or(Value::Nil))
+            Ok(items.last().cloned().unwrap_or(Value::Nil))
         });
     }
     for name in ["rest", "mustRest"] {
         r.add(name, sig(&[Any]), |a| {
             let items = items_of(arg(a, 0), "Cannot find rest on type")?;
-            Ok(Value::List(List::new(items.into_iter().skip(1).collect())))
+            Ok(Value::List(List::new(
+                items.iter().skip(1).cloned().collect(),
+            )))
         });
     }
     for name in ["initial", "mustInitial"] {
         r.add(name, sig(&[Any]), |a| {
-            let mut items = items_of(arg(a, 0), "Cannot find initial on type")?;
-            items.pop();
-            Ok(Value::List(List::new(items)))
+            let items = items_of(arg(a, 0), "Cannot find initial on type")?;
+            let n = items.len().saturating_sub(1);
+            Ok(Value::List(List::new(items[..n].to_vec())))
         });
     }
     for name in ["reverse", "mustReverse"] {
         r.add(name, sig(&[Any]), |a| {
-            let mut items = items_of(arg(a, 0), "Cannot find reverse on type")?;
-            items.reverse();
-            Ok(Value::List(List::new(items)))
+            let items = items_of(arg(a, 0), "Cannot find reverse on type")?;
+            Ok(Value::List(List::new(
+                items.iter().rev().cloned().collect(),
+            )))
         });
     }
     for name in ["compact", "mustCompact"] {
         r.add(name, sig(&[Any]), |a| {
             let items = items_of(arg(a, 0), "Cannot compact on type")?;
             Ok(Value::List(List::new(
-                items.into_iter().filter(|v| !empty(v)).collect(),
+                items.iter().filter(|v| !empty(v)).cloned().collect(),
             )))
         });
     }
@@ -80,9 +83,9 @@ pub(crate) fn register(r: &mut Registry) {
         r.add(name, sig(&[Any]), |a| {
             let items = items_of(arg(a, 0), "Cannot find uniq on type")?;
             let mut out: Vec<Value> = Vec::new();
-            for v in items {
-                if !out.iter().any(|o| deep_equal(&v, o)) {
-                    out.push(v);
+            for v in items.iter() {
+                if !out.iter().any(|o| deep_equal(v, o)) {
+                    out.push(v.clone());
                 }
             }
             Ok(Value::List(List::new(out)))
@@ -94,8 +97,9 @@ pub(crate) fn register(r: &mut Registry) {
             let omit = a.get(1..).unwrap_or(&[]);
             Ok(Value::List(List::new(
                 items
-                    .into_iter()
+                    .iter()
                     .filter(|v| !omit.iter().any(|o| deep_equal(v, o)))
+                    .cloned()
                     .collect(),
             )))
         });
@@ -133,12 +137,19 @@ pub(crate) fn register(r: &mut Registry) {
     }
 }
 
-/// The items of a slice argument, or Sprig's error (`PREFIX KIND`).
-pub(crate) fn items_of(v: &Value, prefix: &str) -> Result<Vec<Value>, gotemplate::FuncError> {
-    if v.is_nil() {
-        return Err(err(NIL_DEREF));
+/// The items of a slice argument, or Sprig's error (`PREFIX KIND`). A list's items are
+/// borrowed, not copied: `first`, `last` and `has` on a large list cost nothing more.
+pub(crate) fn items_of<'v>(
+    v: &'v Value,
+    prefix: &str,
+) -> Result<std::borrow::Cow<'v, [Value]>, gotemplate::FuncError> {
+    match v {
+        Value::Nil => Err(err(NIL_DEREF)),
+        Value::List(l) => Ok(std::borrow::Cow::Borrowed(l.items())),
+        _ => slice_items(v)
+            .map(std::borrow::Cow::Owned)
+            .ok_or_else(|| err(format!("{prefix} {}", v.kind_name()))),
     }
-    slice_items(v).ok_or_else(|| err(format!("{prefix} {}", v.kind_name())))
 }
 
 fn slice(a: &[Value]) -> R {

@@ -410,3 +410,24 @@ fn time_values_print_and_encode_as_go() {
         assert_eq!(ok(rust_render(t)), ok(go_render(&mut o, t)), "{t}");
     }
 }
+
+#[test]
+fn env_functions_only_when_asked_for() {
+    let helm = Case::one(r#"{{ env "PATH" }}"#, common::data());
+    assert!(matches!(
+        oracle::rust(&helm, &funcs()),
+        Outcome::ParseError(e) if e.contains(r#"function "env" not defined"#)
+    ));
+    let mut all = FuncMap::new();
+    sprig::register(&mut all, sprig::Env::Visible);
+    let path = std::env::var("PATH").unwrap_or_default();
+    // `$$` is the shell's special variable `$`, unset here, as os.Expand reads it.
+    let case = Case::one(
+        r#"{{ env "PATH" }}|{{ expandenv "$PATH-${PATH}-$$" }}"#,
+        common::data(),
+    );
+    assert_eq!(
+        oracle::rust(&case, &all),
+        Outcome::Results(vec![Ok(format!("{path}|{path}-{path}-"))])
+    );
+}
