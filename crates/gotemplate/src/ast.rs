@@ -28,6 +28,11 @@ impl Tree {
         })
     }
 
+    /// The text of the node of kind `site` at `pos`, as Go prints it in errors.
+    pub fn action_at(&self, pos: usize, site: Site) -> String {
+        find_in_list(&self.root, pos, site).unwrap_or_default()
+    }
+
     /// Go's `line` and 0-based byte column of `pos`.
     pub fn line_col(&self, pos: usize) -> (usize, usize) {
         let before = &self.text[..pos.min(self.text.len())];
@@ -43,6 +48,61 @@ impl Tree {
 /// bytes.TrimSpace's white space (ASCII space characters and Unicode spaces).
 fn is_go_space(c: char) -> bool {
     c.is_whitespace()
+}
+
+/// The kind of node a call site is: where an error's include chain passed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Site {
+    /// `{{template "x" .}}` (or a `block`).
+    Template,
+    /// A function call (`include "x" .`).
+    Command,
+    /// A method call on an object (`.Files.Get "x"`).
+    Arg,
+}
+
+fn find_in_list(list: &ListNode, pos: usize, site: Site) -> Option<String> {
+    list.nodes.iter().find_map(|n| find_in_node(n, pos, site))
+}
+
+fn find_in_node(node: &Node, pos: usize, site: Site) -> Option<String> {
+    match node {
+        Node::Template { pos: p, .. } if *p == pos && site == Site::Template => {
+            Some(node.to_string())
+        }
+        Node::Template {
+            pipe: Some(pipe), ..
+        }
+        | Node::Action { pipe, .. } => find_in_pipe(pipe, pos, site),
+        Node::If(b) | Node::With(b) | Node::Range(b) => find_in_pipe(&b.pipe, pos, site)
+            .or_else(|| find_in_list(&b.list, pos, site))
+            .or_else(|| {
+                b.else_list
+                    .as_ref()
+                    .and_then(|l| find_in_list(l, pos, site))
+            }),
+        _ => None,
+    }
+}
+
+fn find_in_pipe(pipe: &Pipe, pos: usize, site: Site) -> Option<String> {
+    pipe.cmds.iter().find_map(|c| {
+        if c.pos == pos && site == Site::Command {
+            return Some(c.to_string());
+        }
+        c.args.iter().find_map(|a| find_in_arg(a, pos, site))
+    })
+}
+
+fn find_in_arg(arg: &Arg, pos: usize, site: Site) -> Option<String> {
+    if arg.pos() == pos && site == Site::Arg && !matches!(arg, Arg::Pipe(_)) {
+        return Some(arg.to_string());
+    }
+    match arg {
+        Arg::Pipe(p) => find_in_pipe(p, pos, site),
+        Arg::Chain { node, .. } => find_in_arg(node, pos, site),
+        _ => None,
+    }
 }
 
 #[derive(Debug, Default)]

@@ -281,7 +281,7 @@ fn slice(item: &Slot, indexes: &[Slot], ifaces: &[bool]) -> Result<Value, String
     for (i, index) in indexes.iter().enumerate() {
         // Unlike index, slice takes its indexes as they are: one still in an interface (read
         // from a map) is no integer to it.
-        if ifaces.get(i).copied().unwrap_or(false) {
+        if ifaces.get(i).copied().unwrap_or_default() {
             return Err("cannot index slice/array with type interface {}".into());
         }
         idx[i] = index_arg(index, len)?;

@@ -14,7 +14,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use crate::ast::{Arg, Branch, Command, Node, Number, Pipe, Tree};
+use crate::ast::{Arg, Branch, Command, Node, Number, Pipe, Site, Tree};
 use crate::builtins::{self, BParam, Builtin, Slot};
 use crate::error::{Error, ExecError, Location};
 use crate::func::{CallCtx, Engine, Function, Param, Signature};
@@ -30,12 +30,13 @@ pub(crate) struct Overlay {
     parent: Option<Rc<Overlay>>,
 }
 
-/// A template call on the way to the current one, for the error's include chain.
+/// A template call on the way to the current one, for the error's include chain. The action's
+/// text is found again from the tree and position only when an error needs it.
 #[derive(Clone)]
 struct Frame {
     tree: Rc<Tree>,
     pos: usize,
-    action: Rc<str>,
+    site: Site,
 }
 
 /// The calls on the way to the current template, innermost first: a persistent list, so a
@@ -234,7 +235,7 @@ impl<'t> State<'t> {
                     template: f.tree.name.clone(),
                     line,
                     col,
-                    action: f.action.to_string(),
+                    action: f.tree.action_at(f.pos, f.site),
                 }
             })
             .collect();
@@ -452,7 +453,7 @@ impl<'t> State<'t> {
             Frame {
                 tree: self.tree.clone(),
                 pos,
-                action: Rc::from(node.to_string()),
+                site: Site::Template,
             },
         );
         let result = {
@@ -730,30 +731,29 @@ impl<'t> State<'t> {
         final_: Option<V>,
     ) -> R<V> {
         let args = if args.is_empty() { args } else { &args[1..] };
-        let (fixed, variadic): (Vec<Ty>, Option<Ty>) = match &callee {
+        let sig = match &callee {
             Callee::Builtin(b) => {
                 let (f, v) = b.signature();
-                (f.iter().map(|&p| p.into()).collect(), v.map(Ty::from))
+                Sig::Builtin(f, v)
             }
-            Callee::Func(f) => sig_types(&f.signature),
-            Callee::Method(_, s) => sig_types(s),
+            Callee::Func(f) => Sig::Go(f.signature),
+            Callee::Method(_, s) => Sig::Go(*s),
         };
+        let (fixed, variadic) = (sig.fixed(), sig.is_variadic());
         let num_in = args.len() + usize::from(final_.is_some());
-        if variadic.is_some() {
-            if num_in < fixed.len() {
+        if variadic {
+            if num_in < fixed {
                 return Err(self.error(format!(
-                    "wrong number of args for {name}: want at least {} got {}",
-                    fixed.len(),
+                    "wrong number of args for {name}: want at least {fixed} got {}",
                     args.len()
                 )));
             }
-        } else if num_in != fixed.len() {
+        } else if num_in != fixed {
             return Err(self.error(format!(
-                "wrong number of args for {name}: want {} got {num_in}",
-                fixed.len()
+                "wrong number of args for {name}: want {fixed} got {num_in}"
             )));
         }
-        let ty_at = |i: usize| -> Ty { fixed.get(i).copied().or(variadic).unwrap_or(Ty::Untyped) };
+        let ty_at = |i: usize| sig.ty(i);
 
         if let Callee::Builtin(b @ (Builtin::And | Builtin::Or)) = callee {
             let want = b == Builtin::Or;
@@ -771,16 +771,22 @@ impl<'t> State<'t> {
         }
 
         let mut argv: Vec<Slot> = Vec::with_capacity(num_in);
-        let mut ifaces: Vec<bool> = Vec::with_capacity(num_in);
+        // Only `slice` looks at which arguments are still interfaces.
+        let want_ifaces = matches!(callee, Callee::Builtin(Builtin::Slice));
+        let mut ifaces: Vec<bool> = Vec::new();
         for (i, arg) in args.iter().enumerate() {
             let v = self.eval_arg_v(dot, ty_at(i), arg)?;
             argv.push(v.s);
-            ifaces.push(v.iface);
+            if want_ifaces {
+                ifaces.push(v.iface);
+            }
         }
         if let Some(f) = final_ {
             let t = ty_at(num_in - 1);
             argv.push(self.validate(f.s, t)?);
-            ifaces.push(false);
+            if want_ifaces {
+                ifaces.push(false);
+            }
         }
 
         let result = match callee {
@@ -813,7 +819,11 @@ impl<'t> State<'t> {
         node: At<'t>,
         f: impl FnOnce(&mut CallCtx<'_>) -> Result<Value, crate::func::FuncError>,
     ) -> Result<Slot, (String, Option<Box<Error>>)> {
-        let site = at_pos(node).map(|pos| (at_string(node), pos));
+        let site = match node {
+            At::Cmd(c) => Some((Site::Command, c.pos)),
+            At::Arg(a) => Some((Site::Arg, a.pos())),
+            _ => None,
+        };
         let mut reentry = Reentry {
             ex: self.ex,
             tree: self.tree,
@@ -1032,11 +1042,34 @@ fn at_string(at: At<'_>) -> String {
     }
 }
 
-fn sig_types(s: &Signature) -> (Vec<Ty>, Option<Ty>) {
-    (
-        s.params.iter().map(|&p| Ty::Go(p)).collect(),
-        s.variadic.map(Ty::Go),
-    )
+/// A callee's parameters, without allocating.
+enum Sig {
+    Builtin(&'static [BParam], Option<BParam>),
+    Go(Signature),
+}
+
+impl Sig {
+    fn fixed(&self) -> usize {
+        match self {
+            Sig::Builtin(f, _) => f.len(),
+            Sig::Go(s) => s.params.len(),
+        }
+    }
+
+    fn is_variadic(&self) -> bool {
+        match self {
+            Sig::Builtin(_, v) => v.is_some(),
+            Sig::Go(s) => s.variadic.is_some(),
+        }
+    }
+
+    /// The type of argument `i` (the variadic one past the fixed ones).
+    fn ty(&self, i: usize) -> Ty {
+        match self {
+            Sig::Builtin(f, v) => f.get(i).copied().or(*v).map_or(Ty::Untyped, Ty::from),
+            Sig::Go(s) => s.param(i).map_or(Ty::Untyped, Ty::Go),
+        }
+    }
 }
 
 /// The nil of a parameter type that can be nil (`interface {}`, slices, maps).
@@ -1091,20 +1124,20 @@ struct Reentry<'a> {
     ex: &'a Exec<'a>,
     tree: &'a Rc<Tree>,
     /// The calling action and its position, for the include chain.
-    site: Option<(String, usize)>,
+    site: Option<(Site, usize)>,
     total_depth: usize,
 }
 
 impl Reentry<'_> {
     fn entry(&self) -> Entry {
         let mut chain = self.ex.chain.borrow().clone();
-        if let Some((action, pos)) = &self.site {
+        if let Some((site, pos)) = self.site {
             chain = push(
                 &chain,
                 Frame {
                     tree: self.tree.clone(),
-                    pos: *pos,
-                    action: Rc::from(action.as_str()),
+                    pos,
+                    site,
                 },
             );
         }

@@ -71,16 +71,17 @@ impl Kind {
     }
 }
 
-/// One token: its kind, text, byte offset and the 1-based line it starts on.
+/// One token: its kind, text (borrowed from the input; an error's message), byte offset and
+/// the 1-based line it starts on.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Token {
+pub struct Token<'a> {
     pub kind: Kind,
-    pub val: String,
+    pub val: Cow<'a, str>,
     pub pos: usize,
     pub line: usize,
 }
 
-impl std::fmt::Display for Token {
+impl std::fmt::Display for Token<'_> {
     /// Go's `item.String()`, as parse errors quote tokens.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.kind {
@@ -103,6 +104,8 @@ pub struct Options {
     pub break_ok: bool,
     pub continue_ok: bool,
 }
+
+use std::borrow::Cow;
 
 const LEFT: &str = "{{";
 const RIGHT: &str = "}}";
@@ -155,13 +158,13 @@ struct Lexer<'a> {
     start: usize,
     pos: usize,
     paren_depth: usize,
-    tokens: Vec<Token>,
+    tokens: Vec<Token<'a>>,
     /// Line of `start`, kept incrementally.
     line_at: (usize, usize),
 }
 
 /// Splits `input` into tokens, ending with `Eof` or an `Error` token.
-pub fn lex(input: &str, opts: Options) -> Vec<Token> {
+pub fn lex(input: &str, opts: Options) -> Vec<Token<'_>> {
     let mut l = Lexer {
         input,
         opts,
@@ -197,7 +200,7 @@ impl<'a> Lexer<'a> {
     }
 
     fn emit(&mut self, kind: Kind) {
-        let val = self.input[self.start..self.pos].to_string();
+        let val = Cow::Borrowed(&self.input[self.start..self.pos]);
         let line = self.line_of(self.start);
         self.tokens.push(Token {
             kind,
@@ -212,7 +215,7 @@ impl<'a> Lexer<'a> {
         let line = self.line_of(self.start);
         self.tokens.push(Token {
             kind: Kind::Error,
-            val: message,
+            val: Cow::Owned(message),
             pos: self.start,
             line,
         });
@@ -648,7 +651,10 @@ mod tests {
             break_ok: true,
             continue_ok: true,
         };
-        lex(s, opts).into_iter().map(|t| (t.kind, t.val)).collect()
+        lex(s, opts)
+            .into_iter()
+            .map(|t| (t.kind, t.val.into_owned()))
+            .collect()
     }
 
     #[test]

@@ -27,7 +27,7 @@ pub fn parse(
     let mut p = Parser {
         tokens,
         i: 0,
-        last: 0,
+        furthest: std::cell::Cell::new(0),
         has_function,
         vars: vec!["$".into()],
         range_depth: 0,
@@ -47,11 +47,11 @@ pub fn parse(
     Ok(p.trees)
 }
 
-struct Parser<'f> {
-    tokens: Vec<Token>,
+struct Parser<'f, 'a> {
+    tokens: Vec<Token<'a>>,
     i: usize,
-    /// The index of the token last returned by `next`: Go's `token[0]`, whose line errors show.
-    last: usize,
+    /// The furthest token read or peeked: Go's `token[0]`, whose line errors show.
+    furthest: std::cell::Cell<usize>,
     has_function: &'f dyn Fn(&str) -> bool,
     vars: Vec<String>,
     range_depth: usize,
@@ -63,15 +63,18 @@ struct Parser<'f> {
 
 type PResult<T> = Result<T, ParseError>;
 
-impl Parser<'_> {
-    fn token(&self, i: usize) -> &Token {
+impl<'a> Parser<'_, 'a> {
+    fn token(&self, i: usize) -> &Token<'a> {
         // The token list always ends with Eof or Error, and nothing reads past it.
-        &self.tokens[i.min(self.tokens.len() - 1)]
+        let i = i.min(self.tokens.len() - 1);
+        if i > self.furthest.get() {
+            self.furthest.set(i);
+        }
+        &self.tokens[i]
     }
 
-    fn next(&mut self) -> Token {
+    fn next(&mut self) -> Token<'a> {
         let t = self.token(self.i).clone();
-        self.last = self.i.min(self.tokens.len() - 1);
         if self.i < self.tokens.len() {
             self.i += 1;
         }
@@ -82,11 +85,11 @@ impl Parser<'_> {
         self.i -= 1;
     }
 
-    fn peek(&self) -> &Token {
+    fn peek(&self) -> &Token<'a> {
         self.token(self.i)
     }
 
-    fn next_non_space(&mut self) -> Token {
+    fn next_non_space(&mut self) -> Token<'a> {
         loop {
             let t = self.next();
             if t.kind != Kind::Space {
@@ -95,14 +98,14 @@ impl Parser<'_> {
         }
     }
 
-    fn peek_non_space(&mut self) -> Token {
+    fn peek_non_space(&mut self) -> Token<'a> {
         let t = self.next_non_space();
         self.backup();
         t
     }
 
     fn errorf(&self, message: String) -> ParseError {
-        let t = self.token(self.last);
+        let t = &self.tokens[self.furthest.get()];
         ParseError {
             name: self.name.to_string(),
             line: t.line,
@@ -125,7 +128,7 @@ impl Parser<'_> {
         self.errorf(format!("unexpected {token} in {context}"))
     }
 
-    fn expect(&mut self, kind: Kind, context: &str) -> PResult<Token> {
+    fn expect(&mut self, kind: Kind, context: &str) -> PResult<Token<'a>> {
         let t = self.next_non_space();
         if t.kind != kind {
             return Err(self.unexpected(&t, context));
@@ -214,7 +217,7 @@ impl Parser<'_> {
         match t.kind {
             Kind::Text => Ok(Item::Node(Node::Text {
                 pos: t.pos,
-                text: Rc::from(t.val.as_str()),
+                text: Rc::from(&*t.val),
             })),
             Kind::LeftDelim => {
                 let saved = std::mem::replace(&mut self.action_line, t.line);
@@ -408,13 +411,13 @@ impl Parser<'_> {
             if next.kind == Kind::Assign || next.kind == Kind::Declare {
                 pipe.is_assign = next.kind == Kind::Assign;
                 self.next_non_space();
-                pipe.decl.push(Rc::from(v.val.as_str()));
-                self.vars.push(v.val);
+                pipe.decl.push(Rc::from(&*v.val));
+                self.vars.push(v.val.into_owned());
                 break;
             } else if next.kind == Kind::Char && next.val == "," {
                 self.next_non_space();
-                pipe.decl.push(Rc::from(v.val.as_str()));
-                self.vars.push(v.val);
+                pipe.decl.push(Rc::from(&*v.val));
+                self.vars.push(v.val.into_owned());
                 if context == "range" && pipe.decl.len() < 2 {
                     match self.peek_non_space().kind {
                         Kind::Variable | Kind::RightDelim | Kind::RightParen => continue,
@@ -560,13 +563,13 @@ impl Parser<'_> {
                 }
                 Arg::Identifier {
                     pos: t.pos,
-                    name: Rc::from(t.val.as_str()),
+                    name: Rc::from(&*t.val),
                 }
             }
             Kind::Dot => Arg::Dot { pos: t.pos },
             Kind::Nil => Arg::Nil { pos: t.pos },
             Kind::Variable => {
-                if !self.vars.contains(&t.val) {
+                if !self.vars.iter().any(|v| *v == *t.val) {
                     return Err(self.errorf(format!(
                         "undefined variable {}",
                         crate::gofmt::quote(&t.val, false)
@@ -574,7 +577,7 @@ impl Parser<'_> {
                 }
                 Arg::Variable {
                     pos: t.pos,
-                    ident: vec![Rc::from(t.val.as_str())],
+                    ident: vec![Rc::from(&*t.val)],
                 }
             }
             Kind::Field => Arg::Field {
@@ -599,7 +602,7 @@ impl Parser<'_> {
                 let text = self.unquote(&t)?;
                 Arg::String {
                     pos: t.pos,
-                    quoted: Rc::from(t.val.as_str()),
+                    quoted: Rc::from(&*t.val),
                     text: Rc::from(text),
                 }
             }
@@ -616,7 +619,7 @@ impl Parser<'_> {
     }
 
     fn number(&self, t: &Token) -> PResult<Number> {
-        let text = t.val.as_str();
+        let text = &*t.val;
         let mut n = Number {
             text: Rc::from(text),
             int: None,

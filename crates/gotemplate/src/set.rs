@@ -74,6 +74,12 @@ impl TemplateSet {
         &self.funcs
     }
 
+    /// The functions, to add to: as in Go, a name must be there before a text calling it is
+    /// parsed ("function "x" not defined" otherwise).
+    pub fn funcs_mut(&mut self) -> &mut FuncMap {
+        &mut self.funcs
+    }
+
     /// Parses `text` as the template `name`, adding it and every template it defines. A later
     /// definition of a name replaces an earlier one, unless it is empty (only white space and
     /// comments), as Go's `AddParseTree` does.

@@ -363,6 +363,40 @@ impl Value {
         }
     }
 
+    /// Go's `reflect.DeepEqual`: same type and same contents (an int is not an int64 or a
+    /// float64 of the same number; NaN equals nothing; objects are equal when they are the same
+    /// object).
+    pub fn deep_equal(&self, other: &Value) -> bool {
+        match (self, other) {
+            (Value::Nil, Value::Nil) => true,
+            (Value::Bool(a), Value::Bool(b)) => a == b,
+            (Value::Int(a), Value::Int(b)) | (Value::Int64(a), Value::Int64(b)) => a == b,
+            (Value::Float(a), Value::Float(b)) => a == b,
+            (Value::String(a), Value::String(b)) => a == b,
+            (Value::Bytes(a), Value::Bytes(b)) => a == b,
+            (Value::List(a), Value::List(b)) => {
+                a.elem() == b.elem()
+                    && a.len() == b.len()
+                    && a.items()
+                        .iter()
+                        .zip(b.items())
+                        .all(|(x, y)| x.deep_equal(y))
+            }
+            (Value::Map(a), Value::Map(b)) => {
+                if a.ptr_eq(b) {
+                    return true;
+                }
+                let (a, b) = (a.entries(), b.entries());
+                a.len() == b.len()
+                    && a.iter()
+                        .zip(&b)
+                        .all(|((ka, va), (kb, vb))| ka == kb && va.deep_equal(vb))
+            }
+            (Value::Object(a), Value::Object(b)) => std::ptr::addr_eq(Rc::as_ptr(a), Rc::as_ptr(b)),
+            _ => false,
+        }
+    }
+
     pub fn is_nil(&self) -> bool {
         matches!(self, Value::Nil)
     }
@@ -519,4 +553,36 @@ fn base64(bytes: &[u8]) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deep_equal_compares_types_and_contents_as_go_does() {
+        let a = Value::from_json(&serde_json::json!({"a": [1, "x", null], "b": {"c": true}}));
+        let b = Value::from_json(&serde_json::json!({"b": {"c": true}, "a": [1, "x", null]}));
+        assert!(a.deep_equal(&b));
+        assert!(!Value::Int(1).deep_equal(&Value::Int64(1)));
+        assert!(!Value::Int(1).deep_equal(&Value::Float(1.0)));
+        assert!(!Value::Float(f64::NAN).deep_equal(&Value::Float(f64::NAN)));
+        let strings = Value::List(List::of_strings(["a"]));
+        let any = Value::List(List::new(vec![Value::from("a")]));
+        assert!(
+            !strings.deep_equal(&any),
+            "[]string is not []interface {{}}"
+        );
+    }
+
+    #[test]
+    fn maps_are_shared_and_json_round_trips_sorted() {
+        let m = Map::new();
+        let v = Value::Map(m.clone());
+        m.insert("z", Value::Int64(1));
+        m.insert("a", Value::Bytes(Rc::from(&b"hi"[..])));
+        assert_eq!(v.to_json().to_string(), r#"{"a":"aGk=","z":1}"#);
+        assert_eq!(v.to_string(), "map[a:[104 105] z:1]");
+        assert_eq!(v.type_name(), "map[string]interface {}");
+    }
 }
