@@ -16,11 +16,12 @@
 // otherwise every number is a float64, as Helm reads values files.
 //
 //	{"mode":"helm", "templates":[{"name":"x.yaml","text":"..."}], "values":<JSON>,
-//	 "release":"NAME", "namespace":"NS", "strict":false}
+//	 "release":"NAME", "namespace":"NS", "strict":false, "ints":false}
 //
 // renders a chart named "oracle" holding those files under templates/ through Helm's own
 // pkg/engine with ToRenderValues, as `helm template` does (defaults: release "release",
 // namespace "default"), and returns {"rendered":{"templates/x.yaml":"..."}} or {"error":"..."}.
+// "ints" makes integral numbers in values int64, as in "text" mode.
 package main
 
 import (
@@ -189,7 +190,7 @@ func serveText(req request) response {
 }
 
 func serveHelm(req request) response {
-	values, err := decode(req.Values, false)
+	values, err := decode(req.Values, req.Ints)
 	if err != nil {
 		msg := "oracle: bad values: " + err.Error()
 		return response{Error: &msg}
