@@ -5,10 +5,11 @@
 //! difference counts them (`105 < 1005`). v3 changed one case: after an equal digit, a letter
 //! sorts before a non-letter.
 //!
-//! Go sorts with this comparison although it is not a total order in corner cases (digit runs
-//! past 19 digits overflow int64): there Helm's own output depends on Go's random map order,
-//! so any order is Helm's. The merge sort here never panics on such input (Rust's slice sort
-//! may) and is stable.
+//! This comparison is not a total order: `02b < 0x1F` (a letter sorts last), `0x1F < 1_000`
+//! (0 < 1) but `1_000 < 02b` (1 < 2). Go sorts the keys of a map, which it visits in random
+//! order, with it all the same, so for such keys Helm's own output changes from run to run
+//! (those three come out in three different orders). Any order is then Helm's; the merge sort
+//! here is stable and, unlike Rust's slice sort, never panics on such a comparison.
 
 use std::sync::LazyLock;
 
@@ -16,8 +17,11 @@ use regex::Regex;
 
 use crate::resolve::Version;
 
-static LETTER: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"^\p{L}$").ok());
-static DIGIT: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"^\p{Nd}$").ok());
+// Go 1.26's unicode package is Unicode 15.0: characters assigned since are neither.
+static LETTER: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"^[\p{L}&&\p{Age:15.0}]$").ok());
+static DIGIT: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"^[\p{Nd}&&\p{Age:15.0}]$").ok());
 
 fn in_class(class: &LazyLock<Option<Regex>>, c: char) -> bool {
     let mut buf = [0; 4];
@@ -168,6 +172,14 @@ mod tests {
             ["15", "105", "1005"]
         );
         assert_eq!(order("k9", "k10", Version::V2), Ordering::Less);
+    }
+
+    #[test]
+    fn letters_and_digits_are_unicode_15s_as_in_go() {
+        assert!(is_letter('é') && is_letter('日') && is_letter('ǅ') && !is_letter('Ⅻ'));
+        assert!(is_digit('٣') && !is_digit('Ⅻ') && !is_digit('²'));
+        // CJK Extension I came with Unicode 15.1.
+        assert!(!is_letter('\u{2EBF0}'));
     }
 
     #[test]
