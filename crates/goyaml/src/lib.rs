@@ -14,7 +14,7 @@
 //! the order of its maps never matters, each encoder sorts keys): an `i64`/`u64` number is a
 //! Go int (Helm's `--set` makes int64), an `f64` one a float64 (every number Helm reads from a
 //! values file or JSON). They differ in output: `toYamlPretty` and `toToml` write a float64
-//! `1000000` as `1e+06` and `1e+06`, `toToml` a float64 `3` as `3.0`.
+//! 1000000 as `1e+06` (an int as `1000000`), and `toToml` writes a float64 3 as `3.0`.
 //!
 //! `toYaml`'s trip through JSON decides much of its output:
 //! - A float64 is written by encoding/json and read back by go-yaml: an integral one up to
@@ -28,8 +28,8 @@
 //! - NEL is a line break to the reader: inside a string it folds like a YAML line break (one
 //!   becomes a space, spaces around it vanish, n in a row become n-1 newlines).
 //!
-//! The layout rules themselves are in [`emitter`](crate::emitter), the quoting rules in
-//! [`resolve`](crate::resolve), key order in [`keys`](crate::keys).
+//! The layout rules are described in the `emitter` module, the quoting rules in `resolve` and
+//! the key order in `keys` (with the keys whose order is random in Helm itself).
 
 mod emitter;
 mod gonum;
