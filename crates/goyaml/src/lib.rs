@@ -23,8 +23,9 @@
 //!   `0.000001` → `1e-06`, `1e20` → `1e+20`).
 //! - A string holding a character outside YAML's allowed set that JSON leaves raw (DEL, the C1
 //!   controls but NEL, U+FFFE, U+FFFF) makes go-yaml's reader fail, and Helm's `toYaml` writes
-//!   nothing at all; so does a map key of more than 1022 characters as JSON escapes it, a key
-//!   holding U+0085 (NEL), and nesting deeper than 10000.
+//!   nothing at all; so does a map key of more than 1022 characters as JSON escapes it
+//!   (`json.Marshal` is HTML-safe: `<`, `>`, `&` take six, as `\u003c`), a key holding U+0085
+//!   (NEL), and nesting deeper than 10000. Otherwise the escaping leaves no trace.
 //! - NEL is a line break to the reader: inside a string it folds like a YAML line break (one
 //!   becomes a space, spaces around it vanish, n in a row become n-1 newlines).
 //!
