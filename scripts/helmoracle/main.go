@@ -17,13 +17,14 @@
 // otherwise every number is a float64, as Helm reads values files.
 //
 //	{"mode":"helm", "templates":[{"name":"x.yaml","text":"..."}], "values":<JSON>,
-//	 "release":"NAME", "namespace":"NS", "strict":false}
+//	 "release":"NAME", "namespace":"NS", "strict":false, "ints":false}
 //
 // renders a chart named "oracle" holding those files under templates/ through Helm's own
 // pkg/engine with ToRenderValues, as `helm template` does (defaults: release "release",
 // namespace "default"), and returns {"rendered":{"templates/x.yaml":"..."}} or {"error":"..."}.
 // With "repeat": N it renders N times and adds "ns_per_render" (parse and execute, as Helm
 // does on every render), for benchmarks.
+// "ints" makes integral numbers in values int64, as in "text" mode.
 package main
 
 import (
@@ -199,7 +200,7 @@ func serveText(req request) response {
 }
 
 func serveHelm(req request) response {
-	values, err := decode(req.Values, false)
+	values, err := decode(req.Values, req.Ints)
 	if err != nil {
 		msg := "oracle: bad values: " + err.Error()
 		return response{Error: &msg}
