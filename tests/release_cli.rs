@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use charter::release::Status;
-use charter::release::kube_store::SecretStore;
+use charter::release::{ReleaseStore, SecretStore};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, PostParams};
@@ -161,8 +161,8 @@ async fn install_upgrade_prune_wait_uninstall() {
     let c = charter::cluster::Cluster::connect(Some(&kc), Some(ADMIN_CONTEXT))
         .await
         .unwrap();
-    let store = SecretStore::new(&c, n);
-    let h = store.history("web").await.unwrap();
+    let store = SecretStore::new(&c);
+    let h = store.history(n, "web").await.unwrap();
     assert_eq!(h.len(), 1);
     assert_eq!(h[0].status, Status::Deployed);
     assert_eq!(h[0].inventory.len(), 3);
@@ -197,7 +197,7 @@ async fn install_upgrade_prune_wait_uninstall() {
         cms.get_opt("web-extra").await.unwrap().is_none(),
         "removed template's object is pruned"
     );
-    let h = store.history("web").await.unwrap();
+    let h = store.history(n, "web").await.unwrap();
     assert_eq!(
         (h[0].status, h[1].status),
         (Status::Superseded, Status::Deployed)
@@ -223,7 +223,7 @@ async fn install_upgrade_prune_wait_uninstall() {
         err.contains("timed out after 8s") && err.contains("Deployment"),
         "{err}"
     );
-    let h = store.history("web").await.unwrap();
+    let h = store.history(n, "web").await.unwrap();
     assert_eq!(h[2].status, Status::Failed);
     assert!(
         h[2].description.contains("timed out"),
@@ -256,7 +256,7 @@ async fn install_upgrade_prune_wait_uninstall() {
         cms.get("web-cfg").await.unwrap().data.unwrap()["greeting"],
         "hello"
     );
-    let h = store.history("web").await.unwrap();
+    let h = store.history(n, "web").await.unwrap();
     assert_eq!(h[3].status, Status::Deployed);
     assert_eq!(h[1].status, Status::Superseded);
     let values = ok(&kc, &["get", "values", "web", "-n", n, "--revision", "2"]);
@@ -275,7 +275,13 @@ async fn install_upgrade_prune_wait_uninstall() {
     ok(&kc, &["uninstall", "web", "-n", n, "--keep-history"]);
     assert!(cms.get_opt("web-cfg").await.unwrap().is_none());
     assert_eq!(
-        store.history("web").await.unwrap().last().unwrap().status,
+        store
+            .history(n, "web")
+            .await
+            .unwrap()
+            .last()
+            .unwrap()
+            .status,
         Status::Uninstalled
     );
     let out = ok(&kc, &["rollback", "web", "-n", n]);
@@ -290,7 +296,7 @@ async fn install_upgrade_prune_wait_uninstall() {
     assert!(cms.get_opt("web-cfg").await.unwrap().is_none());
     let deploys: Api<Deployment> = Api::namespaced(cluster.client.clone(), n);
     assert!(deploys.get_opt("web").await.unwrap().is_none());
-    assert!(store.history("web").await.unwrap().is_empty());
+    assert!(store.history(n, "web").await.unwrap().is_empty());
     let err = fails(&kc, &["history", "web", "-n", n]);
     assert!(err.contains("not found"), "{err}");
     ns.delete().await;
@@ -401,7 +407,7 @@ async fn atomic_upgrade_returns_to_the_last_deployed_revision() {
     let c = charter::cluster::Cluster::connect(Some(&kc), Some(ADMIN_CONTEXT))
         .await
         .unwrap();
-    let h = SecretStore::new(&c, n).history("api").await.unwrap();
+    let h = SecretStore::new(&c).history(n, "api").await.unwrap();
     let statuses: Vec<Status> = h.iter().map(|r| r.status).collect();
     assert_eq!(
         statuses,
@@ -526,8 +532,8 @@ async fn dry_runs_change_nothing() {
         .await
         .unwrap();
     assert!(
-        SecretStore::new(&c, n)
-            .history("dry")
+        SecretStore::new(&c)
+            .history(n, "dry")
             .await
             .unwrap()
             .is_empty()
@@ -723,8 +729,8 @@ async fn a_killed_upgrade_is_reported_stale_and_the_next_one_succeeds() {
         .await
         .unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while SecretStore::new(&c0, n)
-        .history("crash")
+    while SecretStore::new(&c0)
+        .history(n, "crash")
         .await
         .unwrap()
         .last()
@@ -743,9 +749,15 @@ async fn a_killed_upgrade_is_reported_stale_and_the_next_one_succeeds() {
     let c = charter::cluster::Cluster::connect(Some(&kc), Some(ADMIN_CONTEXT))
         .await
         .unwrap();
-    let store = SecretStore::new(&c, n);
+    let store = SecretStore::new(&c);
     assert_eq!(
-        store.history("crash").await.unwrap().last().unwrap().status,
+        store
+            .history(n, "crash")
+            .await
+            .unwrap()
+            .last()
+            .unwrap()
+            .status,
         Status::PendingUpgrade
     );
     // Until the lease expires, the next run is told who holds it.
@@ -763,7 +775,7 @@ async fn a_killed_upgrade_is_reported_stale_and_the_next_one_succeeds() {
         stderr.contains("revision 2 was left pending") && stderr.contains("marked failed"),
         "{stderr}"
     );
-    let h = store.history("crash").await.unwrap();
+    let h = store.history(n, "crash").await.unwrap();
     assert_eq!(h[1].status, Status::Failed);
     assert!(h[1].description.contains("stale"), "{}", h[1].description);
     assert_eq!(h[2].status, Status::Deployed);
@@ -871,7 +883,7 @@ async fn a_release_over_three_mib_compressed_round_trips() {
     let c = charter::cluster::Cluster::connect(Some(&kc), Some(ADMIN_CONTEXT))
         .await
         .unwrap();
-    let h = SecretStore::new(&c, n).history("big").await.unwrap();
+    let h = SecretStore::new(&c).history(n, "big").await.unwrap();
     assert_eq!(h.len(), 3);
     assert_eq!(h[2].status, Status::Deployed);
     assert_eq!(
@@ -1175,8 +1187,8 @@ async fn history_max_keeps_only_the_newest_revisions() {
     let c = charter::cluster::Cluster::connect(Some(&kc), Some(ADMIN_CONTEXT))
         .await
         .unwrap();
-    let store = SecretStore::new(&c, n);
-    let stored = store.history("hm").await.unwrap();
+    let store = SecretStore::new(&c);
+    let stored = store.history(n, "hm").await.unwrap();
     assert_eq!(
         stored.iter().map(|r| r.revision).collect::<Vec<_>>(),
         [3, 4, 5]
@@ -1184,6 +1196,6 @@ async fn history_max_keeps_only_the_newest_revisions() {
     stored.iter().for_each(assert_valid_record);
     // 0 keeps everything.
     upgrade(6, "0");
-    assert_eq!(store.history("hm").await.unwrap().len(), 4);
+    assert_eq!(store.history(n, "hm").await.unwrap().len(), 4);
     ns.delete().await;
 }

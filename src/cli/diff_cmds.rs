@@ -17,8 +17,8 @@ use crate::diff::{
     live_fingerprint, render_json, render_markdown, render_text, sha256, to_json,
 };
 use crate::release::Status;
-use crate::release::kube_store::SecretStore;
 use crate::release::preview::preview;
+use crate::release::{ReleaseStore, SecretStore};
 use crate::render::{self, Capabilities, ReleaseInfo, RenderOptions};
 
 /// The `apiVersion` of a plan file (`schemas/plan.schema.json`).
@@ -160,8 +160,8 @@ async fn diff_target(
             )),
             None => e,
         })?;
-    let history = SecretStore::new(&cluster, &p.namespace)
-        .history(&p.release)
+    let history = SecretStore::new(&cluster)
+        .history(&p.namespace, &p.release)
         .await
         .map_err(CliError::new)?;
     // The render options of install/upgrade (release_cmds::deploy_in_session) for the next

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::release::ops::{ANNOTATION_POLICY, Progress};
+use crate::object::ANNOTATION_POLICY;
+use crate::release::Progress;
 
 /// Turns [`Progress`] events into output.
 pub struct Reporter {
@@ -47,6 +48,23 @@ impl Reporter {
 
     /// Handles one event.
     pub fn report(&self, p: Progress<'_>) {
+        match p {
+            Progress::Repaired {
+                release,
+                namespace,
+                revision,
+            } => {
+                return self.line(&format!(
+                    "release {namespace}/{release}: revision {revision} was left pending by an operation that died; marked failed"
+                ));
+            }
+            Progress::RollingBack { error, revision } => {
+                return self.line(&format!(
+                    "--atomic: {error}; rolling back to revision {revision}"
+                ));
+            }
+            _ => {}
+        }
         if let Some(bar) = &self.bar {
             match p {
                 Progress::Phase(name, total) => {
@@ -69,11 +87,15 @@ impl Reporter {
                     bar.set_position(total.saturating_sub(pending) as u64);
                     bar.set_prefix(example.to_string());
                 }
+                Progress::Repaired { .. } | Progress::RollingBack { .. } => {}
             }
             return;
         }
         match p {
-            Progress::Phase(..) | Progress::Unchanged(_) => {}
+            Progress::Phase(..)
+            | Progress::Unchanged(_)
+            | Progress::Repaired { .. }
+            | Progress::RollingBack { .. } => {}
             Progress::Applied(i) => eprintln!("applied {}", i.display()),
             Progress::Pruned(i) => eprintln!("pruned {}", i.display()),
             Progress::Kept(i) => eprintln!("kept {} ({ANNOTATION_POLICY}: keep)", i.display()),

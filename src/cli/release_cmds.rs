@@ -12,8 +12,9 @@ use super::render_cmds::validate_schema;
 use super::{CliError, CmdResult, GlobalArgs, OutputFormat};
 use crate::chart::Chart;
 use crate::cluster::Cluster;
-use crate::release::kube_store::SecretStore;
-use crate::release::ops::{self, Deploy, LockOptions, Progress};
+use crate::release::{
+    self as ops, ApplyHow, Deploy, LockOptions, Progress, ReleaseStore, SecretStore,
+};
 use crate::release::{ChartRef, ReleaseRecord, TargetRef};
 use crate::render::{self, Capabilities, LookupFn, ReleaseInfo, RenderOptions};
 use crate::target::Target;
@@ -225,12 +226,6 @@ fn release_ref(
     Ok((arg.to_string(), ns, None))
 }
 
-fn holder() -> String {
-    let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
-    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
-    format!("{user}@{} pid {}", host.trim(), std::process::id())
-}
-
 /// A digest over everything the chart renders from.
 fn chart_digest(chart: &Chart) -> String {
     let mut h = sha2::Sha256::new();
@@ -332,12 +327,16 @@ pub(crate) async fn deploy_async(
             cluster.apply(&ns, Default::default()).await?;
         }
     }
-    let lock = LockOptions {
-        holder: holder(),
-        ttl: args.deploy.lock_ttl,
-        wait: args.deploy.wait_for_lock,
-    };
-    let mut session = ops::begin(&cluster, &prepared.namespace, &prepared.release, &lock).await?;
+    let lock = LockOptions::for_this_process(args.deploy.lock_ttl, args.deploy.wait_for_lock);
+    let store = SecretStore::new(&cluster);
+    let mut session = ops::begin(
+        &cluster,
+        &store,
+        &prepared.namespace,
+        &prepared.release,
+        &lock,
+    )
+    .await?;
     let result = async {
         // --reuse-values: prepare again on top of the deployed revision's own values.
         let reprepared = match (reuse_values, session.deployed()) {
@@ -443,9 +442,11 @@ async fn deploy_in_session(
         notes: rendered.notes.unwrap_or_default(),
         generated: rendered.generated,
         description: args.deploy.description.clone(),
-        take_ownership: args.deploy.take_ownership,
-        force_conflicts: args.deploy.force_conflicts,
-        wait: args.deploy.wait.then_some(args.deploy.timeout),
+        how: ApplyHow {
+            take_ownership: args.deploy.take_ownership,
+            force_conflicts: args.deploy.force_conflicts,
+            wait: args.deploy.wait.then_some(args.deploy.timeout),
+        },
         history_max: args.deploy.history_max,
     };
     match session.deploy(deploy, &report).await {
@@ -461,8 +462,11 @@ async fn deploy_in_session(
                     let rb = ops::rollback_deploy(
                         &prev,
                         session.next_revision(),
-                        args.deploy.wait.then_some(args.deploy.timeout),
-                        args.deploy.force_conflicts,
+                        ApplyHow {
+                            take_ownership: false,
+                            force_conflicts: args.deploy.force_conflicts,
+                            wait: args.deploy.wait.then_some(args.deploy.timeout),
+                        },
                         args.deploy.history_max,
                     )?;
                     session.deploy(rb, &report).await?;
@@ -548,11 +552,7 @@ pub fn upgrade(global: &GlobalArgs, args: UpgradeArgs, sets: Vec<SetFlag>) -> Cm
 
 /// The lock of an operation without a --lock-ttl flag (uninstall, rollback).
 fn short_lock(wait: Option<Duration>) -> LockOptions {
-    LockOptions {
-        holder: holder(),
-        ttl: Duration::from_secs(30),
-        wait,
-    }
+    LockOptions::for_this_process(Duration::from_secs(30), wait)
 }
 
 /// `charter uninstall`.
@@ -561,7 +561,8 @@ pub fn uninstall(global: &GlobalArgs, args: UninstallArgs) -> CmdResult {
         let (release, ns, target) = release_ref(global, &args.release)?;
         let cluster = connect(global, target.as_ref()).await?;
         let lock = short_lock(None);
-        let mut session = ops::begin(&cluster, &ns, &release, &lock).await?;
+        let store = SecretStore::new(&cluster);
+        let mut session = ops::begin(&cluster, &store, &ns, &release, &lock).await?;
         let rep = Reporter::new();
         let r = session
             .uninstall(args.keep_history, args.wait.then_some(args.timeout), &|p| {
@@ -583,8 +584,8 @@ async fn read_history(
 ) -> Result<(Cluster, String, String, Vec<ReleaseRecord>), CliError> {
     let (release, ns, target) = release_ref(global, arg)?;
     let cluster = connect(global, target.as_ref()).await?;
-    let records = SecretStore::new(&cluster, &ns)
-        .history(&release)
+    let records = SecretStore::new(&cluster)
+        .history(&ns, &release)
         .await
         .map_err(CliError::new)?;
     if records.is_empty() {
@@ -661,15 +662,19 @@ pub fn rollback(global: &GlobalArgs, args: RollbackArgs) -> CmdResult {
         let (release, ns, target) = release_ref(global, &args.release)?;
         let cluster = connect(global, target.as_ref()).await?;
         let lock = short_lock(args.wait_for_lock);
-        let mut session = ops::begin(&cluster, &ns, &release, &lock).await?;
+        let store = SecretStore::new(&cluster);
+        let mut session = ops::begin(&cluster, &store, &ns, &release, &lock).await?;
         let rep = Reporter::new();
         let result = async {
             let target = session.rollback_target(args.revision)?.clone();
             let deploy = ops::rollback_deploy(
                 &target,
                 session.next_revision(),
-                args.wait.then_some(args.timeout),
-                args.force_conflicts,
+                ApplyHow {
+                    take_ownership: false,
+                    force_conflicts: args.force_conflicts,
+                    wait: args.wait.then_some(args.timeout),
+                },
                 args.history_max,
             )?;
             session.deploy(deploy, &|p| rep.report(p)).await
@@ -770,7 +775,6 @@ pub struct ListArgs {
 /// `charter list`: the latest revision of every release.
 pub fn list(global: &GlobalArgs, args: ListArgs) -> CmdResult {
     use crate::release::Status;
-    use crate::release::store::{LABEL_NAME, LABEL_REVISION, LABEL_STATUS, SECRET_TYPE, selector};
     let wanted: Vec<Status> = args
         .statuses
         .iter()
@@ -786,57 +790,21 @@ pub fn list(global: &GlobalArgs, args: ListArgs) -> CmdResult {
         let ns = global.namespace.clone().unwrap_or_else(|| "default".into());
         let cluster = connect(global, None).await?;
         let scope = (!args.all_namespaces).then_some(ns.as_str());
-        let secrets = cluster.list("v1", "Secret", scope, &selector(None)).await?;
-        // Latest main Secret per (namespace, release), read from labels without decoding.
-        let mut latest: std::collections::BTreeMap<
-            (String, String),
-            (u64, String, serde_json::Value),
-        > = Default::default();
-        for s in secrets {
-            if s.get("type").and_then(|t| t.as_str()) != Some(SECRET_TYPE) {
-                continue;
-            }
-            let label = |k: &str| {
-                s.pointer(&format!("/metadata/labels/{k}"))
-                    .and_then(|v| v.as_str())
-                    .map(str::to_string)
-            };
-            let (Some(name), Some(rev), Some(status)) = (
-                label(LABEL_NAME),
-                label(LABEL_REVISION),
-                label(LABEL_STATUS),
-            ) else {
-                continue;
-            };
-            let Ok(rev) = rev.parse::<u64>() else {
-                continue;
-            };
-            let sns = s
-                .pointer("/metadata/namespace")
-                .and_then(|v| v.as_str())
-                .unwrap_or("")
-                .to_string();
-            let entry =
-                latest
-                    .entry((sns, name))
-                    .or_insert((0, String::new(), serde_json::Value::Null));
-            if rev > entry.0 {
-                *entry = (rev, status, s);
-            }
-        }
+        let store = SecretStore::new(&cluster);
         let mut rows = Vec::new();
-        for ((rns, name), (_, status, _)) in &latest {
-            let st = Status::parse(status);
+        for head in store.list(scope).await.map_err(CliError::new)? {
             let shown = if !wanted.is_empty() {
-                st.is_some_and(|s| wanted.contains(&s))
+                head.status.is_some_and(|s| wanted.contains(&s))
             } else {
-                args.all || !matches!(st, Some(Status::Uninstalled | Status::Superseded))
+                args.all || !matches!(head.status, Some(Status::Uninstalled | Status::Superseded))
             };
             if !shown {
                 continue;
             }
-            let store = SecretStore::new(&cluster, rns);
-            let history = store.history(name).await.map_err(CliError::new)?;
+            let history = store
+                .history(&head.namespace, &head.name)
+                .await
+                .map_err(CliError::new)?;
             if let Some(r) = history.last() {
                 rows.push(r.clone());
             }
@@ -890,8 +858,7 @@ pub fn status(global: &GlobalArgs, args: StatusArgs) -> CmdResult {
             .ok_or_else(|| CliError::new(format!("release {ns}/{release} has no revisions")))?;
         let mut resources = Vec::new();
         for item in &r.inventory {
-            let ins = (!item.namespace.is_empty()).then_some(item.namespace.as_str());
-            let live = cluster.get(&item.api_version(), &item.kind, ins, &item.name).await?;
+            let live = cluster.get_object(item).await?;
             let state = match live.map(|l| readiness(&l)) {
                 None => "missing".to_string(),
                 Some(Readiness::Ready) => "ready".to_string(),

@@ -8,7 +8,7 @@
 //! messages. So this path never accepts a document the full parser would reject; it only
 //! avoids building parser events for the common case.
 
-use super::ObjectHeader;
+use crate::object::ObjectRef;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Kind {
@@ -44,7 +44,7 @@ enum Val<'a> {
 
 /// Checks `doc`; returns its identity when it is a block-style Kubernetes object this checker
 /// fully understands, `None` otherwise (including every invalid document).
-pub fn fast_scan(doc: &str) -> Option<ObjectHeader> {
+pub fn fast_scan(doc: &str) -> Option<ObjectRef> {
     let mut levels: Vec<Level> = Vec::new();
     // A key or item with an empty value waits for its child block: (parent indent, path of
     // the child, whether a sequence at the same indent is allowed).
@@ -190,7 +190,7 @@ pub fn fast_scan(doc: &str) -> Option<ObjectHeader> {
             },
         }
     }
-    Some(ObjectHeader {
+    Some(ObjectRef {
         api_version: api_version.filter(|s| !s.is_empty())?,
         kind: kind.filter(|s| !s.is_empty())?,
         name: name.filter(|s| !s.is_empty())?,
@@ -401,7 +401,7 @@ mod tests {
     use super::*;
 
     /// Whenever the fast path accepts, the full parser accepts with the same identity.
-    fn agrees(doc: &str) -> Option<ObjectHeader> {
+    fn agrees(doc: &str) -> Option<ObjectRef> {
         let fast = fast_scan(doc);
         if let Some(h) = &fast {
             match scan_object_full(doc) {
@@ -412,7 +412,7 @@ mod tests {
         fast
     }
 
-    fn scan_object_full(doc: &str) -> Result<ObjectHeader, (usize, String)> {
+    fn scan_object_full(doc: &str) -> Result<ObjectRef, (usize, String)> {
         super::super::scan_object_events(doc)
     }
 

@@ -12,36 +12,8 @@ use std::sync::Arc;
 
 use saphyr_parser::{Event, Parser, ScanError};
 
-/// Where an object came from and who it is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ObjectHeader {
-    /// `apiVersion`, e.g. `apps/v1`.
-    pub api_version: String,
-    /// `kind`, e.g. `Deployment`.
-    pub kind: String,
-    /// `metadata.name`.
-    pub name: String,
-    /// `metadata.namespace`, when set in the manifest.
-    pub namespace: Option<String>,
-}
-
-impl ObjectHeader {
-    /// The API group (empty for the core group).
-    pub fn group(&self) -> &str {
-        self.api_version
-            .rsplit_once('/')
-            .map(|(g, _)| g)
-            .unwrap_or("")
-    }
-
-    /// `Kind/name` or `Kind/namespace/name`, for messages.
-    pub fn display(&self) -> String {
-        match &self.namespace {
-            Some(ns) => format!("{}/{}/{}", self.kind, ns, self.name),
-            None => format!("{}/{}", self.kind, self.name),
-        }
-    }
-}
+use crate::object::ObjectRef;
+pub use crate::object::{INSTALL_ORDER, install_rank};
 
 /// One rendered object: its document (a slice of its template's shared output) and identity.
 #[derive(Debug, Clone)]
@@ -51,14 +23,14 @@ pub struct Manifest {
     rendered: Arc<String>,
     range: Range<usize>,
     /// The object's identity.
-    pub header: ObjectHeader,
+    pub header: ObjectRef,
     /// 1-based line of the document in its template's rendered output.
     pub line: usize,
 }
 
 impl Manifest {
     /// A manifest from one document's own text.
-    pub fn new(source: &str, text: &str, header: ObjectHeader) -> Manifest {
+    pub fn new(source: &str, text: &str, header: ObjectRef) -> Manifest {
         let text = trim_blank_lines(text);
         Manifest {
             source: Arc::from(source),
@@ -149,7 +121,7 @@ fn push_doc(text: &str, range: Range<usize>, line: usize, out: &mut Vec<(Range<u
 /// Checks a document is well-formed YAML and a Kubernetes object, and returns its identity.
 /// Errors carry the 1-based line within the document and a message. Common block-style
 /// documents take a fast path; everything else goes through the full YAML parser.
-pub fn scan_object(doc: &str) -> Result<ObjectHeader, (usize, String)> {
+pub fn scan_object(doc: &str) -> Result<ObjectRef, (usize, String)> {
     match fast::fast_scan(doc) {
         Some(h) => Ok(h),
         None => scan_object_events(doc),
@@ -157,7 +129,7 @@ pub fn scan_object(doc: &str) -> Result<ObjectHeader, (usize, String)> {
 }
 
 /// The full check: streams parser events, keeping only the object's identity.
-pub(crate) fn scan_object_events(doc: &str) -> Result<ObjectHeader, (usize, String)> {
+pub(crate) fn scan_object_events(doc: &str) -> Result<ObjectRef, (usize, String)> {
     enum Frame {
         Map {
             key: Option<String>,
@@ -263,7 +235,7 @@ pub(crate) fn scan_object_events(doc: &str) -> Result<ObjectHeader, (usize, Stri
             ),
         )
     };
-    Ok(ObjectHeader {
+    Ok(ObjectRef {
         api_version: api_version
             .filter(|s: &String| !s.is_empty())
             .ok_or_else(|| missing("apiVersion"))?,
@@ -277,55 +249,28 @@ pub(crate) fn scan_object_events(doc: &str) -> Result<ObjectHeader, (usize, Stri
     })
 }
 
-/// Install order by kind: namespaces and CRDs first, then policy, identity and RBAC, config,
-/// storage, services, workloads, then the rest; kinds charter does not know go last.
-pub const INSTALL_ORDER: &[&str] = &[
-    "Namespace",
-    "CustomResourceDefinition",
-    "PriorityClass",
-    "NetworkPolicy",
-    "ResourceQuota",
-    "LimitRange",
-    "PodSecurityPolicy",
-    "PodDisruptionBudget",
-    "ServiceAccount",
-    "Secret",
-    "SecretList",
-    "ConfigMap",
-    "StorageClass",
-    "PersistentVolume",
-    "PersistentVolumeClaim",
-    "ClusterRole",
-    "ClusterRoleList",
-    "ClusterRoleBinding",
-    "ClusterRoleBindingList",
-    "Role",
-    "RoleList",
-    "RoleBinding",
-    "RoleBindingList",
-    "Service",
-    "DaemonSet",
-    "Pod",
-    "ReplicationController",
-    "ReplicaSet",
-    "Deployment",
-    "HorizontalPodAutoscaler",
-    "StatefulSet",
-    "Job",
-    "CronJob",
-    "IngressClass",
-    "Ingress",
-    "APIService",
-    "MutatingWebhookConfiguration",
-    "ValidatingWebhookConfiguration",
-];
+/// Writes manifests as a YAML stream, each preceded by its `# Source:` line: what `template`
+/// prints and what a release records.
+pub fn write_stream<'a, W: std::io::Write>(
+    out: &mut W,
+    objects: impl IntoIterator<Item = &'a Manifest>,
+) -> std::io::Result<()> {
+    for m in objects {
+        out.write_all(b"---\n# Source: ")?;
+        out.write_all(m.source.as_bytes())?;
+        out.write_all(b"\n")?;
+        out.write_all(m.text().as_bytes())?;
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}
 
-/// The position of a kind in [`INSTALL_ORDER`]; unknown kinds sort last.
-pub fn install_rank(kind: &str) -> usize {
-    INSTALL_ORDER
-        .iter()
-        .position(|k| *k == kind)
-        .unwrap_or(INSTALL_ORDER.len())
+/// [`write_stream`] into a string.
+pub fn to_stream<'a>(objects: impl IntoIterator<Item = &'a Manifest>) -> String {
+    let mut out = Vec::new();
+    // Writing to a Vec cannot fail, and every manifest's text is UTF-8.
+    let _ = write_stream(&mut out, objects);
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// Sorts manifests for install: by kind rank, stable within a kind (template order, then
@@ -470,14 +415,5 @@ mod tests {
                 .starts_with("c/templates/x.yaml: rendered document 2"),
             "{err}"
         );
-    }
-
-    #[test]
-    fn install_order() {
-        assert!(install_rank("Namespace") < install_rank("CustomResourceDefinition"));
-        assert!(install_rank("CustomResourceDefinition") < install_rank("ClusterRole"));
-        assert!(install_rank("ConfigMap") < install_rank("Service"));
-        assert!(install_rank("Service") < install_rank("Deployment"));
-        assert_eq!(install_rank("Widget"), INSTALL_ORDER.len());
     }
 }
