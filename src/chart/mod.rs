@@ -303,6 +303,32 @@ impl Chart {
             .find(|d| d.name == sub.meta.name)
     }
 
+    /// `sha256:<hex>` over everything the chart renders from: its metadata, values, templates,
+    /// CRDs and other files.
+    pub fn digest(&self) -> String {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        h.update(serde_json::to_vec(&self.meta).unwrap_or_default());
+        for f in self
+            .values
+            .iter()
+            .chain(self.templates.iter())
+            .chain(self.crds.iter())
+        {
+            h.update(f.path.as_bytes());
+            h.update([0]);
+            h.update(f.content.as_bytes());
+            h.update([0]);
+        }
+        for (p, b) in &self.files {
+            h.update(p.as_bytes());
+            h.update([0]);
+            h.update(b);
+            h.update([0]);
+        }
+        format!("sha256:{}", hex::encode(h.finalize()))
+    }
+
     /// The key a subchart's values live under in its parent's values: alias, else name.
     pub fn scope_key_for(&self, sub: &Chart) -> String {
         self.dependency_for(sub)

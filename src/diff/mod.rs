@@ -199,7 +199,7 @@ impl ObjectDiff {
 }
 
 /// Object counts, for the summary line and the exit code.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DiffSummary {
     /// Objects to create.

@@ -100,6 +100,19 @@ pub struct ChartRef {
     pub digest: String,
 }
 
+impl ChartRef {
+    /// What a revision records of `chart`.
+    pub fn of(chart: &crate::chart::Chart) -> ChartRef {
+        ChartRef {
+            name: chart.meta.name.clone(),
+            version: chart.meta.version.clone(),
+            app_version: chart.meta.app_version.clone(),
+            description: chart.meta.description.clone(),
+            digest: chart.digest(),
+        }
+    }
+}
+
 /// The deploy-tree target a revision was rendered for.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
