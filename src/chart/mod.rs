@@ -116,11 +116,21 @@ pub struct SourceFile {
     pub content: String,
 }
 
+/// Which template engine renders a chart, by its `apiVersion`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChartKind {
+    /// `charter/v1`: Tera templates.
+    Tera,
+}
+
 /// A loaded chart.
 #[derive(Debug, Clone)]
 pub struct Chart {
     /// Where the chart was loaded from (directory or archive), for messages.
     pub origin: PathBuf,
+    /// Its template engine. Charts of other kinds (Helm's `apiVersion: v1`/`v2`) are refused
+    /// when loaded.
+    pub kind: ChartKind,
     /// `Chart.yaml`.
     pub meta: ChartMeta,
     /// `values.yaml`, if present.
@@ -262,6 +272,7 @@ impl Chart {
         let display_path = meta.name.clone();
         let mut chart = Chart {
             origin: origin.to_path_buf(),
+            kind: ChartKind::Tera,
             meta,
             values,
             schema,
