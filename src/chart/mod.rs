@@ -13,10 +13,7 @@ mod package;
 pub use archive::{ArchiveLimits, read_archive};
 pub use constraint::{Constraint, ConstraintError, parse_version_lenient};
 pub use ignore::{ChartIgnore, IGNORE_FILE, list_chart_files};
-pub use meta::{
-    ChartMeta, ChartType, Dependency, Maintainer, from_yaml_typed, is_dns1123_label,
-    parse_chart_yaml,
-};
+pub use meta::{ChartMeta, ChartType, Dependency, Maintainer, is_dns1123_label, parse_chart_yaml};
 pub use package::{PACKAGE_MTIME, Package, PackageOptions, package_chart, sha256_hex};
 
 use std::path::{Path, PathBuf};

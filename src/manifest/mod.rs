@@ -1,16 +1,12 @@
 //! Rendered manifests: splitting template output into YAML documents, checking each is a
 //! Kubernetes object, and ordering objects for install.
 //!
-//! Checking a document streams parser events and keeps only the object's identity
-//! (apiVersion, kind, name, namespace): no value tree is built, so validating tens of
-//! thousands of rendered objects costs little time and memory.
-
-mod fast;
+//! Checking a document reads only the object's identity (apiVersion, kind, name, namespace):
+//! no value tree is built, so validating tens of thousands of rendered objects costs little
+//! time and memory.
 
 use std::ops::Range;
 use std::sync::Arc;
-
-use saphyr_parser::{Event, Parser, ScanError};
 
 use crate::object::ObjectRef;
 pub use crate::object::{INSTALL_ORDER, install_rank};
@@ -118,135 +114,11 @@ fn push_doc(text: &str, range: Range<usize>, line: usize, out: &mut Vec<(Range<u
     }
 }
 
-/// Checks a document is well-formed YAML and a Kubernetes object, and returns its identity.
-/// Errors carry the 1-based line within the document and a message. Common block-style
-/// documents take a fast path; everything else goes through the full YAML parser.
+/// Checks a document is well-formed YAML and a Kubernetes object, and returns its identity
+/// ([`crate::yaml::identity`]). Errors carry the 1-based line within the document and a
+/// message.
 pub fn scan_object(doc: &str) -> Result<ObjectRef, (usize, String)> {
-    match fast::fast_scan(doc) {
-        Some(h) => Ok(h),
-        None => scan_object_events(doc),
-    }
-}
-
-/// The full check: streams parser events, keeping only the object's identity.
-pub(crate) fn scan_object_events(doc: &str) -> Result<ObjectRef, (usize, String)> {
-    enum Frame {
-        Map {
-            key: Option<String>,
-            expecting_key: bool,
-        },
-        Seq,
-    }
-    let mut parser = Parser::new_from_str(doc);
-    let mut frames: Vec<Frame> = Vec::new();
-    let (mut api_version, mut kind, mut name, mut namespace) = (None, None, None, None);
-    let mut top_is_map = None;
-    let mut docs = 0;
-    while let Some(ev) = parser.next_event() {
-        let (ev, span) = ev.map_err(|e: ScanError| (e.marker().line(), e.info().to_string()))?;
-        match ev {
-            Event::StreamStart | Event::Nothing | Event::DocumentEnd => {}
-            Event::StreamEnd => break,
-            Event::DocumentStart(_) => {
-                docs += 1;
-                if docs > 1 {
-                    return Err((
-                        span.start.line(),
-                        "holds more than one YAML document".into(),
-                    ));
-                }
-            }
-            Event::MappingStart(..) => {
-                top_is_map.get_or_insert(true);
-                frames.push(Frame::Map {
-                    key: None,
-                    expecting_key: true,
-                });
-            }
-            Event::SequenceStart(..) => {
-                top_is_map.get_or_insert(false);
-                frames.push(Frame::Seq);
-            }
-            Event::MappingEnd | Event::SequenceEnd => {
-                frames.pop();
-                if let Some(Frame::Map { expecting_key, .. }) = frames.last_mut() {
-                    *expecting_key = !*expecting_key;
-                }
-            }
-            Event::Scalar(value, ..) => {
-                top_is_map.get_or_insert(false);
-                let depth = frames.len();
-                match frames.last_mut() {
-                    Some(Frame::Map {
-                        key,
-                        expecting_key: e @ true,
-                    }) => {
-                        *key = Some(value.into_owned());
-                        *e = false;
-                    }
-                    Some(Frame::Map {
-                        expecting_key: e @ false,
-                        ..
-                    }) => {
-                        *e = true;
-                        if depth <= 2 {
-                            let path: Vec<&str> = frames
-                                .iter()
-                                .map(|f| match f {
-                                    Frame::Map { key, .. } => key.as_deref().unwrap_or(""),
-                                    Frame::Seq => "[]",
-                                })
-                                .collect();
-                            let slot = match path.as_slice() {
-                                ["apiVersion"] => &mut api_version,
-                                ["kind"] => &mut kind,
-                                ["metadata", "name"] => &mut name,
-                                ["metadata", "namespace"] => &mut namespace,
-                                _ => continue,
-                            };
-                            *slot = Some(value.into_owned());
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            Event::Alias(_) => {
-                if let Some(Frame::Map { expecting_key, .. }) = frames.last_mut() {
-                    *expecting_key = !*expecting_key;
-                }
-            }
-        }
-    }
-    match top_is_map {
-        Some(true) => {}
-        Some(false) => {
-            return Err((
-                1,
-                "is not a mapping (a Kubernetes object is a YAML mapping with apiVersion, kind and metadata.name)".into(),
-            ));
-        }
-        None => return Err((1, "is empty".into())),
-    }
-    let missing = |f: &str| {
-        (
-            1,
-            format!(
-                "has no `{f}`; every Kubernetes object needs apiVersion, kind and metadata.name"
-            ),
-        )
-    };
-    Ok(ObjectRef {
-        api_version: api_version
-            .filter(|s: &String| !s.is_empty())
-            .ok_or_else(|| missing("apiVersion"))?,
-        kind: kind
-            .filter(|s: &String| !s.is_empty())
-            .ok_or_else(|| missing("kind"))?,
-        name: name
-            .filter(|s: &String| !s.is_empty())
-            .ok_or_else(|| missing("metadata.name"))?,
-        namespace: namespace.filter(|s: &String| !s.is_empty()),
-    })
+    crate::yaml::identity::scan(doc)
 }
 
 /// Writes manifests as a YAML stream, each preceded by its `# Source:` line: what `template`
