@@ -15,15 +15,9 @@ use charter::release::Status;
 use charter::release::{ReleaseStore, SecretStore};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, ListParams};
-use support::{ADMIN_CONTEXT, cluster_or_skip};
+use support::{ADMIN_CONTEXT, cluster_or_skip, write};
 
 const OBJECTS: usize = 400;
-
-fn write(dir: &Path, rel: &str, content: &str) {
-    let p = dir.join(rel);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, content).unwrap();
-}
 
 fn script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/test-cluster")

@@ -12,13 +12,7 @@ use charter::release::{ReleaseStore, SecretStore};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, PostParams};
-use support::{ADMIN_CONTEXT, cluster_or_skip};
-
-fn write(dir: &Path, rel: &str, content: &str) {
-    let p = dir.join(rel);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, content).unwrap();
-}
+use support::{ADMIN_CONTEXT, cluster_or_skip, write};
 
 /// A small chart: a ConfigMap from values, a Deployment, and an optional extra ConfigMap.
 fn chart(dir: &Path) {
@@ -91,36 +85,15 @@ async fn wait_for_lease(cluster: &support::TestCluster, ns: &str, release: &str)
 }
 
 fn charter(kubeconfig: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_charter"))
-        .args(args)
-        .arg("--kubeconfig")
-        .arg(kubeconfig)
-        .arg("--kube-context")
-        .arg(ADMIN_CONTEXT)
-        .output()
-        .expect("run charter")
+    support::charter().cluster(kubeconfig).run(args)
 }
 
 fn ok(kubeconfig: &Path, args: &[&str]) -> String {
-    let out = charter(kubeconfig, args);
-    assert!(
-        out.status.success(),
-        "charter {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    support::charter().cluster(kubeconfig).ok(args)
 }
 
 fn fails(kubeconfig: &Path, args: &[&str]) -> String {
-    let out = charter(kubeconfig, args);
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "charter {args:?} should fail: {err}"
-    );
-    assert!(!err.contains("panicked"), "{err}");
-    err
+    support::charter().cluster(kubeconfig).fails(args)
 }
 
 #[tokio::test]
@@ -541,6 +514,95 @@ async fn dry_runs_change_nothing() {
     ns.delete().await;
 }
 
+/// A chart with a CRD (group `group`, kind Widget) and a Widget `w1`.
+fn widget_chart(dir: &Path, group: &str) {
+    write(
+        dir,
+        "Chart.yaml",
+        "apiVersion: charter/v1\nname: widgets\nversion: 1.0.0\n",
+    );
+    write(
+        dir,
+        "crds/widget.yaml",
+        &format!(
+            "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.{group}\nspec:\n  group: {group}\n  scope: Namespaced\n  names: {{plural: widgets, singular: widget, kind: Widget}}\n  versions:\n    - name: v1\n      served: true\n      storage: true\n      schema:\n        openAPIV3Schema:\n          type: object\n          x-kubernetes-preserve-unknown-fields: true\n"
+        ),
+    );
+    write(
+        dir,
+        "templates/widget.yaml",
+        &format!("apiVersion: {group}/v1\nkind: Widget\nmetadata:\n  name: w1\nspec:\n  size: 3\n"),
+    );
+}
+
+/// `--dry-run=server` prepares the objects as the deploy would (namespace, ownership) and has
+/// the server check them; a custom resource whose CRD the same chart brings cannot be checked
+/// before the CRD exists, so it is shown as rendered, not refused. Nothing is persisted.
+#[tokio::test]
+async fn a_server_dry_run_of_a_crd_and_its_custom_resource_changes_nothing() {
+    let cluster = cluster_or_skip!();
+    let ns = cluster.namespace("release-crd-dry").await;
+    let kc = cluster.kubeconfig.clone();
+    let tmp = tempfile::tempdir().unwrap();
+    let group = format!("{}.example.com", ns.name());
+    widget_chart(tmp.path(), &group);
+    let n = ns.name();
+    let out = ok(
+        &kc,
+        &[
+            "install",
+            "widgets",
+            tmp.path().to_str().unwrap(),
+            "-n",
+            n,
+            "--dry-run=server",
+        ],
+    );
+    assert!(
+        out.contains("kind: CustomResourceDefinition") && out.contains("kind: Widget"),
+        "{out}"
+    );
+    let c = charter::cluster::Cluster::connect(Some(&kc), Some(ADMIN_CONTEXT))
+        .await
+        .unwrap();
+    let crd = c
+        .get(
+            "apiextensions.k8s.io/v1",
+            "CustomResourceDefinition",
+            None,
+            &format!("widgets.{group}"),
+        )
+        .await
+        .unwrap();
+    assert!(crd.is_none(), "the dry run created the CRD");
+    assert!(
+        SecretStore::new(&c)
+            .history(n, "widgets")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // An object the server refuses is still refused.
+    write(
+        tmp.path(),
+        "templates/bad.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bad\ndata:\n  k: v\nbogus: 1\n",
+    );
+    let err = fails(
+        &kc,
+        &[
+            "install",
+            "widgets",
+            tmp.path().to_str().unwrap(),
+            "-n",
+            n,
+            "--dry-run=server",
+        ],
+    );
+    assert!(err.contains("bogus"), "{err}");
+    ns.delete().await;
+}
+
 #[tokio::test]
 async fn a_crd_and_its_custom_resource_install_in_one_go() {
     let cluster = cluster_or_skip!();
@@ -549,23 +611,7 @@ async fn a_crd_and_its_custom_resource_install_in_one_go() {
     let tmp = tempfile::tempdir().unwrap();
     // A unique group per run: CRDs are cluster-scoped and outlive the test namespace.
     let group = format!("{}.example.com", ns.name());
-    write(
-        tmp.path(),
-        "Chart.yaml",
-        "apiVersion: charter/v1\nname: widgets\nversion: 1.0.0\n",
-    );
-    write(
-        tmp.path(),
-        "crds/widget.yaml",
-        &format!(
-            "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.{group}\nspec:\n  group: {group}\n  scope: Namespaced\n  names: {{plural: widgets, singular: widget, kind: Widget}}\n  versions:\n    - name: v1\n      served: true\n      storage: true\n      schema:\n        openAPIV3Schema:\n          type: object\n          x-kubernetes-preserve-unknown-fields: true\n"
-        ),
-    );
-    write(
-        tmp.path(),
-        "templates/widget.yaml",
-        &format!("apiVersion: {group}/v1\nkind: Widget\nmetadata:\n  name: w1\nspec:\n  size: 3\n"),
-    );
+    widget_chart(tmp.path(), &group);
     let n = ns.name();
     let out = ok(
         &kc,

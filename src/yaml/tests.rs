@@ -42,20 +42,25 @@ fn fast_path_agrees_with_full_parser() {
         }
     }
     assert!(used_fast >= 10, "fast path used on only {used_fast} inputs");
-    // Inputs where the parsers once disagreed (found by proptest and cargo-fuzz).
-    for src in [
-        "|\n'\n",
-        "- -<: ~\n",
-        "---\n\n",
-        "e: |+\n - \n",
-        "---1a: |\n\n ---1- |\n  \n\n",
-        "---\na: |\n D;...\n  \n  \n",
-        "---\n |\n|\n .\na: |\n .\n...\n-  \n",
-        "-   |\n a-\n ",
-        "---\n# Sou-\n# Source: f: v\n  K: v\n---\n# Sourc atKE",
-        "\n\u{feff}\" t\n",
+    // Inputs where the parsers once disagreed (found by proptest and cargo-fuzz): where the fast
+    // parser takes one it must agree, and which ones it takes is pinned, so a change that makes
+    // it defer on all of them (and so check nothing) fails.
+    for (src, fast) in [
+        ("|\n'\n", false),
+        ("- -<: ~\n", true),
+        ("---\n\n", true),
+        ("e: |+\n - \n", true),
+        ("---1a: |\n\n ---1- |\n  \n\n", true),
+        ("---\na: |\n D;...\n  \n  \n", true),
+        ("---\n |\n|\n .\na: |\n .\n...\n-  \n", false),
+        ("-   |\n a-\n ", false),
+        (
+            "---\n# Sou-\n# Source: f: v\n  K: v\n---\n# Sourc atKE",
+            false,
+        ),
+        ("\n\u{feff}\" t\n", false),
     ] {
-        agree(src);
+        assert_eq!(agree(src), fast, "fast path on {src:?}");
     }
     // Outside the subset (or invalid): the fast parser defers.
     for src in [
@@ -535,42 +540,94 @@ mod roundtrip {
         }
 
         #[test]
-        fn fast_parser_agrees_on_arbitrary_text(s in "([ a-c:#'\"|\\-]{0,6}\n){0,6}") {
-            if let Some(f) = parse_documents_fast(&s, true) {
-                prop_assert_eq!(parse_documents_reference(&s, true).ok(), Some(f), "differ on {:?}", s);
-            }
-        }
-
-        #[test]
-        fn fast_parser_agrees_on_yamlish_lines(
-            lines in prop::collection::vec(
-                (
-                    0usize..6,
-                    prop::sample::select(vec![
-                        "- ", "a: ", "b:", "\"q\": ", "'s': ", "- a: ", "- - ", "", "c: |",
-                        "d: |-", "e: |+", "---", "#c", "-", "x", "k: v # c", "y:",
-                    ]),
-                    prop::sample::select(vec![
-                        "", "x", "1", "yes", "[]", "{}", "|", "|-", "'a''b'", "\"a\\tb\"",
-                        "# c", "z: 2", "~", "0x1F", "a b", "- y", ".5", "\"q\": 1",
-                    ]),
-                ),
-                0..10,
-            )
-        ) {
-            let s: String = lines
-                .iter()
-                .map(|(i, a, b)| format!("{}{a}{b}\n", " ".repeat(*i)))
-                .collect();
-            if let Some(f) = parse_documents_fast(&s, true) {
-                prop_assert_eq!(parse_documents_reference(&s, true).ok(), Some(f), "differ on {:?}", s);
-            }
-        }
-
-        #[test]
         fn parse_never_panics(s in "[ -~\n\t]{0,64}") {
             let _ = parse_str(&s, "fuzz.yaml");
             let _ = parse_documents(&s);
         }
+    }
+
+    /// Checks `accepted` of `cases` inputs were taken by the fast parser: agreement is only
+    /// checked where it accepts, so a fast parser that deferred on everything would pass.
+    fn took_enough(accepted: std::sync::atomic::AtomicUsize, cases: usize, what: &str) {
+        // About a fifth when this was written.
+        let n = accepted.into_inner();
+        assert!(
+            n * 10 >= cases,
+            "the fast parser took only {n} of {cases} inputs ({what})"
+        );
+    }
+
+    fn agree_counted(
+        s: &str,
+        accepted: &std::sync::atomic::AtomicUsize,
+    ) -> Result<(), TestCaseError> {
+        if let Some(f) = parse_documents_fast(s, true) {
+            accepted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            prop_assert_eq!(
+                parse_documents_reference(s, true).ok(),
+                Some(f),
+                "differ on {:?}",
+                s
+            );
+        }
+        Ok(())
+    }
+
+    const CASES: u32 = 2000;
+
+    fn config() -> ProptestConfig {
+        ProptestConfig {
+            failure_persistence: None,
+            ..ProptestConfig::with_cases(CASES)
+        }
+    }
+
+    #[test]
+    fn fast_parser_agrees_on_arbitrary_text() {
+        let accepted = std::sync::atomic::AtomicUsize::new(0);
+        proptest!(config(), |(s in "([ a-c:#'\"|\\-]{0,6}\n){0,6}")| {
+            agree_counted(&s, &accepted)?;
+        });
+        took_enough(accepted, CASES as usize, "arbitrary text");
+    }
+
+    #[test]
+    fn fast_parser_agrees_on_yamlish_lines() {
+        let line = (
+            0usize..6,
+            prop::sample::select(vec![
+                "- ", "a: ", "b:", "\"q\": ", "'s': ", "- a: ", "- - ", "", "c: |", "d: |-",
+                "e: |+", "---", "#c", "-", "x", "k: v # c", "y:",
+            ]),
+            prop::sample::select(vec![
+                "",
+                "x",
+                "1",
+                "yes",
+                "[]",
+                "{}",
+                "|",
+                "|-",
+                "'a''b'",
+                "\"a\\tb\"",
+                "# c",
+                "z: 2",
+                "~",
+                "0x1F",
+                "a b",
+                "- y",
+                ".5",
+                "\"q\": 1",
+            ]),
+        );
+        let accepted = std::sync::atomic::AtomicUsize::new(0);
+        proptest!(config(), |(lines in prop::collection::vec(line.clone(), 0..10))| {
+            let s: String = lines
+                .iter()
+                .map(|(i, a, b)| format!("{}{a}{b}\n", " ".repeat(*i)))
+                .collect();
+            agree_counted(&s, &accepted)?;
+        });
+        took_enough(accepted, CASES as usize, "yamlish lines");
     }
 }
