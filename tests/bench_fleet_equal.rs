@@ -2,33 +2,12 @@
 //! ../shared/bench/fleet-helm and charter on its Tera port testdata/bench/fleet, from one
 //! generated values file (N=100 services, 300 objects). The benchmark script relies on this.
 
-use std::path::{Path, PathBuf};
+mod support;
+
+use std::path::Path;
 use std::process::Command;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The reference tools directory, or None (a skip) outside CI when they cannot be installed.
-fn reference_tools() -> Option<PathBuf> {
-    if let Ok(dir) = std::env::var("CHARTER_REFERENCE_TOOLS") {
-        return Some(PathBuf::from(dir));
-    }
-    let out = Command::new(root().join("scripts/reference-tools")).output();
-    match out {
-        Ok(o) if o.status.success() => {
-            Some(PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
-        }
-        other => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "reference tools unavailable in CI: {other:?}"
-            );
-            eprintln!("skipped: no helm (scripts/reference-tools failed)");
-            None
-        }
-    }
-}
+use support::root;
 
 fn objects(stream: &str) -> Vec<String> {
     let mut v: Vec<String> = charter::yaml::parse_documents(stream)
@@ -67,10 +46,13 @@ fn fleet_charts_render_the_same_objects_at_n_100() {
             std::env::var("CI").as_deref() != Ok("true"),
             "../shared/bench is missing in CI"
         );
-        eprintln!("skipped: ../shared/bench not found");
+        support::say(&format!(
+            "{}: skipped: ../shared/bench not found",
+            support::test_name!()
+        ));
         return;
     }
-    let Some(tools) = reference_tools() else {
+    let Some(tools) = support::reference_tools(support::test_name!()) else {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();

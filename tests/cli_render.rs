@@ -1,50 +1,25 @@
 //! `charter template`, `charter values` and `charter lint` through the real binary: the demo
 //! chart and deploy tree, and every bad input issue #2 names.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod support;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use std::process::Output;
+
+use support::{root, write};
 
 fn charter(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_charter"))
-        .args(args)
-        .current_dir(root())
-        .env_remove("KUBECONFIG")
-        .output()
-        .expect("run charter")
+    support::charter().cwd(&root()).run(args)
 }
 
 fn ok(args: &[&str]) -> String {
-    let out = charter(args);
-    assert!(
-        out.status.success(),
-        "charter {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    support::charter().cwd(&root()).ok(args)
 }
 
 /// Runs a command that must fail with exit code 1 and returns its stderr.
 fn fails(args: &[&str]) -> String {
-    let out = charter(args);
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "charter {args:?} should exit 1; stderr: {stderr}"
-    );
-    assert!(!stderr.contains("panicked"), "{stderr}");
+    let stderr = support::charter().cwd(&root()).fails(args);
     assert!(stderr.starts_with("error: "), "{stderr}");
     stderr
-}
-
-fn write(dir: &Path, rel: &str, content: &str) {
-    let p = dir.join(rel);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, content).unwrap();
 }
 
 fn docs(stream: &str) -> Vec<serde_json::Value> {

@@ -12,18 +12,12 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use charter::release::Status;
-use charter::release::kube_store::SecretStore;
+use charter::release::{ReleaseStore, SecretStore};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, ListParams};
-use support::{ADMIN_CONTEXT, cluster_or_skip};
+use support::{ADMIN_CONTEXT, cluster_or_skip, write};
 
 const OBJECTS: usize = 400;
-
-fn write(dir: &Path, rel: &str, content: &str) {
-    let p = dir.join(rel);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, content).unwrap();
-}
 
 fn script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/test-cluster")
@@ -190,8 +184,8 @@ async fn an_install_through_an_api_server_restart_leaves_a_consistent_record() {
     let cluster = charter::cluster::Cluster::connect(Some(&own.kubeconfig), Some(ADMIN_CONTEXT))
         .await
         .unwrap();
-    let history = SecretStore::new(&cluster, "outage")
-        .history("many")
+    let history = SecretStore::new(&cluster)
+        .history("outage", "many")
         .await
         .unwrap();
     let record = history.last().expect("the install wrote a record");

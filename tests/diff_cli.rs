@@ -11,13 +11,7 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use serde_json::{Value, json};
-use support::{ADMIN_CONTEXT, cluster_or_skip};
-
-fn write(dir: &Path, rel: &str, content: &str) {
-    let p = dir.join(rel);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, content).unwrap();
-}
+use support::{ADMIN_CONTEXT, cluster_or_skip, write};
 
 const OLD_SECRET: &str = "s3cr3t-old-value";
 const NEW_SECRET: &str = "n3w-s3cr3t-value-x";
@@ -82,12 +76,11 @@ fn tree(tree: &Path, chart_dir: &Path, ns: &str, kubeconfig: &Path) -> PathBuf {
 
 /// Runs charter with only the environment a test gives it (no KUBECONFIG, no CI).
 fn run_env(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_charter"));
-    cmd.args(args).env_remove("KUBECONFIG").env_remove("CI");
+    let mut cmd = support::charter().env_remove("CI");
     for (k, v) in env {
-        cmd.env(k, v);
+        cmd = cmd.env(k, v);
     }
-    let out: Output = cmd.output().expect("run charter");
+    let out: Output = cmd.run(args);
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(
         !err.contains("panicked"),
@@ -395,13 +388,10 @@ async fn changed_objects_agree_with_kubectl_diff() {
     assert_eq!(c, 0, "{err}");
     let file = tmp.path().join("objects.json");
     std::fs::write(&file, labelled(&rendered, n, "web").to_string()).unwrap();
-    let tools = Command::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/scripts/reference-tools"
-    ))
-    .output()
-    .expect("scripts/reference-tools");
-    let kubectl = PathBuf::from(String::from_utf8_lossy(&tools.stdout).trim()).join("kubectl");
+    let Some(tools) = support::reference_tools(support::test_name!()) else {
+        return;
+    };
+    let kubectl = tools.join("kubectl");
     let out = Command::new(&kubectl)
         .args([
             "--kubeconfig",

@@ -3,39 +3,21 @@
 //! through charter's values library. The results must be equal (numbers compared as f64,
 //! since Helm turns every number into a float64), and both must fail where Helm fails.
 //!
-//! Helm comes from `scripts/reference-tools`. Without it the test prints "skipped: no helm"
-//! and passes, unless `CI=true`.
+//! Helm comes from `scripts/reference-tools`. Without it the test says "skipped: no helm" on
+//! stderr and passes, unless `CI=true`.
+
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use support::root;
 
 use charter::values::{self, Layer, LayerKind, SetKind};
 use serde_json::Value;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
 fn data() -> PathBuf {
     root().join("testdata/helm-set")
-}
-
-fn find_helm() -> Option<PathBuf> {
-    // scripts/test exports the directory; otherwise ask the installer (cached after first use).
-    if let Ok(dir) = std::env::var("CHARTER_REFERENCE_TOOLS") {
-        let helm = PathBuf::from(dir).join("helm");
-        if helm.exists() {
-            return Some(helm);
-        }
-    }
-    let out = Command::new(root().join("scripts/reference-tools"))
-        .output()
-        .ok()?;
-    if !out.status.success() {
-        return None;
-    }
-    let dir = String::from_utf8(out.stdout).ok()?;
-    let helm = PathBuf::from(dir.trim()).join("helm");
-    helm.exists().then_some(helm)
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -415,13 +397,7 @@ fn run_charter(c: &Case) -> Result<Value, String> {
 
 #[test]
 fn set_and_merge_semantics_match_helm() {
-    let Some(helm) = find_helm() else {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!(
-                "CI=true but the reference helm is not available (scripts/reference-tools failed)"
-            );
-        }
-        println!("skipped: no helm");
+    let Some(helm) = support::helm(support::test_name!()) else {
         return;
     };
     let cases = cases();
@@ -471,7 +447,7 @@ fn set_and_merge_semantics_match_helm() {
             )),
         }
     }
-    println!("{} cases compared with helm", cases.len());
+    support::say(&format!("{} cases compared with helm", cases.len()));
     assert!(
         failures.is_empty(),
         "{} of {} cases differ from Helm:\n{}",
@@ -485,13 +461,7 @@ fn set_and_merge_semantics_match_helm() {
 /// (YAML 1.1 rules: `yes`, `on`, `0755`, `1e3`, ... must be quoted), as values and as keys.
 #[test]
 fn to_yaml_output_reads_back_in_helm() {
-    let Some(helm) = find_helm() else {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!(
-                "CI=true but the reference helm is not available (scripts/reference-tools failed)"
-            );
-        }
-        println!("skipped: no helm");
+    let Some(helm) = support::helm(support::test_name!()) else {
         return;
     };
     let tricky = [

@@ -2,34 +2,18 @@
 //! umask and creation order), `.chartignore` (gitignore semantics) in packages and when
 //! rendering a chart directory, and errors.
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, SystemTime};
 
-fn charter(cwd: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_charter"))
-        .args(args)
-        .current_dir(cwd)
-        .env("XDG_CONFIG_HOME", cwd.join(".xdg-config"))
-        .env("XDG_CACHE_HOME", cwd.join(".xdg-cache"))
-        .output()
-        .unwrap()
-}
-
 fn ok(cwd: &Path, args: &[&str]) -> String {
-    let out = charter(cwd, args);
-    assert!(
-        out.status.success(),
-        "charter {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    support::charter().cwd(cwd).xdg_in(cwd).ok(args)
 }
 
 fn fails(cwd: &Path, args: &[&str]) -> String {
-    let out = charter(cwd, args);
-    assert_eq!(out.status.code(), Some(1), "charter {args:?} should fail");
-    String::from_utf8(out.stderr).unwrap()
+    support::charter().cwd(cwd).xdg_in(cwd).fails(args)
 }
 
 const FILES: &[(&str, &str)] = &[

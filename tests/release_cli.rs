@@ -8,17 +8,11 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use charter::release::Status;
-use charter::release::kube_store::SecretStore;
+use charter::release::{ReleaseStore, SecretStore};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, PostParams};
-use support::{ADMIN_CONTEXT, cluster_or_skip};
-
-fn write(dir: &Path, rel: &str, content: &str) {
-    let p = dir.join(rel);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, content).unwrap();
-}
+use support::{ADMIN_CONTEXT, cluster_or_skip, write};
 
 /// A small chart: a ConfigMap from values, a Deployment, and an optional extra ConfigMap.
 fn chart(dir: &Path) {
@@ -91,36 +85,15 @@ async fn wait_for_lease(cluster: &support::TestCluster, ns: &str, release: &str)
 }
 
 fn charter(kubeconfig: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_charter"))
-        .args(args)
-        .arg("--kubeconfig")
-        .arg(kubeconfig)
-        .arg("--kube-context")
-        .arg(ADMIN_CONTEXT)
-        .output()
-        .expect("run charter")
+    support::charter().cluster(kubeconfig).run(args)
 }
 
 fn ok(kubeconfig: &Path, args: &[&str]) -> String {
-    let out = charter(kubeconfig, args);
-    assert!(
-        out.status.success(),
-        "charter {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    support::charter().cluster(kubeconfig).ok(args)
 }
 
 fn fails(kubeconfig: &Path, args: &[&str]) -> String {
-    let out = charter(kubeconfig, args);
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "charter {args:?} should fail: {err}"
-    );
-    assert!(!err.contains("panicked"), "{err}");
-    err
+    support::charter().cluster(kubeconfig).fails(args)
 }
 
 #[tokio::test]
@@ -161,8 +134,8 @@ async fn install_upgrade_prune_wait_uninstall() {
     let c = charter::cluster::Cluster::connect(Some(&kc), Some(ADMIN_CONTEXT))
         .await
         .unwrap();
-    let store = SecretStore::new(&c, n);
-    let h = store.history("web").await.unwrap();
+    let store = SecretStore::new(&c);
+    let h = store.history(n, "web").await.unwrap();
     assert_eq!(h.len(), 1);
     assert_eq!(h[0].status, Status::Deployed);
     assert_eq!(h[0].inventory.len(), 3);
@@ -197,7 +170,7 @@ async fn install_upgrade_prune_wait_uninstall() {
         cms.get_opt("web-extra").await.unwrap().is_none(),
         "removed template's object is pruned"
     );
-    let h = store.history("web").await.unwrap();
+    let h = store.history(n, "web").await.unwrap();
     assert_eq!(
         (h[0].status, h[1].status),
         (Status::Superseded, Status::Deployed)
@@ -223,7 +196,7 @@ async fn install_upgrade_prune_wait_uninstall() {
         err.contains("timed out after 8s") && err.contains("Deployment"),
         "{err}"
     );
-    let h = store.history("web").await.unwrap();
+    let h = store.history(n, "web").await.unwrap();
     assert_eq!(h[2].status, Status::Failed);
     assert!(
         h[2].description.contains("timed out"),
@@ -256,7 +229,7 @@ async fn install_upgrade_prune_wait_uninstall() {
         cms.get("web-cfg").await.unwrap().data.unwrap()["greeting"],
         "hello"
     );
-    let h = store.history("web").await.unwrap();
+    let h = store.history(n, "web").await.unwrap();
     assert_eq!(h[3].status, Status::Deployed);
     assert_eq!(h[1].status, Status::Superseded);
     let values = ok(&kc, &["get", "values", "web", "-n", n, "--revision", "2"]);
@@ -275,7 +248,13 @@ async fn install_upgrade_prune_wait_uninstall() {
     ok(&kc, &["uninstall", "web", "-n", n, "--keep-history"]);
     assert!(cms.get_opt("web-cfg").await.unwrap().is_none());
     assert_eq!(
-        store.history("web").await.unwrap().last().unwrap().status,
+        store
+            .history(n, "web")
+            .await
+            .unwrap()
+            .last()
+            .unwrap()
+            .status,
         Status::Uninstalled
     );
     let out = ok(&kc, &["rollback", "web", "-n", n]);
@@ -290,7 +269,7 @@ async fn install_upgrade_prune_wait_uninstall() {
     assert!(cms.get_opt("web-cfg").await.unwrap().is_none());
     let deploys: Api<Deployment> = Api::namespaced(cluster.client.clone(), n);
     assert!(deploys.get_opt("web").await.unwrap().is_none());
-    assert!(store.history("web").await.unwrap().is_empty());
+    assert!(store.history(n, "web").await.unwrap().is_empty());
     let err = fails(&kc, &["history", "web", "-n", n]);
     assert!(err.contains("not found"), "{err}");
     ns.delete().await;
@@ -401,7 +380,7 @@ async fn atomic_upgrade_returns_to_the_last_deployed_revision() {
     let c = charter::cluster::Cluster::connect(Some(&kc), Some(ADMIN_CONTEXT))
         .await
         .unwrap();
-    let h = SecretStore::new(&c, n).history("api").await.unwrap();
+    let h = SecretStore::new(&c).history(n, "api").await.unwrap();
     let statuses: Vec<Status> = h.iter().map(|r| r.status).collect();
     assert_eq!(
         statuses,
@@ -526,12 +505,101 @@ async fn dry_runs_change_nothing() {
         .await
         .unwrap();
     assert!(
-        SecretStore::new(&c, n)
-            .history("dry")
+        SecretStore::new(&c)
+            .history(n, "dry")
             .await
             .unwrap()
             .is_empty()
     );
+    ns.delete().await;
+}
+
+/// A chart with a CRD (group `group`, kind Widget) and a Widget `w1`.
+fn widget_chart(dir: &Path, group: &str) {
+    write(
+        dir,
+        "Chart.yaml",
+        "apiVersion: charter/v1\nname: widgets\nversion: 1.0.0\n",
+    );
+    write(
+        dir,
+        "crds/widget.yaml",
+        &format!(
+            "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.{group}\nspec:\n  group: {group}\n  scope: Namespaced\n  names: {{plural: widgets, singular: widget, kind: Widget}}\n  versions:\n    - name: v1\n      served: true\n      storage: true\n      schema:\n        openAPIV3Schema:\n          type: object\n          x-kubernetes-preserve-unknown-fields: true\n"
+        ),
+    );
+    write(
+        dir,
+        "templates/widget.yaml",
+        &format!("apiVersion: {group}/v1\nkind: Widget\nmetadata:\n  name: w1\nspec:\n  size: 3\n"),
+    );
+}
+
+/// `--dry-run=server` prepares the objects as the deploy would (namespace, ownership) and has
+/// the server check them; a custom resource whose CRD the same chart brings cannot be checked
+/// before the CRD exists, so it is shown as rendered, not refused. Nothing is persisted.
+#[tokio::test]
+async fn a_server_dry_run_of_a_crd_and_its_custom_resource_changes_nothing() {
+    let cluster = cluster_or_skip!();
+    let ns = cluster.namespace("release-crd-dry").await;
+    let kc = cluster.kubeconfig.clone();
+    let tmp = tempfile::tempdir().unwrap();
+    let group = format!("{}.example.com", ns.name());
+    widget_chart(tmp.path(), &group);
+    let n = ns.name();
+    let out = ok(
+        &kc,
+        &[
+            "install",
+            "widgets",
+            tmp.path().to_str().unwrap(),
+            "-n",
+            n,
+            "--dry-run=server",
+        ],
+    );
+    assert!(
+        out.contains("kind: CustomResourceDefinition") && out.contains("kind: Widget"),
+        "{out}"
+    );
+    let c = charter::cluster::Cluster::connect(Some(&kc), Some(ADMIN_CONTEXT))
+        .await
+        .unwrap();
+    let crd = c
+        .get(
+            "apiextensions.k8s.io/v1",
+            "CustomResourceDefinition",
+            None,
+            &format!("widgets.{group}"),
+        )
+        .await
+        .unwrap();
+    assert!(crd.is_none(), "the dry run created the CRD");
+    assert!(
+        SecretStore::new(&c)
+            .history(n, "widgets")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // An object the server refuses is still refused.
+    write(
+        tmp.path(),
+        "templates/bad.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bad\ndata:\n  k: v\nbogus: 1\n",
+    );
+    let err = fails(
+        &kc,
+        &[
+            "install",
+            "widgets",
+            tmp.path().to_str().unwrap(),
+            "-n",
+            n,
+            "--dry-run=server",
+        ],
+    );
+    assert!(err.contains("bogus"), "{err}");
     ns.delete().await;
 }
 
@@ -543,23 +611,7 @@ async fn a_crd_and_its_custom_resource_install_in_one_go() {
     let tmp = tempfile::tempdir().unwrap();
     // A unique group per run: CRDs are cluster-scoped and outlive the test namespace.
     let group = format!("{}.example.com", ns.name());
-    write(
-        tmp.path(),
-        "Chart.yaml",
-        "apiVersion: charter/v1\nname: widgets\nversion: 1.0.0\n",
-    );
-    write(
-        tmp.path(),
-        "crds/widget.yaml",
-        &format!(
-            "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.{group}\nspec:\n  group: {group}\n  scope: Namespaced\n  names: {{plural: widgets, singular: widget, kind: Widget}}\n  versions:\n    - name: v1\n      served: true\n      storage: true\n      schema:\n        openAPIV3Schema:\n          type: object\n          x-kubernetes-preserve-unknown-fields: true\n"
-        ),
-    );
-    write(
-        tmp.path(),
-        "templates/widget.yaml",
-        &format!("apiVersion: {group}/v1\nkind: Widget\nmetadata:\n  name: w1\nspec:\n  size: 3\n"),
-    );
+    widget_chart(tmp.path(), &group);
     let n = ns.name();
     let out = ok(
         &kc,
@@ -723,8 +775,8 @@ async fn a_killed_upgrade_is_reported_stale_and_the_next_one_succeeds() {
         .await
         .unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while SecretStore::new(&c0, n)
-        .history("crash")
+    while SecretStore::new(&c0)
+        .history(n, "crash")
         .await
         .unwrap()
         .last()
@@ -743,9 +795,15 @@ async fn a_killed_upgrade_is_reported_stale_and_the_next_one_succeeds() {
     let c = charter::cluster::Cluster::connect(Some(&kc), Some(ADMIN_CONTEXT))
         .await
         .unwrap();
-    let store = SecretStore::new(&c, n);
+    let store = SecretStore::new(&c);
     assert_eq!(
-        store.history("crash").await.unwrap().last().unwrap().status,
+        store
+            .history(n, "crash")
+            .await
+            .unwrap()
+            .last()
+            .unwrap()
+            .status,
         Status::PendingUpgrade
     );
     // Until the lease expires, the next run is told who holds it.
@@ -763,7 +821,7 @@ async fn a_killed_upgrade_is_reported_stale_and_the_next_one_succeeds() {
         stderr.contains("revision 2 was left pending") && stderr.contains("marked failed"),
         "{stderr}"
     );
-    let h = store.history("crash").await.unwrap();
+    let h = store.history(n, "crash").await.unwrap();
     assert_eq!(h[1].status, Status::Failed);
     assert!(h[1].description.contains("stale"), "{}", h[1].description);
     assert_eq!(h[2].status, Status::Deployed);
@@ -871,7 +929,7 @@ async fn a_release_over_three_mib_compressed_round_trips() {
     let c = charter::cluster::Cluster::connect(Some(&kc), Some(ADMIN_CONTEXT))
         .await
         .unwrap();
-    let h = SecretStore::new(&c, n).history("big").await.unwrap();
+    let h = SecretStore::new(&c).history(n, "big").await.unwrap();
     assert_eq!(h.len(), 3);
     assert_eq!(h[2].status, Status::Deployed);
     assert_eq!(
@@ -1175,8 +1233,8 @@ async fn history_max_keeps_only_the_newest_revisions() {
     let c = charter::cluster::Cluster::connect(Some(&kc), Some(ADMIN_CONTEXT))
         .await
         .unwrap();
-    let store = SecretStore::new(&c, n);
-    let stored = store.history("hm").await.unwrap();
+    let store = SecretStore::new(&c);
+    let stored = store.history(n, "hm").await.unwrap();
     assert_eq!(
         stored.iter().map(|r| r.revision).collect::<Vec<_>>(),
         [3, 4, 5]
@@ -1184,6 +1242,6 @@ async fn history_max_keeps_only_the_newest_revisions() {
     stored.iter().for_each(assert_valid_record);
     // 0 keeps everything.
     upgrade(6, "0");
-    assert_eq!(store.history("hm").await.unwrap().len(), 4);
+    assert_eq!(store.history(n, "hm").await.unwrap().len(), 4);
     ns.delete().await;
 }

@@ -5,10 +5,9 @@
 mod support;
 
 use charter::cluster::{Cluster, ClusterError};
-use charter::release::kube_store::SecretStore;
-use charter::release::record::{
-    ChartRef, InventoryItem, RECORD_API_VERSION, ReleaseRecord, Status,
-};
+use charter::object::ObjectRef;
+use charter::release::record::{ChartRef, RECORD_API_VERSION, ReleaseRecord, Status};
+use charter::release::{ReleaseStore, SecretStore};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, ListParams, Patch, PatchParams};
 use serde_json::json;
@@ -34,13 +33,7 @@ fn record(name: &str, revision: u64, manifest: String) -> ReleaseRecord {
         layers: vec![],
         target: None,
         manifest,
-        inventory: vec![InventoryItem {
-            group: "apps".into(),
-            version: "v1".into(),
-            kind: "Deployment".into(),
-            namespace: "x".into(),
-            name: "web".into(),
-        }],
+        inventory: vec![ObjectRef::new("apps/v1", "Deployment", Some("x"), "web")],
         notes: String::new(),
         generated: Default::default(),
         first_deployed: "2026-11-23T00:00:00Z".into(),
@@ -71,12 +64,13 @@ async fn records_round_trip_split_and_refuse_corruption() {
     let c = Cluster::connect(Some(&cluster.kubeconfig), Some(ADMIN_CONTEXT))
         .await
         .unwrap();
-    let store = SecretStore::new(&c, ns.name());
+    let store = SecretStore::new(&c);
+    let n = ns.name();
 
     let mut small = record("web", 1, "---\nkind: ConfigMap\n".into());
-    store.put(&mut small).await.unwrap();
+    store.put(n, &mut small).await.unwrap();
     let mut big = record("web", 2, noise(4_000_000));
-    store.put(&mut big).await.unwrap();
+    store.put(n, &mut big).await.unwrap();
 
     let secrets: Api<Secret> = Api::namespaced(cluster.client.clone(), ns.name());
     let listed = secrets
@@ -107,23 +101,23 @@ async fn records_round_trip_split_and_refuse_corruption() {
     assert_eq!(labels["status"], "deployed");
     assert_eq!(labels["revision"], "2");
 
-    let history = store.history("web").await.unwrap();
+    let history = store.history(n, "web").await.unwrap();
     assert_eq!(history.len(), 2);
     assert_eq!(history[1], big);
-    assert_eq!(store.get("web", 2).await.unwrap().unwrap(), big);
-    assert!(store.get("web", 9).await.unwrap().is_none());
+    assert_eq!(store.get(n, "web", 2).await.unwrap().unwrap(), big);
+    assert!(store.get(n, "web", 9).await.unwrap().is_none());
 
     // A smaller rewrite of revision 2 leaves no stale parts behind.
     big.manifest = "---\nkind: Secret\n".into();
     big.status = Status::Superseded;
-    store.put(&mut big).await.unwrap();
+    store.put(n, &mut big).await.unwrap();
     let listed = secrets
         .list(&ListParams::default().labels("owner=charter,name=web"))
         .await
         .unwrap();
     assert_eq!(listed.items.len(), 2, "stale parts remain");
     assert_eq!(
-        store.get("web", 2).await.unwrap().unwrap().status,
+        store.get(n, "web", 2).await.unwrap().unwrap().status,
         Status::Superseded
     );
 
@@ -138,11 +132,11 @@ async fn records_round_trip_split_and_refuse_corruption() {
         )
         .await
         .unwrap();
-    let err = store.history("web").await.unwrap_err().to_string();
+    let err = store.history(n, "web").await.unwrap_err().to_string();
     assert!(err.contains("charter.release.v1.web.v1"), "{err}");
 
-    store.delete("web", 2).await.unwrap();
-    store.delete("web", 1).await.unwrap();
+    store.delete(n, "web", 2).await.unwrap();
+    store.delete(n, "web", 1).await.unwrap();
     let listed = secrets
         .list(&ListParams::default().labels("owner=charter,name=web"))
         .await
@@ -158,8 +152,8 @@ async fn forbidden_and_missing_context_errors_say_who_what_where() {
     let user = Cluster::connect(Some(&cluster.kubeconfig), Some(USER_CONTEXT))
         .await
         .unwrap();
-    let err = SecretStore::new(&user, ns.name())
-        .history("web")
+    let err = SecretStore::new(&user)
+        .history(ns.name(), "web")
         .await
         .unwrap_err();
     let msg = err.to_string();

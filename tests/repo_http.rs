@@ -5,6 +5,8 @@
 //!
 //! Every charter process gets its own XDG config/cache directories (never the user's).
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -14,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use charter::repo::Index;
+use support::write;
 
 // ---------------------------------------------------------------------------------------------
 // A small HTTP/1.1 file server (optionally TLS, basic auth, redirects) that logs each request.
@@ -272,12 +275,6 @@ impl Env {
         );
         String::from_utf8(out.stderr).unwrap()
     }
-}
-
-fn write(dir: &Path, rel: &str, content: &str) {
-    let p = dir.join(rel);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, content).unwrap();
 }
 
 const VERSIONS: [&str; 5] = ["1.1.0", "1.2.0", "1.2.5", "1.3.0-rc.1", "2.0.0"];
@@ -754,6 +751,62 @@ fn basic_auth_and_no_credentials_after_redirect_to_another_host() {
     assert!(!creds.exists());
 }
 
+/// A repository chart (`REPO/NAME`) is downloaded before the async runtime starts, for install
+/// and diff alike: reqwest's blocking client refuses to run inside a runtime.
+#[tokio::test]
+async fn install_and_diff_a_repository_chart_on_the_cluster() {
+    let cluster = support::cluster_or_skip!();
+    let ns = cluster.namespace("repo-install").await;
+    let env = Env::new();
+    let repo = repo_dir(&env);
+    let server = serve("127.0.0.1", &repo, Rules::default(), None);
+    env.ok(&["repo", "add", "shop", &server.url]);
+    let kc = cluster.kubeconfig.to_str().unwrap();
+    let n = ns.name();
+    let on_cluster = |args: &[&'static str], version: &'static str| -> Output {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend([
+            "shop/web",
+            "--version",
+            version,
+            "-n",
+            n,
+            "--kubeconfig",
+            kc,
+            "--kube-context",
+            support::ADMIN_CONTEXT,
+        ]);
+        env.run(&all)
+    };
+    let out = on_cluster(&["install", "web"], "~1.2.0");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("CHART: web-1.2.5") && stdout.contains("STATUS: deployed"),
+        "{stdout}"
+    );
+    let same = on_cluster(&["diff", "web"], "~1.2.0");
+    assert_eq!(
+        same.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&same.stdout),
+        String::from_utf8_lossy(&same.stderr)
+    );
+    let newer = on_cluster(&["diff", "web"], "2.0.0");
+    let shown = String::from_utf8_lossy(&newer.stdout);
+    assert_eq!(newer.status.code(), Some(2), "{shown}");
+    assert!(
+        shown.contains("ConfigMap") && shown.contains("2.0.0"),
+        "{shown}"
+    );
+    ns.delete().await;
+}
+
 #[test]
 fn deploy_tree_names_a_repository_chart() {
     let env = Env::new();
@@ -935,33 +988,6 @@ fn dependencies_from_a_repository_update_build_list() {
 // ---------------------------------------------------------------------------------------------
 // Helm v4 interop.
 
-fn helm() -> Option<PathBuf> {
-    let dir = match std::env::var_os("CHARTER_REFERENCE_TOOLS").filter(|v| !v.is_empty()) {
-        Some(d) => Some(PathBuf::from(d)),
-        None => Command::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/scripts/reference-tools"
-        ))
-        .stderr(Stdio::inherit())
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim())),
-    };
-    match dir.map(|d| d.join("helm")).filter(|h| h.is_file()) {
-        Some(h) => Some(h),
-        None if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!(
-                "CI=true but the reference helm could not be installed (scripts/reference-tools)"
-            )
-        }
-        None => {
-            let _ = writeln!(std::io::stderr(), "skipped: no helm");
-            None
-        }
-    }
-}
-
 fn run_helm(helm: &Path, env: &Env, args: &[&str]) -> Output {
     let h = env.path().join("helm-home");
     let mut cmd = Command::new(helm);
@@ -1007,7 +1033,9 @@ fn timeless(bytes: &[u8], origin: &str) -> Index {
 
 #[test]
 fn helm_repo_index_is_read_identically_to_charters() {
-    let Some(helm) = helm() else { return };
+    let Some(helm) = support::helm(support::test_name!()) else {
+        return;
+    };
     let env = Env::new();
     let repo = repo_dir(&env);
     // A subdirectory archive and a chart with every metadata field, as both tools index them.
@@ -1070,7 +1098,9 @@ fn helm_repo_index_is_read_identically_to_charters() {
 
 #[test]
 fn helm_pulls_and_shows_a_chart_from_charters_repository() {
-    let Some(helm) = helm() else { return };
+    let Some(helm) = support::helm(support::test_name!()) else {
+        return;
+    };
     let env = Env::new();
     let repo = repo_dir(&env);
     let server = serve("127.0.0.1", &repo, Rules::default(), None);

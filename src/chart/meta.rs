@@ -147,7 +147,7 @@ pub fn parse_chart_yaml(src: &str, label: &str) -> Result<ChartMeta, ChartError>
             )));
         }
     }
-    let meta: ChartMeta = from_yaml_typed(src).map_err(|e| invalid(e.to_string()))?;
+    let meta: ChartMeta = crate::yaml::from_str(src).map_err(|e| invalid(e.to_string()))?;
     if semver::Version::parse(&meta.version).is_err() {
         return Err(invalid(format!(
             "version `{}` is not SemVer 2 (expected MAJOR.MINOR.PATCH, e.g. 1.2.3 or 1.2.3-rc.1)",
@@ -185,21 +185,6 @@ pub fn parse_chart_yaml(src: &str, label: &str) -> Result<ChartMeta, ChartError>
     Ok(meta)
 }
 
-/// Deserializes a typed YAML file (Chart.yaml, charter.yaml) with explicit parser budgets.
-pub fn from_yaml_typed<T: serde::de::DeserializeOwned>(
-    src: &str,
-) -> Result<T, serde_saphyr::Error> {
-    let mut budget = serde_saphyr::Budget::default();
-    budget.max_documents = 1;
-    budget.max_events = 1_000_000;
-    budget.max_aliases = 10_000;
-    budget.max_anchors = 10_000;
-    budget.max_depth = 200;
-    let mut options = serde_saphyr::Options::default();
-    options.budget = Some(budget);
-    serde_saphyr::from_str_with_options(src, options)
-}
-
 /// A DNS-1123 label: lowercase alphanumerics and '-', 1–63 characters, alphanumeric at both ends.
 pub fn is_dns1123_label(s: &str) -> bool {
     !s.is_empty()
@@ -224,6 +209,20 @@ mod tests {
         assert_eq!(m.name, "demo");
         assert_eq!(m.app_version.as_deref(), Some("2.0"));
         assert_eq!(m.semver().pre.as_str(), "rc.1");
+    }
+
+    /// One reader for Chart.yaml: the chart and its repository index entry agree, and read a
+    /// number where a string belongs as Helm does (sigs.k8s.io/yaml: `1.10` is the float 1.1).
+    #[test]
+    fn chart_and_index_entry_read_app_version_alike() {
+        let src = "apiVersion: charter/v1\nname: a\nversion: 1.0.0\nappVersion: 1.10\n";
+        let meta = parse_chart_yaml(src, "Chart.yaml").unwrap();
+        let entry = crate::repo::index::chart_version_from_chart_yaml(src.as_bytes(), "Chart.yaml")
+            .unwrap();
+        assert_eq!(meta.app_version, entry.app_version);
+        assert_eq!(meta.app_version.as_deref(), Some("1.1"));
+        let quoted = parse_chart_yaml(&src.replace("1.10", "\"1.10\""), "Chart.yaml").unwrap();
+        assert_eq!(quoted.app_version.as_deref(), Some("1.10"));
     }
 
     #[test]

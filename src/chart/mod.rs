@@ -13,10 +13,7 @@ mod package;
 pub use archive::{ArchiveLimits, read_archive};
 pub use constraint::{Constraint, ConstraintError, parse_version_lenient};
 pub use ignore::{ChartIgnore, IGNORE_FILE, list_chart_files};
-pub use meta::{
-    ChartMeta, ChartType, Dependency, Maintainer, from_yaml_typed, is_dns1123_label,
-    parse_chart_yaml,
-};
+pub use meta::{ChartMeta, ChartType, Dependency, Maintainer, is_dns1123_label, parse_chart_yaml};
 pub use package::{PACKAGE_MTIME, Package, PackageOptions, package_chart, sha256_hex};
 
 use std::path::{Path, PathBuf};
@@ -116,11 +113,21 @@ pub struct SourceFile {
     pub content: String,
 }
 
+/// Which template engine renders a chart, by its `apiVersion`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChartKind {
+    /// `charter/v1`: Tera templates.
+    Tera,
+}
+
 /// A loaded chart.
 #[derive(Debug, Clone)]
 pub struct Chart {
     /// Where the chart was loaded from (directory or archive), for messages.
     pub origin: PathBuf,
+    /// Its template engine. Charts of other kinds (Helm's `apiVersion: v1`/`v2`) are refused
+    /// when loaded.
+    pub kind: ChartKind,
     /// `Chart.yaml`.
     pub meta: ChartMeta,
     /// `values.yaml`, if present.
@@ -262,6 +269,7 @@ impl Chart {
         let display_path = meta.name.clone();
         let mut chart = Chart {
             origin: origin.to_path_buf(),
+            kind: ChartKind::Tera,
             meta,
             values,
             schema,
@@ -301,6 +309,32 @@ impl Chart {
             .dependencies
             .iter()
             .find(|d| d.name == sub.meta.name)
+    }
+
+    /// `sha256:<hex>` over everything the chart renders from: its metadata, values, templates,
+    /// CRDs and other files.
+    pub fn digest(&self) -> String {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        h.update(serde_json::to_vec(&self.meta).unwrap_or_default());
+        for f in self
+            .values
+            .iter()
+            .chain(self.templates.iter())
+            .chain(self.crds.iter())
+        {
+            h.update(f.path.as_bytes());
+            h.update([0]);
+            h.update(f.content.as_bytes());
+            h.update([0]);
+        }
+        for (p, b) in &self.files {
+            h.update(p.as_bytes());
+            h.update([0]);
+            h.update(b);
+            h.update([0]);
+        }
+        format!("sha256:{}", hex::encode(h.finalize()))
     }
 
     /// The key a subchart's values live under in its parent's values: alias, else name.

@@ -2,29 +2,20 @@
 //! a whole deploy tree, and applying a tree (optionally exactly as planned).
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::PathBuf;
 
 use clap::Args;
-use serde_json::{Value, json};
 
-use super::input::{ChartArgs, Prepared, SetFlag, prepare, prepare_with};
-use super::release_cmds::{DeployArgs, DeployFlags, connect, deploy_async, runtime};
-use super::render_cmds::validate_schema;
-use super::{CliError, CmdResult, Format, GlobalArgs};
-use crate::diff::{
-    DiffOptions, DiffReport, DiffSummary, IgnoreRules, canonical_json, diff_objects,
-    live_fingerprint, render_json, render_markdown, render_text, sha256, to_json,
-};
-use crate::release::Status;
-use crate::release::kube_store::SecretStore;
-use crate::release::preview::preview;
-use crate::render::{self, Capabilities, ReleaseInfo, RenderOptions};
-
-/// The `apiVersion` of a plan file (`schemas/plan.schema.json`).
-pub const PLAN_API_VERSION: &str = "charter.dev/plan/v1";
-const PLAN_SCHEMA: &str = include_str!("../../schemas/plan.schema.json");
-const CHARTER_VERSION: &str = env!("CARGO_PKG_VERSION");
+use super::args::{ChartArgs, DeployFlags};
+use super::output::print_record_summary;
+use super::progress::Reporter;
+use super::{CliError, CmdResult, Format, GlobalArgs, OutputFormat};
+use crate::action::apply::{ApplyRequest, ApplyTargets, TargetEvent};
+use crate::action::diff::{DiffRequest, TargetDiff, secrets_shown};
+use crate::action::plan::{PlanRequest, Planned};
+use crate::action::{self, Error};
+use crate::diff::{DiffReport, DiffSummary, render_json, render_markdown, render_text, to_json};
+use crate::values::SetFlag;
 
 /// Flags that shape a diff, shared by diff and plan.
 #[derive(Debug, Args, Clone, Default)]
@@ -43,20 +34,6 @@ pub struct DiffFlags {
     /// Show Secret values even when CI=true: they end up in the CI log.
     #[arg(long)]
     pub force_show_secrets: bool,
-}
-
-impl DiffFlags {
-    fn options(&self) -> Result<DiffOptions, CliError> {
-        let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-        if self.show_secrets && ci && !self.force_show_secrets {
-            return Err(CliError::new(
-                "--show-secrets is refused when CI=true: Secret values would end up in the CI log. Leave it out (values are shown masked with their size), or pass --force-show-secrets if that is really wanted",
-            ));
-        }
-        Ok(DiffOptions {
-            show_secrets: self.show_secrets || self.force_show_secrets,
-        })
-    }
 }
 
 /// `charter diff` flags.
@@ -106,126 +83,6 @@ pub struct ApplyArgs {
     pub deploy: DeployFlags,
 }
 
-/// One target's diff, with what a plan records of it.
-struct TargetDiff {
-    release: String,
-    namespace: String,
-    context: String,
-    report: DiffReport,
-    rendered_fingerprint: String,
-    live_fingerprint: String,
-    warnings: Vec<String>,
-}
-
-/// Prepares values without line numbers (fast), and again with them when the schema rejects
-/// the values, so the error names the file and line.
-fn prepare_checked(
-    global: &GlobalArgs,
-    chart: &ChartArgs,
-    sets: &[SetFlag],
-) -> Result<Prepared, CliError> {
-    let prepared = prepare_with(global, chart, sets, false, None)?;
-    if validate_schema(&prepared).is_err() {
-        validate_schema(&prepare(global, chart, sets)?)?;
-    }
-    Ok(prepared)
-}
-
-/// Renders a target as the next deploy would and compares it with the cluster.
-async fn diff_target(
-    global: &GlobalArgs,
-    chart: &ChartArgs,
-    sets: &[SetFlag],
-    flags: &DiffFlags,
-) -> Result<TargetDiff, CliError> {
-    let opts = flags.options()?;
-    let mut p = prepare_checked(global, chart, sets)?;
-    let mut rules = IgnoreRules::new(
-        p.target
-            .as_ref()
-            .map(|t| t.ignore.clone())
-            .unwrap_or_default(),
-    );
-    rules
-        .add_compact(&flags.ignore)
-        .map_err(|e| CliError::new(format!("--ignore: {e}")))?;
-    let cluster = connect(global, p.target.as_ref())
-        .await
-        .map_err(|e| match &p.target {
-            Some(t) => CliError::new(format!(
-                "target {} ({}): {}",
-                t.name,
-                t.dir.display(),
-                e.message
-            )),
-            None => e,
-        })?;
-    let history = SecretStore::new(&cluster, &p.namespace)
-        .history(&p.release)
-        .await
-        .map_err(CliError::new)?;
-    // The render options of install/upgrade (release_cmds::deploy_in_session) for the next
-    // revision, so templates that use the revision or generated values render the same.
-    let deployed = history.iter().rev().find(|r| r.status == Status::Deployed);
-    let exists = deployed.is_some();
-    let render_opts = RenderOptions {
-        release: Some(ReleaseInfo {
-            name: p.release.clone(),
-            namespace: p.namespace.clone(),
-            revision: history.last().map_or(1, |r| r.revision + 1),
-            is_install: !exists,
-            is_upgrade: exists,
-            service: "charter",
-        }),
-        target: p.target_info(),
-        capabilities: Capabilities {
-            kube_version: cluster.server_version().await?,
-            api_versions: cluster.api_versions().await?,
-        },
-        previous_generated: deployed.map(|r| r.generated.clone()).unwrap_or_default(),
-        notes: false,
-        lookup: Some(super::release_cmds::live_lookup(&cluster)),
-    };
-    let values = std::mem::take(&mut p.resolved.values);
-    let rendered = render::render_owned(&p.chart, values, &render_opts)?;
-    let pv = preview(
-        &cluster,
-        &p.release,
-        &p.namespace,
-        &history,
-        &rendered.crds,
-        &rendered.manifests,
-    )
-    .await?;
-    tracing::info!(
-        "{}/{}: {} objects, {} dry runs",
-        p.namespace,
-        p.release,
-        pv.inputs.len(),
-        pv.dry_runs
-    );
-    // The latest revision is part of the live state: a deploy between plan and apply changes
-    // what the plan was made against even when it left every object as it was.
-    let live_fp = sha256(
-        format!(
-            "revision {}\n{}",
-            pv.latest_revision,
-            live_fingerprint(&pv.inputs, &rules)
-        )
-        .as_bytes(),
-    );
-    let report = diff_objects(pv.inputs, &rules, &opts);
-    Ok(TargetDiff {
-        release: p.release,
-        namespace: p.namespace,
-        context: cluster.context.clone(),
-        report,
-        rendered_fingerprint: pv.rendered_fingerprint,
-        live_fingerprint: live_fp,
-        warnings: pv.warnings,
-    })
-}
-
 fn warn_unmatched(prefix: &str, report: &DiffReport) {
     for r in &report.unmatched_rules {
         let from = r
@@ -245,7 +102,12 @@ fn color(global: &GlobalArgs) -> bool {
 
 /// `charter diff`.
 pub fn diff(global: &GlobalArgs, args: DiffArgs, sets: Vec<SetFlag>) -> CmdResult {
-    let td = runtime()?.block_on(diff_target(global, &args.chart, &sets, &args.diff))?;
+    let req = DiffRequest {
+        show_secrets: secrets_shown(args.diff.show_secrets, args.diff.force_show_secrets)?,
+        chart: args.chart.request(sets)?,
+        ignore: args.diff.ignore.clone(),
+    };
+    let td = action::diff::run(&global.globals(), &req)?;
     for w in &td.warnings {
         eprintln!("warning: {w}");
     }
@@ -260,141 +122,6 @@ pub fn diff(global: &GlobalArgs, args: DiffArgs, sets: Vec<SetFlag>) -> CmdResul
         Some(Format::Table) | None => print!("{}", render_text(&td.report, color(global))),
     }
     Ok(td.report.summary.exit_code(args.diff.fail_on_drift))
-}
-
-/// One target of a plan: where it is, and its diff or why there is none.
-struct Planned {
-    name: String,
-    dir: PathBuf,
-    context: Option<String>,
-    result: Result<TargetDiff, String>,
-}
-
-/// The target's name below its stack root (`prod/westus`), or its path when it cannot be
-/// resolved (the diff then reports why).
-fn target_name(dir: &Path) -> (String, Option<String>) {
-    match crate::target::resolve(dir) {
-        Ok(t) => (t.name, t.kube_context),
-        Err(_) => (dir.display().to_string(), None),
-    }
-}
-
-async fn plan_all(
-    global: &GlobalArgs,
-    dir: &Path,
-    parallel: usize,
-    flags: &DiffFlags,
-) -> Result<Vec<Planned>, CliError> {
-    let leaves = crate::target::leaves(dir)?;
-    if leaves.is_empty() {
-        return Err(CliError::new(format!(
-            "{}: no targets below it (a target is a leaf directory with a values.yaml or charter.yaml)",
-            dir.display()
-        )));
-    }
-    let limit = Arc::new(tokio::sync::Semaphore::new(parallel));
-    let mut tasks = Vec::new();
-    for leaf in leaves {
-        let (global, flags, limit) = (global.clone(), flags.clone(), limit.clone());
-        // Each target on its own thread: renders (CPU) of different targets run in parallel
-        // too. (block_on on a blocking thread: the diff's future need not be Send.)
-        let handle = tokio::runtime::Handle::current();
-        tasks.push(tokio::spawn(async move {
-            let _permit = limit.acquire_owned().await;
-            tokio::task::spawn_blocking(move || {
-                let (name, context) = target_name(&leaf);
-                let chart = ChartArgs {
-                    args: vec![leaf.display().to_string()],
-                    ..Default::default()
-                };
-                let result = handle
-                    .block_on(diff_target(&global, &chart, &[], &flags))
-                    .map_err(|e| e.message);
-                Planned {
-                    name,
-                    dir: leaf,
-                    context,
-                    result,
-                }
-            })
-            .await
-        }));
-    }
-    let mut out = Vec::new();
-    for t in tasks {
-        let joined = t
-            .await
-            .map_err(|e| CliError::new(format!("a plan task failed: {e}")))?;
-        out.push(joined.map_err(|e| CliError::new(format!("a plan task failed: {e}")))?);
-    }
-    out.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(out)
-}
-
-/// The plan document (schemas/plan.schema.json) with its checksum; `diffs` adds each target's
-/// diff report (the `-o json` output).
-fn plan_document(root: &Path, flags: &DiffFlags, planned: &[Planned], diffs: bool) -> Value {
-    let targets: Vec<Value> = planned
-        .iter()
-        .map(|p| {
-            let mut t = json!({
-                "name": p.name,
-                "dir": p.dir.display().to_string(),
-            });
-            match &p.result {
-                Ok(d) => {
-                    t["release"] = json!(d.release);
-                    t["namespace"] = json!(d.namespace);
-                    t["context"] = json!(d.context);
-                    t["renderedFingerprint"] = json!(d.rendered_fingerprint);
-                    t["liveFingerprint"] = json!(d.live_fingerprint);
-                    t["summary"] = json!(d.report.summary);
-                    if diffs {
-                        t["diff"] = to_json(&d.report);
-                    }
-                }
-                Err(e) => {
-                    if let Some(c) = &p.context {
-                        t["context"] = json!(c);
-                    }
-                    t["error"] = json!(e);
-                }
-            }
-            t
-        })
-        .collect();
-    let mut doc = json!({
-        "apiVersion": PLAN_API_VERSION,
-        "charterVersion": CHARTER_VERSION,
-        "root": root.display().to_string(),
-        "ignore": flags.ignore,
-        "targets": targets,
-    });
-    doc["checksum"] = json!(plan_checksum(&doc));
-    doc
-}
-
-/// sha256 over the canonical JSON of the document without its `checksum`.
-fn plan_checksum(doc: &Value) -> String {
-    let mut d = doc.clone();
-    if let Some(m) = d.as_object_mut() {
-        m.shift_remove("checksum");
-    }
-    sha256(&canonical_json(&d))
-}
-
-fn plan_exit_code(planned: &[Planned], fail_on_drift: bool) -> i32 {
-    if planned.iter().any(|p| p.result.is_err()) {
-        1
-    } else if planned
-        .iter()
-        .filter_map(|p| p.result.as_ref().ok())
-        .any(|d| d.report.summary.exit_code(fail_on_drift) == 2)
-    {
-        2
-    } else {
-        0
-    }
 }
 
 fn summary_table(planned: &[Planned], markdown: bool) -> String {
@@ -432,7 +159,10 @@ fn summary_table(planned: &[Planned], markdown: bool) -> String {
                 String::new(),
                 p.context.clone().unwrap_or_default(),
                 None,
-                format!("error: {}", e.lines().next().unwrap_or_default()),
+                format!(
+                    "error: {}",
+                    e.to_string().lines().next().unwrap_or_default()
+                ),
             ),
         };
         let n =
@@ -485,14 +215,15 @@ fn summary_table(planned: &[Planned], markdown: bool) -> String {
 
 /// `charter plan`.
 pub fn plan(global: &GlobalArgs, args: PlanArgs) -> CmdResult {
-    args.diff.options()?;
-    let planned = runtime()?.block_on(plan_all(
-        global,
-        &args.dir,
-        usize::from(args.parallel),
-        &args.diff,
-    ))?;
-    for p in &planned {
+    let req = PlanRequest {
+        dir: args.dir.clone(),
+        parallel: usize::from(args.parallel),
+        ignore: args.diff.ignore.clone(),
+        show_secrets: secrets_shown(args.diff.show_secrets, args.diff.force_show_secrets)?,
+    };
+    let plan = action::plan::run(&global.globals(), &req)?;
+    let planned = &plan.targets;
+    for p in planned {
         match &p.result {
             Ok(d) => {
                 for w in &d.warnings {
@@ -501,7 +232,7 @@ pub fn plan(global: &GlobalArgs, args: PlanArgs) -> CmdResult {
                 warn_unmatched(&format!("target {}: ", p.name), &d.report);
             }
             // Connection errors already name the target.
-            Err(e) if e.starts_with(&format!("target {} ", p.name)) => eprintln!("error: {e}"),
+            Err(e @ Error::InTarget { .. }) => eprintln!("error: {e}"),
             Err(e) => eprintln!("error: target {} ({}): {e}", p.name, p.dir.display()),
         }
     }
@@ -513,17 +244,16 @@ pub fn plan(global: &GlobalArgs, args: PlanArgs) -> CmdResult {
     };
     match global.format {
         Some(Format::Json) => {
-            let doc = plan_document(&args.dir, &args.diff, &planned, true);
-            println!("{}", serde_json::to_string_pretty(&doc)?);
+            println!("{}", serde_json::to_string_pretty(&plan.file(true))?);
         }
         Some(Format::Yaml) => {
-            let doc = plan_document(&args.dir, &args.diff, &planned, true);
+            let doc = serde_json::to_value(plan.file(true))?;
             print!("{}", crate::yaml::to_yaml(&doc));
         }
         Some(Format::Markdown) => {
             println!("# charter plan: {}\n", args.dir.display());
-            print!("{}", summary_table(&planned, true));
-            for p in &planned {
+            print!("{}", summary_table(planned, true));
+            for p in planned {
                 if let Ok(d) = &p.result
                     && (d.report.summary.has_changes() || d.report.summary.has_drift())
                 {
@@ -534,7 +264,7 @@ pub fn plan(global: &GlobalArgs, args: PlanArgs) -> CmdResult {
         }
         Some(Format::Table) | None => {
             let color = color(global);
-            for p in &planned {
+            for p in planned {
                 if let Ok(d) = &p.result
                     && (d.report.summary.has_changes() || d.report.summary.has_drift())
                 {
@@ -543,294 +273,70 @@ pub fn plan(global: &GlobalArgs, args: PlanArgs) -> CmdResult {
                     println!();
                 }
             }
-            print!("{}", summary_table(&planned, false));
+            print!("{}", summary_table(planned, false));
         }
     }
     if let Some(out) = &args.out {
-        let doc = plan_document(&args.dir, &args.diff, &planned, false);
-        let text = serde_json::to_string_pretty(&doc)? + "\n";
-        std::fs::write(out, text).map_err(|e| {
+        std::fs::write(out, plan.file(false).to_json()).map_err(|e| {
             CliError::new(format!("cannot write the plan to {}: {e}", out.display()))
         })?;
         eprintln!("plan written to {}", out.display());
     }
-    Ok(plan_exit_code(&planned, args.diff.fail_on_drift))
+    Ok(plan.exit_code(args.diff.fail_on_drift))
 }
-
-/// Reads and checks a plan file: JSON, schema, checksum, charter version.
-fn read_plan(path: &Path) -> Result<Value, CliError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| CliError::new(format!("cannot read plan {}: {e}", path.display())))?;
-    let doc: Value = serde_json::from_str(&text).map_err(|e| {
-        CliError::new(format!(
-            "{}: not a plan file: invalid JSON at line {} column {}: {e}",
-            path.display(),
-            e.line(),
-            e.column()
-        ))
-    })?;
-    let api = doc.get("apiVersion").and_then(Value::as_str);
-    if api != Some(PLAN_API_VERSION) {
-        return Err(CliError::new(format!(
-            "{}: not a charter plan: apiVersion is {}, expected {PLAN_API_VERSION}. Make it with `charter plan DIR --out FILE`",
-            path.display(),
-            api.map_or("missing".to_string(), |a| format!("`{a}`"))
-        )));
-    }
-    let schema: Value = serde_json::from_str(PLAN_SCHEMA)
-        .map_err(|e| CliError::new(format!("internal: plan schema: {e}")))?;
-    let mut compiler = boon::Compiler::new();
-    let mut schemas = boon::Schemas::new();
-    compiler
-        .add_resource("plan.schema.json", schema)
-        .map_err(|e| CliError::new(format!("internal: plan schema: {e}")))?;
-    let idx = compiler
-        .compile("plan.schema.json", &mut schemas)
-        .map_err(|e| CliError::new(format!("internal: plan schema: {e}")))?;
-    if let Err(e) = schemas.validate(&doc, idx) {
-        return Err(CliError::new(format!(
-            "{}: refused: the plan does not match schemas/plan.schema.json (edited by hand?): {e}. Make the plan again",
-            path.display()
-        )));
-    }
-    let stored = doc.get("checksum").and_then(Value::as_str).unwrap_or("");
-    if stored != plan_checksum(&doc) {
-        return Err(CliError::new(format!(
-            "{}: refused: its checksum does not match its content, so it was changed after `charter plan` wrote it (edited by hand?). Make the plan again",
-            path.display()
-        )));
-    }
-    let version = doc
-        .get("charterVersion")
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    if version != CHARTER_VERSION {
-        return Err(CliError::new(format!(
-            "{}: refused: the plan was made by charter {version}, this is charter {CHARTER_VERSION}; a plan is applied by the version that made it. Make the plan again with this version",
-            path.display()
-        )));
-    }
-    Ok(doc)
-}
-
-fn deploy_args(args: &ApplyArgs, dir: &Path) -> DeployArgs {
-    DeployArgs {
-        chart: ChartArgs {
-            args: vec![dir.display().to_string()],
-            ..Default::default()
-        },
-        deploy: args.deploy.clone(),
-        dry_run: None,
-    }
-}
-
-/// Why a planned target may not be applied any more, if it may not.
-async fn check_planned(
-    global: &GlobalArgs,
-    planned: &Value,
-    ignore: &[String],
-) -> Result<Option<TargetDiff>, String> {
-    let s = |k: &str| planned.get(k).and_then(Value::as_str).unwrap_or("");
-    if let Some(e) = planned.get("error").and_then(Value::as_str) {
-        return Err(format!("refused: it failed when planned ({e})"));
-    }
-    let chart = ChartArgs {
-        args: vec![s("dir").to_string()],
-        ..Default::default()
-    };
-    let flags = DiffFlags {
-        ignore: ignore.to_vec(),
-        ..Default::default()
-    };
-    let now = diff_target(global, &chart, &[], &flags)
-        .await
-        .map_err(|e| format!("refused: it cannot be diffed now: {}", e.message))?;
-    let was = format!(
-        "{}/{} in context {}",
-        s("namespace"),
-        s("release"),
-        s("context")
-    );
-    let is = format!(
-        "{}/{} in context {}",
-        now.namespace, now.release, now.context
-    );
-    if was != is {
-        return Err(format!(
-            "refused: it was planned as release {was} and now resolves to {is}"
-        ));
-    }
-    if now.rendered_fingerprint != s("renderedFingerprint") {
-        return Err(
-            "refused: its rendered objects differ from the plan's (the chart, values or charter.yaml changed since, or the chart renders something random); plan again".to_string(),
-        );
-    }
-    if now.live_fingerprint != s("liveFingerprint") {
-        return Err(format!(
-            "refused: the live state of release {was} changed since the plan (an object was edited, created or deleted outside this plan, or the release was deployed); plan again. Now: {} to create, {} to change, {} to prune, {} drifted",
-            now.report.summary.create,
-            now.report.summary.change,
-            now.report.summary.prune,
-            now.report.summary.drift
-        ));
-    }
-    Ok(Some(now))
-}
-
-/// A target to apply: its name, directory, and its entry in the plan (with --plan).
-type ApplyTarget = (String, PathBuf, Option<Value>);
 
 /// `charter apply`.
 pub fn apply(global: &GlobalArgs, args: ApplyArgs) -> CmdResult {
-    let rt = runtime()?;
-    let (targets, ignore): (Vec<ApplyTarget>, Vec<String>) = match (&args.plan, &args.dir) {
-        (Some(plan), _) => {
-            let doc = read_plan(plan)?;
-            let ignore = doc
-                .get("ignore")
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_string)
-                        .collect()
-                })
-                .unwrap_or_default();
-            let targets = doc
-                .get("targets")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default()
-                .into_iter()
-                .map(|t| {
-                    let s = |k: &str| t.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-                    (s("name"), PathBuf::from(s("dir")), Some(t))
-                })
-                .collect();
-            (targets, ignore)
-        }
-        (None, Some(dir)) => {
-            let leaves = crate::target::leaves(dir)?;
-            if leaves.is_empty() {
-                return Err(CliError::new(format!(
-                    "{}: no targets below it (a target is a leaf directory with a values.yaml or charter.yaml)",
-                    dir.display()
-                )));
-            }
-            let targets = leaves
-                .into_iter()
-                .map(|l| (target_name(&l).0, l, None))
-                .collect();
-            (targets, Vec::new())
-        }
+    let targets = match (args.plan, args.dir) {
+        (Some(plan), _) => ApplyTargets::Plan(plan),
+        (None, Some(dir)) => ApplyTargets::Tree(dir),
         (None, None) => {
             return Err(CliError::new(
                 "nothing to apply: pass a deploy tree directory or --plan FILE",
             ));
         }
     };
-    let mut results: Vec<(String, String)> = Vec::new();
-    let mut failed = 0;
-    // Targets are applied one after another: each deploy logs its progress as it goes, and
-    // interleaved logs of several releases would be unreadable.
-    for (name, dir, entry) in &targets {
-        if args.fail_fast && failed > 0 {
-            results.push((name.clone(), "skipped (--fail-fast)".into()));
-            continue;
-        }
-        if let Some(entry) = entry {
-            match rt.block_on(check_planned(global, entry, &ignore)) {
-                Err(why) => {
-                    eprintln!("error: target {name} ({}): {why}", dir.display());
-                    results.push((name.clone(), why));
-                    failed += 1;
-                    continue;
+    let req = ApplyRequest {
+        targets,
+        fail_fast: args.fail_fast,
+        options: args.deploy.options(),
+    };
+    let rep = Reporter::new();
+    let format = global.output.unwrap_or(OutputFormat::Table);
+    let mut printed: Result<(), CliError> = Ok(());
+    let results =
+        action::apply::run(
+            &global.globals(),
+            &req,
+            &|p| rep.report(p),
+            &mut |event| match event {
+                TargetEvent::Started { name, dir } => {
+                    eprintln!("==> target {name} ({})", dir.display())
                 }
-                Ok(Some(now)) if !now.report.summary.has_changes() => {
-                    results.push((name.clone(), "up to date (nothing planned)".into()));
-                    continue;
+                TargetEvent::Deployed(record) => {
+                    rep.finish();
+                    if printed.is_ok() {
+                        printed = print_record_summary(record, format);
+                    }
                 }
-                Ok(_) => {}
-            }
-        }
-        eprintln!("==> target {name} ({})", dir.display());
-        let deploy = deploy_args(&args, dir);
-        match rt.block_on(deploy_async(global, &deploy, &[], true, true, false)) {
-            Ok(_) => results.push((name.clone(), "applied".into())),
-            Err(e) => {
-                eprintln!(
-                    "error: target {name} ({}): {}",
-                    dir.display(),
-                    e.message.trim_end()
-                );
-                results.push((
-                    name.clone(),
-                    format!("failed: {}", e.message.lines().next().unwrap_or_default()),
-                ));
-                failed += 1;
-            }
-        }
-    }
+                TargetEvent::Failed { name, dir, why } => {
+                    rep.finish();
+                    eprintln!("error: target {name} ({}): {why}", dir.display())
+                }
+            },
+        )?;
+    rep.finish();
+    printed?;
     let w = results.iter().map(|r| r.0.len()).max().unwrap_or(6).max(6);
     println!("\n{:<w$}  RESULT", "TARGET");
     for (n, r) in &results {
         println!("{n:<w$}  {r}");
     }
-    Ok(if failed > 0 { 1 } else { 0 })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn write_plan(dir: &Path, doc: &Value) -> PathBuf {
-        let p = dir.join("plan.json");
-        std::fs::write(&p, serde_json::to_string_pretty(doc).unwrap()).unwrap();
-        p
-    }
-
-    fn plan(version: &str) -> Value {
-        let mut doc = json!({
-            "apiVersion": PLAN_API_VERSION,
-            "charterVersion": version,
-            "root": "deploy/app",
-            "ignore": [],
-            "targets": [{"name": "prod/east", "dir": "deploy/app/prod/east", "error": "x"}],
-        });
-        doc["checksum"] = json!(plan_checksum(&doc));
-        doc
-    }
-
-    #[test]
-    fn plans_from_another_version_or_edited_are_refused() {
-        let tmp = tempfile::tempdir().unwrap();
-        let ok = write_plan(tmp.path(), &plan(CHARTER_VERSION));
-        assert!(read_plan(&ok).is_ok());
-
-        let other = write_plan(tmp.path(), &plan("0.0.1-other"));
-        let err = read_plan(&other).unwrap_err().message;
-        assert!(err.contains("made by charter 0.0.1-other"), "{err}");
-
-        let mut edited = plan(CHARTER_VERSION);
-        edited["root"] = json!("deploy/other");
-        let err = read_plan(&write_plan(tmp.path(), &edited))
-            .unwrap_err()
-            .message;
-        assert!(err.contains("checksum"), "{err}");
-
-        let mut bad = plan(CHARTER_VERSION);
-        bad["targets"][0]["extra"] = json!(1);
-        bad["checksum"] = json!(plan_checksum(&bad));
-        let err = read_plan(&write_plan(tmp.path(), &bad))
-            .unwrap_err()
-            .message;
-        assert!(err.contains("schema"), "{err}");
-    }
-
-    #[test]
-    fn the_checksum_does_not_depend_on_formatting() {
-        let doc = plan(CHARTER_VERSION);
-        let compact: Value = serde_json::from_str(&doc.to_string()).unwrap();
-        assert_eq!(plan_checksum(&doc), plan_checksum(&compact));
-    }
+    let failed = results.iter().any(|(_, o)| {
+        matches!(
+            o,
+            action::apply::Outcome::Refused(_) | action::apply::Outcome::Failed(_)
+        )
+    });
+    Ok(if failed { 1 } else { 0 })
 }

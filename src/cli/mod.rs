@@ -1,11 +1,12 @@
 //! Command line interface: clap commands, output formatting, exit codes. The only module that
 //! prints.
 //!
-//! Exit codes: 0 ok, 1 error, 2 "changes present" (diff/plan).
+//! Each command's handler converts its flags into a typed request of [`crate::action`] once
+//! ([`args`]), calls the action, and prints the typed result. Exit codes: 0 ok, 1 error, 2
+//! "changes present" (diff/plan).
 
+mod args;
 mod diff_cmds;
-mod input;
-mod lint;
 mod output;
 mod progress;
 mod release_cmds;
@@ -17,7 +18,7 @@ use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
-pub use input::{ChartArgs, Prepared, SetFlag};
+use crate::action::Globals;
 
 /// charter: Kubernetes manifests from Tera charts, layered per environment and region.
 #[derive(Debug, Parser)]
@@ -122,7 +123,7 @@ enum Command {
     /// Print the merged values of a target; --explain shows which layer set each value.
     Values(render_cmds::ValuesArgs),
     /// Check a chart or every target of a deploy tree: structure, schema, rendering, objects.
-    Lint(lint::LintArgs),
+    Lint(render_cmds::LintArgs),
     /// Package a chart directory into a reproducible <name>-<version>.tgz.
     Package(repo_cmds::PackageArgs),
     /// Chart repositories: index a directory; add, list, update, remove configured ones.
@@ -211,6 +212,17 @@ impl CliError {
     }
 }
 
+impl GlobalArgs {
+    /// What actions read of the global flags.
+    fn globals(&self) -> Globals {
+        Globals {
+            kubeconfig: self.kubeconfig.clone(),
+            kube_context: self.kube_context.clone(),
+            namespace: self.namespace.clone(),
+        }
+    }
+}
+
 impl<E: std::error::Error> From<E> for CliError {
     fn from(e: E) -> Self {
         CliError::new(e)
@@ -230,7 +242,7 @@ pub fn main() -> i32 {
             return code;
         }
     };
-    let set_flags = input::ordered_set_flags(&matches);
+    let set_flags = args::ordered_set_flags(&matches);
     let cli = match Cli::from_arg_matches_mut(&mut matches) {
         Ok(c) => c,
         Err(e) => {
@@ -260,7 +272,7 @@ pub fn main() -> i32 {
         Command::List(args) => release_cmds::list(&cli.global, args),
         Command::Status(args) => release_cmds::status(&cli.global, args),
         Command::Values(args) => render_cmds::values(&cli.global, args, set_flags),
-        Command::Lint(args) => lint::lint(&cli.global, args, set_flags),
+        Command::Lint(args) => render_cmds::lint(&cli.global, args, set_flags),
         Command::Package(args) => repo_cmds::package(&cli.global, args),
         Command::Repo(args) => repo_cmds::repo(&cli.global, args),
         Command::Search(args) => repo_cmds::search_cmd(&cli.global, args),

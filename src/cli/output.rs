@@ -2,21 +2,9 @@
 
 use std::io::{self, Write};
 
-use super::OutputFormat;
-use crate::manifest::Manifest;
+use super::{CliError, OutputFormat};
+use crate::release::ReleaseRecord;
 use crate::values::ExplainRow;
-
-/// Writes manifests as a YAML stream, each preceded by its `# Source:` line.
-pub fn write_manifests<W: Write>(out: &mut W, objects: &[&Manifest]) -> io::Result<()> {
-    for m in objects {
-        out.write_all(b"---\n# Source: ")?;
-        out.write_all(m.source.as_bytes())?;
-        out.write_all(b"\n")?;
-        out.write_all(m.text().as_bytes())?;
-        out.write_all(b"\n")?;
-    }
-    Ok(())
-}
 
 /// Writes `values --explain` rows: every leaf, its value, and the layer that set it.
 pub fn write_explain<W: Write>(
@@ -71,4 +59,100 @@ pub fn write_explain<W: Write>(
             Ok(())
         }
     }
+}
+
+/// Prints data as pretty JSON, or as YAML for any other format.
+pub fn print_data<T: serde::Serialize>(format: OutputFormat, data: &T) -> Result<(), CliError> {
+    let value = serde_json::to_value(data)?;
+    let mut out = std::io::stdout().lock();
+    match format {
+        OutputFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &value)?;
+            writeln!(out)?;
+        }
+        _ => out.write_all(crate::yaml::to_yaml(&value).as_bytes())?,
+    }
+    Ok(())
+}
+
+/// Prints rows as aligned columns (the last column is not padded).
+pub fn print_table<W: Write>(
+    out: &mut W,
+    header: &[&str],
+    rows: &[Vec<String>],
+) -> std::io::Result<()> {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            widths[i] = widths[i].max(c.chars().count());
+        }
+    }
+    let line = |out: &mut W, cells: Vec<&str>| -> std::io::Result<()> {
+        let last = cells.len() - 1;
+        let mut s = String::new();
+        for (i, c) in cells.into_iter().enumerate() {
+            s.push_str(c);
+            if i < last {
+                s.extend(std::iter::repeat_n(' ', widths[i] - c.chars().count() + 2));
+            }
+        }
+        writeln!(out, "{}", s.trim_end())
+    };
+    line(out, header.to_vec())?;
+    for r in rows {
+        line(out, r.iter().map(String::as_str).collect())?;
+    }
+    Ok(())
+}
+
+/// Prints warnings on stderr.
+pub fn warn(lines: &[String]) {
+    for l in lines {
+        eprintln!("warning: {l}");
+    }
+}
+
+/// A revision's summary as JSON/YAML show it.
+pub fn summary_json(r: &ReleaseRecord) -> serde_json::Value {
+    serde_json::json!({
+        "name": r.name,
+        "namespace": r.namespace,
+        "revision": r.revision,
+        "status": r.status,
+        "chart": format!("{}-{}", r.chart.name, r.chart.version),
+        "appVersion": r.chart.app_version,
+        "updated": r.last_deployed,
+        "description": r.description,
+        "notes": r.notes,
+    })
+}
+
+/// Prints the revision an install, upgrade or rollback wrote.
+pub fn print_record_summary(r: &ReleaseRecord, out: OutputFormat) -> Result<(), CliError> {
+    match out {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&summary_json(r))?),
+        OutputFormat::Yaml => print!("{}", crate::yaml::to_yaml(&summary_json(r))),
+        OutputFormat::Table => {
+            println!("NAME: {}", r.name);
+            println!("NAMESPACE: {}", r.namespace);
+            println!("REVISION: {}", r.revision);
+            println!("STATUS: {}", r.status);
+            println!("CHART: {}-{}", r.chart.name, r.chart.version);
+            println!("DESCRIPTION: {}", r.description);
+            if !r.notes.trim().is_empty() {
+                println!("\nNOTES:\n{}", r.notes.trim_end());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Prints summaries of several revisions as a JSON or YAML list.
+pub fn print_summaries(records: &[&ReleaseRecord], out: OutputFormat) -> Result<(), CliError> {
+    let v: Vec<_> = records.iter().map(|r| summary_json(r)).collect();
+    match out {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&v)?),
+        _ => print!("{}", crate::yaml::to_yaml(&serde_json::Value::Array(v))),
+    }
+    Ok(())
 }

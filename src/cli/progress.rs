@@ -7,39 +7,55 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::release::ops::{ANNOTATION_POLICY, Progress};
+use crate::object::ANNOTATION_POLICY;
+use crate::release::Progress;
 
 /// Turns [`Progress`] events into output.
 pub struct Reporter {
-    bar: Option<ProgressBar>,
+    /// Whether stderr is a terminal (a bar) or not (lines).
+    terminal: bool,
+    /// The bar of the operation under way: made on its first event, gone after [`Reporter::finish`]
+    /// (an `apply` runs one operation per target).
+    bar: Mutex<Option<ProgressBar>>,
     /// The last pending count printed while waiting, so a line goes out only on a change.
     last_pending: Mutex<Option<usize>>,
+}
+
+fn new_bar() -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} {msg:<10} [{bar:30}] {pos}/{len} {elapsed} {prefix}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
 }
 
 impl Reporter {
     /// A bar when stderr is a terminal, lines otherwise.
     pub fn new() -> Reporter {
-        let bar = std::io::stderr().is_terminal().then(|| {
-            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-            bar.set_style(
-                ProgressStyle::with_template(
-                    "{spinner} {msg:<10} [{bar:30}] {pos}/{len} {elapsed} {prefix}",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
-            );
-            bar.enable_steady_tick(Duration::from_millis(120));
-            bar
-        });
         Reporter {
-            bar,
+            terminal: std::io::stderr().is_terminal(),
+            bar: Mutex::new(None),
             last_pending: Mutex::new(None),
         }
     }
 
+    /// The bar, made when the first event arrives; `None` when not on a terminal.
+    fn bar(&self) -> Option<ProgressBar> {
+        if !self.terminal {
+            return None;
+        }
+        let mut bar = self.bar.lock().unwrap_or_else(|e| e.into_inner());
+        Some(bar.get_or_insert_with(new_bar).clone())
+    }
+
     /// A message that is not progress (a repaired revision, an --atomic rollback).
     pub fn line(&self, msg: &str) {
-        match &self.bar {
+        match self.bar() {
             Some(bar) => bar.println(msg),
             None => eprintln!("{msg}"),
         }
@@ -47,7 +63,24 @@ impl Reporter {
 
     /// Handles one event.
     pub fn report(&self, p: Progress<'_>) {
-        if let Some(bar) = &self.bar {
+        match p {
+            Progress::Repaired {
+                release,
+                namespace,
+                revision,
+            } => {
+                return self.line(&format!(
+                    "release {namespace}/{release}: revision {revision} was left pending by an operation that died; marked failed"
+                ));
+            }
+            Progress::RollingBack { error, revision } => {
+                return self.line(&format!(
+                    "--atomic: {error}; rolling back to revision {revision}"
+                ));
+            }
+            _ => {}
+        }
+        if let Some(bar) = self.bar() {
             match p {
                 Progress::Phase(name, total) => {
                     bar.set_length(total as u64);
@@ -69,11 +102,15 @@ impl Reporter {
                     bar.set_position(total.saturating_sub(pending) as u64);
                     bar.set_prefix(example.to_string());
                 }
+                Progress::Repaired { .. } | Progress::RollingBack { .. } => {}
             }
             return;
         }
         match p {
-            Progress::Phase(..) | Progress::Unchanged(_) => {}
+            Progress::Phase(..)
+            | Progress::Unchanged(_)
+            | Progress::Repaired { .. }
+            | Progress::RollingBack { .. } => {}
             Progress::Applied(i) => eprintln!("applied {}", i.display()),
             Progress::Pruned(i) => eprintln!("pruned {}", i.display()),
             Progress::Kept(i) => eprintln!("kept {} ({ANNOTATION_POLICY}: keep)", i.display()),
@@ -98,9 +135,11 @@ impl Reporter {
 
     /// Clears the bar before the command prints its result.
     pub fn finish(&self) {
-        if let Some(bar) = &self.bar {
+        let bar = self.bar.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(bar) = bar {
             bar.finish_and_clear();
         }
+        *self.last_pending.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
 }
 

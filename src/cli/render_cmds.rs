@@ -1,14 +1,17 @@
-//! `charter template` and `charter values`.
+//! `charter template`, `values` and `lint`: rendering without a cluster.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use super::input::{ChartArgs, Prepared, SetFlag, prepare, prepare_with};
+use super::args::ChartArgs;
 use super::{CliError, CmdResult, GlobalArgs, OutputFormat, output};
-use crate::manifest::Manifest;
-use crate::render::{self, Capabilities, ReleaseInfo, RenderOptions, Rendered};
+use crate::action::lint::{LintReport, LintRequest, Severity};
+use crate::action::template::{self, TemplateRequest, Values};
+use crate::manifest::{self, Manifest};
+use crate::render::{self, Capabilities};
+use crate::values::SetFlag;
 
 /// Flags of `charter template`.
 #[derive(Debug, Args)]
@@ -45,84 +48,37 @@ pub struct ValuesArgs {
     pub explain: bool,
 }
 
-/// Prepares, validates against the chart's schema, and renders.
-pub fn prepare_and_render(
-    global: &GlobalArgs,
-    args: &ChartArgs,
-    sets: &[SetFlag],
-    caps: Capabilities,
-    notes: bool,
-    keep_values: bool,
-) -> Result<(Prepared, Rendered), CliError> {
-    // Line numbers of values only serve messages: prepare without them, and again with them
-    // when the schema rejects the values, so the error names the file and line.
-    let t0 = std::time::Instant::now();
-    let mut prepared = prepare_with(global, args, sets, false, None)?;
-    tracing::debug!("values loaded and merged in {:?}", t0.elapsed());
-    if validate_schema(&prepared).is_err() {
-        validate_schema(&prepare(global, args, sets)?)?;
-    }
-    // Provenance only serves messages about values; the render does not need it.
-    let provenance = std::mem::take(&mut prepared.resolved.provenance);
-    rayon::spawn(move || drop(provenance));
-    let opts = RenderOptions {
-        release: Some(ReleaseInfo::install(&prepared.release, &prepared.namespace)),
-        target: prepared.target_info(),
-        capabilities: caps,
-        notes,
-        ..Default::default()
-    };
-    let values = if keep_values {
-        prepared.resolved.values.clone()
-    } else {
-        std::mem::take(&mut prepared.resolved.values)
-    };
-    let t0 = std::time::Instant::now();
-    let rendered = render::render_owned(&prepared.chart, values, &opts)?;
-    tracing::debug!("rendered and checked in {:?}", t0.elapsed());
-    Ok((prepared, rendered))
-}
-
-/// Validates the merged values against values.schema.json of the chart (and of each subchart
-/// for its own section).
-pub fn validate_schema(p: &Prepared) -> Result<(), CliError> {
-    if let Some((file, schema)) = &p.chart.schema {
-        let path = p.chart.origin.join(&file.path);
-        crate::values::validate(&path, schema, &p.resolved)?;
-    }
-    Ok(())
+/// Flags of `charter lint`.
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// A chart directory or .tgz, or a deploy-tree directory (every target below it is linted).
+    #[arg(value_name = "CHART | DEPLOY_DIR", default_value = ".")]
+    pub path: PathBuf,
+    /// Values file applied when linting a chart on its own; repeatable.
+    #[arg(short = 'f', long = "values", value_name = "FILE")]
+    pub values: Vec<PathBuf>,
+    /// Set a value (Helm syntax) when linting; repeatable.
+    #[arg(long = "set", value_name = "KEY=VAL")]
+    pub set: Vec<String>,
+    /// Treat warnings as errors.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// `charter template`.
 pub fn template(global: &GlobalArgs, args: TemplateArgs, sets: Vec<SetFlag>) -> CmdResult {
-    let caps = Capabilities {
-        kube_version: args.kube_version.clone(),
-        api_versions: args.api_versions.clone(),
+    let req = TemplateRequest {
+        chart: args.chart.request(sets)?,
+        show_only: args.show_only,
+        notes: args.notes,
+        skip_crds: args.skip_crds,
+        capabilities: Capabilities {
+            kube_version: args.kube_version,
+            api_versions: args.api_versions,
+        },
     };
-    let (prepared, rendered) =
-        prepare_and_render(global, &args.chart, &sets, caps, args.notes, false)?;
-    let mut objects: Vec<&Manifest> = Vec::new();
-    if !args.skip_crds {
-        objects.extend(rendered.crds.iter());
-    }
-    objects.extend(rendered.manifests.iter());
-    if !args.show_only.is_empty() {
-        for want in &args.show_only {
-            if !objects.iter().any(|m| show_only_matches(&m.source, want)) {
-                let mut known: Vec<&str> = objects.iter().map(|m| &*m.source).collect();
-                known.dedup();
-                return Err(CliError::new(format!(
-                    "--show-only {want}: no rendered object comes from that template; templates with output: {}",
-                    known.join(", ")
-                )));
-            }
-        }
-        objects.retain(|m| {
-            args.show_only
-                .iter()
-                .any(|w| show_only_matches(&m.source, w))
-        });
-    }
+    let rendered = template::run(&global.globals(), req)?;
+    let objects = rendered.objects();
     if let Some(dir) = &args.output_dir {
         write_output_dir(dir, &objects)?;
         return Ok(0);
@@ -130,8 +86,8 @@ pub fn template(global: &GlobalArgs, args: TemplateArgs, sets: Vec<SetFlag>) -> 
     let t0 = std::time::Instant::now();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
-    output::write_manifests(&mut out, &objects)?;
-    if let Some(notes) = &rendered.notes {
+    manifest::write_stream(&mut out, objects.iter().copied())?;
+    if let Some(notes) = &rendered.rendered.notes {
         writeln!(out, "\nNOTES:\n{}", notes.trim_end())?;
     }
     out.flush()?;
@@ -141,17 +97,10 @@ pub fn template(global: &GlobalArgs, args: TemplateArgs, sets: Vec<SetFlag>) -> 
     // The process ends right after printing: freeing tens of thousands of objects one by one
     // would only cost time.
     std::mem::forget(rendered);
-    std::mem::forget(prepared);
     Ok(0)
 }
 
-/// `--show-only templates/x.yaml` matches `demo/templates/x.yaml` (and a full source path).
-fn show_only_matches(source: &str, want: &str) -> bool {
-    let want = want.trim_start_matches("./");
-    source == want || source.ends_with(&format!("/{want}"))
-}
-
-fn write_output_dir(dir: &std::path::Path, objects: &[&Manifest]) -> Result<(), CliError> {
+fn write_output_dir(dir: &Path, objects: &[&Manifest]) -> Result<(), CliError> {
     let mut files: indexmap::IndexMap<&str, Vec<&Manifest>> = indexmap::IndexMap::new();
     for m in objects {
         files.entry(&*m.source).or_default().push(m);
@@ -162,9 +111,7 @@ fn write_output_dir(dir: &std::path::Path, objects: &[&Manifest]) -> Result<(), 
             std::fs::create_dir_all(parent)
                 .map_err(|e| CliError::new(format!("cannot create {}: {e}", parent.display())))?;
         }
-        let mut buf = Vec::new();
-        output::write_manifests(&mut buf, &ms)?;
-        std::fs::write(&path, buf)
+        std::fs::write(&path, manifest::to_stream(ms))
             .map_err(|e| CliError::new(format!("cannot write {}: {e}", path.display())))?;
     }
     Ok(())
@@ -172,22 +119,58 @@ fn write_output_dir(dir: &std::path::Path, objects: &[&Manifest]) -> Result<(), 
 
 /// `charter values`.
 pub fn values(global: &GlobalArgs, args: ValuesArgs, sets: Vec<SetFlag>) -> CmdResult {
-    let prepared = prepare(global, &args.chart, &sets)?;
-    validate_schema(&prepared)?;
+    let req = args.chart.request(sets)?;
+    let values = template::values(&global.globals(), &req, args.explain)?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    if args.explain {
-        let format = global.output.unwrap_or(OutputFormat::Table);
-        let rows = crate::values::explain(&prepared.resolved);
-        output::write_explain(&mut out, &rows, format)?;
-    } else {
-        match global.output.unwrap_or(OutputFormat::Yaml) {
+    match values {
+        Values::Explained(rows) => {
+            let format = global.output.unwrap_or(OutputFormat::Table);
+            output::write_explain(&mut out, &rows, format)?;
+        }
+        Values::Merged(v) => match global.output.unwrap_or(OutputFormat::Yaml) {
             OutputFormat::Json => {
-                serde_json::to_writer_pretty(&mut out, &prepared.resolved.values)?;
+                serde_json::to_writer_pretty(&mut out, &v)?;
                 writeln!(out)?;
             }
-            _ => out.write_all(crate::yaml::to_yaml(&prepared.resolved.values).as_bytes())?,
-        }
+            _ => out.write_all(crate::yaml::to_yaml(&v).as_bytes())?,
+        },
     }
     Ok(0)
+}
+
+/// `charter lint`.
+pub fn lint(global: &GlobalArgs, args: LintArgs, sets: Vec<SetFlag>) -> CmdResult {
+    let req = LintRequest {
+        path: args.path,
+        values: args.values,
+        sets,
+    };
+    let report = crate::action::lint::run(&global.globals(), &req)?;
+    print_lint(global, &report)?;
+    Ok(if report.failed(args.strict) { 1 } else { 0 })
+}
+
+fn print_lint(global: &GlobalArgs, report: &LintReport) -> Result<(), CliError> {
+    let (errors, warnings) = (report.errors(), report.warnings());
+    match global.output {
+        Some(format @ (OutputFormat::Json | OutputFormat::Yaml)) => {
+            let v = serde_json::json!({"findings": report.findings, "errors": errors, "warnings": warnings, "linted": report.linted});
+            output::print_data(format, &v)?;
+        }
+        _ => {
+            for f in &report.findings {
+                let tag = match f.severity {
+                    Severity::Error => "[ERROR]",
+                    Severity::Warning => "[WARNING]",
+                };
+                println!("{tag} {}: {}", f.location, f.message.trim_end());
+            }
+            println!(
+                "{} linted, {errors} error(s), {warnings} warning(s)",
+                report.linted
+            );
+        }
+    }
+    Ok(())
 }

@@ -2,19 +2,15 @@
 //! `dep update|build|list`.
 
 use std::io::{BufWriter, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
+use super::output::{print_data, print_table, warn};
 use super::{CliError, CmdResult, GlobalArgs, OutputFormat};
-use crate::chart::{Constraint, PackageOptions, package_chart, sha256_hex};
-use crate::repo::config::{validate_repo_name, validate_repo_url};
-use crate::repo::index::{index_directory, search};
-use crate::repo::resolve::save_pulled;
-use crate::repo::{
-    ChartSpec, Credentials, Fetched, Fetcher, Index, RepoEntry, Resolver, SearchQuery, deps,
-    now_rfc3339, write_atomic,
-};
+use crate::action::repo::{self, AddRequest, Added, PullRequest, SearchRequest};
+use crate::chart::PackageOptions;
+use crate::repo::{Credentials, deps};
 
 /// Flags of `charter package`.
 #[derive(Debug, Args)]
@@ -171,55 +167,6 @@ fn format_of(global: &GlobalArgs) -> OutputFormat {
     global.output.unwrap_or(OutputFormat::Table)
 }
 
-fn print_data<T: serde::Serialize>(format: OutputFormat, data: &T) -> Result<(), CliError> {
-    let value = serde_json::to_value(data)?;
-    let mut out = std::io::stdout().lock();
-    match format {
-        OutputFormat::Json => {
-            serde_json::to_writer_pretty(&mut out, &value)?;
-            writeln!(out)?;
-        }
-        _ => out.write_all(crate::yaml::to_yaml(&value).as_bytes())?,
-    }
-    Ok(())
-}
-
-/// Prints rows as aligned columns (the last column is not padded).
-fn print_table<W: Write>(
-    out: &mut W,
-    header: &[&str],
-    rows: &[Vec<String>],
-) -> std::io::Result<()> {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for r in rows {
-        for (i, c) in r.iter().enumerate() {
-            widths[i] = widths[i].max(c.chars().count());
-        }
-    }
-    let line = |out: &mut W, cells: Vec<&str>| -> std::io::Result<()> {
-        let last = cells.len() - 1;
-        let mut s = String::new();
-        for (i, c) in cells.into_iter().enumerate() {
-            s.push_str(c);
-            if i < last {
-                s.extend(std::iter::repeat_n(' ', widths[i] - c.chars().count() + 2));
-            }
-        }
-        writeln!(out, "{}", s.trim_end())
-    };
-    line(out, header.to_vec())?;
-    for r in rows {
-        line(out, r.iter().map(String::as_str).collect())?;
-    }
-    Ok(())
-}
-
-fn warn(lines: &[String]) {
-    for l in lines {
-        eprintln!("warning: {l}");
-    }
-}
-
 /// `charter package`.
 pub fn package(_global: &GlobalArgs, args: PackageArgs) -> CmdResult {
     let dest = args.destination.unwrap_or_else(|| PathBuf::from("."));
@@ -228,24 +175,19 @@ pub fn package(_global: &GlobalArgs, args: PackageArgs) -> CmdResult {
         app_version: args.app_version,
     };
     for chart in &args.charts {
-        if args.dependency_update {
-            let resolver = Resolver::from_env()?;
-            for v in deps::update(&resolver, chart, true)? {
-                eprintln!(
-                    "dependency {} {}: {}",
-                    v.locked.name, v.locked.version, v.how
-                );
-            }
+        let done = repo::package(chart, &dest, &opts, args.dependency_update)?;
+        for v in &done.vendored {
+            eprintln!(
+                "dependency {} {}: {}",
+                v.locked.name, v.locked.version, v.how
+            );
         }
-        let pkg = package_chart(chart, &opts)?;
-        let path = dest.join(pkg.file_name());
-        write_atomic(&path, &pkg.bytes, Some(0o644))?;
         println!(
             "Packaged {} {} to {} (sha256:{})",
-            pkg.name,
-            pkg.version,
-            path.display(),
-            pkg.sha256
+            done.package.name,
+            done.package.version,
+            done.path.display(),
+            done.package.sha256
         );
     }
     Ok(0)
@@ -255,7 +197,21 @@ pub fn package(_global: &GlobalArgs, args: PackageArgs) -> CmdResult {
 pub fn repo(global: &GlobalArgs, args: RepoArgs) -> CmdResult {
     match args.command {
         RepoCommand::Index { dir, url, merge } => {
-            repo_index(&dir, url.as_deref(), merge.as_deref())
+            let done = repo::index(&dir, url.as_deref(), merge.as_deref())?;
+            warn(&done.skipped);
+            if let (true, Some(m)) = (done.merge_missing, &merge) {
+                eprintln!(
+                    "note: --merge {} does not exist yet; writing a fresh index",
+                    m.display()
+                );
+            }
+            println!(
+                "Wrote {} ({} charts, {} versions)",
+                done.path.display(),
+                done.index.entries.len(),
+                done.index.len()
+            );
+            Ok(0)
         }
         RepoCommand::Add {
             name,
@@ -280,253 +236,108 @@ pub fn repo(global: &GlobalArgs, args: RepoArgs) -> CmdResult {
                     "--username needs a password: pass it on standard input with --password-stdin (e.g. `printf %s \"$PW\" | charter repo add … --password-stdin`)",
                 ));
             }
-            let creds = username
+            let credentials = username
                 .zip(password)
                 .map(|(username, password)| Credentials { username, password });
-            repo_add(
-                name,
+            let req = AddRequest {
+                name: name.clone(),
                 url,
-                creds,
+                credentials,
                 ca_file,
                 insecure_skip_tls_verify,
                 force_update,
-            )
-        }
-        RepoCommand::List => repo_list(global),
-        RepoCommand::Update { names } => repo_update(&names),
-        RepoCommand::Remove { names } => repo_remove(&names),
-    }
-}
-
-fn repo_index(dir: &Path, url: Option<&str>, merge: Option<&Path>) -> CmdResult {
-    if !dir.is_dir() {
-        return Err(CliError::new(format!(
-            "{} is not a directory; `charter repo index DIR` indexes the .tgz files in DIR",
-            dir.display()
-        )));
-    }
-    if let Some(u) = url {
-        validate_repo_url(u).map_err(|e| CliError::new(format!("--url: {e}")))?;
-    }
-    let (mut index, skipped) = index_directory(dir, url, &now_rfc3339())?;
-    warn(&skipped);
-    if let Some(m) = merge {
-        match std::fs::read(m) {
-            Ok(bytes) => {
-                let (old, skipped) = Index::from_yaml(&bytes, &m.display().to_string())?;
-                warn(&skipped);
-                index.merge_older(old);
+            };
+            match repo::add(req)? {
+                Added::Unchanged => {
+                    println!("\"{name}\" already exists with the same configuration, skipping")
+                }
+                Added::Added(index, skipped) => {
+                    warn(&skipped);
+                    println!(
+                        "\"{name}\" has been added to your repositories ({} charts, {} versions)",
+                        index.entries.len(),
+                        index.len()
+                    );
+                }
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                eprintln!(
-                    "note: --merge {} does not exist yet; writing a fresh index",
-                    m.display()
-                );
+            Ok(0)
+        }
+        RepoCommand::List => {
+            let repos = repo::list()?;
+            let format = format_of(global);
+            if format != OutputFormat::Table {
+                let list: Vec<serde_json::Value> = repos
+                    .iter()
+                    .map(|r| serde_json::json!({"name": r.name, "url": r.url}))
+                    .collect();
+                print_data(format, &list)?;
+                return Ok(0);
             }
-            Err(e) => return Err(CliError::new(format!("--merge {}: {e}", m.display()))),
-        }
-    }
-    let path = dir.join("index.yaml");
-    write_atomic(&path, index.to_yaml().as_bytes(), Some(0o644))?;
-    println!(
-        "Wrote {} ({} charts, {} versions)",
-        path.display(),
-        index.entries.len(),
-        index.len()
-    );
-    Ok(0)
-}
-
-fn repo_add(
-    name: String,
-    url: String,
-    creds: Option<Credentials>,
-    ca_file: Option<PathBuf>,
-    insecure: bool,
-    force: bool,
-) -> CmdResult {
-    validate_repo_name(&name)?;
-    validate_repo_url(&url)?;
-    let ca_file = match ca_file {
-        Some(p) => Some(
-            p.canonicalize()
-                .map_err(|e| CliError::new(format!("--ca-file {}: {e}", p.display())))?,
-        ),
-        None => None,
-    };
-    let paths = crate::repo::Paths::from_env()?;
-    let _lock = paths.lock_config()?;
-    let mut resolver = Resolver::new(paths)?;
-    let entry = RepoEntry {
-        name: name.clone(),
-        url: url.trim_end_matches('/').to_string(),
-        ca_file,
-        insecure_skip_tls_verify: insecure,
-    };
-    if let Some(existing) = resolver.config.get(&name) {
-        let same = *existing == entry && resolver.config.credentials.get(&name) == creds.as_ref();
-        if same && !force {
-            println!("\"{name}\" already exists with the same configuration, skipping");
-            return Ok(0);
-        }
-        if !force {
-            return Err(CliError::new(format!(
-                "repository `{name}` already exists ({}); pass --force-update to replace it, or choose another name",
-                existing.url
-            )));
-        }
-    }
-    resolver.config.repositories.retain(|r| r.name != name);
-    resolver.config.repositories.push(entry.clone());
-    match creds {
-        Some(c) => {
-            resolver.config.credentials.insert(name.clone(), c);
-        }
-        None => {
-            resolver.config.credentials.remove(&name);
-        }
-    }
-    // The index must download and parse before anything is saved.
-    let (index, skipped) = resolver.update_repo(&entry)?;
-    warn(&skipped);
-    resolver.config.save(&resolver.paths)?;
-    println!(
-        "\"{name}\" has been added to your repositories ({} charts, {} versions)",
-        index.entries.len(),
-        index.len()
-    );
-    Ok(0)
-}
-
-fn repo_list(global: &GlobalArgs) -> CmdResult {
-    let resolver = Resolver::from_env()?;
-    let repos = &resolver.config.repositories;
-    let format = format_of(global);
-    if format != OutputFormat::Table {
-        let list: Vec<serde_json::Value> = repos
-            .iter()
-            .map(|r| serde_json::json!({"name": r.name, "url": r.url}))
-            .collect();
-        print_data(format, &list)?;
-        return Ok(0);
-    }
-    if repos.is_empty() {
-        return Err(CliError::new(
-            "no repositories to show; add one with `charter repo add NAME URL`",
-        ));
-    }
-    let rows: Vec<Vec<String>> = repos
-        .iter()
-        .map(|r| vec![r.name.clone(), r.url.clone()])
-        .collect();
-    print_table(&mut std::io::stdout().lock(), &["NAME", "URL"], &rows)?;
-    Ok(0)
-}
-
-fn repo_update(names: &[String]) -> CmdResult {
-    let resolver = Resolver::from_env()?;
-    let entries: Vec<RepoEntry> = if names.is_empty() {
-        resolver.config.repositories.clone()
-    } else {
-        names
-            .iter()
-            .map(|n| resolver.config.require(n).cloned())
-            .collect::<Result<_, _>>()?
-    };
-    if entries.is_empty() {
-        return Err(CliError::new(
-            "no repositories configured; add one with `charter repo add NAME URL`",
-        ));
-    }
-    let mut failed = Vec::new();
-    let results: Vec<_> = {
-        use rayon::prelude::*;
-        entries
-            .par_iter()
-            .map(|e| resolver.update_repo(e))
-            .collect()
-    };
-    for (e, result) in entries.iter().zip(results) {
-        match result {
-            Ok((index, skipped)) => {
-                warn(&skipped);
-                println!(
-                    "Updated \"{}\" ({} charts, {} versions)",
-                    e.name,
-                    index.entries.len(),
-                    index.len()
-                );
+            if repos.is_empty() {
+                return Err(CliError::new(
+                    "no repositories to show; add one with `charter repo add NAME URL`",
+                ));
             }
-            Err(err) => {
-                eprintln!("error: \"{}\": {err}", e.name);
-                failed.push(e.name.clone());
+            let rows: Vec<Vec<String>> = repos
+                .iter()
+                .map(|r| vec![r.name.clone(), r.url.clone()])
+                .collect();
+            print_table(&mut std::io::stdout().lock(), &["NAME", "URL"], &rows)?;
+            Ok(0)
+        }
+        RepoCommand::Update { names } => {
+            let results = repo::update(&names)?;
+            let mut failed = Vec::new();
+            for (e, result) in &results {
+                match result {
+                    Ok((index, skipped)) => {
+                        warn(skipped);
+                        println!(
+                            "Updated \"{}\" ({} charts, {} versions)",
+                            e.name,
+                            index.entries.len(),
+                            index.len()
+                        );
+                    }
+                    Err(err) => {
+                        eprintln!("error: \"{}\": {err}", e.name);
+                        failed.push(e.name.clone());
+                    }
+                }
+            }
+            if failed.is_empty() {
+                Ok(0)
+            } else {
+                Err(CliError::new(format!(
+                    "could not update {} of {} repositories ({}); the previous cached indexes are kept",
+                    failed.len(),
+                    results.len(),
+                    failed.join(", ")
+                )))
             }
         }
+        RepoCommand::Remove { names } => {
+            repo::remove(&names)?;
+            for n in &names {
+                println!("\"{n}\" has been removed from your repositories");
+            }
+            Ok(0)
+        }
     }
-    if failed.is_empty() {
-        Ok(0)
-    } else {
-        Err(CliError::new(format!(
-            "could not update {} of {} repositories ({}); the previous cached indexes are kept",
-            failed.len(),
-            entries.len(),
-            failed.join(", ")
-        )))
-    }
-}
-
-fn repo_remove(names: &[String]) -> CmdResult {
-    let paths = crate::repo::Paths::from_env()?;
-    let _lock = paths.lock_config()?;
-    let mut resolver = Resolver::new(paths)?;
-    for n in names {
-        resolver.config.require(n)?;
-    }
-    for n in names {
-        resolver.config.repositories.retain(|r| r.name != *n);
-        resolver.config.credentials.remove(n);
-    }
-    resolver.config.save(&resolver.paths)?;
-    for n in names {
-        resolver.cache.remove_index(n)?;
-        println!("\"{n}\" has been removed from your repositories");
-    }
-    Ok(0)
 }
 
 /// `charter search`.
 pub fn search_cmd(global: &GlobalArgs, args: SearchArgs) -> CmdResult {
-    let version = args
-        .version
-        .as_deref()
-        .map(|r| {
-            Constraint::parse(r)
-                .map_err(|e| CliError::new(format!("--version `{r}` is not a valid range: {e}")))
-        })
-        .transpose()?;
-    let resolver = Resolver::from_env()?;
-    if resolver.config.repositories.is_empty() {
-        return Err(CliError::new(
-            "no repositories configured; add one with `charter repo add NAME URL`",
-        ));
-    }
-    let mut indexes: Vec<(String, Index)> = Vec::new();
-    for r in &resolver.config.repositories {
-        match resolver.cache.load_index(&r.name)? {
-            Some(i) => indexes.push((r.name.clone(), i)),
-            None => eprintln!(
-                "warning: repository \"{}\" has no cached index; run `charter repo update {}`",
-                r.name, r.name
-            ),
-        }
-    }
-    let query = SearchQuery {
+    let searched = repo::search_repos(SearchRequest {
         keyword: args.keyword,
-        version,
+        version: args.version,
         all_versions: args.versions,
         devel: args.devel,
-    };
-    let hits = search(&indexes, &query);
+    })?;
+    for r in &searched.uncached {
+        eprintln!("warning: repository \"{r}\" has no cached index; run `charter repo update {r}`");
+    }
+    let hits = searched.hits();
     let format = format_of(global);
     if format != OutputFormat::Table {
         let list: Vec<serde_json::Value> = hits
@@ -574,41 +385,14 @@ pub fn search_cmd(global: &GlobalArgs, args: SearchArgs) -> CmdResult {
 
 /// `charter pull`.
 pub fn pull(_global: &GlobalArgs, args: PullArgs) -> CmdResult {
-    let dest = args.destination.unwrap_or_else(|| PathBuf::from("."));
-    let resolver = Resolver::from_env()?;
-    let fetched = match ChartSpec::parse(&args.chart) {
-        ChartSpec::Repo { repo, name } => {
-            resolver.fetch(&repo, &name, args.version.as_deref(), args.devel)?
-        }
-        ChartSpec::Url(url) => {
-            let fetcher = Fetcher::new(resolver.transport_for_url(&url));
-            let bytes = fetcher.get(
-                &url,
-                crate::chart::ArchiveLimits::default().max_archive_bytes,
-            )?;
-            let chart = crate::chart::Chart::from_archive_bytes(Path::new(&url), &bytes)?;
-            let digest = sha256_hex(&bytes);
-            Fetched {
-                bytes,
-                digest,
-                version: crate::repo::ChartVersion {
-                    name: chart.meta.name.clone(),
-                    version: chart.meta.version.clone(),
-                    ..Default::default()
-                },
-                url: url.clone(),
-                repo_url: url,
-                from_cache: false,
-            }
-        }
-        ChartSpec::Path(p) => {
-            return Err(CliError::new(format!(
-                "`{}` is neither REPO/NAME of a configured repository nor an http(s) URL; `charter repo list` shows the repositories",
-                p.display()
-            )));
-        }
+    let req = PullRequest {
+        chart: args.chart,
+        version: args.version,
+        devel: args.devel,
+        untar: args.untar,
+        destination: args.destination.unwrap_or_else(|| PathBuf::from(".")),
     };
-    let path = save_pulled(&fetched, &dest, args.untar)?;
+    let (fetched, path) = repo::pull(&req)?;
     println!(
         "Pulled {} {} (sha256:{}{}) to {}",
         fetched.version.name,
@@ -631,8 +415,7 @@ pub fn dep(global: &GlobalArgs, args: DepArgs) -> CmdResult {
             chart,
             skip_refresh,
         } => {
-            let resolver = Resolver::from_env()?;
-            let done = deps::update(&resolver, &chart, !skip_refresh)?;
+            let done = repo::dep_update(&chart, !skip_refresh)?;
             if done.is_empty() {
                 println!(
                     "No dependencies with a repository in {}",
@@ -657,8 +440,7 @@ pub fn dep(global: &GlobalArgs, args: DepArgs) -> CmdResult {
             Ok(0)
         }
         DepCommand::Build { chart } => {
-            let resolver = Resolver::from_env()?;
-            let done = deps::build(&resolver, &chart)?;
+            let done = repo::dep_build(&chart)?;
             for v in &done {
                 println!("{} {}: {}", v.locked.name, v.locked.version, v.how);
             }
@@ -666,7 +448,7 @@ pub fn dep(global: &GlobalArgs, args: DepArgs) -> CmdResult {
             Ok(0)
         }
         DepCommand::List { chart } => {
-            let (rows, lock_current) = deps::list(&chart)?;
+            let (rows, lock_current) = repo::dep_list(&chart)?;
             let format = format_of(global);
             if format != OutputFormat::Table {
                 print_data(

@@ -1,5 +1,7 @@
-//! The HTTP client stack under [`kube::Client`]: kube's default layers (base URI, gzip, retry of
-//! 429/503/504, auth, extra headers, timeouts, rustls) over a connector with TCP_NODELAY.
+//! The HTTP client stack under [`kube::Client`]: kube's default layers (base URI, gzip, auth,
+//! extra headers, timeouts, rustls) over a connector with TCP_NODELAY, without kube's retry
+//! layer: [`super::retry`] retries every call, and two layers stacked would multiply the
+//! attempts (kube's retries a 503 up to 15 times beneath each of ours).
 //!
 //! kube's own `Client::try_from(Config)` leaves Nagle's algorithm on. A request whose headers and
 //! body leave in separate segments then waits for the server's delayed ACK, about 40 ms, before
@@ -12,16 +14,18 @@ use std::time::Duration;
 use hyper_timeout::TimeoutConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use kube::client::{Body, ClientBuilder, ConfigExt, DynBody, retry::RetryPolicy};
-use tower::{BoxError, ServiceBuilder, ServiceExt as _, retry::RetryLayer};
+use kube::client::{Body, ClientBuilder, ConfigExt, DynBody};
+use tower::{BoxError, ServiceBuilder, ServiceExt as _};
 use tower_http::ServiceExt as _;
 use tower_http::classify::ServerErrorsFailureClass;
 use tower_http::decompression::DecompressionLayer;
 use tower_http::trace::TraceLayer;
 
 /// Builds a client for `config` with the same behaviour as `kube::Client::try_from`, except
-/// that connections set TCP_NODELAY. Proxied configurations keep kube's own stack.
-pub fn build(config: kube::Config) -> Result<kube::Client, kube::Error> {
+/// that connections set TCP_NODELAY and nothing is retried here. Proxied configurations keep
+/// kube's own stack, also without its retries.
+pub fn build(mut config: kube::Config) -> Result<kube::Client, kube::Error> {
+    config.default_retry = false;
     if config.proxy_url.is_some() {
         return kube::Client::try_from(config);
     }
@@ -45,11 +49,6 @@ pub fn build(config: kube::Config) -> Result<kube::Client, kube::Error> {
                 .no_deflate()
                 .no_zstd()
                 .gzip(!config.disable_compression),
-        )
-        .option_layer(
-            config
-                .default_retry
-                .then(|| RetryLayer::new(RetryPolicy::server_retry())),
         )
         .option_layer(config.auth_layer()?)
         .layer(config.extra_headers_layer()?)

@@ -8,8 +8,11 @@
 //! typo is never silently dropped.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde_json::Value;
+
+use super::Cluster;
 
 /// What the schema says about an object's fields.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -182,6 +185,75 @@ impl GroupVersionSchemas {
             },
             _ => Verdict::Clean,
         }
+    }
+}
+
+/// The schemas of every group-version fetched so far, per connection.
+#[derive(Default)]
+pub(super) struct SchemaCache {
+    /// `/openapi/v3`: group-version path -> URL of its document; `None` once it failed.
+    index: Option<Option<HashMap<String, String>>>,
+    docs: HashMap<String, Option<Arc<GroupVersionSchemas>>>,
+}
+
+impl Cluster {
+    /// What the cluster's OpenAPI v3 schema says about `obj`'s fields ([`openapi`]).
+    pub async fn verdict(&self, api_version: &str, kind: &str, obj: &Value) -> Verdict {
+        let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+        if !is_built_in(group) {
+            return Verdict::Unsure;
+        }
+        let path = if group.is_empty() {
+            format!("api/{version}")
+        } else {
+            format!("apis/{group}/{version}")
+        };
+        let verdict = match self.group_version_schemas(&path, group, version).await {
+            Some(s) => s.check(kind, obj),
+            None => Verdict::Unsure,
+        };
+        if verdict != Verdict::Clean {
+            tracing::debug!("{kind} ({api_version}): {verdict:?}; the server validates it");
+        }
+        verdict
+    }
+
+    async fn group_version_schemas(
+        &self,
+        path: &str,
+        group: &str,
+        version: &str,
+    ) -> Option<Arc<GroupVersionSchemas>> {
+        let mut cache = self.schemas.lock().await;
+        if let Some(found) = cache.docs.get(path) {
+            return found.clone();
+        }
+        if cache.index.is_none() {
+            let index = self.get_json("/openapi/v3").await.and_then(|v| {
+                let paths = v.get("paths")?.as_object()?;
+                Some(
+                    paths
+                        .iter()
+                        .filter_map(|(k, v)| {
+                            Some((k.clone(), v.get("serverRelativeURL")?.as_str()?.to_string()))
+                        })
+                        .collect::<HashMap<_, _>>(),
+                )
+            });
+            cache.index = Some(index);
+        }
+        let url = cache.index.as_ref()?.as_ref()?.get(path)?.clone();
+        let doc = self.get_json(&url).await;
+        let schemas = doc.map(|d| Arc::new(GroupVersionSchemas::new(d, group, version)));
+        cache.docs.insert(path.to_string(), schemas.clone());
+        schemas
+    }
+
+    /// A GET of a raw path as JSON; `None` on any failure (the caller then falls back).
+    async fn get_json(&self, path: &str) -> Option<Value> {
+        let req = http::Request::get(path).body(Vec::new()).ok()?;
+        let text = self.client.request_text(req).await.ok()?;
+        serde_json::from_str(&text).ok()
     }
 }
 

@@ -5,7 +5,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::normalize::{is_secret, normalize};
-use super::{IgnoreRules, ObjectInput, ObjectKey};
+use super::{IgnoreRules, ObjectInput, ObjectRef};
 
 /// JSON with map keys sorted and no whitespace: the same value always gives the same bytes,
 /// whatever order its maps were built or parsed in.
@@ -54,11 +54,14 @@ pub fn sha256(bytes: &[u8]) -> String {
 /// A digest of rendered objects (as a deploy applies them, ownership metadata included), in
 /// a fixed order so it depends on their content only.
 pub fn rendered_fingerprint<'a>(objects: impl IntoIterator<Item = &'a Value>) -> String {
-    let mut docs: Vec<(Option<ObjectKey>, Vec<u8>)> = objects
+    let mut docs: Vec<(Option<ObjectRef>, Vec<u8>)> = objects
         .into_iter()
-        .map(|o| (ObjectKey::of(o), canonical_json(o)))
+        .map(|o| (ObjectRef::of(o), canonical_json(o)))
         .collect();
-    docs.sort();
+    docs.sort_by(|(ka, a), (kb, b)| match (ka, kb) {
+        (Some(x), Some(y)) => x.report_cmp(y).then_with(|| a.cmp(b)),
+        _ => ka.is_some().cmp(&kb.is_some()).then_with(|| a.cmp(b)),
+    });
     let mut h = Sha256::new();
     for (_, d) in docs {
         h.update(&d);
@@ -73,7 +76,7 @@ pub fn rendered_fingerprint<'a>(objects: impl IntoIterator<Item = &'a Value>) ->
 /// uid) or a deletion does. A Secret counts by `uid` and `resourceVersion` instead of its
 /// content, so the digest never depends on secret values.
 pub fn live_fingerprint(inputs: &[ObjectInput], rules: &IgnoreRules) -> String {
-    let mut entries: Vec<(&ObjectKey, String)> = inputs
+    let mut entries: Vec<(&ObjectRef, String)> = inputs
         .iter()
         .map(|i| {
             let Some(live) = &i.live else {
@@ -97,7 +100,7 @@ pub fn live_fingerprint(inputs: &[ObjectInput], rules: &IgnoreRules) -> String {
             (&i.key, format!("uid {} {content}", meta("uid")))
         })
         .collect();
-    entries.sort();
+    entries.sort_by(|(ka, a), (kb, b)| ka.report_cmp(kb).then_with(|| a.cmp(b)));
     let mut h = Sha256::new();
     for (k, e) in entries {
         h.update(k.to_string().as_bytes());
@@ -115,7 +118,7 @@ mod tests {
 
     fn input(live: Option<Value>) -> ObjectInput {
         ObjectInput {
-            key: ObjectKey::new("apps/v1", "Deployment", Some("ns"), "web"),
+            key: ObjectRef::new("apps/v1", "Deployment", Some("ns"), "web"),
             desired: None,
             live,
             last_applied: None,
@@ -164,7 +167,7 @@ mod tests {
     #[test]
     fn secret_fingerprint_uses_resource_version_not_values() {
         let secret = |data: &str, rv: &str| ObjectInput {
-            key: ObjectKey::new("v1", "Secret", Some("ns"), "s"),
+            key: ObjectRef::new("v1", "Secret", Some("ns"), "s"),
             desired: None,
             live: Some(json!({"apiVersion": "v1", "kind": "Secret",
                 "metadata": {"name": "s", "namespace": "ns", "uid": "u", "resourceVersion": rv},

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde::de::{self, MapAccess, Visitor};
 use serde_json::Value;
 
-use super::ObjectKey;
+use super::ObjectRef;
 use super::keys::scalar_text;
 use super::normalize::is_empty_container;
 
@@ -143,7 +143,7 @@ impl IgnoreRule {
     }
 
     /// Whether the rule applies to this object.
-    pub fn selects(&self, key: &ObjectKey) -> bool {
+    pub fn selects(&self, key: &ObjectRef) -> bool {
         self.kind
             .as_ref()
             .is_none_or(|k| k.eq_ignore_ascii_case(&key.kind))

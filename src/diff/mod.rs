@@ -5,10 +5,10 @@
 //! and never prints.
 //!
 //! ```no_run
-//! use charter::diff::{diff_objects, render_text, DiffOptions, IgnoreRules, ObjectInput, ObjectKey};
+//! use charter::diff::{diff_objects, render_text, DiffOptions, IgnoreRules, ObjectInput, ObjectRef};
 //! # let (desired, live, last) = (serde_json::json!({}), serde_json::json!({}), serde_json::json!({}));
 //! let input = ObjectInput {
-//!     key: ObjectKey::new("apps/v1", "Deployment", Some("prod"), "web"),
+//!     key: ObjectRef::new("apps/v1", "Deployment", Some("prod"), "web"),
 //!     desired: Some(desired),   // the dry-run apply result; None: the object is pruned
 //!     live: Some(live),         // None: the object is created
 //!     last_applied: Some(last), // as the last release applied it; None: not in it
@@ -37,7 +37,7 @@
 //! are replaced by `<secret: N bytes>` placeholders before anything is rendered.
 //!
 //! # Order
-//! Objects are sorted by install order ([`crate::manifest::install_rank`] of the kind), then
+//! Objects are sorted by install order ([`crate::object::install_rank`] of the kind), then
 //! kind, apiVersion, namespace and name; field differences follow document order. Output is a
 //! function of the input alone.
 
@@ -52,9 +52,6 @@ mod render;
 #[cfg(test)]
 mod tests;
 
-use std::cmp::Ordering;
-use std::fmt;
-
 use serde::Serialize;
 use serde_json::Value;
 
@@ -63,79 +60,18 @@ pub use ignore::{IgnoreRule, IgnoreRuleError, IgnoreRules, IgnoreSpec, RuleSourc
 pub use path::{FieldPath, Segment};
 pub use render::{JSON_API_VERSION, render_json, render_markdown, render_text, to_json};
 
+pub use crate::object::ObjectRef;
+
 use compare::{diff_values, drift_values};
 use mask::mask_pair;
 use normalize::{is_secret, normalize};
 use path::lookup;
 
-/// Identifies an object.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ObjectKey {
-    /// `apps/v1`.
-    pub api_version: String,
-    /// `Deployment`.
-    pub kind: String,
-    /// The namespace; `None` for cluster-scoped objects.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<String>,
-    /// The name.
-    pub name: String,
-}
-
-impl ObjectKey {
-    /// A key from its parts.
-    pub fn new(api_version: &str, kind: &str, namespace: Option<&str>, name: &str) -> Self {
-        ObjectKey {
-            api_version: api_version.to_string(),
-            kind: kind.to_string(),
-            namespace: namespace.map(str::to_string),
-            name: name.to_string(),
-        }
-    }
-
-    /// The key of an object (`apiVersion`, `kind`, `metadata.namespace`, `metadata.name`);
-    /// `None` when one of the required fields is missing.
-    pub fn of(obj: &Value) -> Option<Self> {
-        let meta = obj.get("metadata")?;
-        Some(ObjectKey {
-            api_version: obj.get("apiVersion")?.as_str()?.to_string(),
-            kind: obj.get("kind")?.as_str()?.to_string(),
-            namespace: meta
-                .get("namespace")
-                .and_then(Value::as_str)
-                .map(str::to_string),
-            name: meta.get("name")?.as_str()?.to_string(),
-        })
-    }
-
-    fn sort_key(&self) -> (usize, &str, &str, Option<&str>, &str) {
-        (
-            crate::manifest::install_rank(&self.kind),
-            &self.kind,
-            &self.api_version,
-            self.namespace.as_deref(),
-            &self.name,
-        )
-    }
-}
-
-/// `apps/v1 Deployment prod/web` (`v1 Namespace prod` when cluster-scoped).
-impl fmt::Display for ObjectKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {} ", self.api_version, self.kind)?;
-        if let Some(ns) = &self.namespace {
-            write!(f, "{ns}/")?;
-        }
-        f.write_str(&self.name)
-    }
-}
-
 /// One object to compare.
 #[derive(Debug, Clone)]
 pub struct ObjectInput {
     /// The object.
-    pub key: ObjectKey,
+    pub key: ObjectRef,
     /// The server-side-apply dry-run result; `None`: the object will be pruned.
     pub desired: Option<Value>,
     /// The live object; `None`: the object will be created.
@@ -239,7 +175,7 @@ pub struct DriftItem {
 pub struct ObjectDiff {
     /// The object.
     #[serde(flatten)]
-    pub key: ObjectKey,
+    pub key: ObjectRef,
     /// What applying does.
     pub action: Action,
     /// The field differences of the change (empty when unchanged).
@@ -263,7 +199,7 @@ impl ObjectDiff {
 }
 
 /// Object counts, for the summary line and the exit code.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DiffSummary {
     /// Objects to create.
@@ -334,7 +270,7 @@ pub fn diff_objects(
         .into_iter()
         .map(|i| diff_one(i, rules, opts, &mut matched))
         .collect();
-    objects.sort_by(|a, b| a.key.sort_key().cmp(&b.key.sort_key()));
+    objects.sort_by(|a, b| a.key.report_cmp(&b.key));
     let mut summary = DiffSummary::default();
     for o in &objects {
         match o.action {
@@ -480,18 +416,5 @@ fn diff_one(
         drift,
         before,
         after,
-    }
-}
-
-impl PartialOrd for ObjectKey {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-/// The report order: install order of the kind, then kind, apiVersion, namespace, name.
-impl Ord for ObjectKey {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.sort_key().cmp(&other.sort_key())
     }
 }

@@ -52,8 +52,8 @@ fn served(replicas: i64, image: &str, env: &[(&str, &str)], rv: &str) -> Value {
     v
 }
 
-fn key() -> ObjectKey {
-    ObjectKey::new("apps/v1", "Deployment", Some("prod"), "web")
+fn key() -> ObjectRef {
+    ObjectRef::new("apps/v1", "Deployment", Some("prod"), "web")
 }
 
 fn input(desired: Option<Value>, live: Option<Value>, last: Option<Value>) -> ObjectInput {
@@ -61,7 +61,7 @@ fn input(desired: Option<Value>, live: Option<Value>, last: Option<Value>) -> Ob
         .as_ref()
         .or(live.as_ref())
         .or(last.as_ref())
-        .and_then(ObjectKey::of)
+        .and_then(ObjectRef::of)
         .unwrap();
     ObjectInput {
         key,
@@ -535,14 +535,14 @@ fn rule_syntax_and_errors() {
     assert_eq!(r.namespace.as_deref(), Some("prod"));
     assert_eq!(r.name.as_deref(), Some("web-*"));
     assert_eq!(r.to_string(), "Deployment/prod/web-*:/spec/replicas");
-    assert!(r.selects(&ObjectKey::new(
+    assert!(r.selects(&ObjectRef::new(
         "apps/v1",
         "deployment",
         Some("prod"),
         "web-1"
     )));
     assert!(!r.selects(&key()));
-    assert!(!r.selects(&ObjectKey::new("apps/v1", "Deployment", None, "web-1")));
+    assert!(!r.selects(&ObjectRef::new("apps/v1", "Deployment", None, "web-1")));
     for s in [
         "/spec/replicas",
         "Deployment:/a",

@@ -1,47 +1,15 @@
 //! Rendered manifests: splitting template output into YAML documents, checking each is a
 //! Kubernetes object, and ordering objects for install.
 //!
-//! Checking a document streams parser events and keeps only the object's identity
-//! (apiVersion, kind, name, namespace): no value tree is built, so validating tens of
-//! thousands of rendered objects costs little time and memory.
-
-mod fast;
+//! Checking a document reads only the object's identity (apiVersion, kind, name, namespace):
+//! no value tree is built, so validating tens of thousands of rendered objects costs little
+//! time and memory.
 
 use std::ops::Range;
 use std::sync::Arc;
 
-use saphyr_parser::{Event, Parser, ScanError};
-
-/// Where an object came from and who it is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ObjectHeader {
-    /// `apiVersion`, e.g. `apps/v1`.
-    pub api_version: String,
-    /// `kind`, e.g. `Deployment`.
-    pub kind: String,
-    /// `metadata.name`.
-    pub name: String,
-    /// `metadata.namespace`, when set in the manifest.
-    pub namespace: Option<String>,
-}
-
-impl ObjectHeader {
-    /// The API group (empty for the core group).
-    pub fn group(&self) -> &str {
-        self.api_version
-            .rsplit_once('/')
-            .map(|(g, _)| g)
-            .unwrap_or("")
-    }
-
-    /// `Kind/name` or `Kind/namespace/name`, for messages.
-    pub fn display(&self) -> String {
-        match &self.namespace {
-            Some(ns) => format!("{}/{}/{}", self.kind, ns, self.name),
-            None => format!("{}/{}", self.kind, self.name),
-        }
-    }
-}
+use crate::object::ObjectRef;
+pub use crate::object::{INSTALL_ORDER, install_rank};
 
 /// One rendered object: its document (a slice of its template's shared output) and identity.
 #[derive(Debug, Clone)]
@@ -51,14 +19,14 @@ pub struct Manifest {
     rendered: Arc<String>,
     range: Range<usize>,
     /// The object's identity.
-    pub header: ObjectHeader,
+    pub header: ObjectRef,
     /// 1-based line of the document in its template's rendered output.
     pub line: usize,
 }
 
 impl Manifest {
     /// A manifest from one document's own text.
-    pub fn new(source: &str, text: &str, header: ObjectHeader) -> Manifest {
+    pub fn new(source: &str, text: &str, header: ObjectRef) -> Manifest {
         let text = trim_blank_lines(text);
         Manifest {
             source: Arc::from(source),
@@ -146,186 +114,35 @@ fn push_doc(text: &str, range: Range<usize>, line: usize, out: &mut Vec<(Range<u
     }
 }
 
-/// Checks a document is well-formed YAML and a Kubernetes object, and returns its identity.
-/// Errors carry the 1-based line within the document and a message. Common block-style
-/// documents take a fast path; everything else goes through the full YAML parser.
-pub fn scan_object(doc: &str) -> Result<ObjectHeader, (usize, String)> {
-    match fast::fast_scan(doc) {
-        Some(h) => Ok(h),
-        None => scan_object_events(doc),
-    }
+/// Checks a document is well-formed YAML and a Kubernetes object, and returns its identity
+/// ([`crate::yaml::identity`]). Errors carry the 1-based line within the document and a
+/// message.
+pub fn scan_object(doc: &str) -> Result<ObjectRef, (usize, String)> {
+    crate::yaml::identity::scan(doc)
 }
 
-/// The full check: streams parser events, keeping only the object's identity.
-pub(crate) fn scan_object_events(doc: &str) -> Result<ObjectHeader, (usize, String)> {
-    enum Frame {
-        Map {
-            key: Option<String>,
-            expecting_key: bool,
-        },
-        Seq,
+/// Writes manifests as a YAML stream, each preceded by its `# Source:` line: what `template`
+/// prints and what a release records.
+pub fn write_stream<'a, W: std::io::Write>(
+    out: &mut W,
+    objects: impl IntoIterator<Item = &'a Manifest>,
+) -> std::io::Result<()> {
+    for m in objects {
+        out.write_all(b"---\n# Source: ")?;
+        out.write_all(m.source.as_bytes())?;
+        out.write_all(b"\n")?;
+        out.write_all(m.text().as_bytes())?;
+        out.write_all(b"\n")?;
     }
-    let mut parser = Parser::new_from_str(doc);
-    let mut frames: Vec<Frame> = Vec::new();
-    let (mut api_version, mut kind, mut name, mut namespace) = (None, None, None, None);
-    let mut top_is_map = None;
-    let mut docs = 0;
-    while let Some(ev) = parser.next_event() {
-        let (ev, span) = ev.map_err(|e: ScanError| (e.marker().line(), e.info().to_string()))?;
-        match ev {
-            Event::StreamStart | Event::Nothing | Event::DocumentEnd => {}
-            Event::StreamEnd => break,
-            Event::DocumentStart(_) => {
-                docs += 1;
-                if docs > 1 {
-                    return Err((
-                        span.start.line(),
-                        "holds more than one YAML document".into(),
-                    ));
-                }
-            }
-            Event::MappingStart(..) => {
-                top_is_map.get_or_insert(true);
-                frames.push(Frame::Map {
-                    key: None,
-                    expecting_key: true,
-                });
-            }
-            Event::SequenceStart(..) => {
-                top_is_map.get_or_insert(false);
-                frames.push(Frame::Seq);
-            }
-            Event::MappingEnd | Event::SequenceEnd => {
-                frames.pop();
-                if let Some(Frame::Map { expecting_key, .. }) = frames.last_mut() {
-                    *expecting_key = !*expecting_key;
-                }
-            }
-            Event::Scalar(value, ..) => {
-                top_is_map.get_or_insert(false);
-                let depth = frames.len();
-                match frames.last_mut() {
-                    Some(Frame::Map {
-                        key,
-                        expecting_key: e @ true,
-                    }) => {
-                        *key = Some(value.into_owned());
-                        *e = false;
-                    }
-                    Some(Frame::Map {
-                        expecting_key: e @ false,
-                        ..
-                    }) => {
-                        *e = true;
-                        if depth <= 2 {
-                            let path: Vec<&str> = frames
-                                .iter()
-                                .map(|f| match f {
-                                    Frame::Map { key, .. } => key.as_deref().unwrap_or(""),
-                                    Frame::Seq => "[]",
-                                })
-                                .collect();
-                            let slot = match path.as_slice() {
-                                ["apiVersion"] => &mut api_version,
-                                ["kind"] => &mut kind,
-                                ["metadata", "name"] => &mut name,
-                                ["metadata", "namespace"] => &mut namespace,
-                                _ => continue,
-                            };
-                            *slot = Some(value.into_owned());
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            Event::Alias(_) => {
-                if let Some(Frame::Map { expecting_key, .. }) = frames.last_mut() {
-                    *expecting_key = !*expecting_key;
-                }
-            }
-        }
-    }
-    match top_is_map {
-        Some(true) => {}
-        Some(false) => {
-            return Err((
-                1,
-                "is not a mapping (a Kubernetes object is a YAML mapping with apiVersion, kind and metadata.name)".into(),
-            ));
-        }
-        None => return Err((1, "is empty".into())),
-    }
-    let missing = |f: &str| {
-        (
-            1,
-            format!(
-                "has no `{f}`; every Kubernetes object needs apiVersion, kind and metadata.name"
-            ),
-        )
-    };
-    Ok(ObjectHeader {
-        api_version: api_version
-            .filter(|s: &String| !s.is_empty())
-            .ok_or_else(|| missing("apiVersion"))?,
-        kind: kind
-            .filter(|s: &String| !s.is_empty())
-            .ok_or_else(|| missing("kind"))?,
-        name: name
-            .filter(|s: &String| !s.is_empty())
-            .ok_or_else(|| missing("metadata.name"))?,
-        namespace: namespace.filter(|s: &String| !s.is_empty()),
-    })
+    Ok(())
 }
 
-/// Install order by kind: namespaces and CRDs first, then policy, identity and RBAC, config,
-/// storage, services, workloads, then the rest; kinds charter does not know go last.
-pub const INSTALL_ORDER: &[&str] = &[
-    "Namespace",
-    "CustomResourceDefinition",
-    "PriorityClass",
-    "NetworkPolicy",
-    "ResourceQuota",
-    "LimitRange",
-    "PodSecurityPolicy",
-    "PodDisruptionBudget",
-    "ServiceAccount",
-    "Secret",
-    "SecretList",
-    "ConfigMap",
-    "StorageClass",
-    "PersistentVolume",
-    "PersistentVolumeClaim",
-    "ClusterRole",
-    "ClusterRoleList",
-    "ClusterRoleBinding",
-    "ClusterRoleBindingList",
-    "Role",
-    "RoleList",
-    "RoleBinding",
-    "RoleBindingList",
-    "Service",
-    "DaemonSet",
-    "Pod",
-    "ReplicationController",
-    "ReplicaSet",
-    "Deployment",
-    "HorizontalPodAutoscaler",
-    "StatefulSet",
-    "Job",
-    "CronJob",
-    "IngressClass",
-    "Ingress",
-    "APIService",
-    "MutatingWebhookConfiguration",
-    "ValidatingWebhookConfiguration",
-];
-
-/// The position of a kind in [`INSTALL_ORDER`]; unknown kinds sort last.
-pub fn install_rank(kind: &str) -> usize {
-    INSTALL_ORDER
-        .iter()
-        .position(|k| *k == kind)
-        .unwrap_or(INSTALL_ORDER.len())
+/// [`write_stream`] into a string.
+pub fn to_stream<'a>(objects: impl IntoIterator<Item = &'a Manifest>) -> String {
+    let mut out = Vec::new();
+    // Writing to a Vec cannot fail, and every manifest's text is UTF-8.
+    let _ = write_stream(&mut out, objects);
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// Sorts manifests for install: by kind rank, stable within a kind (template order, then
@@ -470,14 +287,5 @@ mod tests {
                 .starts_with("c/templates/x.yaml: rendered document 2"),
             "{err}"
         );
-    }
-
-    #[test]
-    fn install_order() {
-        assert!(install_rank("Namespace") < install_rank("CustomResourceDefinition"));
-        assert!(install_rank("CustomResourceDefinition") < install_rank("ClusterRole"));
-        assert!(install_rank("ConfigMap") < install_rank("Service"));
-        assert!(install_rank("Service") < install_rank("Deployment"));
-        assert_eq!(install_rank("Widget"), INSTALL_ORDER.len());
     }
 }

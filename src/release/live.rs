@@ -7,14 +7,11 @@ use std::collections::{HashMap, HashSet};
 use futures::{StreamExt, TryStreamExt};
 use serde_json::Value;
 
-use super::ops::{ANNOTATION_POLICY, ANNOTATION_RELEASE, ANNOTATION_RELEASE_NS, LABEL_RELEASE};
-use super::record::InventoryItem;
 use crate::cluster::{Cluster, ClusterError};
+use crate::object::{LABEL_RELEASE, ObjectRef, Ownership};
 
-/// Group, kind, namespace ("" when cluster-scoped), name: versions of a kind share objects.
-type Key = (String, String, String, String);
-/// Group, kind, namespace.
-type Scope = (String, String, String);
+/// Group, kind, namespace: where one list call looks.
+type Scope = (String, String, Option<String>);
 
 /// Up to this many missing names of one kind are looked up one by one; more are listed.
 const GET_LIMIT: usize = 3;
@@ -24,10 +21,8 @@ const PARALLEL_LISTS: usize = 8;
 /// A live object as far as a deploy needs it.
 #[derive(Debug, Clone)]
 pub struct LiveObject {
-    /// The owning release's name and namespace from charter's annotations.
-    pub owner: (Option<String>, Option<String>),
-    /// `charter.dev/resource-policy`.
-    pub policy: Option<String>,
+    /// Its owner and resource policy, from charter's annotations.
+    pub ownership: Ownership,
     /// The whole object, when it was listed as one of this release's objects.
     pub full: Option<Value>,
 }
@@ -35,7 +30,7 @@ pub struct LiveObject {
 /// The live state of a set of objects.
 #[derive(Debug, Default)]
 pub struct LiveIndex {
-    objects: HashMap<Key, LiveObject>,
+    objects: HashMap<ObjectRef, LiveObject>,
     scopes: HashSet<Scope>,
 }
 
@@ -50,32 +45,15 @@ pub enum Lookup<'a> {
     Unknown,
 }
 
-fn key(i: &InventoryItem) -> Key {
-    (
-        i.group.clone(),
-        i.kind.clone(),
-        i.namespace.clone(),
-        i.name.clone(),
-    )
-}
-
-fn annotation(meta: &Value, name: &str) -> Option<String> {
-    meta.get("annotations")?
-        .get(name)?
-        .as_str()
-        .map(str::to_string)
+fn scope(i: &ObjectRef) -> Scope {
+    (i.group().to_string(), i.kind.clone(), i.namespace.clone())
 }
 
 impl LiveObject {
     /// Reads owner and policy from a whole object.
     pub fn from_value(full: Value) -> Self {
-        let meta = full.get("metadata").cloned().unwrap_or(Value::Null);
         LiveObject {
-            owner: (
-                annotation(&meta, ANNOTATION_RELEASE),
-                annotation(&meta, ANNOTATION_RELEASE_NS),
-            ),
-            policy: annotation(&meta, ANNOTATION_POLICY),
+            ownership: Ownership::of(&full),
             full: Some(full),
         }
     }
@@ -89,18 +67,18 @@ impl LiveIndex {
     pub async fn read<'a>(
         cluster: &Cluster,
         release: &str,
-        items: impl IntoIterator<Item = &'a InventoryItem>,
+        items: impl IntoIterator<Item = &'a ObjectRef>,
     ) -> Result<LiveIndex, ClusterError> {
         let mut groups: HashMap<Scope, (String, HashSet<String>)> = HashMap::new();
         for i in items {
             groups
-                .entry((i.group.clone(), i.kind.clone(), i.namespace.clone()))
-                .or_insert_with(|| (i.api_version(), HashSet::new()))
+                .entry(scope(i))
+                .or_insert_with(|| (i.api_version.clone(), HashSet::new()))
                 .1
                 .insert(i.name.clone());
         }
         let selector = format!("{LABEL_RELEASE}={release}");
-        let found: Vec<(Scope, Vec<(String, LiveObject)>)> = futures::stream::iter(groups)
+        let found: Vec<(Scope, Vec<(ObjectRef, LiveObject)>)> = futures::stream::iter(groups)
             .map(|(scope, (api_version, names))| {
                 let selector = &selector;
                 async move {
@@ -113,28 +91,18 @@ impl LiveIndex {
             .await?;
         let mut index = LiveIndex::default();
         for (scope, objs) in found {
-            for (name, obj) in objs {
-                index.objects.insert(
-                    (scope.0.clone(), scope.1.clone(), scope.2.clone(), name),
-                    obj,
-                );
-            }
+            index.objects.extend(objs);
             index.scopes.insert(scope);
         }
         Ok(index)
     }
 
     /// What is known of one object.
-    pub fn lookup(&self, item: &InventoryItem) -> Lookup<'_> {
-        if let Some(o) = self.objects.get(&key(item)) {
+    pub fn lookup(&self, item: &ObjectRef) -> Lookup<'_> {
+        if let Some(o) = self.objects.get(item) {
             return Lookup::Present(o);
         }
-        let scope = (
-            item.group.clone(),
-            item.kind.clone(),
-            item.namespace.clone(),
-        );
-        if self.scopes.contains(&scope) {
+        if self.scopes.contains(&scope(item)) {
             Lookup::Absent
         } else {
             Lookup::Unknown
@@ -148,9 +116,10 @@ async fn read_scope(
     api_version: &str,
     mut names: HashSet<String>,
     selector: &str,
-) -> Result<Vec<(String, LiveObject)>, ClusterError> {
-    let ns = (!scope.2.is_empty()).then_some(scope.2.as_str());
+) -> Result<Vec<(ObjectRef, LiveObject)>, ClusterError> {
+    let ns = scope.2.as_deref();
     let kind = scope.1.as_str();
+    let at = |name: &str| ObjectRef::new(api_version, kind, ns, name);
     let ours = match cluster.list(api_version, kind, ns, selector).await {
         Ok(v) => v,
         Err(ClusterError::UnknownKind { .. }) => return Ok(Vec::new()),
@@ -162,7 +131,7 @@ async fn read_scope(
             continue;
         };
         if names.remove(name) {
-            out.push((name.to_string(), LiveObject::from_value(obj)));
+            out.push((at(name), LiveObject::from_value(obj)));
         }
     }
     if names.is_empty() {
@@ -171,7 +140,7 @@ async fn read_scope(
     if names.len() <= GET_LIMIT {
         for name in names {
             if let Some(obj) = cluster.get(api_version, kind, ns, &name).await? {
-                out.push((name, LiveObject::from_value(obj)));
+                out.push((at(&name), LiveObject::from_value(obj)));
             }
         }
         return Ok(out);
@@ -180,12 +149,13 @@ async fn read_scope(
         let Some(name) = meta.name.as_ref().filter(|n| names.contains(*n)) else {
             continue;
         };
-        let ann = |k: &str| meta.annotations.as_ref().and_then(|a| a.get(k)).cloned();
+        let ownership = Ownership::from_annotations(|k| {
+            meta.annotations.as_ref().and_then(|a| a.get(k)).cloned()
+        });
         out.push((
-            name.clone(),
+            at(name),
             LiveObject {
-                owner: (ann(ANNOTATION_RELEASE), ann(ANNOTATION_RELEASE_NS)),
-                policy: ann(ANNOTATION_POLICY),
+                ownership,
                 full: None,
             },
         ));

@@ -1,12 +1,29 @@
-//! Releases: the record of every revision, stored as Secrets in the release's namespace.
+//! Releases: every revision of a release recorded in a [`store::ReleaseStore`], and the
+//! operations that write them.
+//!
+//! - [`record`]: what one revision is (the record format).
+//! - [`store`]: where records live (Secrets in the cluster, or memory).
+//! - [`lock`]: one operation at a time per release (a renewed Lease).
+//! - [`session`]: an operation in progress: lock held, history read, stale revision repaired.
+//! - [`deploy`], [`wait`], [`uninstall`]: what an operation does inside a session.
+//! - [`desired`]: rendered manifests turned into the objects a deploy applies.
+//! - [`live`]: the live state of a release's objects, read with a list per kind.
+//! - [`preview`]: what a deploy would do, for `charter diff`, without changing anything.
 
-pub mod kube_store;
+pub mod deploy;
+pub mod desired;
+pub mod error;
 pub mod live;
 pub mod lock;
-pub mod ops;
 pub mod preview;
 pub mod record;
+pub mod session;
 pub mod store;
+pub mod uninstall;
+pub mod wait;
 
-pub use record::{ChartRef, InventoryItem, RecordError, ReleaseRecord, Status, TargetRef};
-pub use store::{StoreError, StoredSecret};
+pub use deploy::{ApplyHow, Deploy, rollback_deploy};
+pub use error::{OpError, Progress, Report};
+pub use record::{ChartRef, RecordError, ReleaseRecord, Status, TargetRef};
+pub use session::{LockOptions, Session, begin};
+pub use store::{ReleaseStore, SecretStore, StoreError};

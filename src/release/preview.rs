@@ -15,12 +15,15 @@ use std::collections::{HashMap, HashSet};
 use futures::{StreamExt, TryStreamExt};
 use serde_json::Value;
 
+use super::desired::{Desired, manifests_of, not_yet_servable, prepare_desired, rendered_objects};
+use super::error::OpError;
 use super::live::{LiveIndex, LiveObject, Lookup, covers};
-use super::ops::{Desired, OpError, manifests_of, prepare_desired, rendered_objects};
-use super::record::{InventoryItem, ReleaseRecord, Status};
+use super::record::ReleaseRecord;
+use super::session::deployed as deployed_of;
 use crate::cluster::{ApplyOptions, Cluster, ClusterError};
-use crate::diff::{ObjectInput, ObjectKey, rendered_fingerprint};
+use crate::diff::{ObjectInput, rendered_fingerprint};
 use crate::manifest::Manifest;
+use crate::object::ObjectRef;
 
 /// Dry runs sent at once.
 const PARALLEL_DRY_RUNS: usize = 16;
@@ -42,23 +45,6 @@ pub struct Preview {
     pub warnings: Vec<String>,
 }
 
-/// Group, kind, namespace ("" when cluster-scoped), name: an object whatever its version.
-type Identity = (String, String, String, String);
-
-fn identity(i: &InventoryItem) -> Identity {
-    (
-        i.group.clone(),
-        i.kind.clone(),
-        i.namespace.clone(),
-        i.name.clone(),
-    )
-}
-
-fn key_of(i: &InventoryItem) -> ObjectKey {
-    let ns = (!i.namespace.is_empty()).then_some(i.namespace.as_str());
-    ObjectKey::new(&i.api_version(), &i.kind, ns, &i.name)
-}
-
 /// Computes the diff inputs of deploying `crds` + `manifests` (rendered for the next revision)
 /// as `release` in `namespace`, whose revisions are `history` (oldest first). Nothing is
 /// changed in the cluster and no lock is taken.
@@ -70,7 +56,7 @@ pub async fn preview(
     crds: &[Manifest],
     manifests: &[Manifest],
 ) -> Result<Preview, OpError> {
-    let deployed = history.iter().rev().find(|r| r.status == Status::Deployed);
+    let deployed = deployed_of(history);
     let latest = history.last();
     let mut warnings = Vec::new();
     // As in a deploy: objects count as "rendered as before" only against the latest revision.
@@ -89,7 +75,7 @@ pub async fn preview(
     .await?;
     let rendered_fp = rendered_fingerprint(desired.iter().map(|d| &d.obj));
 
-    let mut last_applied: HashMap<Identity, Value> = HashMap::new();
+    let mut last_applied: HashMap<ObjectRef, Value> = HashMap::new();
     if let Some(d) = deployed {
         let parsed = match manifests_of(d) {
             Ok(ms) => prepare_desired(cluster, release, namespace, &[], &ms, &HashMap::new())
@@ -100,7 +86,7 @@ pub async fn preview(
         match parsed {
             Ok(objs) => {
                 for o in objs {
-                    last_applied.insert(identity(&o.item), o.obj);
+                    last_applied.insert(o.item, o.obj);
                 }
             }
             Err(e) => warnings.push(format!(
@@ -110,14 +96,9 @@ pub async fn preview(
         }
     }
 
-    let wanted: HashSet<Identity> = desired.iter().map(|d| identity(&d.item)).collect();
-    let pruned: Vec<&InventoryItem> = deployed
-        .map(|d| {
-            d.inventory
-                .iter()
-                .filter(|i| !wanted.contains(&identity(i)))
-                .collect()
-        })
+    let wanted: HashSet<&ObjectRef> = desired.iter().map(|d| &d.item).collect();
+    let pruned: Vec<&ObjectRef> = deployed
+        .map(|d| d.inventory.iter().filter(|i| !wanted.contains(i)).collect())
         .unwrap_or_default();
     let live = LiveIndex::read(
         cluster,
@@ -135,13 +116,12 @@ pub async fn preview(
         .map(|d| async move {
             let current = whole(cluster, live_ref, &d.item).await?;
             let (obj, dry_run) = predicted(cluster, d, current.as_ref()).await?;
-            let key = ObjectKey::of(&d.obj).unwrap_or_else(|| key_of(&d.item));
             Ok::<_, OpError>((
                 ObjectInput {
-                    key,
+                    key: d.item.clone(),
                     desired: Some(obj),
                     live: current,
-                    last_applied: last_ref.get(&identity(&d.item)).cloned(),
+                    last_applied: last_ref.get(&d.item).cloned(),
                 },
                 dry_run,
             ))
@@ -164,15 +144,15 @@ pub async fn preview(
             },
         };
         // A kept object stays in the cluster: no prune, nothing to show.
-        if obj.policy.as_deref() == Some("keep") {
+        if obj.ownership.keep() {
             continue;
         }
         inputs.push((
             ObjectInput {
-                key: key_of(item),
+                key: item.clone(),
                 desired: None,
                 live: obj.full.clone(),
-                last_applied: last_applied.get(&identity(item)).cloned(),
+                last_applied: last_applied.get(item).cloned(),
             },
             false,
         ));
@@ -187,12 +167,8 @@ pub async fn preview(
     })
 }
 
-async fn get(cluster: &Cluster, item: &InventoryItem) -> Result<Option<Value>, ClusterError> {
-    let ns = (!item.namespace.is_empty()).then_some(item.namespace.as_str());
-    match cluster
-        .get(&item.api_version(), &item.kind, ns, &item.name)
-        .await
-    {
+async fn get(cluster: &Cluster, item: &ObjectRef) -> Result<Option<Value>, ClusterError> {
+    match cluster.get_object(item).await {
         // A custom resource whose CRD is not installed yet does not exist either.
         Err(ClusterError::UnknownKind { .. }) => Ok(None),
         other => other,
@@ -204,7 +180,7 @@ async fn get(cluster: &Cluster, item: &InventoryItem) -> Result<Option<Value>, C
 async fn whole(
     cluster: &Cluster,
     live: &LiveIndex,
-    item: &InventoryItem,
+    item: &ObjectRef,
 ) -> Result<Option<Value>, ClusterError> {
     match live.lookup(item) {
         Lookup::Absent => Ok(None),
@@ -236,12 +212,7 @@ async fn predicted(
     };
     match cluster.apply(&d.obj, opts).await {
         Ok(v) => Ok((v, true)),
-        // A new object the server cannot dry-run yet: its namespace is created by this deploy
-        // (or --create-namespace), or its CRD is. Shown as rendered.
-        Err(ClusterError::UnknownKind { .. }) if live.is_none() => Ok((d.obj.clone(), true)),
-        Err(ClusterError::Rejected { code: 404, .. }) if live.is_none() => {
-            Ok((d.obj.clone(), true))
-        }
+        Err(e) if live.is_none() && not_yet_servable(&e) => Ok((d.obj.clone(), true)),
         Err(e) => Err(e),
     }
 }

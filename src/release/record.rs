@@ -6,6 +6,8 @@ use std::io::{Read, Write};
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
 
+use crate::object::ObjectRef;
+
 /// The record format's identifier, stored in every record.
 pub const RECORD_API_VERSION: &str = "charter.dev/release/v1";
 
@@ -98,38 +100,15 @@ pub struct ChartRef {
     pub digest: String,
 }
 
-/// One object the revision applied.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct InventoryItem {
-    /// API group ("" for core).
-    pub group: String,
-    /// API version.
-    pub version: String,
-    /// Kind.
-    pub kind: String,
-    /// Namespace; empty for cluster-scoped objects.
-    #[serde(default)]
-    pub namespace: String,
-    /// Name.
-    pub name: String,
-}
-
-impl InventoryItem {
-    /// `Kind/name` or `Kind/namespace/name`.
-    pub fn display(&self) -> String {
-        if self.namespace.is_empty() {
-            format!("{}/{}", self.kind, self.name)
-        } else {
-            format!("{}/{}/{}", self.kind, self.namespace, self.name)
-        }
-    }
-
-    /// `group/version` or `version` for the core group.
-    pub fn api_version(&self) -> String {
-        if self.group.is_empty() {
-            self.version.clone()
-        } else {
-            format!("{}/{}", self.group, self.version)
+impl ChartRef {
+    /// What a revision records of `chart`.
+    pub fn of(chart: &crate::chart::Chart) -> ChartRef {
+        ChartRef {
+            name: chart.meta.name.clone(),
+            version: chart.meta.version.clone(),
+            app_version: chart.meta.app_version.clone(),
+            description: chart.meta.description.clone(),
+            digest: chart.digest(),
         }
     }
 }
@@ -182,7 +161,8 @@ pub struct ReleaseRecord {
     /// The rendered manifest (CRDs first, then objects in install order).
     pub manifest: String,
     /// The objects applied.
-    pub inventory: Vec<InventoryItem>,
+    #[serde(with = "crate::object::inventory")]
+    pub inventory: Vec<ObjectRef>,
     /// Rendered NOTES.txt.
     #[serde(default)]
     pub notes: String,
@@ -368,13 +348,7 @@ pub(crate) fn sample(name: &str, revision: u64, status: Status) -> ReleaseRecord
         layers: vec!["charts/demo/values.yaml".into()],
         target: None,
         manifest: "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n".into(),
-        inventory: vec![InventoryItem {
-            group: String::new(),
-            version: "v1".into(),
-            kind: "ConfigMap".into(),
-            namespace: "ns".into(),
-            name: "x".into(),
-        }],
+        inventory: vec![ObjectRef::new("v1", "ConfigMap", Some("ns"), "x")],
         notes: String::new(),
         generated: Default::default(),
         first_deployed: "2026-01-01T00:00:00Z".into(),

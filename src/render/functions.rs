@@ -419,7 +419,7 @@ fn nested(what: &str, f: impl FnOnce() -> TeraResult<String>) -> TeraResult<Stri
     INCLUDE_DEPTH.with(|d| d.set(depth + 1));
     let out = f();
     INCLUDE_DEPTH.with(|d| d.set(depth));
-    out.map_err(|e| err(format!("in {what}: {}", super::tera_message(&e))))
+    out.map_err(|e| err(format!("in {what}: {}", super::tera::tera_message(&e))))
 }
 
 fn random_alphanum(n: usize) -> String {

@@ -1,26 +1,31 @@
-//! Rendering a chart with Tera: one Tera environment per chart (its partials' components plus
-//! those of its library dependencies), the template context of PRODUCT.md, templates rendered
-//! in parallel, and every rendered document checked to be a Kubernetes object.
+//! Rendering: a chart and its merged values in, ordered Kubernetes objects out, every rendered
+//! document checked to be a Kubernetes object. [`render`] is the one entry point; it picks the
+//! template engine by the chart's [`ChartKind`]:
 //!
-//! Context: `values`, `release` (name, namespace, revision, is_install, is_upgrade, service),
-//! `chart` (Chart.yaml fields), `target` (env, region, name, layers), `capabilities`
-//! (kube_version, api_versions), `files` (the chart's other text files by path).
+//! - [`ChartKind::Tera`] (`apiVersion: charter/v1`): [`tera`], one Tera environment per chart
+//!   (its partials' components plus those of its library dependencies), templates rendered in
+//!   parallel. Context: `values`, `release` (name, namespace, revision, is_install,
+//!   is_upgrade, service), `chart` (Chart.yaml fields), `target` (env, region, name, layers),
+//!   `capabilities` (kube_version, api_versions), `files` (the chart's other text files by
+//!   path); template functions in [`functions`].
+//!
+//! What every engine shares lives here and in [`check`]: the render inputs and result, which
+//! subcharts are enabled and with which values, the chart's `kubeVersion` constraint, and
+//! checking output while it is rendered.
 
+mod check;
 mod functions;
+mod tera;
 
 pub use functions::{LookupFn, MAX_INCLUDE_DEPTH};
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::sync::{Arc, OnceLock};
 
-use rayon::prelude::*;
 use serde::Serialize;
-use tera::{Context, Tera};
 
-use crate::chart::{Chart, ChartType, Constraint, is_partial, parse_version_lenient};
-use crate::manifest::{self, Manifest, ManifestError};
-use functions::RenderState;
+use crate::chart::{Chart, ChartKind, Constraint, parse_version_lenient};
+use crate::manifest::{Manifest, ManifestError};
 
 /// The Kubernetes version assumed when no cluster is known (`--kube-version` overrides it).
 pub const DEFAULT_KUBE_VERSION: &str = "v1.34.0";
@@ -159,62 +164,13 @@ pub enum RenderError {
     },
 }
 
-/// The message of a Tera error without the source excerpt.
-pub(crate) fn tera_message(e: &tera::Error) -> String {
-    match e.kind() {
-        tera::ErrorKind::SyntaxError(r) | tera::ErrorKind::RenderingError(r) => {
-            format!(
-                "{} ({}:{}:{})",
-                r.message(),
-                r.filename(),
-                r.span().start_line,
-                r.span().start_col + 1
-            )
-        }
-        _ => {
-            let mut msg = e.to_string();
-            let mut src = std::error::Error::source(e);
-            while let Some(s) = src {
-                msg.push_str(": ");
-                msg.push_str(&s.to_string());
-                src = s.source();
-            }
-            msg
-        }
-    }
-}
-
-fn convert_error(chart: &str, e: tera::Error) -> RenderError {
-    match e.kind() {
-        tera::ErrorKind::SyntaxError(r) | tera::ErrorKind::RenderingError(r) => {
-            let full = e.to_string();
-            // Tera's report repeats the message on its first line; keep the excerpt.
-            let detail = full
-                .split_once('\n')
-                .map(|(_, rest)| rest.to_string())
-                .unwrap_or_default();
-            RenderError::Template {
-                template: r.filename().to_string(),
-                line: r.span().start_line,
-                column: r.span().start_col + 1,
-                message: r.message().to_string(),
-                detail,
-            }
-        }
-        _ => RenderError::Engine {
-            chart: chart.to_string(),
-            message: tera_message(&e),
-        },
-    }
-}
-
 /// Renders a chart (and its enabled subcharts) with the given merged values.
 pub fn render(
     chart: &Chart,
     values: &serde_json::Value,
     opts: &RenderOptions,
 ) -> Result<Rendered, RenderError> {
-    render_inner(chart, Cow::Borrowed(values), opts)
+    render_with(chart, Cow::Borrowed(values), opts)
 }
 
 /// [`render`], taking the values by value so they can be freed once the template contexts
@@ -224,248 +180,22 @@ pub fn render_owned(
     values: serde_json::Value,
     opts: &RenderOptions,
 ) -> Result<Rendered, RenderError> {
-    render_inner(chart, Cow::Owned(values), opts)
+    render_with(chart, Cow::Owned(values), opts)
 }
 
-fn render_inner(
+/// The one place that picks a chart's template engine.
+fn render_with(
     chart: &Chart,
     values: Cow<'_, serde_json::Value>,
     opts: &RenderOptions,
 ) -> Result<Rendered, RenderError> {
-    let state = Arc::new(RenderState {
-        previous_generated: opts.previous_generated.clone(),
-        lookup: opts.lookup.clone(),
-        ..Default::default()
-    });
-    let release = opts
-        .release
-        .clone()
-        .unwrap_or_else(|| ReleaseInfo::install("release-name", "default"));
-    let mut jobs = Vec::new();
-    collect_charts(chart, values, &mut jobs);
-    let mut contexts = Vec::with_capacity(jobs.len());
-    let t0 = std::time::Instant::now();
-    for (c, scoped) in jobs {
-        check_kube_version(c, &opts.capabilities)?;
-        let ctx = context(c, scoped, &release, opts)?;
-        contexts.push((c, ctx));
+    match chart.kind {
+        ChartKind::Tera => tera::render(chart, values, opts),
     }
-    tracing::debug!("template contexts built in {:?}", t0.elapsed());
-
-    let mut manifests = Vec::new();
-    let mut crds = Vec::new();
-    let mut notes = None;
-    for (i, (c, ctx)) in contexts.into_iter().enumerate() {
-        let tera = build_tera(c, state.clone())?;
-        let rendered: Vec<Result<Vec<Manifest>, RenderError>> =
-            if c.meta.chart_type == ChartType::Library {
-                Vec::new()
-            } else {
-                c.renderable_templates()
-                    .collect::<Vec<_>>()
-                    .par_iter()
-                    .map(|t| render_and_check(&tera, &template_name(c, &t.path), &ctx, c))
-                    .collect()
-            };
-        for r in rendered {
-            let r = r?;
-            if manifests.is_empty() {
-                manifests = r;
-            } else {
-                manifests.extend(r);
-            }
-        }
-        for crd in &c.crds {
-            let name = template_name(c, &crd.path);
-            crds.extend(check_output(&name, crd.content.clone())?);
-        }
-        if i == 0
-            && opts.notes
-            && let Some(n) = c.notes()
-        {
-            let name = template_name(c, &n.path);
-            notes = Some(
-                tera.render(&name, &ctx)
-                    .map_err(|e| convert_error(&c.display_path, e))?,
-            );
-        }
-        // Freeing a large context is many small frees: do it off the critical path.
-        rayon::spawn(move || drop((tera, ctx)));
-    }
-    manifest::sort_for_install(&mut manifests);
-    let generated = state
-        .generated
-        .lock()
-        .map(|g| g.clone())
-        .unwrap_or_default();
-    Ok(Rendered {
-        manifests,
-        crds,
-        notes,
-        generated,
-    })
-}
-
-/// Output is handed to the checkers in batches of about this many bytes, cut at `---` lines.
-const BATCH_BYTES: usize = 256 * 1024;
-
-/// Collects Tera's output and, each time a batch of whole documents is complete, sends it to
-/// the checkers while Tera goes on rendering.
-struct BatchSink {
-    buf: Vec<u8>,
-    next_batch: usize,
-    tx: std::sync::mpsc::Sender<(usize, String)>,
-}
-
-struct CheckedBatch {
-    index: usize,
-    /// Newlines in `text`: the checkers number lines within their batch, and the batches are
-    /// renumbered once all are back, which keeps this count off the rendering thread.
-    lines: usize,
-    text: Arc<String>,
-    manifests: Option<Vec<Manifest>>,
-}
-
-impl BatchSink {
-    /// The byte offset just after the last newline that precedes a `---` separator line.
-    fn cut_point(&self) -> Option<usize> {
-        let b = &self.buf;
-        let mut end = b.len();
-        while let Some(pos) = b[..end].windows(4).rposition(|w| w == b"\n---") {
-            match b.get(pos + 4) {
-                Some(b'\n' | b' ' | b'\t' | b'\r') => return Some(pos + 1),
-                _ => end = pos,
-            }
-        }
-        None
-    }
-
-    fn dispatch(&mut self, upto: usize) -> std::io::Result<()> {
-        // An exact-size copy, and the working buffer keeps its capacity: batches held until the
-        // end then carry no growth slack (a quarter of the output at 30,000 objects).
-        let batch = self.buf[..upto].to_vec();
-        self.buf.drain(..upto);
-        let text = String::from_utf8(batch)
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
-        // A closed receiver only means the checkers are gone; the caller reports that.
-        let _ = self.tx.send((self.next_batch, text));
-        self.next_batch += 1;
-        Ok(())
-    }
-}
-
-impl std::io::Write for BatchSink {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        self.buf.extend_from_slice(data);
-        if self.buf.len() >= BATCH_BYTES
-            && let Some(cut) = self.cut_point()
-        {
-            self.dispatch(cut)?;
-        }
-        Ok(data.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-fn check_batch(source: &Arc<str>, index: usize, text: String) -> CheckedBatch {
-    let lines = text.bytes().filter(|&c| c == b'\n').count();
-    let text = Arc::new(text);
-    let manifests = manifest::split_documents(&text)
-        .into_iter()
-        .enumerate()
-        .map(|(i, (range, line))| manifest::check_document(source, &text, range, line, i + 1).ok())
-        .collect();
-    CheckedBatch {
-        index,
-        lines,
-        text,
-        manifests,
-    }
-}
-
-/// Renders one template and checks its documents, overlapping the two: batches of finished
-/// documents are checked on other threads while Tera renders the rest. On any problem the
-/// whole output is checked again in one piece, so errors name exact documents and lines.
-fn render_and_check(
-    tera: &Tera,
-    name: &str,
-    ctx: &Context,
-    chart: &Chart,
-) -> Result<Vec<Manifest>, RenderError> {
-    let source: Arc<str> = Arc::from(name);
-    let (tx, rx) = std::sync::mpsc::channel::<(usize, String)>();
-    let (rendered, mut batches) = rayon::join(
-        move || {
-            let mut sink = BatchSink {
-                buf: Vec::with_capacity(2 * BATCH_BYTES),
-                next_batch: 0,
-                tx,
-            };
-            let r = tera.render_to(name, ctx, &mut sink);
-            let len = sink.buf.len();
-            r.and_then(|()| {
-                sink.dispatch(len)
-                    .map_err(|e| tera::Error::message(format!("rendered output: {e}")))
-            })
-        },
-        || {
-            rx.into_iter()
-                .par_bridge()
-                .map(|(index, text)| check_batch(&source, index, text))
-                .collect::<Vec<CheckedBatch>>()
-        },
-    );
-    rendered.map_err(|e| convert_error(&chart.display_path, e))?;
-    batches.sort_by_key(|b| b.index);
-    if batches.iter().all(|b| b.manifests.is_some()) {
-        let count = batches
-            .iter()
-            .map(|b| b.manifests.as_ref().map_or(0, Vec::len))
-            .sum();
-        let mut all = Vec::with_capacity(count);
-        let mut line_base = 0;
-        for b in batches {
-            all.extend(b.manifests.unwrap_or_default().into_iter().map(|mut m| {
-                m.line += line_base;
-                m
-            }));
-            line_base += b.lines;
-        }
-        return Ok(all);
-    }
-    let full: String = batches.iter().map(|b| b.text.as_str()).collect();
-    check_output(name, full)
-}
-
-/// Splits a template's output into documents and checks them in parallel.
-fn check_output(source: &str, out: String) -> Result<Vec<Manifest>, RenderError> {
-    let docs = manifest::split_documents(&out);
-    let source: Arc<str> = Arc::from(source);
-    let out = Arc::new(out);
-    let (source, out) = (&source, &out);
-    let checked: Result<Vec<Manifest>, ManifestError> = if docs.len() > 64 {
-        docs.into_par_iter()
-            .enumerate()
-            .map(|(i, (range, line))| manifest::check_document(source, out, range, line, i + 1))
-            .collect()
-    } else {
-        docs.into_iter()
-            .enumerate()
-            .map(|(i, (range, line))| manifest::check_document(source, out, range, line, i + 1))
-            .collect()
-    };
-    Ok(checked?)
-}
-
-fn template_name(chart: &Chart, path: &str) -> String {
-    format!("{}/{}", chart.display_path, path)
 }
 
 /// The chart and each enabled subchart (depth first), with the values each one sees.
-fn collect_charts<'a>(
+pub(crate) fn collect_charts<'a>(
     chart: &'a Chart,
     values: Cow<'a, serde_json::Value>,
     out: &mut Vec<(&'a Chart, Cow<'a, serde_json::Value>)>,
@@ -482,64 +212,6 @@ fn collect_charts<'a>(
         collect_charts(sub, Cow::Owned(scoped), out);
     }
 }
-
-/// Converts values to Tera's value type directly (cheaper than going through serde).
-fn to_tera(v: &serde_json::Value) -> tera::Value {
-    use serde_json::Value as J;
-    match v {
-        J::Null => tera::Value::none(),
-        J::Bool(b) => (*b).into(),
-        J::Number(n) => match (n.as_i64(), n.as_u64()) {
-            (Some(i), _) => i.into(),
-            (None, Some(u)) => u.into(),
-            _ => n.as_f64().unwrap_or(f64::NAN).into(),
-        },
-        J::String(s) => s.as_str().into(),
-        J::Array(a) => a.iter().map(to_tera).collect::<Vec<_>>().into(),
-        J::Object(m) => {
-            let mut map = tera::Map::with_capacity(m.len());
-            for (k, v) in m {
-                map.insert(tera::value::Key::from(k.clone()), to_tera(v));
-            }
-            map.into()
-        }
-    }
-}
-
-/// [`to_tera`] consuming the values: each node is freed as soon as it is converted, so the
-/// two copies of a large values tree never coexist in full (a lower peak at 30,000 objects).
-fn into_tera(v: serde_json::Value) -> tera::Value {
-    use serde_json::Value as J;
-    match v {
-        J::Array(a) if a.len() >= PARALLEL_CONVERT => {
-            a.into_par_iter().map(into_tera).collect::<Vec<_>>().into()
-        }
-        J::Array(a) => a.into_iter().map(into_tera).collect::<Vec<_>>().into(),
-        J::Object(m) if m.len() >= PARALLEL_CONVERT => {
-            let entries: Vec<(String, serde_json::Value)> = m.into_iter().collect();
-            let converted: Vec<(String, tera::Value)> = entries
-                .into_par_iter()
-                .map(|(k, v)| (k, into_tera(v)))
-                .collect();
-            let mut map = tera::Map::with_capacity(converted.len());
-            for (k, v) in converted {
-                map.insert(tera::value::Key::from(k), v);
-            }
-            map.into()
-        }
-        J::Object(m) => {
-            let mut map = tera::Map::with_capacity(m.len());
-            for (k, v) in m {
-                map.insert(tera::value::Key::from(k), into_tera(v));
-            }
-            map.into()
-        }
-        other => to_tera(&other),
-    }
-}
-
-/// Lists and maps at least this long (a fleet's service list) are converted on all cores.
-const PARALLEL_CONVERT: usize = 1024;
 
 /// Helm's rule: the first `condition` path that resolves to a boolean decides; otherwise any
 /// `tags.<tag>` that is true enables (all false disables); otherwise enabled.
@@ -573,7 +245,7 @@ pub fn subchart_enabled(parent: &Chart, sub: &Chart, values: &serde_json::Value)
     true
 }
 
-fn check_kube_version(chart: &Chart, caps: &Capabilities) -> Result<(), RenderError> {
+pub(crate) fn check_kube_version(chart: &Chart, caps: &Capabilities) -> Result<(), RenderError> {
     let Some(constraint) = &chart.meta.kube_version else {
         return Ok(());
     };
@@ -596,68 +268,6 @@ fn check_kube_version(chart: &Chart, caps: &Capabilities) -> Result<(), RenderEr
             version: caps.kube_version.clone(),
         })
     }
-}
-
-fn build_tera(chart: &Chart, state: Arc<RenderState>) -> Result<Tera, RenderError> {
-    let mut tera = Tera::new();
-    tera.autoescape_on(Vec::<&str>::new());
-    let cell: Arc<OnceLock<Tera>> = Arc::new(OnceLock::new());
-    functions::register(&mut tera, cell.clone(), state);
-    let mut sources: Vec<(String, &str)> = chart
-        .templates
-        .iter()
-        .map(|t| (template_name(chart, &t.path), t.content.as_str()))
-        .collect();
-    add_library_partials(chart, &mut sources);
-    tera.add_raw_templates(sources)
-        .map_err(|e| convert_error(&chart.display_path, e))?;
-    let _ = cell.set(tera.clone());
-    Ok(tera)
-}
-
-/// Library dependencies contribute their partials (components) to the charts that use them.
-fn add_library_partials<'a>(chart: &'a Chart, out: &mut Vec<(String, &'a str)>) {
-    for sub in &chart.subcharts {
-        if sub.meta.chart_type == ChartType::Library {
-            for t in sub.templates.iter().filter(|t| is_partial(&t.path)) {
-                out.push((template_name(sub, &t.path), t.content.as_str()));
-            }
-            add_library_partials(sub, out);
-        }
-    }
-}
-
-fn context(
-    chart: &Chart,
-    values: Cow<'_, serde_json::Value>,
-    release: &ReleaseInfo,
-    opts: &RenderOptions,
-) -> Result<Context, RenderError> {
-    let mut ctx = Context::new();
-    let values = match values {
-        Cow::Borrowed(v) => to_tera(v),
-        Cow::Owned(v) => into_tera(v),
-    };
-    ctx.insert_value("values", values);
-    ctx.insert("release", release);
-    let meta = serde_json::to_value(&chart.meta).map_err(|e| RenderError::Engine {
-        chart: chart.display_path.clone(),
-        message: e.to_string(),
-    })?;
-    ctx.insert("chart", &meta);
-    ctx.insert("target", &opts.target.clone().unwrap_or_default());
-    ctx.insert("capabilities", &opts.capabilities);
-    let files: serde_json::Map<String, serde_json::Value> = chart
-        .files
-        .iter()
-        .filter_map(|(p, b)| {
-            std::str::from_utf8(b)
-                .ok()
-                .map(|s| (p.clone(), serde_json::Value::String(s.to_string())))
-        })
-        .collect();
-    ctx.insert("files", &files);
-    Ok(ctx)
 }
 
 #[cfg(test)]

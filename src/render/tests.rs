@@ -385,7 +385,7 @@ fn large_output_is_checked_in_batches_with_true_line_numbers() {
     assert_eq!(r.manifests.len(), n);
     let bytes: usize = r.manifests.iter().map(|m| m.text().len()).sum();
     assert!(
-        bytes > 2 * BATCH_BYTES,
+        bytes > 2 * check::BATCH_BYTES,
         "only {bytes} bytes: not several batches"
     );
     for (i, m) in r.manifests.iter().enumerate() {

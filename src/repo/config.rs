@@ -311,7 +311,7 @@ fn read_optional(path: &Path) -> Result<Option<String>, RepoError> {
 }
 
 fn parse_file<T: serde::de::DeserializeOwned>(path: &Path, src: &str) -> Result<T, RepoError> {
-    crate::chart::from_yaml_typed(src).map_err(|e| RepoError::Config {
+    crate::yaml::from_str(src).map_err(|e| RepoError::Config {
         path: path.to_path_buf(),
         message: format!(
             "{e}. Fix the file, or remove it and re-add the repositories with `charter repo add`"

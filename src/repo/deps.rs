@@ -646,7 +646,7 @@ pub fn read_lock(chart_dir: &Path) -> Result<Option<Lock>, RepoError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(RepoError::io(&path)(e)),
     };
-    crate::chart::from_yaml_typed(&src)
+    crate::yaml::from_str(&src)
         .map(Some)
         .map_err(|e| RepoError::Config {
             path,

@@ -352,7 +352,7 @@ impl Index {
             };
             let mut out = Vec::with_capacity(list.len());
             for (i, v) in list.into_iter().enumerate() {
-                match ChartVersion::deserialize(v) {
+                match crate::yaml::from_value::<ChartVersion>(&v) {
                     Ok(cv) => match validate_entry(&cv) {
                         Ok(()) => out.push(cv),
                         Err(why) => skipped.push(format!("entries.{name}[{i}]: {why}; skipped")),
@@ -625,8 +625,7 @@ pub fn index_directory(
 /// The index entry for a chart: the metadata fields of its Chart.yaml (charter or Helm).
 pub fn chart_version_from_chart_yaml(bytes: &[u8], label: &str) -> Result<ChartVersion, String> {
     let text = std::str::from_utf8(bytes).map_err(|_| "Chart.yaml is not UTF-8".to_string())?;
-    let value = crate::yaml::parse_str(text, label).map_err(|e| e.to_string())?;
-    let cv = ChartVersion::deserialize(value).map_err(|e| format!("{label}: {e}"))?;
+    let cv: ChartVersion = crate::yaml::from_str(text).map_err(|e| format!("{label}: {e}"))?;
     validate_entry(&cv).map_err(|e| format!("{label}: {e}"))?;
     Ok(ChartVersion {
         urls: Vec::new(),
@@ -661,7 +660,7 @@ impl<'de> Visitor<'de> for LenientStr {
         Ok(Some(v.to_string()))
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        Ok(Some(v.to_string()))
+        Ok(Some(crate::yaml::float_as_string(v)))
     }
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
         Ok(Some(v.to_string()))

@@ -138,44 +138,28 @@ pub fn write_atomic(
 /// Now, or `SOURCE_DATE_EPOCH` when set, as RFC 3339 UTC (the `created` / `generated` format
 /// Helm writes).
 pub fn now_rfc3339() -> String {
-    let secs_nanos = std::env::var("SOURCE_DATE_EPOCH")
+    let fixed = std::env::var("SOURCE_DATE_EPOCH")
         .ok()
-        .and_then(|s| s.trim().parse::<u64>().ok())
-        .map(|s| (s, 0))
-        .unwrap_or_else(|| {
-            let d = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap_or_default();
-            (d.as_secs(), d.subsec_nanos())
-        });
-    rfc3339(secs_nanos.0, secs_nanos.1)
+        .and_then(|s| s.trim().parse::<i64>().ok())
+        .and_then(|s| jiff::Timestamp::from_second(s).ok());
+    rfc3339(fixed.unwrap_or_else(jiff::Timestamp::now))
 }
 
-/// Formats seconds since the epoch (UTC) as RFC 3339 with nanoseconds when non-zero.
-pub fn rfc3339(secs: u64, nanos: u32) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Civil from days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if m <= 2 { y + 1 } else { y };
-    let frac = if nanos == 0 {
-        String::new()
-    } else {
-        format!(".{nanos:09}")
+/// A time as RFC 3339 UTC, with nanoseconds when not a whole second.
+pub fn rfc3339(t: jiff::Timestamp) -> String {
+    let dt = jiff::tz::TimeZone::UTC.to_datetime(t);
+    let frac = match dt.subsec_nanosecond() {
+        0 => String::new(),
+        n => format!(".{n:09}"),
     };
     format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}{frac}Z",
-        rem / 3600,
-        (rem / 60) % 60,
-        rem % 60
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{frac}Z",
+        dt.year(),
+        dt.month(),
+        dt.day(),
+        dt.hour(),
+        dt.minute(),
+        dt.second()
     )
 }
 
@@ -185,10 +169,11 @@ mod tests {
 
     #[test]
     fn rfc3339_dates() {
-        assert_eq!(rfc3339(0, 0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(315_532_800, 0), "1980-01-01T00:00:00Z");
-        assert_eq!(rfc3339(1_709_251_199, 5), "2024-02-29T23:59:59.000000005Z");
-        assert_eq!(rfc3339(4_102_444_800, 0), "2100-01-01T00:00:00Z");
+        let at = |s, n| rfc3339(jiff::Timestamp::new(s, n).unwrap());
+        assert_eq!(at(0, 0), "1970-01-01T00:00:00Z");
+        assert_eq!(at(315_532_800, 0), "1980-01-01T00:00:00Z");
+        assert_eq!(at(1_709_251_199, 5), "2024-02-29T23:59:59.000000005Z");
+        assert_eq!(at(4_102_444_800, 0), "2100-01-01T00:00:00Z");
     }
 
     #[cfg(unix)]

@@ -77,6 +77,15 @@ impl SetKind {
     }
 }
 
+/// One `--set*` flag, with its kind, in command-line order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetFlag {
+    /// Which flag.
+    pub kind: SetKind,
+    /// Its argument.
+    pub arg: String,
+}
+
 /// A `--set`-family syntax or type error, pointing at a column of the argument.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct SetError {

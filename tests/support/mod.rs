@@ -9,8 +9,18 @@
 //!
 //! Skip or fail: [`cluster_or_skip!`] skips a test (and says so on the terminal) only when
 //! `CHARTER_TEST_KUBECONFIG` is unset and `CI` is not `true`. With `CI=true`, or whenever the
-//! variable is set, a test that cannot reach its cluster fails.
+//! variable is set, a test that cannot reach its cluster fails. Tests that need the reference
+//! helm do the same ([`tools`]). A skip is said with [`say`]: libtest swallows the output of
+//! `println!` and `eprintln!` in a passing test.
+//!
+//! [`cli`] runs the charter binary and writes test files.
 #![allow(dead_code, unused_macros, unused_imports)]
+
+pub mod cli;
+pub mod tools;
+
+pub use cli::{charter, root, write};
+pub use tools::{helm, reference_tools};
 
 use std::fmt::Debug;
 use std::future::Future;

@@ -4,37 +4,20 @@
 use std::collections::BTreeMap;
 
 use base64::Engine;
+use futures::FutureExt;
 use serde_json::{Value, json};
 
-use super::record::ReleaseRecord;
-use super::store::{self, DATA_KEY, SECRET_TYPE, StoreError, StoredSecret};
-use crate::cluster::{ApplyOptions, Cluster, ClusterError};
+use super::encoding::{
+    self as store, DATA_KEY, LABEL_NAME, LABEL_REVISION, LABEL_STATUS, SECRET_TYPE, StoredSecret,
+};
+use super::{ReleaseHead, ReleaseStore, StoreError, StoreFuture, latest_heads};
+use crate::cluster::{ApplyOptions, Cluster};
+use crate::release::record::{ReleaseRecord, Status};
 
-/// Errors of the cluster store.
-#[derive(Debug, thiserror::Error)]
-pub enum KubeStoreError {
-    /// Talking to the cluster failed.
-    #[error(transparent)]
-    Cluster(#[from] ClusterError),
-    /// A stored record is damaged.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// A Secret does not have the shape charter writes.
-    #[error("Secret {namespace}/{name}: {message}")]
-    Malformed {
-        /// Namespace.
-        namespace: String,
-        /// Name.
-        name: String,
-        /// What is wrong.
-        message: String,
-    },
-}
-
-/// The release records of one namespace.
-pub struct SecretStore<'c> {
-    cluster: &'c Cluster,
-    namespace: String,
+/// Release records as Secrets in a cluster.
+#[derive(Clone)]
+pub struct SecretStore {
+    cluster: Cluster,
 }
 
 fn to_secret_json(s: &StoredSecret) -> Value {
@@ -52,7 +35,7 @@ fn to_secret_json(s: &StoredSecret) -> Value {
     })
 }
 
-fn from_secret_json(v: &Value) -> Result<StoredSecret, KubeStoreError> {
+fn from_secret_json(v: &Value) -> Result<StoredSecret, StoreError> {
     let s = |p: &str| {
         v.pointer(p)
             .and_then(Value::as_str)
@@ -73,14 +56,14 @@ fn from_secret_json(v: &Value) -> Result<StoredSecret, KubeStoreError> {
     let encoded = v
         .pointer(&format!("/data/{DATA_KEY}"))
         .and_then(Value::as_str)
-        .ok_or_else(|| KubeStoreError::Malformed {
+        .ok_or_else(|| StoreError::Malformed {
             namespace: namespace.clone(),
             name: name.clone(),
             message: format!("has no `{DATA_KEY}` data key; it was not written by charter"),
         })?;
     let data = base64::engine::general_purpose::STANDARD
         .decode(encoded)
-        .map_err(|e| KubeStoreError::Malformed {
+        .map_err(|e| StoreError::Malformed {
             namespace: namespace.clone(),
             name: name.clone(),
             message: format!("data is not base64: {e}"),
@@ -94,22 +77,25 @@ fn from_secret_json(v: &Value) -> Result<StoredSecret, KubeStoreError> {
     })
 }
 
-impl<'c> SecretStore<'c> {
-    /// The store of `namespace`.
-    pub fn new(cluster: &'c Cluster, namespace: &str) -> SecretStore<'c> {
+impl SecretStore {
+    /// The records of `cluster`.
+    pub fn new(cluster: &Cluster) -> SecretStore {
         SecretStore {
-            cluster,
-            namespace: namespace.to_string(),
+            cluster: cluster.clone(),
         }
     }
 
-    async fn secrets(&self, release: &str) -> Result<Vec<StoredSecret>, KubeStoreError> {
+    async fn secrets(
+        &self,
+        namespace: &str,
+        release: &str,
+    ) -> Result<Vec<StoredSecret>, StoreError> {
         let items = self
             .cluster
             .list(
                 "v1",
                 "Secret",
-                Some(&self.namespace),
+                Some(namespace),
                 &store::selector(Some(release)),
             )
             .await?;
@@ -120,10 +106,12 @@ impl<'c> SecretStore<'c> {
             .collect()
     }
 
-    /// Every revision of a release, oldest first. A damaged revision is an error naming its
-    /// Secret: charter does not act on a history it cannot trust.
-    pub async fn history(&self, release: &str) -> Result<Vec<ReleaseRecord>, KubeStoreError> {
-        let secrets = self.secrets(release).await?;
+    async fn history(
+        &self,
+        namespace: &str,
+        release: &str,
+    ) -> Result<Vec<ReleaseRecord>, StoreError> {
+        let secrets = self.secrets(namespace, release).await?;
         let parts: Vec<&StoredSecret> = secrets.iter().filter(|s| s.part().is_some()).collect();
         let mut out = Vec::new();
         for main in secrets.iter().filter(|s| s.part().is_none()) {
@@ -133,16 +121,16 @@ impl<'c> SecretStore<'c> {
         Ok(out)
     }
 
-    /// One revision.
-    pub async fn get(
+    async fn get(
         &self,
+        namespace: &str,
         release: &str,
         revision: u64,
-    ) -> Result<Option<ReleaseRecord>, KubeStoreError> {
+    ) -> Result<Option<ReleaseRecord>, StoreError> {
         let name = store::secret_name(release, revision);
         let Some(main) = self
             .cluster
-            .get("v1", "Secret", Some(&self.namespace), &name)
+            .get("v1", "Secret", Some(namespace), &name)
             .await?
         else {
             return Ok(None);
@@ -158,7 +146,7 @@ impl<'c> SecretStore<'c> {
             let pname = store::part_name(release, revision, k);
             if let Some(p) = self
                 .cluster
-                .get("v1", "Secret", Some(&self.namespace), &pname)
+                .get("v1", "Secret", Some(namespace), &pname)
                 .await?
             {
                 parts.push(from_secret_json(&p)?);
@@ -168,11 +156,10 @@ impl<'c> SecretStore<'c> {
         Ok(Some(store::from_secrets(&main, &refs)?))
     }
 
-    /// Writes (creates or replaces) a revision: parts first, the main Secret last, so a
-    /// reader never sees a main Secret whose parts are not there yet; stale parts of an
-    /// earlier, larger write are removed.
-    pub async fn put(&self, record: &mut ReleaseRecord) -> Result<(), KubeStoreError> {
-        record.namespace = self.namespace.clone();
+    /// Parts first, the main Secret last, so a reader never sees a main Secret whose parts
+    /// are not there yet; stale parts of an earlier, larger write are removed.
+    async fn put(&self, namespace: &str, record: &mut ReleaseRecord) -> Result<(), StoreError> {
+        record.namespace = namespace.to_string();
         let t0 = std::time::Instant::now();
         let secrets = store::to_secrets(record);
         tracing::debug!(
@@ -197,7 +184,7 @@ impl<'c> SecretStore<'c> {
             let stale = store::part_name(&record.name, record.revision, k);
             if !self
                 .cluster
-                .delete("v1", "Secret", Some(&self.namespace), &stale)
+                .delete("v1", "Secret", Some(namespace), &stale)
                 .await?
             {
                 break;
@@ -207,11 +194,15 @@ impl<'c> SecretStore<'c> {
         Ok(())
     }
 
-    /// Deletes a revision and its parts.
-    pub async fn delete(&self, release: &str, revision: u64) -> Result<(), KubeStoreError> {
+    async fn delete(
+        &self,
+        namespace: &str,
+        release: &str,
+        revision: u64,
+    ) -> Result<(), StoreError> {
         let main = store::secret_name(release, revision);
         self.cluster
-            .delete("v1", "Secret", Some(&self.namespace), &main)
+            .delete("v1", "Secret", Some(namespace), &main)
             .await?;
         let mut k = 1;
         while self
@@ -219,7 +210,7 @@ impl<'c> SecretStore<'c> {
             .delete(
                 "v1",
                 "Secret",
-                Some(&self.namespace),
+                Some(namespace),
                 &store::part_name(release, revision, k),
             )
             .await?
@@ -227,5 +218,74 @@ impl<'c> SecretStore<'c> {
             k += 1;
         }
         Ok(())
+    }
+
+    /// Reads the labels of every main Secret; no record is decoded.
+    async fn list(&self, namespace: Option<&str>) -> Result<Vec<ReleaseHead>, StoreError> {
+        let secrets = self
+            .cluster
+            .list("v1", "Secret", namespace, &store::selector(None))
+            .await?;
+        let heads = secrets.iter().filter_map(|s| {
+            if s.get("type").and_then(Value::as_str) != Some(SECRET_TYPE) {
+                return None;
+            }
+            let label = |k: &str| {
+                s.pointer(&format!("/metadata/labels/{k}"))
+                    .and_then(Value::as_str)
+            };
+            let (name, revision, status) = (
+                label(LABEL_NAME)?,
+                label(LABEL_REVISION)?.parse::<u64>().ok()?,
+                label(LABEL_STATUS)?,
+            );
+            Some(ReleaseHead {
+                namespace: s
+                    .pointer("/metadata/namespace")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+                name: name.to_string(),
+                revision,
+                status: Status::parse(status),
+            })
+        });
+        Ok(latest_heads(heads))
+    }
+}
+
+impl ReleaseStore for SecretStore {
+    fn history<'a>(
+        &'a self,
+        namespace: &'a str,
+        release: &'a str,
+    ) -> StoreFuture<'a, Vec<ReleaseRecord>> {
+        SecretStore::history(self, namespace, release).boxed()
+    }
+
+    fn get<'a>(
+        &'a self,
+        namespace: &'a str,
+        release: &'a str,
+        revision: u64,
+    ) -> StoreFuture<'a, Option<ReleaseRecord>> {
+        SecretStore::get(self, namespace, release, revision).boxed()
+    }
+
+    fn put<'a>(&'a self, namespace: &'a str, record: &'a mut ReleaseRecord) -> StoreFuture<'a, ()> {
+        SecretStore::put(self, namespace, record).boxed()
+    }
+
+    fn delete<'a>(
+        &'a self,
+        namespace: &'a str,
+        release: &'a str,
+        revision: u64,
+    ) -> StoreFuture<'a, ()> {
+        SecretStore::delete(self, namespace, release, revision).boxed()
+    }
+
+    fn list<'a>(&'a self, namespace: Option<&'a str>) -> StoreFuture<'a, Vec<ReleaseHead>> {
+        SecretStore::list(self, namespace).boxed()
     }
 }

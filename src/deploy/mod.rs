@@ -14,7 +14,6 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::chart::from_yaml_typed;
 use crate::diff::{IgnoreRule, IgnoreRuleError, IgnoreSpec};
 use crate::yaml::PathSeg;
 
@@ -430,7 +429,7 @@ fn read_config_source(path: &Path) -> Result<(StackConfig, String), TargetError>
     if src.trim().is_empty() {
         return Ok((StackConfig::default(), src));
     }
-    let cfg = from_yaml_typed(&src).map_err(|e| TargetError::Config {
+    let cfg = crate::yaml::from_str(&src).map_err(|e| TargetError::Config {
         path: path.to_path_buf(),
         message: e.to_string(),
     })?;

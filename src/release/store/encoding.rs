@@ -1,14 +1,15 @@
-//! Storing release records as Secrets: naming, labels, and splitting a large record across
-//! numbered part Secrets so that no release fails for its size.
+//! Release records as Secrets: naming, labels, and splitting a large record across numbered
+//! part Secrets so that no release fails for its size.
 //!
-//! The mapping is plain data ([`StoredSecret`]) so the same code serves the cluster store and
-//! the in-memory store used by unit tests.
+//! The mapping is plain data ([`StoredSecret`]), so the same code serves the cluster store
+//! ([`super::SecretStore`]) and the in-memory one ([`super::MemoryStore`]).
 
 use std::collections::BTreeMap;
 
 use sha2::Digest;
 
-use super::record::{RecordError, ReleaseRecord, Status};
+use super::StoreError;
+use crate::release::record::{ReleaseRecord, Status};
 
 /// The `type` of every Secret charter writes for a release.
 pub const SECRET_TYPE: &str = "charter.dev/release.v1";
@@ -70,36 +71,6 @@ pub fn selector(release: Option<&str>) -> String {
         Some(r) => format!("{LABEL_OWNER}=charter,{LABEL_NAME}={r}"),
         None => format!("{LABEL_OWNER}=charter"),
     }
-}
-
-/// Errors reassembling a record.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// The record itself is bad.
-    #[error(transparent)]
-    Record(#[from] RecordError),
-    /// A part is missing.
-    #[error(
-        "{secret}: the record is split into {parts} Secrets but part {missing} ({part_name}) is missing; the release history is damaged. Restore the Secret or delete this revision's Secrets"
-    )]
-    MissingPart {
-        /// Main Secret.
-        secret: String,
-        /// Parts expected.
-        parts: usize,
-        /// Missing part number.
-        missing: usize,
-        /// Its name.
-        part_name: String,
-    },
-    /// Reassembled bytes do not match.
-    #[error(
-        "{secret}: the reassembled record does not match its sha256 annotation; a part was edited or corrupted. charter refuses to act on it"
-    )]
-    PartsCorrupt {
-        /// Main Secret.
-        secret: String,
-    },
 }
 
 fn labels(record: &ReleaseRecord) -> BTreeMap<String, String> {

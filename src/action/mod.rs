@@ -1,0 +1,313 @@
+//! Actions: what each command does, between the command line and the library. A command's
+//! flags become a typed request once, in `cli`; an action takes the request, drives the
+//! pipeline (chart → values → render → manifest → diff → cluster → release) and returns a
+//! typed result, which `cli` prints. Nothing here parses flags or prints.
+//!
+//! | action | requests and results |
+//! |---|---|
+//! | [`template`] | render a target offline; `values` with provenance |
+//! | [`lint`] | a chart's structure, or every target of a deploy tree |
+//! | [`install`] | install and upgrade (one engine; the mode says which), dry runs, `--atomic` |
+//! | [`rollback`], [`uninstall`] | release operations on recorded revisions |
+//! | [`query`] | history, get, status, list: lock-free reads of release records |
+//! | [`diff`] | what an install/upgrade of one target would change, and drift |
+//! | [`plan`], [`apply`] | a whole deploy tree: a typed plan file, and applying it |
+//! | [`repo`] | packages, repositories, search, pull, dependencies |
+//!
+//! Charts are resolved (a repository chart downloaded) before any async runtime starts
+//! ([`prepare`]); the cluster part of an action then runs on one runtime ([`runtime`]).
+
+pub mod apply;
+pub mod diff;
+pub mod install;
+pub mod lint;
+pub mod plan;
+pub mod prepare;
+pub mod query;
+pub mod repo;
+pub mod rollback;
+pub mod template;
+pub mod uninstall;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use prepare::{ChartRequest, Detail, Prepared, Source};
+
+use crate::cluster::{Cluster, ClusterError};
+use crate::deploy::{self, Target, TargetError};
+use crate::release::record::ReleaseRecord;
+use crate::release::session::{deployed, next_revision};
+use crate::release::{OpError, StoreError};
+use crate::render::{Capabilities, LookupFn, ReleaseInfo, RenderError, RenderOptions};
+
+/// Why an action failed. Every message names the file, flag, object or release concerned.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A request that cannot be carried out as given (names the flag or argument).
+    #[error("{0}")]
+    Invalid(String),
+    /// A deploy tree.
+    #[error(transparent)]
+    Target(Box<TargetError>),
+    /// A chart, its repository or its download.
+    #[error(transparent)]
+    Repo(Box<crate::repo::RepoError>),
+    /// A chart on disk.
+    #[error(transparent)]
+    Chart(Box<crate::chart::ChartError>),
+    /// Values files and flags.
+    #[error(transparent)]
+    Values(Box<crate::values::ValuesError>),
+    /// A `--set*` flag.
+    #[error(transparent)]
+    Set(Box<crate::values::SetError>),
+    /// Values the chart's schema rejects.
+    #[error(transparent)]
+    Schema(Box<crate::values::SchemaErrors>),
+    /// Rendering.
+    #[error(transparent)]
+    Render(Box<RenderError>),
+    /// The cluster.
+    #[error(transparent)]
+    Cluster(Box<ClusterError>),
+    /// A release operation.
+    #[error(transparent)]
+    Release(Box<OpError>),
+    /// The release records.
+    #[error(transparent)]
+    Store(Box<StoreError>),
+    /// A file could not be written or read.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done, naming the file.
+        what: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// `--atomic`: the deploy failed, and was rolled back (or the failed install removed).
+    #[error(
+        "{error}. {}",
+        match rolled_back_to {
+            Some(n) => format!("Rolled back to revision {n} (--atomic)"),
+            None => "The failed install was removed (--atomic)".to_string(),
+        }
+    )]
+    Atomic {
+        /// Why the deploy failed.
+        error: Box<OpError>,
+        /// The revision returned to; `None` when a failed install was removed.
+        rolled_back_to: Option<u64>,
+    },
+    /// The same error, inside one target of a deploy tree.
+    #[error("target {name} ({}): {source}", dir.display())]
+    InTarget {
+        /// The target's name below its stack root.
+        name: String,
+        /// Its directory.
+        dir: PathBuf,
+        /// What failed.
+        source: Box<Error>,
+    },
+}
+
+/// Library errors become action errors boxed: the enum stays small for the `Result`s that
+/// carry it.
+macro_rules! boxed_from {
+    ($($variant:ident: $ty:ty),* $(,)?) => {$(
+        impl From<$ty> for Error {
+            fn from(e: $ty) -> Error {
+                Error::$variant(Box::new(e))
+            }
+        }
+    )*};
+}
+
+boxed_from! {
+    Target: TargetError,
+    Repo: crate::repo::RepoError,
+    Chart: crate::chart::ChartError,
+    Values: crate::values::ValuesError,
+    Set: crate::values::SetError,
+    Schema: crate::values::SchemaErrors,
+    Render: RenderError,
+    Cluster: ClusterError,
+    Release: OpError,
+    Store: StoreError,
+}
+
+impl Error {
+    /// An I/O error, naming what was being done.
+    pub fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
+        let what = what.into();
+        move |source| Error::Io { what, source }
+    }
+}
+
+/// The flags of every command that actions read: which cluster and which namespace.
+#[derive(Debug, Clone, Default)]
+pub struct Globals {
+    /// `--kubeconfig` (default: the target's charter.yaml `kubeconfig`, else $KUBECONFIG,
+    /// else ~/.kube/config).
+    pub kubeconfig: Option<PathBuf>,
+    /// `--kube-context`.
+    pub kube_context: Option<String>,
+    /// `-n/--namespace` (default: the target's charter.yaml, else `default`).
+    pub namespace: Option<String>,
+}
+
+/// A release named on the command line: `RELEASE` (with `-n`), or a deploy-tree target
+/// directory, which names the release, its namespace and its kube context.
+#[derive(Debug, Clone)]
+pub struct ReleaseRef {
+    /// The release name.
+    pub release: String,
+    /// Its namespace.
+    pub namespace: String,
+    /// The deploy-tree target, when one was named.
+    pub target: Option<Target>,
+}
+
+impl ReleaseRef {
+    /// Reads `arg` as a deploy-tree directory if it is one, else as a release name.
+    pub fn from_arg(globals: &Globals, arg: &str) -> Result<ReleaseRef, Error> {
+        let path = Path::new(arg);
+        if path.is_dir() && deploy::is_in_deploy_tree(path) {
+            let t = deploy::resolve(path)?;
+            let namespace = globals
+                .namespace
+                .clone()
+                .or_else(|| t.namespace.clone())
+                .unwrap_or_else(|| "default".into());
+            return Ok(ReleaseRef {
+                release: t.release.clone(),
+                namespace,
+                target: Some(t),
+            });
+        }
+        prepare::validate_release_name(arg)?;
+        Ok(ReleaseRef {
+            release: arg.to_string(),
+            namespace: globals
+                .namespace
+                .clone()
+                .unwrap_or_else(|| "default".into()),
+            target: None,
+        })
+    }
+}
+
+/// The async runtime an action's cluster work runs on.
+pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(Error::io("cannot start the async runtime"))
+}
+
+/// Connects to the cluster of the flags, else of the target's charter.yaml.
+pub async fn connect(globals: &Globals, target: Option<&Target>) -> Result<Cluster, Error> {
+    let context = globals
+        .kube_context
+        .clone()
+        .or_else(|| target.and_then(|t| t.kube_context.clone()));
+    let kubeconfig = globals
+        .kubeconfig
+        .clone()
+        .or_else(|| target.and_then(|t| t.kubeconfig.clone()));
+    Ok(Cluster::connect(kubeconfig.as_deref(), context.as_deref()).await?)
+}
+
+/// What the cluster serves, for `capabilities` in templates.
+pub async fn capabilities(cluster: &Cluster) -> Result<Capabilities, Error> {
+    Ok(Capabilities {
+        kube_version: cluster.server_version().await?,
+        api_versions: cluster.api_versions().await?,
+    })
+}
+
+/// The render options of the next revision of `p`'s release, whose revisions are `history`:
+/// its revision number, install or upgrade, the generated values of the deployed revision,
+/// the cluster's capabilities and live `lookup`. Install, upgrade, their server dry run and
+/// `charter diff` all render with these, so they render the same objects.
+pub async fn next_revision_options(
+    cluster: &Cluster,
+    p: &Prepared,
+    history: &[ReleaseRecord],
+    notes: bool,
+) -> Result<RenderOptions, Error> {
+    let deployed = deployed(history);
+    let exists = deployed.is_some();
+    Ok(RenderOptions {
+        release: Some(ReleaseInfo {
+            name: p.release.clone(),
+            namespace: p.namespace.clone(),
+            revision: next_revision(history),
+            is_install: !exists,
+            is_upgrade: exists,
+            service: "charter",
+        }),
+        target: p.target_info(),
+        capabilities: capabilities(cluster).await?,
+        previous_generated: deployed.map(|r| r.generated.clone()).unwrap_or_default(),
+        notes,
+        lookup: Some(live_lookup(cluster)),
+    })
+}
+
+/// `lookup` for templates rendered for a cluster: reads the live object (or, with an empty
+/// name, lists them as `{items: [...]}`) while the chart renders. Template functions are
+/// synchronous, so the request runs on the runtime from a thread allowed to block.
+pub fn live_lookup(cluster: &Cluster) -> LookupFn {
+    let cluster = cluster.clone();
+    let handle = tokio::runtime::Handle::current();
+    Arc::new(
+        move |api_version: &str, kind: &str, namespace: &str, name: &str| {
+            let ns = (!namespace.is_empty()).then_some(namespace);
+            let fetch = async {
+                if name.is_empty() {
+                    let items = cluster
+                        .list(api_version, kind, ns, "")
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    Ok(Some(serde_json::json!({
+                        "apiVersion": "v1",
+                        "kind": "List",
+                        "items": items,
+                    })))
+                } else {
+                    cluster
+                        .get(api_version, kind, ns, name)
+                        .await
+                        .map_err(|e| e.to_string())
+                }
+            };
+            match tokio::runtime::Handle::try_current() {
+                Ok(_) => tokio::task::block_in_place(|| handle.block_on(fetch)),
+                Err(_) => handle.block_on(fetch),
+            }
+        },
+    )
+}
+
+/// Every target below a deploy-tree directory; none is an error naming the directory.
+pub fn leaves(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    let leaves = deploy::leaves(dir)?;
+    if leaves.is_empty() {
+        return Err(Error::Invalid(format!(
+            "{}: no targets below it (a target is a leaf directory with a values.yaml or charter.yaml)",
+            dir.display()
+        )));
+    }
+    Ok(leaves)
+}
+
+/// A target's name below its stack root (`prod/westus`) and kube context, or its path when it
+/// cannot be resolved (acting on it then reports why).
+pub fn target_name(dir: &Path) -> (String, Option<String>) {
+    match deploy::resolve(dir) {
+        Ok(t) => (t.name, t.kube_context),
+        Err(_) => (dir.display().to_string(), None),
+    }
+}

@@ -1,0 +1,353 @@
+//! `plan`: every target of a deploy tree diffed against its own cluster, in parallel, and the
+//! plan file (`schemas/plan.schema.json`) that `apply --plan` checks before it applies.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::diff::{TargetDiff, of_target, run_on};
+use super::{Error, Globals, leaves, target_name};
+use crate::diff::{DiffSummary, canonical_json, sha256, to_json};
+
+/// The `apiVersion` of a plan file.
+pub const PLAN_API_VERSION: &str = "charter.dev/plan/v1";
+const PLAN_SCHEMA: &str = include_str!("../../schemas/plan.schema.json");
+const CHARTER_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// A plan of a deploy tree.
+pub struct PlanRequest {
+    /// The deploy-tree directory: every target below it is planned.
+    pub dir: PathBuf,
+    /// How many targets are rendered and diffed at once.
+    pub parallel: usize,
+    /// `--ignore` rules, added to each target's own.
+    pub ignore: Vec<String>,
+    /// Show Secret values in the diffs.
+    pub show_secrets: bool,
+}
+
+/// One target of a plan: where it is, and its diff or why there is none.
+pub struct Planned {
+    /// The target below its stack root.
+    pub name: String,
+    /// Its directory.
+    pub dir: PathBuf,
+    /// Its kube context, when its charter.yaml names one.
+    pub context: Option<String>,
+    /// Its diff.
+    pub result: Result<TargetDiff, Error>,
+}
+
+/// Every target's diff, sorted by target name.
+pub struct Plan {
+    /// The deploy-tree directory.
+    pub root: PathBuf,
+    /// The `--ignore` rules.
+    pub ignore: Vec<String>,
+    /// The targets.
+    pub targets: Vec<Planned>,
+}
+
+/// Diffs every target below `req.dir`, `req.parallel` at a time.
+pub fn run(globals: &Globals, req: &PlanRequest) -> Result<Plan, Error> {
+    let leaves = leaves(&req.dir)?;
+    let rt = super::runtime()?;
+    let targets = rt.block_on(async {
+        let limit = Arc::new(tokio::sync::Semaphore::new(req.parallel));
+        let mut tasks = Vec::new();
+        for leaf in leaves {
+            let (globals, limit) = (globals.clone(), limit.clone());
+            let (ignore, show_secrets) = (req.ignore.clone(), req.show_secrets);
+            // Each target on a thread of its own: the chart is loaded there (it may be
+            // downloaded, which blocks), and renders (CPU) of different targets run in
+            // parallel too.
+            let handle = tokio::runtime::Handle::current();
+            tasks.push(tokio::spawn(async move {
+                let _permit = limit.acquire_owned().await;
+                tokio::task::spawn_blocking(move || {
+                    let (name, context) = target_name(&leaf);
+                    let result = of_target(&leaf, &ignore, show_secrets)
+                        .and_then(|req| run_on(&handle, &globals, &req));
+                    Planned {
+                        name,
+                        dir: leaf,
+                        context,
+                        result,
+                    }
+                })
+                .await
+            }));
+        }
+        let mut out = Vec::new();
+        for t in tasks {
+            let joined = t
+                .await
+                .map_err(|e| Error::Invalid(format!("a plan task failed: {e}")))?;
+            out.push(joined.map_err(|e| Error::Invalid(format!("a plan task failed: {e}")))?);
+        }
+        Ok::<_, Error>(out)
+    })?;
+    let mut targets = targets;
+    targets.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(Plan {
+        root: req.dir.clone(),
+        ignore: req.ignore.clone(),
+        targets,
+    })
+}
+
+impl Plan {
+    /// 1 when some target failed, else 2 when some target has changes (or, with
+    /// `fail_on_drift`, drift), else 0.
+    pub fn exit_code(&self, fail_on_drift: bool) -> i32 {
+        if self.targets.iter().any(|p| p.result.is_err()) {
+            1
+        } else if self
+            .targets
+            .iter()
+            .filter_map(|p| p.result.as_ref().ok())
+            .any(|d| d.report.summary.exit_code(fail_on_drift) == 2)
+        {
+            2
+        } else {
+            0
+        }
+    }
+
+    /// The plan file, checksum set; with `diffs`, each target's diff report too (the
+    /// `-o json` output).
+    pub fn file(&self, diffs: bool) -> PlanFile {
+        let targets = self
+            .targets
+            .iter()
+            .map(|p| match &p.result {
+                Ok(d) => PlannedTarget {
+                    name: p.name.clone(),
+                    dir: p.dir.display().to_string(),
+                    release: Some(d.release.clone()),
+                    namespace: Some(d.namespace.clone()),
+                    context: Some(d.context.clone()),
+                    rendered_fingerprint: Some(d.rendered_fingerprint.clone()),
+                    live_fingerprint: Some(d.live_fingerprint.clone()),
+                    summary: Some(d.report.summary),
+                    diff: diffs.then(|| to_json(&d.report)),
+                    error: None,
+                },
+                Err(e) => PlannedTarget {
+                    name: p.name.clone(),
+                    dir: p.dir.display().to_string(),
+                    context: p.context.clone(),
+                    error: Some(e.to_string()),
+                    ..Default::default()
+                },
+            })
+            .collect();
+        let mut file = PlanFile {
+            api_version: PLAN_API_VERSION.to_string(),
+            charter_version: CHARTER_VERSION.to_string(),
+            root: self.root.display().to_string(),
+            ignore: self.ignore.clone(),
+            targets,
+            checksum: String::new(),
+        };
+        file.checksum = file.compute_checksum();
+        file
+    }
+}
+
+/// A plan file, as `plan --out` writes it and `apply --plan` reads it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PlanFile {
+    /// Always [`PLAN_API_VERSION`].
+    pub api_version: String,
+    /// The charter version that made the plan; only that version applies it.
+    pub charter_version: String,
+    /// The directory given to `plan`.
+    pub root: String,
+    /// The `--ignore` rules of the plan.
+    pub ignore: Vec<String>,
+    /// The targets, by name.
+    pub targets: Vec<PlannedTarget>,
+    /// sha256 over the document without this field, as canonical JSON.
+    pub checksum: String,
+}
+
+/// One target of a plan file: either its resolved release, context, fingerprints and counts,
+/// or the error that kept it from being planned.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PlannedTarget {
+    /// The target below its stack root.
+    pub name: String,
+    /// Its directory.
+    pub dir: String,
+    /// The release it resolved to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release: Option<String>,
+    /// Its namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// The kube context it was diffed against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+    /// A digest of the objects a deploy would apply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rendered_fingerprint: Option<String>,
+    /// A digest of the live state the diff saw.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live_fingerprint: Option<String>,
+    /// The diff's counts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<DiffSummary>,
+    /// The diff report (`-o json` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diff: Option<Value>,
+    /// Why the target could not be planned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl PlanFile {
+    /// sha256 over the canonical JSON of the file without its `checksum`.
+    fn compute_checksum(&self) -> String {
+        let mut doc = serde_json::to_value(self).unwrap_or_default();
+        if let Some(m) = doc.as_object_mut() {
+            m.shift_remove("checksum");
+        }
+        sha256(&canonical_json(&doc))
+    }
+
+    /// The file as pretty JSON with a final newline.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default() + "\n"
+    }
+
+    /// Reads and checks a plan file: JSON, apiVersion, schema, checksum, charter version.
+    pub fn read(path: &Path) -> Result<PlanFile, Error> {
+        let refused = |why: String| Error::Invalid(format!("{}: {why}", path.display()));
+        let text = std::fs::read_to_string(path)
+            .map_err(Error::io(format!("cannot read plan {}", path.display())))?;
+        let doc: Value = serde_json::from_str(&text).map_err(|e| {
+            refused(format!(
+                "not a plan file: invalid JSON at line {} column {}: {e}",
+                e.line(),
+                e.column()
+            ))
+        })?;
+        let api = doc.get("apiVersion").and_then(Value::as_str);
+        if api != Some(PLAN_API_VERSION) {
+            return Err(refused(format!(
+                "not a charter plan: apiVersion is {}, expected {PLAN_API_VERSION}. Make it with `charter plan DIR --out FILE`",
+                api.map_or("missing".to_string(), |a| format!("`{a}`"))
+            )));
+        }
+        if let Err(e) = validate_schema(&doc)? {
+            return Err(refused(format!(
+                "refused: the plan does not match schemas/plan.schema.json (edited by hand?): {e}. Make the plan again"
+            )));
+        }
+        let file: PlanFile = serde_json::from_value(doc).map_err(|e| {
+            refused(format!(
+                "refused: not a plan file: {e}. Make the plan again"
+            ))
+        })?;
+        if file.checksum != file.compute_checksum() {
+            return Err(refused(
+                "refused: its checksum does not match its content, so it was changed after `charter plan` wrote it (edited by hand?). Make the plan again".into(),
+            ));
+        }
+        if file.charter_version != CHARTER_VERSION {
+            return Err(refused(format!(
+                "refused: the plan was made by charter {}, this is charter {CHARTER_VERSION}; a plan is applied by the version that made it. Make the plan again with this version",
+                file.charter_version
+            )));
+        }
+        Ok(file)
+    }
+}
+
+/// Validates a document against the shipped plan schema: the outer error is charter's own
+/// (the schema does not compile), the inner one the document's.
+fn validate_schema(doc: &Value) -> Result<Result<(), String>, Error> {
+    let internal =
+        |e: &dyn std::fmt::Display| Error::Invalid(format!("internal: plan schema: {e}"));
+    let schema: Value = serde_json::from_str(PLAN_SCHEMA).map_err(|e| internal(&e))?;
+    let mut compiler = boon::Compiler::new();
+    let mut schemas = boon::Schemas::new();
+    compiler
+        .add_resource("plan.schema.json", schema)
+        .map_err(|e| internal(&e))?;
+    let idx = compiler
+        .compile("plan.schema.json", &mut schemas)
+        .map_err(|e| internal(&e))?;
+    Ok(schemas.validate(doc, idx).map_err(|e| e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write_plan(dir: &Path, doc: &Value) -> PathBuf {
+        let p = dir.join("plan.json");
+        std::fs::write(&p, serde_json::to_string_pretty(doc).unwrap()).unwrap();
+        p
+    }
+
+    fn checksum(doc: &Value) -> String {
+        let mut d = doc.clone();
+        d.as_object_mut().unwrap().shift_remove("checksum");
+        sha256(&canonical_json(&d))
+    }
+
+    fn plan(version: &str) -> Value {
+        let mut doc = serde_json::json!({
+            "apiVersion": PLAN_API_VERSION,
+            "charterVersion": version,
+            "root": "deploy/app",
+            "ignore": [],
+            "targets": [{"name": "prod/east", "dir": "deploy/app/prod/east", "error": "x"}],
+        });
+        doc["checksum"] = serde_json::json!(checksum(&doc));
+        doc
+    }
+
+    #[test]
+    fn plans_from_another_version_or_edited_are_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let ok = write_plan(tmp.path(), &plan(CHARTER_VERSION));
+        let read = PlanFile::read(&ok).unwrap();
+        assert_eq!(read.targets[0].error.as_deref(), Some("x"));
+        assert_eq!(read.checksum, read.compute_checksum());
+
+        let other = write_plan(tmp.path(), &plan("0.0.1-other"));
+        let err = PlanFile::read(&other).unwrap_err().to_string();
+        assert!(err.contains("made by charter 0.0.1-other"), "{err}");
+
+        let mut edited = plan(CHARTER_VERSION);
+        edited["root"] = serde_json::json!("deploy/other");
+        let err = PlanFile::read(&write_plan(tmp.path(), &edited))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("checksum"), "{err}");
+
+        let mut bad = plan(CHARTER_VERSION);
+        bad["targets"][0]["extra"] = serde_json::json!(1);
+        bad["checksum"] = serde_json::json!(checksum(&bad));
+        let err = PlanFile::read(&write_plan(tmp.path(), &bad))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("schema"), "{err}");
+    }
+
+    #[test]
+    fn the_checksum_does_not_depend_on_formatting() {
+        let doc = plan(CHARTER_VERSION);
+        let compact: Value = serde_json::from_str(&doc.to_string()).unwrap();
+        assert_eq!(checksum(&doc), checksum(&compact));
+        let typed: PlanFile = serde_json::from_value(doc.clone()).unwrap();
+        assert_eq!(typed.compute_checksum(), checksum(&doc));
+    }
+}

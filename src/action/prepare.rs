@@ -1,0 +1,346 @@
+//! What every rendering action starts from: which chart, which release and namespace, which
+//! values layers. A [`ChartRequest`] (a deploy-tree target, or Helm-style `RELEASE CHART`, and
+//! the values flags) becomes a [`Prepared`]: the chart loaded (downloaded first when it comes
+//! from a repository, before any async runtime runs) and the values merged with provenance.
+
+use std::path::{Path, PathBuf};
+
+use super::{Error, Globals};
+use crate::chart::Chart;
+use crate::deploy::{self, Target};
+use crate::render::TargetInfo;
+use crate::repo::ChartSpec;
+use crate::values::{self, Layer, LayerKind, Resolved, SetFlag};
+
+/// Where the chart comes from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// A deploy-tree target directory: it names the chart, release, namespace and layers.
+    Target(PathBuf),
+    /// A chart (directory, archive, URL or `REPO/NAME`), with the release name if one was given.
+    Chart {
+        /// The release name (`release-name` when not given).
+        release: Option<String>,
+        /// The chart.
+        chart: ChartSpec,
+    },
+}
+
+impl Source {
+    /// Classifies the positional arguments (`TARGET`, `CHART` or `RELEASE CHART`), or a
+    /// `--stack DIR --env E --region R` target.
+    pub fn from_args(
+        args: &[String],
+        stack: Option<&Path>,
+        env: Option<&str>,
+        region: Option<&str>,
+    ) -> Result<Source, Error> {
+        if let Some(stack) = stack {
+            if !args.is_empty() {
+                return Err(Error::Invalid(format!(
+                    "--stack names the target; remove the positional argument(s) {args:?} or drop --stack"
+                )));
+            }
+            return Ok(Source::Target(deploy::dir_for(stack, env, region)?));
+        }
+        match args {
+            [] => Err(Error::Invalid(
+                "no target given: pass a deploy-tree directory (e.g. deploy/app/prod/eastus), `--stack DIR --env E --region R`, or RELEASE CHART".into(),
+            )),
+            [one] => {
+                let p = PathBuf::from(one);
+                let spec = ChartSpec::parse(one);
+                if !p.exists() && spec.is_remote() {
+                    return Ok(Source::Chart {
+                        release: None,
+                        chart: spec,
+                    });
+                }
+                if !p.exists() {
+                    return Err(Error::Invalid(format!(
+                        "{one} does not exist: expected a deploy-tree target directory, a chart directory or a .tgz (or REPO/NAME of a configured repository, or an https URL)"
+                    )));
+                }
+                if is_deploy_dir(&p) {
+                    Ok(Source::Target(p))
+                } else {
+                    Ok(Source::Chart {
+                        release: None,
+                        chart: spec,
+                    })
+                }
+            }
+            [release, chart] => Ok(Source::Chart {
+                release: Some(release.clone()),
+                chart: ChartSpec::parse(chart),
+            }),
+            _ => Err(Error::Invalid(
+                "too many positional arguments: expected TARGET or RELEASE CHART".into(),
+            )),
+        }
+    }
+}
+
+/// A chart and the values to render it with.
+#[derive(Debug, Clone)]
+pub struct ChartRequest {
+    /// Where the chart comes from.
+    pub source: Source,
+    /// `-f` files, applied after the deploy-tree layers, later files win.
+    pub values: Vec<PathBuf>,
+    /// `--set*` flags in command-line order.
+    pub sets: Vec<SetFlag>,
+    /// `--version`: the range the chart must satisfy (overrides a deploy tree's `version`).
+    pub version: Option<String>,
+    /// `--devel`: consider pre-release versions.
+    pub devel: bool,
+}
+
+impl ChartRequest {
+    /// The request of a deploy-tree target with no flags.
+    pub fn target(dir: &Path) -> ChartRequest {
+        ChartRequest {
+            source: Source::Target(dir.to_path_buf()),
+            values: Vec::new(),
+            sets: Vec::new(),
+            version: None,
+            devel: false,
+        }
+    }
+}
+
+/// A chart ready to render: chart, release identity, values with provenance.
+pub struct Prepared {
+    /// The chart.
+    pub chart: Chart,
+    /// Release name.
+    pub release: String,
+    /// Namespace.
+    pub namespace: String,
+    /// The deploy-tree target, when one was named.
+    pub target: Option<Target>,
+    /// The merged values and where each came from.
+    pub resolved: Resolved,
+    /// The names of the layers the user supplied (everything above the chart defaults).
+    pub user_layers: Vec<String>,
+    /// Those layers merged on their own (when asked for): what a release records so
+    /// `upgrade --reuse-values` can apply them again.
+    pub user_values: Option<serde_json::Value>,
+}
+
+/// Whether values carry line numbers, and whether the user's own layers are merged apart
+/// (what a release records).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    /// Line numbers of values only serve messages: renders skip them, and prepare again with
+    /// them when the schema rejects the values ([`prepare_checked`]).
+    Fast,
+    /// Line numbers, and the user's values merged on their own: for release operations and
+    /// `charter values`.
+    Full,
+}
+
+/// Values a previous revision was given, reapplied by `upgrade --reuse-values`.
+pub struct ReuseValues<'a> {
+    /// The user-supplied values of that revision.
+    pub values: &'a serde_json::Value,
+    /// Its revision number (for origins in messages).
+    pub revision: u64,
+}
+
+impl Prepared {
+    /// `target` for the template context.
+    pub fn target_info(&self) -> Option<TargetInfo> {
+        self.target.as_ref().map(|t| TargetInfo {
+            env: t.env.clone(),
+            region: t.region.clone(),
+            name: t.name.clone(),
+            layers: t
+                .layers
+                .iter()
+                .map(|l| l.path.display().to_string())
+                .collect(),
+        })
+    }
+
+    /// Merges the values again on the same chart, with `reuse` beneath this run's layers.
+    pub fn relayer(
+        &mut self,
+        req: &ChartRequest,
+        detail: Detail,
+        reuse: Option<ReuseValues<'_>>,
+    ) -> Result<(), Error> {
+        let (resolved, user_layers, user_values) =
+            layer_values(&self.chart, self.target.as_ref(), req, detail, reuse)?;
+        self.resolved = resolved;
+        self.user_layers = user_layers;
+        self.user_values = user_values;
+        Ok(())
+    }
+
+    /// Validates the merged values against values.schema.json of the chart (and of each
+    /// subchart for its own section).
+    pub fn validate_schema(&self) -> Result<(), Error> {
+        if let Some((file, schema)) = &self.chart.schema {
+            let path = self.chart.origin.join(&file.path);
+            crate::values::validate(&path, schema, &self.resolved)?;
+        }
+        Ok(())
+    }
+}
+
+/// Resolves and loads the chart, release and namespace a request names, and merges its values
+/// layers with file:line origins (with [`Detail::Full`]). Blocking: a repository chart is
+/// downloaded here, so this runs before (or outside) the async runtime.
+pub fn prepare(globals: &Globals, req: &ChartRequest, detail: Detail) -> Result<Prepared, Error> {
+    let (spec, version, release, target) = match &req.source {
+        Source::Target(dir) => {
+            let t = deploy::resolve(dir)?;
+            let spec = match &t.chart_repo {
+                Some(r) => ChartSpec::Repo {
+                    repo: r.repo.clone(),
+                    name: r.name.clone(),
+                },
+                None => ChartSpec::Path(t.chart.clone()),
+            };
+            let version = req.version.clone().or_else(|| t.chart_version.clone());
+            (spec, version, t.release.clone(), Some(t))
+        }
+        Source::Chart { release, chart } => {
+            let release = release
+                .clone()
+                .unwrap_or_else(|| "release-name".to_string());
+            (chart.clone(), req.version.clone(), release, None)
+        }
+    };
+    validate_release_name(&release)?;
+    let t0 = std::time::Instant::now();
+    let chart = crate::repo::resolve::load_chart(&spec, version.as_deref(), req.devel)?;
+    tracing::debug!("chart loaded in {:?}", t0.elapsed());
+    let namespace = globals
+        .namespace
+        .clone()
+        .or_else(|| target.as_ref().and_then(|t| t.namespace.clone()))
+        .unwrap_or_else(|| "default".to_string());
+    let (resolved, user_layers, user_values) =
+        layer_values(&chart, target.as_ref(), req, detail, None)?;
+    Ok(Prepared {
+        chart,
+        release,
+        namespace,
+        target,
+        resolved,
+        user_layers,
+        user_values,
+    })
+}
+
+/// [`prepare`] with [`Detail::Fast`], validated against the chart's schema; when the schema
+/// rejects the values they are merged again with line numbers, so the error names the file
+/// and line.
+pub fn prepare_checked(globals: &Globals, req: &ChartRequest) -> Result<Prepared, Error> {
+    let mut prepared = prepare(globals, req, Detail::Fast)?;
+    if prepared.validate_schema().is_err() {
+        prepared.relayer(req, Detail::Full, None)?;
+        prepared.validate_schema()?;
+    }
+    Ok(prepared)
+}
+
+type Layered = (Resolved, Vec<String>, Option<serde_json::Value>);
+
+/// Chart defaults ◄ reused values ◄ deploy-tree layers ◄ `-f` files ◄ `--set*` flags.
+fn layer_values(
+    chart: &Chart,
+    target: Option<&Target>,
+    req: &ChartRequest,
+    detail: Detail,
+    reuse: Option<ReuseValues<'_>>,
+) -> Result<Layered, Error> {
+    let lines = detail == Detail::Full;
+    let mut layers: Vec<Layer> = chart_default_layers(chart)?;
+    if let Some(r) = reuse {
+        let text = crate::yaml::to_yaml(r.values);
+        let origin = PathBuf::from(format!("<values of revision {}>", r.revision));
+        layers.push(Layer::from_str(&text, &origin, LayerKind::ValuesFlag)?);
+    }
+    if let Some(t) = target {
+        for l in &t.layers {
+            layers.push(Layer::from_file_with(
+                &l.path,
+                LayerKind::Stack(l.level.clone()),
+                lines,
+            )?);
+        }
+    }
+    let t0 = std::time::Instant::now();
+    for f in &req.values {
+        layers.push(Layer::from_file_with(f, LayerKind::ValuesFlag, lines)?);
+    }
+    tracing::debug!("-f files parsed in {:?}", t0.elapsed());
+    let base = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    for s in &req.sets {
+        layers.push(values::parse_set(s.kind, &s.arg, &base)?);
+    }
+    let user_layers = layers
+        .iter()
+        .filter(|l| l.kind != LayerKind::ChartDefault)
+        .map(|l| l.label.clone())
+        .collect();
+    // Only release operations record the user's values; renders skip the extra merge.
+    let user_values = if lines {
+        let user: Vec<Layer> = layers
+            .iter()
+            .filter(|l| l.kind != LayerKind::ChartDefault)
+            .cloned()
+            .collect();
+        Some(values::resolve(user)?.values)
+    } else {
+        None
+    };
+    let t0 = std::time::Instant::now();
+    let resolved = values::resolve(layers)?;
+    tracing::debug!("layers merged in {:?}", t0.elapsed());
+    Ok((resolved, user_layers, user_values))
+}
+
+/// The chart's own defaults: its values.yaml, with each subchart's defaults beneath it under
+/// the subchart's key (the parent's values win).
+fn chart_default_layers(chart: &Chart) -> Result<Vec<Layer>, Error> {
+    let mut layers = Vec::new();
+    collect_defaults(chart, &[], &mut layers)?;
+    Ok(layers)
+}
+
+fn collect_defaults(chart: &Chart, prefix: &[String], out: &mut Vec<Layer>) -> Result<(), Error> {
+    for sub in &chart.subcharts {
+        let mut p = prefix.to_vec();
+        p.push(chart.scope_key_for(sub));
+        collect_defaults(sub, &p, out)?;
+    }
+    if let Some(v) = &chart.values {
+        let path = chart.origin.join(&v.path);
+        let layer = Layer::from_str(&v.content, &path, LayerKind::ChartDefault)?;
+        out.push(if prefix.is_empty() {
+            layer
+        } else {
+            layer.nested_under(prefix)
+        });
+    }
+    Ok(())
+}
+
+/// Release names are DNS-1123 labels of at most 53 characters (room for suffixes).
+pub fn validate_release_name(name: &str) -> Result<(), Error> {
+    if name.len() > 53 || !crate::chart::is_dns1123_label(name) {
+        return Err(Error::Invalid(format!(
+            "release name `{name}` is invalid: use lowercase letters, digits and '-', starting and ending with a letter or digit, at most 53 characters"
+        )));
+    }
+    Ok(())
+}
+
+/// Whether a path names a deploy-tree directory rather than a chart.
+pub fn is_deploy_dir(p: &Path) -> bool {
+    p.is_dir() && !p.join("Chart.yaml").is_file() && deploy::is_in_deploy_tree(p)
+}

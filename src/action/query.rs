@@ -1,0 +1,136 @@
+//! `history`, `get`, `status` and `list`: release records read without the release's lock.
+
+use super::{Error, Globals, ReleaseRef, connect};
+use crate::cluster::Cluster;
+use crate::cluster::readiness::{Readiness, readiness};
+use crate::release::{ReleaseRecord, ReleaseStore, SecretStore, Status};
+
+/// Connects for a release and reads its history; a release without revisions is an error.
+async fn read_history(
+    globals: &Globals,
+    r: &ReleaseRef,
+) -> Result<(Cluster, Vec<ReleaseRecord>), Error> {
+    let cluster = connect(globals, r.target.as_ref()).await?;
+    let records = SecretStore::new(&cluster)
+        .history(&r.namespace, &r.release)
+        .await?;
+    if records.is_empty() {
+        return Err(Error::Invalid(format!(
+            "release {ns}/{release} not found: it has no revisions in namespace {ns}",
+            ns = r.namespace,
+            release = r.release
+        )));
+    }
+    Ok((cluster, records))
+}
+
+/// A release's revisions, oldest first (at most `max`, the newest).
+pub fn history(globals: &Globals, r: &ReleaseRef, max: usize) -> Result<Vec<ReleaseRecord>, Error> {
+    let (_, mut records) = super::runtime()?.block_on(read_history(globals, r))?;
+    let skip = records.len().saturating_sub(max);
+    records.drain(..skip);
+    Ok(records)
+}
+
+/// One revision of a release (default: the latest).
+pub fn get(
+    globals: &Globals,
+    r: &ReleaseRef,
+    revision: Option<u64>,
+) -> Result<ReleaseRecord, Error> {
+    let (_, mut history) = super::runtime()?.block_on(read_history(globals, r))?;
+    let found = match revision {
+        Some(n) => history.iter().position(|h| h.revision == n),
+        None => history.len().checked_sub(1),
+    };
+    match found {
+        Some(i) => Ok(history.swap_remove(i)),
+        None => Err(Error::Invalid(match revision {
+            Some(n) => format!(
+                "release {}/{} has no revision {n}; revisions: {}",
+                r.namespace,
+                r.release,
+                history
+                    .iter()
+                    .map(|r| r.revision.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            None => format!(
+                "release {ns}/{} not found: it has no revisions in namespace {ns}",
+                r.release,
+                ns = r.namespace
+            ),
+        })),
+    }
+}
+
+/// A release's latest revision and the state of each of its objects.
+pub struct ReleaseStatus {
+    /// The latest revision.
+    pub record: ReleaseRecord,
+    /// Each object of its inventory (`Kind/namespace/name`) and its state: `ready`,
+    /// `pending: why`, `failed: why` or `missing`.
+    pub resources: Vec<(String, String)>,
+}
+
+/// The latest revision of a release, its objects and their readiness.
+pub fn status(globals: &Globals, r: &ReleaseRef) -> Result<ReleaseStatus, Error> {
+    super::runtime()?.block_on(async {
+        let (cluster, mut history) = read_history(globals, r).await?;
+        let record = history.pop().ok_or_else(|| {
+            Error::Invalid(format!(
+                "release {}/{} has no revisions",
+                r.namespace, r.release
+            ))
+        })?;
+        let mut resources = Vec::new();
+        for item in &record.inventory {
+            let state = match cluster.get_object(item).await?.map(|l| readiness(&l)) {
+                None => "missing".to_string(),
+                Some(Readiness::Ready) => "ready".to_string(),
+                Some(Readiness::Pending(why)) => format!("pending: {why}"),
+                Some(Readiness::Failed(why)) => format!("failed: {why}"),
+            };
+            resources.push((item.display(), state));
+        }
+        Ok(ReleaseStatus { record, resources })
+    })
+}
+
+/// Which releases to list.
+pub struct ListRequest {
+    /// Every namespace, not only `-n` (default `default`).
+    pub all_namespaces: bool,
+    /// Every status (default: deployed, failed and pending releases).
+    pub all: bool,
+    /// Only releases whose latest revision has one of these statuses.
+    pub statuses: Vec<Status>,
+}
+
+/// The latest revision of every release the request selects, by namespace and name.
+pub fn list(globals: &Globals, req: &ListRequest) -> Result<Vec<ReleaseRecord>, Error> {
+    super::runtime()?.block_on(async {
+        let ns = globals
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".into());
+        let cluster = connect(globals, None).await?;
+        let store = SecretStore::new(&cluster);
+        let scope = (!req.all_namespaces).then_some(ns.as_str());
+        let mut rows = Vec::new();
+        for head in store.list(scope).await? {
+            let shown = if !req.statuses.is_empty() {
+                head.status.is_some_and(|s| req.statuses.contains(&s))
+            } else {
+                req.all || !matches!(head.status, Some(Status::Uninstalled | Status::Superseded))
+            };
+            if !shown {
+                continue;
+            }
+            let history = store.history(&head.namespace, &head.name).await?;
+            rows.extend(history.into_iter().last());
+        }
+        Ok(rows)
+    })
+}

@@ -1,0 +1,197 @@
+//! The flags several commands share, and their conversion into the typed requests of
+//! [`crate::action`]: done once here, so no module below the CLI sees a clap type.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{ArgMatches, Args};
+
+use super::CliError;
+use crate::action::install::DeployOptions;
+use crate::action::{ChartRequest, Source};
+use crate::release::ApplyHow;
+use crate::values::{SetFlag, SetKind};
+
+/// Chart, target and values flags shared by template, values, install, upgrade and diff.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ChartArgs {
+    /// TARGET (a deploy-tree directory), CHART (a chart directory or .tgz), or RELEASE CHART.
+    #[arg(value_name = "TARGET | [RELEASE] CHART", num_args = 0..=2)]
+    pub args: Vec<String>,
+    /// The deploy tree (stack) directory; with --env and --region names a target.
+    #[arg(long, value_name = "DIR")]
+    pub stack: Option<PathBuf>,
+    /// Environment below the stack directory.
+    #[arg(long, value_name = "ENV", requires = "stack")]
+    pub env: Option<String>,
+    /// Region below the environment directory.
+    #[arg(long, value_name = "REGION", requires = "env")]
+    pub region: Option<String>,
+    /// Values file, applied after the deploy-tree layers; repeatable, later files win.
+    #[arg(short = 'f', long = "values", value_name = "FILE")]
+    pub values: Vec<PathBuf>,
+    /// Set a value (Helm syntax: a.b=c,list[0]=x,{a,b}); repeatable, in order given.
+    #[arg(long = "set", value_name = "KEY=VAL")]
+    pub set: Vec<String>,
+    /// Set a value that is always a string.
+    #[arg(long = "set-string", value_name = "KEY=VAL")]
+    pub set_string: Vec<String>,
+    /// Set a value to the contents of a file.
+    #[arg(long = "set-file", value_name = "KEY=PATH")]
+    pub set_file: Vec<String>,
+    /// Set a value to a JSON value.
+    #[arg(long = "set-json", value_name = "KEY=JSON")]
+    pub set_json: Vec<String>,
+    /// Set a value to a literal string (no escapes or lists).
+    #[arg(long = "set-literal", value_name = "KEY=VAL")]
+    pub set_literal: Vec<String>,
+    /// Chart version range (e.g. `^1.2`): for REPO/NAME the highest match is used; a local
+    /// chart must satisfy it. Overrides a deploy tree's `version`.
+    #[arg(long, value_name = "RANGE")]
+    pub version: Option<String>,
+    /// Consider pre-release chart versions when no --version is given.
+    #[arg(long)]
+    pub devel: bool,
+}
+
+impl ChartArgs {
+    /// The request: the source classified, `sets` the `--set*` flags in command-line order.
+    pub fn request(&self, sets: Vec<SetFlag>) -> Result<ChartRequest, CliError> {
+        Ok(ChartRequest {
+            source: Source::from_args(
+                &self.args,
+                self.stack.as_deref(),
+                self.env.as_deref(),
+                self.region.as_deref(),
+            )?,
+            values: self.values.clone(),
+            sets,
+            version: self.version.clone(),
+            devel: self.devel,
+        })
+    }
+}
+
+const SET_FLAGS: &[(&str, SetKind)] = &[
+    ("set", SetKind::Set),
+    ("set_string", SetKind::SetString),
+    ("set_file", SetKind::SetFile),
+    ("set_json", SetKind::SetJson),
+    ("set_literal", SetKind::SetLiteral),
+];
+
+/// Collects every `--set*` flag of the invoked subcommand in the order given on the command line,
+/// across flag kinds.
+pub fn ordered_set_flags(matches: &ArgMatches) -> Vec<SetFlag> {
+    let Some((_, sub)) = matches.subcommand() else {
+        return Vec::new();
+    };
+    let mut flags: Vec<(usize, SetFlag)> = Vec::new();
+    for (id, kind) in SET_FLAGS {
+        // Not every subcommand defines every --set flag (lint has only --set).
+        if !matches!(sub.try_contains_id(id), Ok(true)) {
+            continue;
+        }
+        let (Ok(Some(vals)), Some(idx)) = (sub.try_get_many::<String>(id), sub.indices_of(id))
+        else {
+            continue;
+        };
+        for (v, i) in vals.zip(idx) {
+            flags.push((
+                i,
+                SetFlag {
+                    kind: *kind,
+                    arg: v.clone(),
+                },
+            ));
+        }
+    }
+    flags.sort_by_key(|(i, _)| *i);
+    flags.into_iter().map(|(_, f)| f).collect()
+}
+
+/// How a deploy goes: the flags install, upgrade and apply share.
+#[derive(Debug, Clone, Args)]
+pub struct DeployFlags {
+    /// Create the release namespace if it does not exist.
+    #[arg(long)]
+    pub create_namespace: bool,
+    /// Wait until every object is ready (rolled out, complete, bound, established).
+    #[arg(long)]
+    pub wait: bool,
+    /// How long --wait waits (e.g. 300s, 5m).
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// Adopt existing objects that no release owns (or another release owns).
+    #[arg(long)]
+    pub take_ownership: bool,
+    /// Take fields owned by other field managers instead of reporting the conflict.
+    #[arg(long)]
+    pub force_conflicts: bool,
+    /// Description recorded with the revision.
+    #[arg(long)]
+    pub description: Option<String>,
+    /// Keep at most this many revisions (0 = unlimited).
+    #[arg(long, default_value_t = 10)]
+    pub history_max: usize,
+    /// Wait this long for another operation's lock instead of failing at once.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub wait_for_lock: Option<Duration>,
+    /// On failure, return to the last deployed revision (or remove a failed install).
+    #[arg(long)]
+    pub atomic: bool,
+    /// How long the release lock outlives a run that died without releasing it.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub lock_ttl: Duration,
+}
+
+impl DeployFlags {
+    /// The deploy options.
+    pub fn options(&self) -> DeployOptions {
+        DeployOptions {
+            create_namespace: self.create_namespace,
+            how: ApplyHow {
+                take_ownership: self.take_ownership,
+                force_conflicts: self.force_conflicts,
+                wait: self.wait.then_some(self.timeout),
+            },
+            description: self.description.clone(),
+            history_max: self.history_max,
+            lock_ttl: self.lock_ttl,
+            wait_for_lock: self.wait_for_lock,
+            atomic: self.atomic,
+        }
+    }
+}
+
+/// Parses `90s`, `5m`, `1h`, `1h30m` or plain seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let bad = || format!("`{s}` is not a duration: use e.g. 90s, 5m, 1h30m");
+    if let Ok(n) = s.parse::<u64>() {
+        return Ok(Duration::from_secs(n));
+    }
+    let span: jiff::Span = s.parse().map_err(|_| bad())?;
+    let secs = span
+        .total(jiff::Unit::Second)
+        .map_err(|_| bad())
+        .and_then(|t| if t >= 0.0 { Ok(t) } else { Err(bad()) })?;
+    Ok(Duration::from_secs_f64(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
+        for bad in ["", "5x", "m", "-5m", "1.5.3s"] {
+            let err = parse_duration(bad).unwrap_err();
+            assert!(err.contains("is not a duration"), "{bad}: {err}");
+        }
+    }
+}

@@ -1,0 +1,321 @@
+//! Objects: server-side apply (with field manager `charter` and strict field validation),
+//! get, list (paged), list of metadata only, delete.
+
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
+use serde_json::Value;
+
+use super::{Cluster, ClusterError, FIELD_MANAGER, ObjectMeta, Resource, error, openapi};
+use crate::object::ObjectRef;
+
+/// The query of every apply. Field validation is strict, as with `kubectl apply`: the server's
+/// default (warn) would drop a misspelt or misplaced field silently, since charter does not
+/// print response warnings; strict makes it an error that names the field.
+fn apply_params(opts: ApplyOptions) -> PatchParams {
+    let mut pp = PatchParams::apply(FIELD_MANAGER);
+    pp.force = opts.force;
+    pp.dry_run = opts.dry_run;
+    pp.field_validation = Some(kube::api::ValidationDirective::Strict);
+    pp
+}
+
+/// Options of one apply.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApplyOptions {
+    /// Take fields owned by other managers.
+    pub force: bool,
+    /// Server-side dry run: nothing is persisted.
+    pub dry_run: bool,
+}
+
+/// Objects per list page.
+const LIST_PAGE: u32 = 500;
+
+impl Cluster {
+    fn api(&self, res: &Resource, namespace: Option<&str>) -> Api<DynamicObject> {
+        match (res.namespaced, namespace) {
+            (true, Some(ns)) => Api::namespaced_with(self.client.clone(), ns, &res.api),
+            (true, None) => Api::all_with(self.client.clone(), &res.api),
+            (false, _) => Api::all_with(self.client.clone(), &res.api),
+        }
+    }
+
+    /// Server-side applies an object with field manager `charter`. Returns the object as the
+    /// server stored it (or would, with `dry_run`).
+    pub async fn apply(&self, obj: &Value, opts: ApplyOptions) -> Result<Value, ClusterError> {
+        let ObjectRef {
+            api_version,
+            kind,
+            namespace: ns,
+            name,
+        } = reference(obj);
+        let res = self.resource(&api_version, &kind).await?;
+        let api = self.api(&res, ns.as_deref());
+        let pp = apply_params(opts);
+        let patch = Patch::Apply(obj);
+        let out = self
+            .retry(|| async { api.patch(&name, &pp, &patch).await })
+            .await
+            .map_err(|e| {
+                self.map_err(
+                    e,
+                    "patch",
+                    &res.api.plural,
+                    ns.as_deref(),
+                    &display(&kind, ns.as_deref(), &name),
+                )
+            })?;
+        serde_json::to_value(out).map_err(|e| ClusterError::Other {
+            what: display(&kind, ns.as_deref(), &name),
+            message: e.to_string(),
+        })
+    }
+
+    /// [`Cluster::apply`] without reading the stored object back: the server answers in
+    /// protobuf, which costs it less to encode than JSON, and the answer is only checked for
+    /// success. A refusal is asked again in JSON (an apply that failed changed nothing), so
+    /// errors read the same as from [`Cluster::apply`].
+    pub async fn apply_quiet(&self, obj: &Value, opts: ApplyOptions) -> Result<(), ClusterError> {
+        let ObjectRef {
+            api_version,
+            kind,
+            namespace: ns,
+            name,
+        } = reference(obj);
+        let res = self.resource(&api_version, &kind).await?;
+        let api = self.api(&res, ns.as_deref());
+        let mut pp = apply_params(opts);
+        if self.verdict(&api_version, &kind, obj).await == openapi::Verdict::Clean {
+            // Checked here against the server's own schema: skip its second decoding pass.
+            pp.field_validation = Some(kube::api::ValidationDirective::Ignore);
+        }
+        let patch = Patch::Apply(obj);
+        let request = kube::core::Request::new(api.resource_url());
+        let ok = self
+            .retry(|| async {
+                let mut req = request
+                    .patch(&name, &pp, &patch)
+                    .map_err(kube::Error::BuildRequest)?;
+                req.headers_mut().insert(
+                    http::header::ACCEPT,
+                    http::HeaderValue::from_static("application/vnd.kubernetes.protobuf"),
+                );
+                let resp = self.client.send(req.map(kube::client::Body::from)).await?;
+                let status = resp.status();
+                let body = resp.into_body().collect_bytes().await.unwrap_or_default();
+                if status.is_server_error()
+                    && error::is_untyped_patch(&String::from_utf8_lossy(&body))
+                {
+                    // Not transient: the JSON re-ask below reports it.
+                    return Ok(false);
+                }
+                if status.is_server_error() || status.as_u16() == 429 {
+                    // Retried like any other transient answer.
+                    return Err(kube::Error::Api(Box::new(
+                        kube::core::Status::failure("transient", "ServerError")
+                            .with_code(status.as_u16()),
+                    )));
+                }
+                Ok(status.is_success())
+            })
+            .await;
+        match ok {
+            Ok(true) => Ok(()),
+            _ => self.apply(obj, opts).await.map(|_| ()),
+        }
+    }
+
+    /// Gets an object; `None` when it does not exist.
+    pub async fn get(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Result<Option<Value>, ClusterError> {
+        let res = self.resource(api_version, kind).await?;
+        let api = self.api(&res, namespace);
+        let out = self
+            .retry(|| async { api.get_opt(name).await })
+            .await
+            .map_err(|e| {
+                self.map_err(
+                    e,
+                    "get",
+                    &res.api.plural,
+                    namespace,
+                    &display(kind, namespace, name),
+                )
+            })?;
+        out.map(serde_json::to_value)
+            .transpose()
+            .map_err(|e| ClusterError::Other {
+                what: display(kind, namespace, name),
+                message: e.to_string(),
+            })
+    }
+
+    /// Lists objects of a kind, in a namespace or all, filtered by a label selector (may be
+    /// empty). Pages through the result so a large list is not one huge response.
+    pub async fn list(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        selector: &str,
+    ) -> Result<Vec<Value>, ClusterError> {
+        let res = self.resource(api_version, kind).await?;
+        let api = self.api(&res, namespace);
+        let items = self
+            .paged(
+                selector,
+                |lp| {
+                    let api = &api;
+                    async move { api.list(&lp).await }
+                },
+                |e| self.list_err(e, &res, kind, namespace),
+            )
+            .await?;
+        items
+            .into_iter()
+            .map(|o| {
+                let mut v = serde_json::to_value(o).map_err(|e| ClusterError::Other {
+                    what: format!("{kind} list"),
+                    message: e.to_string(),
+                })?;
+                if let Some(m) = v.as_object_mut() {
+                    m.insert("apiVersion".into(), Value::String(api_version.to_string()));
+                    m.insert("kind".into(), Value::String(kind.to_string()));
+                }
+                Ok(v)
+            })
+            .collect()
+    }
+
+    /// Lists only the metadata (name, namespace, labels, annotations, ...) of a kind's
+    /// objects: enough to see whether names are taken and who owns them, at a fraction of the
+    /// transfer of full objects.
+    pub async fn list_metadata(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        selector: &str,
+    ) -> Result<Vec<ObjectMeta>, ClusterError> {
+        let res = self.resource(api_version, kind).await?;
+        let api = self.api(&res, namespace);
+        let items = self
+            .paged(
+                selector,
+                |lp| {
+                    let api = &api;
+                    async move { api.list_metadata(&lp).await }
+                },
+                |e| self.list_err(e, &res, kind, namespace),
+            )
+            .await?;
+        Ok(items.into_iter().map(|o| o.metadata).collect())
+    }
+
+    /// Runs a list call page by page ([`LIST_PAGE`] objects each), with retries.
+    async fn paged<K, F, Fut>(
+        &self,
+        selector: &str,
+        list: F,
+        err: impl Fn(kube::Error) -> ClusterError,
+    ) -> Result<Vec<K>, ClusterError>
+    where
+        K: Clone + serde::de::DeserializeOwned,
+        F: Fn(ListParams) -> Fut,
+        Fut: std::future::Future<Output = Result<kube::core::ObjectList<K>, kube::Error>>,
+    {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut lp = ListParams::default().limit(LIST_PAGE);
+            if !selector.is_empty() {
+                lp = lp.labels(selector);
+            }
+            if let Some(t) = &token {
+                lp = lp.continue_token(t);
+            }
+            let page = self.retry(|| list(lp.clone())).await.map_err(&err)?;
+            token = page.metadata.continue_.filter(|t| !t.is_empty());
+            out.extend(page.items);
+            if token.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
+    fn list_err(
+        &self,
+        e: kube::Error,
+        res: &Resource,
+        kind: &str,
+        namespace: Option<&str>,
+    ) -> ClusterError {
+        self.map_err(
+            e,
+            "list",
+            &res.api.plural,
+            namespace,
+            &format!("{kind} list"),
+        )
+    }
+
+    /// Deletes an object with background propagation. Returns false when it was already gone.
+    pub async fn delete(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Result<bool, ClusterError> {
+        let res = self.resource(api_version, kind).await?;
+        let api = self.api(&res, namespace);
+        let dp = DeleteParams::background();
+        match self.retry(|| async { api.delete(name, &dp).await }).await {
+            Ok(_) => Ok(true),
+            Err(kube::Error::Api(s)) if s.code == 404 => Ok(false),
+            Err(e) => Err(self.map_err(
+                e,
+                "delete",
+                &res.api.plural,
+                namespace,
+                &display(kind, namespace, name),
+            )),
+        }
+    }
+
+    /// Gets the object `r` names; `None` when it does not exist.
+    pub async fn get_object(&self, r: &ObjectRef) -> Result<Option<Value>, ClusterError> {
+        self.get(&r.api_version, &r.kind, r.ns(), &r.name).await
+    }
+
+    /// Deletes the object `r` names; false when it was already gone.
+    pub async fn delete_object(&self, r: &ObjectRef) -> Result<bool, ClusterError> {
+        self.delete(&r.api_version, &r.kind, r.ns(), &r.name).await
+    }
+}
+
+/// The reference of an object to apply; fields it lacks are left empty, and the server's
+/// answer names what is wrong.
+fn reference(obj: &Value) -> ObjectRef {
+    ObjectRef::of(obj).unwrap_or_else(|| {
+        let s = |p: &str| obj.pointer(p).and_then(Value::as_str).unwrap_or("");
+        let ns = s("/metadata/namespace");
+        ObjectRef::new(
+            s("/apiVersion"),
+            s("/kind"),
+            (!ns.is_empty()).then_some(ns),
+            s("/metadata/name"),
+        )
+    })
+}
+
+fn display(kind: &str, ns: Option<&str>, name: &str) -> String {
+    match ns {
+        Some(ns) => format!("{kind}/{ns}/{name}"),
+        None => format!("{kind}/{name}"),
+    }
+}

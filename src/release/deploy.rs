@@ -1,0 +1,390 @@
+//! Installing, upgrading and rolling back: a revision recorded pending, its objects applied in
+//! dependency order (one [`Group`] after another), objects that left the chart pruned, an
+//! optional wait for readiness, and the outcome recorded.
+
+use std::borrow::Cow;
+use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
+
+use futures::TryStreamExt;
+use serde_json::Value;
+
+use super::desired::{Desired, manifests_of, prepare_desired, rendered_objects};
+use super::error::{OpError, Progress, Report};
+use super::live::{LiveIndex, LiveObject, Lookup, covers};
+use super::record::{ChartRef, RECORD_API_VERSION, ReleaseRecord, Status, TargetRef};
+use super::session::Session;
+use super::wait::Until;
+use crate::cluster::ApplyOptions;
+use crate::manifest::{self, Manifest};
+use crate::object::{ObjectRef, install_rank};
+
+/// How many objects of one group are applied at once.
+pub(super) const PARALLEL_APPLIES: usize = 16;
+
+/// What to deploy.
+pub struct Deploy {
+    /// The revision number (from [`Session::next_revision`]).
+    pub revision: u64,
+    /// Set when this deploy rolls back to that revision.
+    pub rollback_of: Option<u64>,
+    /// Chart metadata.
+    pub chart: ChartRef,
+    /// The merged values.
+    pub values: Value,
+    /// The user-supplied values.
+    pub user_values: Value,
+    /// Layers used.
+    pub layers: Vec<String>,
+    /// Target.
+    pub target: Option<TargetRef>,
+    /// CRDs from `crds/`.
+    pub crds: Vec<Manifest>,
+    /// Objects in install order.
+    pub manifests: Vec<Manifest>,
+    /// Rendered notes.
+    pub notes: String,
+    /// Generated values.
+    pub generated: std::collections::BTreeMap<String, String>,
+    /// Description to record.
+    pub description: Option<String>,
+    /// How its objects are applied.
+    pub how: ApplyHow,
+    /// Keep at most this many revisions.
+    pub history_max: usize,
+}
+
+/// How objects are applied.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApplyHow {
+    /// Adopt existing objects not owned by this release.
+    pub take_ownership: bool,
+    /// Take fields owned by other managers.
+    pub force_conflicts: bool,
+    /// Wait for readiness, up to this long.
+    pub wait: Option<Duration>,
+}
+
+/// A deploy that returns to `target`'s manifest and values as revision `revision`.
+pub fn rollback_deploy(
+    target: &ReleaseRecord,
+    revision: u64,
+    how: ApplyHow,
+    history_max: usize,
+) -> Result<Deploy, OpError> {
+    Ok(Deploy {
+        revision,
+        rollback_of: Some(target.revision),
+        chart: target.chart.clone(),
+        values: target.values.clone(),
+        user_values: target.user_values.clone(),
+        layers: target.layers.clone(),
+        target: target.target.clone(),
+        crds: Vec::new(),
+        manifests: manifests_of(target)?,
+        notes: target.notes.clone(),
+        generated: target.generated.clone(),
+        description: None,
+        how: ApplyHow {
+            take_ownership: false,
+            ..how
+        },
+        history_max,
+    })
+}
+
+/// The groups a deploy applies one after another, each done before the next starts: CRDs
+/// (then waited until established and served), Namespaces, everything else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Group {
+    /// CustomResourceDefinitions.
+    Crds,
+    /// Namespaces.
+    Namespaces,
+    /// Everything else, in parallel.
+    Rest,
+}
+
+impl Group {
+    /// The group of an object of `kind`.
+    pub fn of(kind: &str) -> Group {
+        match kind {
+            "CustomResourceDefinition" => Group::Crds,
+            "Namespace" => Group::Namespaces,
+            _ => Group::Rest,
+        }
+    }
+}
+
+fn now() -> String {
+    jiff::Timestamp::now().to_string()
+}
+
+impl Session<'_> {
+    /// Installs or upgrades: writes the pending revision, applies, prunes, waits, and records
+    /// the outcome. A failure is recorded as a failed revision and returned.
+    pub async fn deploy(
+        &mut self,
+        d: Deploy,
+        report: Report<'_>,
+    ) -> Result<ReleaseRecord, OpError> {
+        let previous = self.deployed().cloned();
+        let is_install = previous.is_none();
+        let (how, history_max, description) = (d.how, d.history_max, d.description.clone());
+        let (pending, verb) = match d.rollback_of {
+            Some(n) => (Status::PendingRollback, format!("Rollback to {n}")),
+            None if is_install => (Status::PendingInstall, "Install".to_string()),
+            None => (Status::PendingUpgrade, "Upgrade".to_string()),
+        };
+        // Objects rendered exactly as in the last revision are skipped when the cluster already
+        // holds them; only when that revision is the latest, since a failed one after it may
+        // have applied something else.
+        let previous_render = match (&previous, self.history.last()) {
+            (Some(p), Some(l)) if p.revision == l.revision => rendered_objects(p),
+            _ => HashMap::new(),
+        };
+        let objects = prepare_desired(
+            self.cluster,
+            &self.release,
+            &self.namespace,
+            &d.crds,
+            &d.manifests,
+            &previous_render,
+        )
+        .await?;
+        let first_deployed = self
+            .history
+            .first()
+            .map(|r| r.first_deployed.clone())
+            .unwrap_or_else(now);
+        let mut record = ReleaseRecord {
+            api_version: RECORD_API_VERSION.to_string(),
+            name: self.release.clone(),
+            namespace: self.namespace.clone(),
+            revision: d.revision,
+            status: pending,
+            description: format!("{verb} running"),
+            chart: d.chart,
+            values: d.values,
+            user_values: d.user_values,
+            layers: d.layers,
+            target: d.target,
+            manifest: manifest::to_stream(d.crds.iter().chain(d.manifests.iter())),
+            inventory: objects.iter().map(|o| o.item.clone()).collect(),
+            notes: d.notes,
+            generated: d.generated,
+            first_deployed,
+            last_deployed: now(),
+            deleted: None,
+            charter_version: env!("CARGO_PKG_VERSION").to_string(),
+            checksum: String::new(),
+        };
+        self.put(&mut record).await?;
+        let outcome = self
+            .apply_objects(&objects, previous.as_ref(), &how, report)
+            .await;
+        match outcome {
+            Ok(()) => {
+                record.status = Status::Deployed;
+                record.description = description.unwrap_or_else(|| format!("{verb} complete"));
+                record.last_deployed = now();
+                self.put(&mut record).await?;
+                if let Some(mut prev) = previous {
+                    prev.status = Status::Superseded;
+                    self.put(&mut prev).await?;
+                    let revision = prev.revision;
+                    if let Some(h) = self.history.iter_mut().find(|r| r.revision == revision) {
+                        *h = prev;
+                    }
+                }
+                // The lock keeps other writers out, so the history is known without reading
+                // it back (a list right after a write waits on the API server's watch cache,
+                // ~50 ms).
+                self.history.retain(|r| r.revision != record.revision);
+                self.history.push(record.clone());
+                self.history.sort_by_key(|r| r.revision);
+                self.prune_history(history_max).await?;
+                Ok(record)
+            }
+            Err(e) => {
+                record.status = Status::Failed;
+                record.description = format!("{verb} failed: {e}");
+                record.last_deployed = now();
+                self.put(&mut record).await?;
+                Err(e)
+            }
+        }
+    }
+
+    /// Applies every group in order, prunes what left the chart, and waits when asked.
+    async fn apply_objects(
+        &self,
+        objects: &[Desired],
+        previous: Option<&ReleaseRecord>,
+        how: &ApplyHow,
+        report: Report<'_>,
+    ) -> Result<(), OpError> {
+        let touched = objects
+            .iter()
+            .map(|o| &o.item)
+            .chain(previous.iter().flat_map(|p| p.inventory.iter()));
+        let live = LiveIndex::read(self.cluster, &self.release, touched).await?;
+        report(Progress::Phase("applying", objects.len()));
+        for group in [Group::Crds, Group::Namespaces, Group::Rest] {
+            let batch: Vec<&Desired> = objects
+                .iter()
+                .filter(|o| Group::of(&o.item.kind) == group)
+                .collect();
+            if batch.is_empty() {
+                continue;
+            }
+            self.apply_group(&batch, &live, how, report).await?;
+            if group == Group::Crds {
+                self.await_crds(&batch).await?;
+            }
+        }
+        if let Some(prev) = previous {
+            self.prune(objects, prev, &live, report).await?;
+        }
+        if let Some(timeout) = how.wait {
+            let all: Vec<&ObjectRef> = objects.iter().map(|o| &o.item).collect();
+            self.wait(&all, Until::Ready, timeout, report).await?;
+        }
+        Ok(())
+    }
+
+    /// Applies one group's objects in parallel; an object rendered as in the last revision
+    /// that the cluster still holds is not sent again.
+    async fn apply_group(
+        &self,
+        batch: &[&Desired],
+        live: &LiveIndex,
+        how: &ApplyHow,
+        report: Report<'_>,
+    ) -> Result<(), OpError> {
+        let opts = ApplyOptions {
+            force: how.force_conflicts,
+            dry_run: false,
+        };
+        futures::stream::iter(batch.iter().map(Ok::<_, OpError>))
+            .try_for_each_concurrent(PARALLEL_APPLIES, |o| async move {
+                self.check_owner(&o.item, live, how.take_ownership).await?;
+                if o.same_render
+                    && let Lookup::Present(LiveObject {
+                        full: Some(current),
+                        ..
+                    }) = live.lookup(&o.item)
+                    && covers(current, &o.obj)
+                {
+                    report(Progress::Unchanged(&o.item));
+                    return Ok(());
+                }
+                self.cluster.apply_quiet(&o.obj, opts).await?;
+                report(Progress::Applied(&o.item));
+                Ok(())
+            })
+            .await
+    }
+
+    /// Waits until the CRDs of a group are established, then until discovery serves every
+    /// version they declare (established is not yet served).
+    async fn await_crds(&self, batch: &[&Desired]) -> Result<(), OpError> {
+        let crds: Vec<&ObjectRef> = batch.iter().map(|o| &o.item).collect();
+        self.wait(&crds, Until::Ready, Duration::from_secs(60), &|_| {})
+            .await?;
+        for o in batch {
+            let crd = &o.obj;
+            let text = |p: &str| crd.pointer(p).and_then(Value::as_str).unwrap_or("");
+            let (group, kind) = (text("/spec/group"), text("/spec/names/kind"));
+            let versions = crd
+                .pointer("/spec/versions")
+                .and_then(Value::as_array)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            for v in versions {
+                let served = v.get("served").and_then(Value::as_bool).unwrap_or(false);
+                if let (true, Some(name)) = (served, v.get("name").and_then(Value::as_str)) {
+                    self.cluster
+                        .await_served(&format!("{group}/{name}"), kind, Duration::from_secs(60))
+                        .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes the objects of `previous` that this deploy does not apply, in reverse install
+    /// order; an object marked `charter.dev/resource-policy: keep` stays.
+    async fn prune(
+        &self,
+        objects: &[Desired],
+        previous: &ReleaseRecord,
+        live: &LiveIndex,
+        report: Report<'_>,
+    ) -> Result<(), OpError> {
+        let keep: BTreeSet<&ObjectRef> = objects.iter().map(|o| &o.item).collect();
+        let mut gone: Vec<&ObjectRef> = previous
+            .inventory
+            .iter()
+            .filter(|i| !keep.contains(i))
+            .collect();
+        gone.sort_by_key(|i| std::cmp::Reverse(install_rank(&i.kind)));
+        if !gone.is_empty() {
+            report(Progress::Phase("pruning", gone.len()));
+        }
+        for item in gone {
+            let Some(obj) = self.live_object(live, item).await? else {
+                continue;
+            };
+            if obj.ownership.keep() {
+                report(Progress::Kept(item));
+                continue;
+            }
+            self.cluster.delete_object(item).await?;
+            report(Progress::Pruned(item));
+        }
+        Ok(())
+    }
+
+    /// An object as `live` knows it, or from a GET when its kind was not read.
+    async fn live_object<'l>(
+        &self,
+        live: &'l LiveIndex,
+        item: &ObjectRef,
+    ) -> Result<Option<Cow<'l, LiveObject>>, OpError> {
+        Ok(match live.lookup(item) {
+            Lookup::Present(o) => Some(Cow::Borrowed(o)),
+            Lookup::Absent => None,
+            Lookup::Unknown => self
+                .cluster
+                .get_object(item)
+                .await?
+                .map(|v| Cow::Owned(LiveObject::from_value(v))),
+        })
+    }
+
+    /// Refuses an existing object that another release, or nobody, owns (unless adopting).
+    async fn check_owner(
+        &self,
+        item: &ObjectRef,
+        live: &LiveIndex,
+        take_ownership: bool,
+    ) -> Result<(), OpError> {
+        let Some(obj) = self.live_object(live, item).await? else {
+            return Ok(());
+        };
+        let owner = &obj.ownership;
+        if owner.is(&self.release, &self.namespace) || take_ownership {
+            return Ok(());
+        }
+        Err(OpError::NotOwned {
+            object: item.display(),
+            release: self.release.clone(),
+            namespace: self.namespace.clone(),
+            owner: match (&owner.release, &owner.namespace) {
+                (Some(r), Some(n)) => format!("owned by release {n}/{r}"),
+                _ => "created outside charter".into(),
+            },
+        })
+    }
+}

@@ -1,0 +1,165 @@
+//! The desired state of a deploy: rendered manifests turned into the objects a deploy of a
+//! release applies (namespace set or removed by the kind's scope, ownership label and
+//! annotations added). Install, upgrade, `--dry-run=server` and `charter diff` all go through
+//! [`prepare_desired`], so what a diff or a dry run shows is what a deploy applies.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use super::error::OpError;
+use super::record::ReleaseRecord;
+use crate::cluster::{Cluster, ClusterError};
+use crate::manifest::{self, Manifest};
+use crate::object::{ANNOTATION_RELEASE, ANNOTATION_RELEASE_NS, LABEL_RELEASE, ObjectRef};
+
+/// One object of a deploy, ready to apply.
+pub struct Desired {
+    /// The object with ownership metadata.
+    pub obj: Value,
+    /// Which object, namespace resolved (`None` when cluster-scoped).
+    pub item: ObjectRef,
+    /// Rendered exactly as in the last revision.
+    pub same_render: bool,
+}
+
+/// A revision's rendered objects by their identity as rendered (namespace as written), for
+/// spotting unchanged ones. A revision that cannot be read back gives none: everything is
+/// applied.
+pub fn rendered_objects(record: &ReleaseRecord) -> HashMap<ObjectRef, Value> {
+    let Ok(manifests) = manifests_of(record) else {
+        return HashMap::new();
+    };
+    manifests
+        .iter()
+        .filter_map(|m| {
+            let obj = crate::yaml::parse_str(m.text(), &m.source).ok()?;
+            Some((m.header.clone(), obj))
+        })
+        .collect()
+}
+
+/// The objects a stored revision applied, parsed back from its manifest.
+pub fn manifests_of(record: &ReleaseRecord) -> Result<Vec<Manifest>, OpError> {
+    let source: Arc<str> = Arc::from(format!("{} revision {}", record.name, record.revision));
+    let text = Arc::new(record.manifest.clone());
+    manifest::split_documents(&text)
+        .into_iter()
+        .enumerate()
+        .map(|(i, (range, line))| {
+            manifest::check_document(&source, &text, range, line, i + 1).map_err(|e| {
+                OpError::Manifest {
+                    source_name: source.to_string(),
+                    message: e.to_string(),
+                }
+            })
+        })
+        .collect()
+}
+
+/// Turns rendered manifests into the objects a deploy of `release` in `namespace` applies:
+/// namespace set (or removed for cluster-scoped kinds) and ownership label and annotations
+/// added; `same_render` marks objects rendered exactly as in `previous_render`.
+pub async fn prepare_desired(
+    cluster: &Cluster,
+    release: &str,
+    namespace: &str,
+    crds: &[Manifest],
+    manifests: &[Manifest],
+    previous_render: &HashMap<ObjectRef, Value>,
+) -> Result<Vec<Desired>, OpError> {
+    let mut parsed = Vec::new();
+    for m in crds.iter().chain(manifests.iter()) {
+        let obj = crate::yaml::parse_str(m.text(), &m.source).map_err(|e| OpError::Manifest {
+            source_name: m.source.to_string(),
+            message: e.to_string(),
+        })?;
+        parsed.push((m, obj));
+    }
+    let chart_crds = chart_crd_scopes(parsed.iter().map(|(m, o)| (&m.header, o)));
+    let mut out = Vec::new();
+    for (m, mut obj) in parsed {
+        let same_render = previous_render.get(&m.header) == Some(&obj);
+        let namespaced = match cluster
+            .is_namespaced(&m.header.api_version, &m.header.kind)
+            .await
+        {
+            Ok(n) => n,
+            Err(e @ ClusterError::UnknownKind { .. }) => *chart_crds
+                .get(&(m.header.group().to_string(), m.header.kind.clone()))
+                .ok_or(e)?,
+            Err(e) => return Err(e.into()),
+        };
+        let meta = obj
+            .get_mut("metadata")
+            .and_then(Value::as_object_mut)
+            .ok_or_else(|| OpError::Manifest {
+                source_name: m.source.to_string(),
+                message: "metadata is not a map".into(),
+            })?;
+        let ns = if namespaced {
+            let ns = meta
+                .get("namespace")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .unwrap_or_else(|| namespace.to_string());
+            meta.insert("namespace".into(), Value::String(ns.clone()));
+            Some(ns)
+        } else {
+            meta.remove("namespace");
+            None
+        };
+        let labels = meta.entry("labels").or_insert_with(|| json!({}));
+        if let Some(l) = labels.as_object_mut() {
+            l.insert(LABEL_RELEASE.into(), Value::String(release.to_string()));
+        }
+        let ann = meta.entry("annotations").or_insert_with(|| json!({}));
+        if let Some(a) = ann.as_object_mut() {
+            a.insert(
+                ANNOTATION_RELEASE.into(),
+                Value::String(release.to_string()),
+            );
+            a.insert(
+                ANNOTATION_RELEASE_NS.into(),
+                Value::String(namespace.to_string()),
+            );
+        }
+        out.push(Desired {
+            obj,
+            item: ObjectRef {
+                namespace: ns,
+                ..m.header.clone()
+            },
+            same_render,
+        });
+    }
+    Ok(out)
+}
+
+/// Custom resources whose CRD is part of this release are not served yet: their scope
+/// (namespaced or not) comes from the CRD in the chart, by group and kind.
+fn chart_crd_scopes<'a>(
+    objects: impl Iterator<Item = (&'a ObjectRef, &'a Value)>,
+) -> HashMap<(String, String), bool> {
+    objects
+        .filter(|(r, _)| r.kind == "CustomResourceDefinition")
+        .filter_map(|(_, o)| {
+            let group = o.pointer("/spec/group")?.as_str()?.to_string();
+            let kind = o.pointer("/spec/names/kind")?.as_str()?.to_string();
+            let namespaced = o.pointer("/spec/scope").and_then(Value::as_str) != Some("Cluster");
+            Some(((group, kind), namespaced))
+        })
+        .collect()
+}
+
+/// Whether a dry run of a *new* object failed only for what the deploy creates before it: the
+/// server does not serve its kind yet (its CRD is in the same deploy) or answers 404 (its
+/// namespace is created by the deploy or `--create-namespace`). A diff or a server dry run
+/// then shows the object as rendered.
+pub fn not_yet_servable(e: &ClusterError) -> bool {
+    matches!(
+        e,
+        ClusterError::UnknownKind { .. } | ClusterError::Rejected { code: 404, .. }
+    )
+}

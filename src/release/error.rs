@@ -1,0 +1,129 @@
+//! What a release operation reports as it goes, and how it fails.
+
+use super::lock::LockError;
+use super::store::StoreError;
+use crate::cluster::ClusterError;
+use crate::object::ObjectRef;
+
+/// What a release operation reports as it goes; the CLI turns it into a progress bar on a
+/// terminal and into one line per change otherwise.
+#[derive(Debug, Clone, Copy)]
+pub enum Progress<'a> {
+    /// A phase (`applying`, `pruning`, `waiting`, `deleting`) starts over `total` objects.
+    Phase(&'static str, usize),
+    /// An object was applied.
+    Applied(&'a ObjectRef),
+    /// An object already held what would be applied; nothing was sent.
+    Unchanged(&'a ObjectRef),
+    /// An object that left the chart was deleted.
+    Pruned(&'a ObjectRef),
+    /// An object that left the chart was kept (`charter.dev/resource-policy: keep`).
+    Kept(&'a ObjectRef),
+    /// An object of an uninstalled release was deleted.
+    Deleted(&'a ObjectRef),
+    /// Still waiting: `pending` of `total` objects are not ready (or not gone); one of them,
+    /// with the reason.
+    Waiting {
+        /// Objects not there yet.
+        pending: usize,
+        /// Objects waited for.
+        total: usize,
+        /// One pending object and why.
+        example: &'a str,
+    },
+    /// Taking the lock found `revision` left pending by an operation that died, and marked it
+    /// failed.
+    Repaired {
+        /// The release.
+        release: &'a str,
+        /// Its namespace.
+        namespace: &'a str,
+        /// The revision marked failed.
+        revision: u64,
+    },
+    /// `--atomic`: the operation failed with `error`; returning to `revision`.
+    RollingBack {
+        /// Why the operation failed.
+        error: &'a str,
+        /// The revision returned to.
+        revision: u64,
+    },
+}
+
+/// Where an operation sends its [`Progress`].
+pub type Report<'r> = &'r (dyn Fn(Progress<'_>) + Sync);
+
+/// Errors of a release operation.
+#[derive(Debug, thiserror::Error)]
+pub enum OpError {
+    /// The cluster failed or refused.
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
+    /// The release history could not be read or written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The release is locked.
+    #[error(transparent)]
+    Lock(Box<LockError>),
+    /// An object exists and belongs to someone else.
+    #[error(
+        "{object} already exists and is not owned by release {namespace}/{release} ({owner}); pass --take-ownership to adopt it"
+    )]
+    NotOwned {
+        /// The object.
+        object: String,
+        /// This release.
+        release: String,
+        /// Its namespace.
+        namespace: String,
+        /// Who owns it now.
+        owner: String,
+    },
+    /// A rendered document could not be turned into an object.
+    #[error("{source_name}: {message}")]
+    Manifest {
+        /// The template.
+        source_name: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A wait ran out.
+    #[error("timed out after {seconds}s waiting for {pending}")]
+    Timeout {
+        /// The timeout.
+        seconds: u64,
+        /// What was not ready.
+        pending: String,
+    },
+    /// No revision to roll back to.
+    #[error(
+        "release {namespace}/{release}: {} ; revisions: {available}",
+        match asked { Some(n) => format!("revision {n} does not exist"), None => "no earlier deployed revision to roll back to".to_string() }
+    )]
+    NoRollbackTarget {
+        /// Release.
+        release: String,
+        /// Namespace.
+        namespace: String,
+        /// The revision asked for.
+        asked: Option<u64>,
+        /// The revisions that exist.
+        available: String,
+    },
+    /// The release does not exist.
+    #[error(
+        "release {namespace}/{release} not found; `charter list -n {namespace}` shows the releases there"
+    )]
+    NotFound {
+        /// Release.
+        release: String,
+        /// Namespace.
+        namespace: String,
+    },
+}
+
+impl From<LockError> for OpError {
+    fn from(e: LockError) -> Self {
+        OpError::Lock(Box::new(e))
+    }
+}

@@ -1,0 +1,202 @@
+//! An operation on one release: its lock held, its history read, a stale pending revision left
+//! by a run that died repaired. Deploys ([`super::deploy`]), waits ([`super::wait`]) and
+//! uninstalls ([`super::uninstall`]) run inside a [`Session`].
+
+use std::time::Duration;
+
+use super::error::OpError;
+use super::lock::{self, Acquired, LockGuard};
+use super::record::{ReleaseRecord, Status};
+use super::store::ReleaseStore;
+use crate::cluster::Cluster;
+
+/// An operation in progress: the lock is held and the history is read.
+pub struct Session<'c> {
+    pub(super) cluster: &'c Cluster,
+    pub(super) store: &'c dyn ReleaseStore,
+    guard: Option<LockGuard>,
+    /// The release name.
+    pub release: String,
+    /// The namespace.
+    pub namespace: String,
+    /// Every revision, oldest first.
+    pub history: Vec<ReleaseRecord>,
+    /// A stale pending revision that was marked failed on taking over an expired lock.
+    pub repaired: Option<u64>,
+}
+
+/// How to take the release's lock.
+#[derive(Debug, Clone)]
+pub struct LockOptions {
+    /// Who is operating (shown to a blocked second operation).
+    pub holder: String,
+    /// Lease TTL: a crashed operation's lock frees after this.
+    pub ttl: Duration,
+    /// Wait this long for a held lock instead of failing at once.
+    pub wait: Option<Duration>,
+}
+
+impl LockOptions {
+    /// A lock for this process (user, host and pid as the holder).
+    pub fn for_this_process(ttl: Duration, wait: Option<Duration>) -> LockOptions {
+        let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
+        let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+        LockOptions {
+            holder: format!("{user}@{} pid {}", host.trim(), std::process::id()),
+            ttl,
+            wait,
+        }
+    }
+}
+
+/// Starts an operation: takes the lock, reads the history, and repairs a stale pending
+/// revision left by a run that died.
+pub async fn begin<'c>(
+    cluster: &'c Cluster,
+    store: &'c dyn ReleaseStore,
+    namespace: &str,
+    release: &str,
+    lock_opts: &LockOptions,
+) -> Result<Session<'c>, OpError> {
+    let (guard, acquired) = lock::acquire(
+        cluster.client(),
+        namespace,
+        release,
+        &lock_opts.holder,
+        lock_opts.ttl,
+        lock_opts.wait,
+    )
+    .await?;
+    let mut history = store.history(namespace, release).await?;
+    let mut repaired = None;
+    if let Some(last) = history.last_mut()
+        && last.status.is_pending()
+    {
+        let who = match &acquired {
+            Acquired::TookOver { holder } => format!("`{holder}`"),
+            Acquired::Fresh => "an earlier run".to_string(),
+        };
+        last.description = format!(
+            "{} (stale: the operation by {who} stopped without finishing; marked failed by the next run)",
+            last.description
+        );
+        last.status = Status::Failed;
+        store.put(namespace, last).await?;
+        repaired = Some(last.revision);
+    }
+    Ok(Session {
+        cluster,
+        store,
+        guard: Some(guard),
+        release: release.to_string(),
+        namespace: namespace.to_string(),
+        history,
+        repaired,
+    })
+}
+
+/// The revision after the latest of `history` (oldest first).
+pub fn next_revision(history: &[ReleaseRecord]) -> u64 {
+    history.last().map_or(1, |r| r.revision + 1)
+}
+
+/// The revision of `history` currently deployed, if any.
+pub fn deployed(history: &[ReleaseRecord]) -> Option<&ReleaseRecord> {
+    history.iter().rev().find(|r| r.status == Status::Deployed)
+}
+
+impl<'c> Session<'c> {
+    /// The revision the next operation writes.
+    pub fn next_revision(&self) -> u64 {
+        next_revision(&self.history)
+    }
+
+    /// The revision currently deployed, if any.
+    pub fn deployed(&self) -> Option<&ReleaseRecord> {
+        deployed(&self.history)
+    }
+
+    /// Whether the release has a revision that is not uninstalled.
+    pub fn exists(&self) -> bool {
+        self.history.iter().any(|r| r.status != Status::Uninstalled)
+    }
+
+    /// The revision a rollback returns to: `revision` when given (it must exist), else the
+    /// last deployed revision when the latest one failed or never finished, else the most
+    /// recent earlier revision that was deployed.
+    pub fn rollback_target(&self, revision: Option<u64>) -> Result<&ReleaseRecord, OpError> {
+        let none = || OpError::NoRollbackTarget {
+            release: self.release.clone(),
+            namespace: self.namespace.clone(),
+            asked: revision,
+            available: self
+                .history
+                .iter()
+                .map(|r| format!("{} ({})", r.revision, r.status))
+                .collect::<Vec<_>>()
+                .join(", "),
+        };
+        if let Some(n) = revision {
+            return self
+                .history
+                .iter()
+                .find(|r| r.revision == n)
+                .ok_or_else(none);
+        }
+        let latest = self.history.last().ok_or_else(none)?;
+        if latest.status != Status::Deployed
+            && let Some(d) = self.deployed()
+        {
+            return Ok(d);
+        }
+        self.history
+            .iter()
+            .rev()
+            .filter(|r| r.revision < latest.revision)
+            .find(|r| {
+                matches!(
+                    r.status,
+                    Status::Superseded | Status::Deployed | Status::Uninstalled
+                )
+            })
+            .or_else(|| (latest.status == Status::Uninstalled).then_some(latest))
+            .ok_or_else(none)
+    }
+
+    /// Reads the history again (after a failed operation wrote to it).
+    pub async fn refresh(&mut self) -> Result<(), OpError> {
+        self.history = self.store.history(&self.namespace, &self.release).await?;
+        Ok(())
+    }
+
+    /// Releases the lock.
+    pub async fn finish(mut self) {
+        if let Some(g) = self.guard.take() {
+            g.release().await;
+        }
+    }
+
+    /// Writes a revision of this release.
+    pub(super) async fn put(&self, record: &mut ReleaseRecord) -> Result<(), OpError> {
+        Ok(self.store.put(&self.namespace, record).await?)
+    }
+
+    /// Deletes the oldest revisions beyond `max` (0: keep all), never a deployed one.
+    pub(super) async fn prune_history(&mut self, max: usize) -> Result<(), OpError> {
+        if max == 0 || self.history.len() <= max {
+            return Ok(());
+        }
+        let excess = self.history.len() - max;
+        let mut deleted = Vec::new();
+        for r in self.history.iter().take(excess) {
+            if r.status != Status::Deployed {
+                self.store
+                    .delete(&self.namespace, &self.release, r.revision)
+                    .await?;
+                deleted.push(r.revision);
+            }
+        }
+        self.history.retain(|r| !deleted.contains(&r.revision));
+        Ok(())
+    }
+}
