@@ -190,6 +190,10 @@ async fn deploy_in_session(
     }
     let opts = next_revision_options(cluster, p, &session.history, true).await?;
     let rendered = render::render(&p.chart, &p.resolved.values, &opts)?;
+    let hooks = hooks_not_run(&rendered);
+    if !hooks.is_empty() {
+        report(Progress::HooksNotRun(&hooks));
+    }
     let o = &req.options;
     let deploy = Deploy {
         revision: session.next_revision(),
@@ -244,6 +248,23 @@ async fn deploy_in_session(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// A Helm chart's hooks, as `EVENTS KIND/NAME (TEMPLATE)`: rendered, but neither applied as
+/// ordinary objects nor run.
+pub fn hooks_not_run(rendered: &Rendered) -> Vec<String> {
+    rendered
+        .hooks
+        .iter()
+        .map(|h| {
+            format!(
+                "{} {} ({})",
+                h.events.join(","),
+                h.manifest.header.display(),
+                h.manifest.source
+            )
+        })
+        .collect()
 }
 
 /// Renders the next revision and has the API server dry-run apply every object as the deploy

@@ -12,7 +12,6 @@ use super::{Error, Globals};
 use crate::chart::{Chart, is_dns1123_label};
 use crate::deploy;
 use crate::manifest::Manifest;
-use crate::render::Capabilities;
 use crate::repo::ChartSpec;
 use crate::values::SetFlag;
 
@@ -201,7 +200,7 @@ fn lint_chart_structure(path: &Path, report: &mut LintReport) -> bool {
 }
 
 fn lint_render(globals: &Globals, req: &ChartRequest, subject: &str, report: &mut LintReport) {
-    match render_offline(globals, req, Capabilities::default(), true) {
+    match render_offline(globals, req, None, Vec::new(), true) {
         Ok((_, rendered)) => {
             let mut seen = HashSet::new();
             for m in rendered.crds.iter().chain(rendered.manifests.iter()) {

@@ -224,6 +224,7 @@ pub async fn capabilities(cluster: &Cluster) -> Result<Capabilities, Error> {
     Ok(Capabilities {
         kube_version: cluster.server_version().await?,
         api_versions: cluster.api_versions().await?,
+        from_cluster: true,
     })
 }
 

@@ -6,11 +6,11 @@
 use std::path::{Path, PathBuf};
 
 use super::{Error, Globals};
-use crate::chart::Chart;
+use crate::chart::{Chart, ChartKind};
 use crate::deploy::{self, Target};
 use crate::render::TargetInfo;
 use crate::repo::ChartSpec;
-use crate::values::{self, Layer, LayerKind, Resolved, SetFlag};
+use crate::values::{self, Import, Layer, LayerKind, Numbers, Resolved, SetFlag};
 
 /// Where the chart comes from.
 #[derive(Debug, Clone)]
@@ -111,8 +111,12 @@ impl ChartRequest {
 
 /// A chart ready to render: chart, release identity, values with provenance.
 pub struct Prepared {
-    /// The chart.
+    /// The chart; a Helm chart with its dependencies processed for these values, as Helm does
+    /// before rendering (aliases expanded, disabled dependencies removed).
     pub chart: Chart,
+    /// A Helm chart as loaded, before its dependencies were processed (other values may
+    /// enable other dependencies).
+    loaded: Option<Chart>,
     /// Release name.
     pub release: String,
     /// Namespace.
@@ -170,23 +174,51 @@ impl Prepared {
         detail: Detail,
         reuse: Option<ReuseValues<'_>>,
     ) -> Result<(), Error> {
-        let (resolved, user_layers, user_values) =
-            layer_values(&self.chart, self.target.as_ref(), req, detail, reuse)?;
+        let base = self.loaded.as_ref().unwrap_or(&self.chart);
+        let (resolved, user_layers, user_values, processed) =
+            layer_values(base, self.target.as_ref(), req, detail, reuse)?;
+        if let Some(processed) = processed {
+            self.chart = processed;
+        }
         self.resolved = resolved;
         self.user_layers = user_layers;
         self.user_values = user_values;
         Ok(())
     }
 
-    /// Validates the merged values against values.schema.json of the chart (and of each
-    /// subchart for its own section).
+    /// Validates the merged values against values.schema.json of the chart (and, for a Helm
+    /// chart, of each subchart for its own section, as Helm does).
     pub fn validate_schema(&self) -> Result<(), Error> {
+        if self.chart.kind == ChartKind::Helm {
+            return validate_tree(&self.chart, &self.resolved, &mut Vec::new());
+        }
         if let Some((file, schema)) = &self.chart.schema {
             let path = self.chart.origin.join(&file.path);
             crate::values::validate(&path, schema, &self.resolved)?;
         }
         Ok(())
     }
+}
+
+/// Helm's `ValidateAgainstSchema`: each chart's schema over its section; a subchart whose
+/// section is missing or null is not validated.
+fn validate_tree(chart: &Chart, resolved: &Resolved, scope: &mut Vec<String>) -> Result<(), Error> {
+    if let Some((file, schema)) = &chart.schema {
+        let path = chart.origin.join(&file.path);
+        crate::values::validate_scoped(&path, schema, resolved, scope)?;
+    }
+    for sub in &chart.subcharts {
+        scope.push(sub.meta.name.clone());
+        let mut section = Some(&resolved.values);
+        for k in scope.iter() {
+            section = section.and_then(|v| v.get(k));
+        }
+        if section.is_some_and(|v| !v.is_null()) {
+            validate_tree(sub, resolved, scope)?;
+        }
+        scope.pop();
+    }
+    Ok(())
 }
 
 /// Resolves and loads the chart, release and namespace a request names, and merges its values
@@ -222,10 +254,15 @@ pub fn prepare(globals: &Globals, req: &ChartRequest, detail: Detail) -> Result<
         .clone()
         .or_else(|| target.as_ref().and_then(|t| t.namespace.clone()))
         .unwrap_or_else(|| "default".to_string());
-    let (resolved, user_layers, user_values) =
+    let (resolved, user_layers, user_values, processed) =
         layer_values(&chart, target.as_ref(), req, detail, None)?;
+    let (chart, loaded) = match processed {
+        Some(p) => (p, Some(chart)),
+        None => (chart, None),
+    };
     Ok(Prepared {
         chart,
+        loaded,
         release,
         namespace,
         target,
@@ -247,9 +284,15 @@ pub fn prepare_checked(globals: &Globals, req: &ChartRequest) -> Result<Prepared
     Ok(prepared)
 }
 
-type Layered = (Resolved, Vec<String>, Option<serde_json::Value>);
+type Layered = (
+    Resolved,
+    Vec<String>,
+    Option<serde_json::Value>,
+    Option<Chart>,
+);
 
-/// Chart defaults ◄ reused values ◄ deploy-tree layers ◄ `-f` files ◄ `--set*` flags.
+/// Chart defaults ◄ reused values ◄ deploy-tree layers ◄ `-f` files ◄ `--set*` flags; for a
+/// Helm chart also its dependencies processed for those values (the last element).
 fn layer_values(
     chart: &Chart,
     target: Option<&Target>,
@@ -258,15 +301,19 @@ fn layer_values(
     reuse: Option<ReuseValues<'_>>,
 ) -> Result<Layered, Error> {
     let lines = detail == Detail::Full;
-    let mut layers: Vec<Layer> = chart_default_layers(chart)?;
+    let numbers = match chart.kind {
+        ChartKind::Tera => Numbers::AsWritten,
+        ChartKind::Helm => Numbers::Helm,
+    };
+    let mut user: Vec<Layer> = Vec::new();
     if let Some(r) = reuse {
         let text = crate::yaml::to_yaml(r.values);
         let origin = PathBuf::from(format!("<values of revision {}>", r.revision));
-        layers.push(Layer::from_str(&text, &origin, LayerKind::ValuesFlag)?);
+        user.push(Layer::from_str(&text, &origin, LayerKind::ValuesFlag)?);
     }
     if let Some(t) = target {
         for l in &t.layers {
-            layers.push(Layer::from_file_with(
+            user.push(Layer::from_file_with(
                 &l.path,
                 LayerKind::Stack(l.level.clone()),
                 lines,
@@ -275,52 +322,75 @@ fn layer_values(
     }
     let t0 = std::time::Instant::now();
     for f in &req.values {
-        layers.push(Layer::from_file_with(f, LayerKind::ValuesFlag, lines)?);
+        user.push(Layer::from_file_with(f, LayerKind::ValuesFlag, lines)?);
     }
     tracing::debug!("-f files parsed in {:?}", t0.elapsed());
     let base = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     for s in &req.sets {
-        layers.push(values::parse_set(s.kind, &s.arg, &base)?);
+        user.push(values::parse_set(s.kind, &s.arg, &base)?);
     }
-    let user_layers = layers
-        .iter()
-        .filter(|l| l.kind != LayerKind::ChartDefault)
-        .map(|l| l.label.clone())
-        .collect();
+    let user: Vec<Layer> = user.into_iter().map(|l| l.with_numbers(numbers)).collect();
+    let user_layers = user.iter().map(|l| l.label.clone()).collect();
     // Only release operations record the user's values; renders skip the extra merge.
     let user_values = if lines {
-        let user: Vec<Layer> = layers
-            .iter()
-            .filter(|l| l.kind != LayerKind::ChartDefault)
-            .cloned()
-            .collect();
-        Some(values::resolve(user)?.values)
+        Some(values::resolve(user.clone())?.values)
     } else {
         None
     };
     let t0 = std::time::Instant::now();
-    let resolved = values::resolve(layers)?;
+    let (resolved, processed) = match chart.kind {
+        ChartKind::Tera => {
+            let mut layers = chart_default_layers(chart, numbers)?;
+            layers.extend(user);
+            (values::resolve(layers)?, None)
+        }
+        ChartKind::Helm => {
+            // Helm decides which dependencies are enabled on the values coalesced over every
+            // chart, then coalesces again over the enabled ones (chart::prune_helm_dependencies).
+            let mut processed = crate::chart::expand_helm_dependencies(chart)?;
+            if crate::chart::has_helm_conditions(&processed) {
+                let mut all = chart_default_layers(&processed, numbers)?;
+                all.extend(user.iter().cloned());
+                let coalesced = values::resolve(all)?.values;
+                crate::chart::prune_helm_dependencies(&mut processed, &coalesced);
+            }
+            let mut layers = chart_default_layers(&processed, numbers)?;
+            layers.extend(user);
+            let imports = helm_imports(&processed);
+            (values::resolve_with(layers, &imports)?, Some(processed))
+        }
+    };
     tracing::debug!("layers merged in {:?}", t0.elapsed());
-    Ok((resolved, user_layers, user_values))
+    Ok((resolved, user_layers, user_values, processed))
 }
 
 /// The chart's own defaults: its values.yaml, with each subchart's defaults beneath it under
-/// the subchart's key (the parent's values win).
-fn chart_default_layers(chart: &Chart) -> Result<Vec<Layer>, Error> {
+/// the subchart's key (the parent's values win). Every chart of a Helm chart's tree has a
+/// layer, empty without values.yaml: Helm gives every subchart a section of its own.
+fn chart_default_layers(chart: &Chart, numbers: Numbers) -> Result<Vec<Layer>, Error> {
     let mut layers = Vec::new();
-    collect_defaults(chart, &[], &mut layers)?;
+    collect_defaults(chart, &[], numbers, &mut layers)?;
     Ok(layers)
 }
 
-fn collect_defaults(chart: &Chart, prefix: &[String], out: &mut Vec<Layer>) -> Result<(), Error> {
+fn collect_defaults(
+    chart: &Chart,
+    prefix: &[String],
+    numbers: Numbers,
+    out: &mut Vec<Layer>,
+) -> Result<(), Error> {
     for sub in &chart.subcharts {
         let mut p = prefix.to_vec();
         p.push(chart.scope_key_for(sub));
-        collect_defaults(sub, &p, out)?;
+        collect_defaults(sub, &p, numbers, out)?;
     }
-    if let Some(v) = &chart.values {
-        let path = chart.origin.join(&v.path);
-        let layer = Layer::from_str(&v.content, &path, LayerKind::ChartDefault)?;
+    let text = match &chart.values {
+        Some(v) => Some((chart.origin.join(&v.path), v.content.as_str())),
+        None if chart.kind == ChartKind::Helm => Some((chart.origin.join("values.yaml"), "")),
+        None => None,
+    };
+    if let Some((path, content)) = text {
+        let layer = Layer::from_str(content, &path, LayerKind::ChartDefault)?.with_numbers(numbers);
         out.push(if prefix.is_empty() {
             layer
         } else {
@@ -328,6 +398,53 @@ fn collect_defaults(chart: &Chart, prefix: &[String], out: &mut Vec<Layer>) -> R
         });
     }
     Ok(())
+}
+
+/// The `import-values` of every dependency in a Helm chart's (processed) tree.
+fn helm_imports(chart: &Chart) -> Vec<Import> {
+    let mut out = Vec::new();
+    collect_imports(chart, &[], &mut out);
+    out
+}
+
+fn collect_imports(chart: &Chart, scope: &[String], out: &mut Vec<Import>) {
+    for sub in &chart.subcharts {
+        let mut s = scope.to_vec();
+        s.push(sub.meta.name.clone());
+        collect_imports(sub, &s, out);
+    }
+    let path = |s: &str| -> Vec<String> { s.split('.').map(str::to_string).collect() };
+    for dep in &chart.meta.dependencies {
+        for iv in &dep.import_values {
+            let (child, parent) = match iv {
+                serde_json::Value::String(s) => (format!("exports.{s}"), Vec::new()),
+                serde_json::Value::Object(m) => {
+                    let text = |k: &str| match m.get(k) {
+                        Some(serde_json::Value::String(s)) => s.clone(),
+                        Some(other) => other.to_string(),
+                        None => "<nil>".to_string(),
+                    };
+                    let parent = text("parent");
+                    (
+                        text("child"),
+                        if parent == "." {
+                            Vec::new()
+                        } else {
+                            path(&parent)
+                        },
+                    )
+                }
+                _ => continue,
+            };
+            let mut c = vec![dep.key().to_string()];
+            c.extend(path(&child));
+            out.push(Import {
+                scope: scope.to_vec(),
+                child: c,
+                parent,
+            });
+        }
+    }
 }
 
 /// Release names are DNS-1123 labels of at most 53 characters (room for suffixes).

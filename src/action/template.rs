@@ -2,22 +2,43 @@
 
 use super::prepare::{ChartRequest, Detail, Prepared, prepare, prepare_checked};
 use super::{Error, Globals};
+use crate::chart::ChartKind;
+use crate::chart::gomatch::GoPattern;
 use crate::manifest::Manifest;
-use crate::render::{self, Capabilities, ReleaseInfo, RenderOptions, Rendered};
-use crate::values::ExplainRow;
+use crate::render::{self, Capabilities, ReleaseInfo, RenderError, RenderOptions, Rendered};
+use crate::values::{ExplainRow, Numbers};
+
+/// Whether `template` prints the objects of `crds/` directories.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Crds {
+    /// The chart kind's default: a charter chart prints them, a Helm chart does not (as
+    /// `helm template` does not without `--include-crds`).
+    #[default]
+    KindDefault,
+    /// `--include-crds`.
+    Include,
+    /// `--skip-crds`.
+    Skip,
+}
 
 /// What to render and how.
 pub struct TemplateRequest {
     /// The chart and values.
     pub chart: ChartRequest,
-    /// Only objects from these templates (`templates/x.yaml`); all when empty.
+    /// Only objects from these templates (`templates/x.yaml`, or a Go shell pattern such as
+    /// `templates/*.yaml`); all when empty.
     pub show_only: Vec<String>,
     /// Also render `templates/NOTES.txt`.
     pub notes: bool,
-    /// Leave out the objects from `crds/`.
-    pub skip_crds: bool,
-    /// The Kubernetes version and API versions to render for.
-    pub capabilities: Capabilities,
+    /// Whether to print the objects from `crds/`.
+    pub crds: Crds,
+    /// Leave out a Helm chart's test hooks (`helm.sh/hook: test`).
+    pub skip_tests: bool,
+    /// The Kubernetes version to render for (default: the chart kind's, see
+    /// [`render::default_kube_version`]).
+    pub kube_version: Option<String>,
+    /// API versions available (`-a`); a Helm chart sees Helm's defaults besides.
+    pub api_versions: Vec<String>,
 }
 
 /// A rendered target.
@@ -26,18 +47,27 @@ pub struct Template {
     pub prepared: Prepared,
     /// What it rendered.
     pub rendered: Rendered,
-    skip_crds: bool,
+    crds: bool,
+    skip_tests: bool,
     show_only: Vec<String>,
 }
 
 impl Template {
-    /// The objects to print, CRDs first, in install order.
+    /// The objects to print: CRDs first (when asked), the objects in install order, then a
+    /// Helm chart's hooks, as `helm template` prints them.
     pub fn objects(&self) -> Vec<&Manifest> {
         let mut objects: Vec<&Manifest> = Vec::new();
-        if !self.skip_crds {
+        if self.crds {
             objects.extend(self.rendered.crds.iter());
         }
         objects.extend(self.rendered.manifests.iter());
+        objects.extend(
+            self.rendered
+                .hooks
+                .iter()
+                .filter(|h| !(self.skip_tests && h.is_test()))
+                .map(|h| &h.manifest),
+        );
         if !self.show_only.is_empty() {
             objects.retain(|m| {
                 self.show_only
@@ -52,16 +82,30 @@ impl Template {
 /// Renders a target offline (`lookup` returns empty), as `release-name` revision 1 unless the
 /// target names its release.
 pub fn run(globals: &Globals, req: TemplateRequest) -> Result<Template, Error> {
-    let (prepared, rendered) = render_offline(globals, &req.chart, req.capabilities, req.notes)?;
-    let all: Vec<&Manifest> = rendered
-        .crds
-        .iter()
-        .filter(|_| !req.skip_crds)
-        .chain(rendered.manifests.iter())
-        .collect();
+    let (prepared, rendered) = render_offline(
+        globals,
+        &req.chart,
+        req.kube_version.as_deref(),
+        req.api_versions.clone(),
+        req.notes,
+    )?;
+    let crds = match req.crds {
+        Crds::Include => true,
+        Crds::Skip => false,
+        Crds::KindDefault => prepared.chart.kind == ChartKind::Tera,
+    };
+    let template = Template {
+        prepared,
+        rendered,
+        crds,
+        skip_tests: req.skip_tests,
+        show_only: Vec::new(),
+    };
+    let all = template.objects();
     for want in &req.show_only {
         if !all.iter().any(|m| show_only_matches(&m.source, want)) {
             let mut known: Vec<&str> = all.iter().map(|m| &*m.source).collect();
+            known.sort();
             known.dedup();
             return Err(Error::Invalid(format!(
                 "--show-only {want}: no rendered object comes from that template; templates with output: {}",
@@ -70,18 +114,18 @@ pub fn run(globals: &Globals, req: TemplateRequest) -> Result<Template, Error> {
         }
     }
     Ok(Template {
-        prepared,
-        rendered,
-        skip_crds: req.skip_crds,
         show_only: req.show_only,
+        ..template
     })
 }
 
-/// Prepares, validates against the chart's schema, and renders offline.
+/// Prepares, validates against the chart's schema, and renders offline for `kube_version`
+/// (default: the chart kind's) and `api_versions`.
 pub fn render_offline(
     globals: &Globals,
     req: &ChartRequest,
-    capabilities: Capabilities,
+    kube_version: Option<&str>,
+    api_versions: Vec<String>,
     notes: bool,
 ) -> Result<(Prepared, Rendered), Error> {
     let t0 = std::time::Instant::now();
@@ -93,21 +137,92 @@ pub fn render_offline(
     let opts = RenderOptions {
         release: Some(ReleaseInfo::install(&prepared.release, &prepared.namespace)),
         target: prepared.target_info(),
-        capabilities,
+        capabilities: Capabilities::offline(prepared.chart.kind, kube_version, api_versions),
         notes,
         ..Default::default()
     };
     let values = std::mem::take(&mut prepared.resolved.values);
     let t0 = std::time::Instant::now();
-    let rendered = render::render_owned(&prepared.chart, values, &opts)?;
+    let rendered = match render::render_owned(&prepared.chart, values, &opts) {
+        Ok(r) => r,
+        Err(e) => return Err(explain_render_error(globals, req, e)),
+    };
     tracing::debug!("rendered and checked in {:?}", t0.elapsed());
     Ok((prepared, rendered))
 }
 
-/// `--show-only templates/x.yaml` matches `demo/templates/x.yaml` (and a full source path).
+/// A Helm template that read a value nobody set gets the layers that could set it: the
+/// values are merged again with line numbers (renders skip them) to name files and lines.
+pub fn explain_render_error(globals: &Globals, req: &ChartRequest, e: RenderError) -> Error {
+    let RenderError::Helm(mut h) = e else {
+        return e.into();
+    };
+    let Some(missing) = h.missing.clone() else {
+        return RenderError::Helm(h).into();
+    };
+    let Ok(p) = prepare(globals, req, Detail::Full) else {
+        return RenderError::Helm(h).into();
+    };
+    let path: Vec<crate::yaml::PathSeg> = missing
+        .scope
+        .iter()
+        .chain(missing.path.iter())
+        .map(|k| crate::yaml::PathSeg::Key(k.clone()))
+        .collect();
+    // The nearest part of the path that is set, and who set it.
+    let mut set_upto = path.len();
+    while set_upto > 0 && !value_at(&p.resolved.values, &path[..set_upto]) {
+        set_upto -= 1;
+    }
+    let full = missing.full_path();
+    if set_upto > 0 {
+        h.help.push(format!(
+            "`{full}` is not set; `{}` comes from {}",
+            crate::yaml::path_to_string(&path[..set_upto]),
+            p.resolved.origin_of(&path[..set_upto])
+        ));
+    } else {
+        h.help.push(format!("`{full}` is not set by any layer"));
+    }
+    let mut layers: Vec<String> = Vec::new();
+    if let Some(v) = &p.chart.values {
+        layers.push(format!(
+            "{} (chart defaults)",
+            p.chart.origin.join(&v.path).display()
+        ));
+    }
+    layers.extend(p.user_layers.iter().cloned());
+    h.help.push(format!(
+        "layers that could set it, lowest precedence first: {}; or add --set {full}=VALUE",
+        layers.join(", ")
+    ));
+    RenderError::Helm(h).into()
+}
+
+fn value_at(v: &serde_json::Value, path: &[crate::yaml::PathSeg]) -> bool {
+    let mut node = v;
+    for seg in path {
+        let crate::yaml::PathSeg::Key(k) = seg else {
+            return false;
+        };
+        match node.get(k) {
+            Some(n) if !n.is_null() => node = n,
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// `--show-only templates/x.yaml` matches `demo/templates/x.yaml` (and a full source path); a
+/// pattern (`templates/*.yaml`) is matched as Helm matches it, against the path below the
+/// top chart.
 fn show_only_matches(source: &str, want: &str) -> bool {
     let want = want.trim_start_matches("./");
-    source == want || source.ends_with(&format!("/{want}"))
+    if source == want || source.ends_with(&format!("/{want}")) {
+        return true;
+    }
+    let below_top = source.split_once('/').map_or(source, |(_, rest)| rest);
+    GoPattern::new(want).is_ok_and(|p| p.matches(below_top))
 }
 
 /// What `values` shows.
@@ -123,9 +238,21 @@ pub enum Values {
 pub fn values(globals: &Globals, req: &ChartRequest, explain: bool) -> Result<Values, Error> {
     let prepared = prepare(globals, req, Detail::Full)?;
     prepared.validate_schema()?;
+    let numbers = match prepared.chart.kind {
+        ChartKind::Tera => Numbers::AsWritten,
+        ChartKind::Helm => Numbers::Helm,
+    };
     Ok(if explain {
-        Values::Explained(crate::values::explain(&prepared.resolved))
+        Values::Explained(
+            crate::values::explain(&prepared.resolved)
+                .into_iter()
+                .map(|r| ExplainRow {
+                    value: numbers.for_display(r.value),
+                    ..r
+                })
+                .collect(),
+        )
     } else {
-        Values::Merged(prepared.resolved.values)
+        Values::Merged(numbers.for_display(prepared.resolved.values))
     })
 }

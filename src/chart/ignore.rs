@@ -1,12 +1,17 @@
-//! `.chartignore`: which files of a chart directory are part of the chart.
+//! Which files of a chart directory are part of the chart: `.chartignore` for charter's charts,
+//! `.helmignore` for Helm's (the kind is read from Chart.yaml's `apiVersion`).
 //!
-//! The syntax and semantics are gitignore's (not Helm's `.helmignore`, which uses Go's
-//! `path.Match`): `#` comments, blank lines, `!` re-includes, a trailing `/` matches directories
-//! only, a leading or inner `/` anchors the pattern to the directory of the `.chartignore` file,
-//! `*` and `?` do not cross `/`, `**` does, `[a-z]` classes, `\` escapes. Every directory of a
-//! chart may hold a `.chartignore`; its patterns are relative to that directory and win over
-//! the ones of parent directories, exactly like nested `.gitignore` files. As in git, a file
-//! inside an ignored directory cannot be re-included.
+//! `.chartignore`'s syntax and semantics are gitignore's: `#` comments, blank lines, `!`
+//! re-includes, a trailing `/` matches directories only, a leading or inner `/` anchors the
+//! pattern to the directory of the `.chartignore` file, `*` and `?` do not cross `/`, `**` does,
+//! `[a-z]` classes, `\` escapes. Every directory of a chart may hold a `.chartignore`; its
+//! patterns are relative to that directory and win over the ones of parent directories, exactly
+//! like nested `.gitignore` files. As in git, a file inside an ignored directory cannot be
+//! re-included.
+//!
+//! `.helmignore` is Helm's own format ([`HelmIgnore`]), read only at the top of the chart (a
+//! subchart directory's `.helmignore` is not applied when its parent is loaded, as in Helm), with
+//! Helm's default rule `templates/.?*` (hidden files under templates/ are not templates).
 //!
 //! Always: `.git/`, `.hg/` and `.svn/` are skipped, and the chart's own `Chart.yaml` is never
 //! ignored. The rules apply wherever charter reads a chart directory: `charter package`, and
@@ -18,9 +23,123 @@ use ignore::Match;
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 
 use super::ChartError;
+use super::gomatch::GoPattern;
 
 /// The ignore file's name.
 pub const IGNORE_FILE: &str = ".chartignore";
+
+/// Helm's ignore file's name.
+pub const HELM_IGNORE_FILE: &str = ".helmignore";
+
+/// A `.helmignore`, with Helm's semantics (Helm v4 `pkg/ignore`): rules are tried in order and
+/// the first that decides wins. A rule is a Go `path.Match` pattern (no `**`); without a `/` it
+/// is matched against the file's base name, with one against the whole path (a leading `/` is
+/// dropped); a trailing `/` makes it apply to directories only. A `!rule` is Helm's inverted
+/// rule: a path it does *not* match is ignored, one it matches goes on to the next rule. An
+/// ignored directory is skipped whole.
+#[derive(Debug, Clone, Default)]
+pub struct HelmIgnore {
+    rules: Vec<HelmRule>,
+}
+
+#[derive(Debug, Clone)]
+struct HelmRule {
+    pattern: GoPattern,
+    negate: bool,
+    must_dir: bool,
+    /// Matched against the base name only.
+    base_only: bool,
+}
+
+impl HelmIgnore {
+    /// Parses the text of a `.helmignore` and adds Helm's default rule. `label` names the file
+    /// in errors.
+    pub fn parse(label: &str, src: &str) -> Result<HelmIgnore, ChartError> {
+        let mut r = HelmIgnore::default();
+        let src = src.strip_prefix('\u{feff}').unwrap_or(src);
+        for (i, line) in src.lines().enumerate() {
+            r.add(line).map_err(|message| ChartError::InvalidMeta {
+                path: format!("{label}:{}", i + 1),
+                message,
+            })?;
+        }
+        r.add_defaults();
+        Ok(r)
+    }
+
+    /// Only Helm's default rule (a chart without `.helmignore`).
+    pub fn defaults() -> HelmIgnore {
+        let mut r = HelmIgnore::default();
+        r.add_defaults();
+        r
+    }
+
+    fn add_defaults(&mut self) {
+        // A constant rule that parses.
+        let _ = self.add("templates/.?*");
+    }
+
+    fn add(&mut self, line: &str) -> Result<(), String> {
+        let rule = line.trim();
+        if rule.is_empty() || rule.starts_with('#') {
+            return Ok(());
+        }
+        if rule.contains("**") {
+            return Err(format!(
+                "`{rule}`: .helmignore does not support `**` (Helm rejects it too); use a pattern per directory level"
+            ));
+        }
+        let bad = |e: super::gomatch::BadPattern| format!("`{rule}`: {e} (Go's path.Match syntax)");
+        GoPattern::new(rule).map_err(bad)?;
+        let (negate, rest) = match rule.strip_prefix('!') {
+            Some(r) => (true, r),
+            None => (false, rule),
+        };
+        let (must_dir, rest) = match rest.strip_suffix('/') {
+            Some(r) => (true, r),
+            None => (false, rest),
+        };
+        let base_only = !rest.contains('/');
+        let rest = rest.strip_prefix('/').unwrap_or(rest);
+        self.rules.push(HelmRule {
+            pattern: GoPattern::new(rest).map_err(bad)?,
+            negate,
+            must_dir,
+            base_only,
+        });
+        Ok(())
+    }
+
+    /// Whether Helm ignores `rel` (a `/`-separated path relative to the chart root).
+    pub fn ignores(&self, rel: &str, is_dir: bool) -> bool {
+        if rel.is_empty() || rel == "." || rel == "./" {
+            return false;
+        }
+        for r in &self.rules {
+            let name = if r.base_only {
+                rel.rsplit('/').next().unwrap_or(rel)
+            } else {
+                rel
+            };
+            if r.negate {
+                if r.must_dir && !is_dir {
+                    return true;
+                }
+                if !r.pattern.matches(name) {
+                    return true;
+                }
+                continue;
+            }
+            if r.must_dir && !is_dir {
+                continue;
+            }
+            if r.pattern.matches(name) {
+                return true;
+            }
+        }
+        false
+    }
+}
 
 /// The rules of one `.chartignore` file.
 #[derive(Debug, Clone)]
@@ -70,19 +189,35 @@ pub struct ChartFile {
     pub executable: bool,
 }
 
-/// Lists the files of the chart directory `root` that `.chartignore` rules keep, sorted by
-/// path. Symbolic links are followed only when they stay inside the chart; a link that points
-/// outside, or a directory link cycle, is an error naming the link.
+/// Lists the files of the chart directory `root` that its ignore rules keep (`.helmignore`
+/// for a Helm chart, `.chartignore` otherwise), sorted by path. Symbolic links are followed
+/// only when they stay inside the chart; a link that points outside, or a directory link
+/// cycle, is an error naming the link.
 pub fn list_chart_files(root: &Path) -> Result<Vec<ChartFile>, ChartError> {
     let canonical_root = root.canonicalize().map_err(|source| ChartError::Io {
         path: root.to_path_buf(),
         source,
     })?;
+    let helm = if super::dir_holds_helm_chart(root) {
+        let file = root.join(HELM_IGNORE_FILE);
+        Some(if file.is_file() {
+            let src = std::fs::read_to_string(&file).map_err(|source| ChartError::Io {
+                path: file.clone(),
+                source,
+            })?;
+            HelmIgnore::parse(&file.display().to_string(), &src)?
+        } else {
+            HelmIgnore::defaults()
+        })
+    } else {
+        None
+    };
     let mut walker = Walker {
         root,
         canonical_root: canonical_root.clone(),
         out: Vec::new(),
         rules: Vec::new(),
+        helm,
         ancestors: vec![canonical_root],
     };
     walker.walk(root, "")?;
@@ -97,6 +232,8 @@ struct Walker<'a> {
     out: Vec<ChartFile>,
     /// (directory relative to the root, its rules), outermost first.
     rules: Vec<(String, ChartIgnore)>,
+    /// A Helm chart's `.helmignore` (which replaces `.chartignore` files).
+    helm: Option<HelmIgnore>,
     /// Canonical paths of the directories being walked, to detect link cycles.
     ancestors: Vec<PathBuf>,
 }
@@ -105,6 +242,9 @@ impl Walker<'_> {
     fn ignored(&self, rel: &str, is_dir: bool) -> bool {
         if rel == "Chart.yaml" {
             return false;
+        }
+        if let Some(h) = &self.helm {
+            return h.ignores(rel, is_dir);
         }
         for (base, rules) in self.rules.iter().rev() {
             let sub = if base.is_empty() {
@@ -131,7 +271,7 @@ impl Walker<'_> {
             move |source| ChartError::Io { path, source }
         };
         let ignore_file = dir.join(IGNORE_FILE);
-        let pushed = if ignore_file.is_file() {
+        let pushed = if self.helm.is_none() && ignore_file.is_file() {
             let src = std::fs::read_to_string(&ignore_file).map_err(io(&ignore_file))?;
             let rules = ChartIgnore::parse(&ignore_file.display().to_string(), &src)?;
             self.rules.push((rel_dir.to_string(), rules));

@@ -6,14 +6,21 @@
 
 mod archive;
 pub mod constraint;
+mod dependencies;
+pub mod gomatch;
+mod helm;
 pub mod ignore;
 mod meta;
 mod package;
 
 pub use archive::{ArchiveLimits, read_archive};
 pub use constraint::{Constraint, ConstraintError, parse_version_lenient};
-pub use ignore::{ChartIgnore, IGNORE_FILE, list_chart_files};
-pub use meta::{ChartMeta, ChartType, Dependency, Maintainer, is_dns1123_label, parse_chart_yaml};
+pub use dependencies::{expand_helm_dependencies, has_helm_conditions, prune_helm_dependencies};
+pub use ignore::{ChartIgnore, HELM_IGNORE_FILE, HelmIgnore, IGNORE_FILE, list_chart_files};
+pub use meta::{
+    ChartMeta, ChartType, Dependency, Maintainer, is_dns1123_label, merge_requirements,
+    parse_chart_yaml,
+};
 pub use package::{PACKAGE_MTIME, Package, PackageOptions, package_chart, sha256_hex};
 
 use std::path::{Path, PathBuf};
@@ -48,9 +55,9 @@ pub enum ChartError {
         /// The underlying error.
         source: std::io::Error,
     },
-    /// A Helm chart was given to charter.
+    /// A Helm chart format charter does not read.
     #[error(
-        "{path}: this is a Helm chart (apiVersion: {api_version}). charter charts declare `apiVersion: {API_VERSION}` and their templates use Tera, not Go templates; port the chart or use helm for it"
+        "{path}: apiVersion {api_version} is Helm's experimental chart format (Helm v4 reads it only with HELM_EXPERIMENTAL_CHART_V3); charter reads Helm charts of apiVersion v2 and v1, and its own `apiVersion: {API_VERSION}`"
     )]
     HelmChart {
         /// The Chart.yaml.
@@ -118,6 +125,9 @@ pub struct SourceFile {
 pub enum ChartKind {
     /// `charter/v1`: Tera templates.
     Tera,
+    /// Helm's `v2` and `v1`: Go templates with Sprig and Helm's functions, rendered as
+    /// `helm template` renders them.
+    Helm,
 }
 
 /// A loaded chart.
@@ -125,8 +135,7 @@ pub enum ChartKind {
 pub struct Chart {
     /// Where the chart was loaded from (directory or archive), for messages.
     pub origin: PathBuf,
-    /// Its template engine. Charts of other kinds (Helm's `apiVersion: v1`/`v2`) are refused
-    /// when loaded.
+    /// Its template engine, from `apiVersion`.
     pub kind: ChartKind,
     /// `Chart.yaml`.
     pub meta: ChartMeta,
@@ -138,7 +147,8 @@ pub struct Chart {
     pub templates: Vec<SourceFile>,
     /// Files under `crds/`, sorted by path; applied before everything else, never templated.
     pub crds: Vec<SourceFile>,
-    /// Every other file of the chart (not Chart.yaml, values, templates, crds, charts/).
+    /// Every other file of the chart (not Chart.yaml, values, templates, charts/); for a
+    /// Helm chart the files `.Files` holds, `crds/` included.
     pub files: Vec<(String, Vec<u8>)>,
     /// Dependency charts found under `charts/` (directories or archives), sorted by name.
     pub subcharts: Vec<Chart>,
@@ -190,6 +200,9 @@ impl Chart {
             })?;
         let chart_yaml_label = label("Chart.yaml");
         let meta = parse_chart_yaml(&utf8(&chart_yaml_label, &chart_yaml.1)?, &chart_yaml_label)?;
+        if meta.kind() == ChartKind::Helm {
+            return helm::from_files(origin, meta, files);
+        }
 
         let mut values = None;
         let mut schema = None;
@@ -256,6 +269,15 @@ impl Chart {
                 &origin.join("charts").join(&name),
                 &bytes,
             )?);
+        }
+        if let Some(helm) = subcharts.iter().find(|c| c.kind != ChartKind::Tera) {
+            return Err(ChartError::InvalidMeta {
+                path: helm.origin.display().to_string(),
+                message: format!(
+                    "`{}` is a Helm chart (apiVersion {}) inside the charter chart {}; a charter chart's subcharts must be charter charts",
+                    helm.meta.name, helm.meta.api_version, meta.name
+                ),
+            });
         }
         subcharts.sort_by(|a, b| a.meta.name.cmp(&b.meta.name));
         for dep in &meta.dependencies {
@@ -337,12 +359,32 @@ impl Chart {
         format!("sha256:{}", hex::encode(h.finalize()))
     }
 
-    /// The key a subchart's values live under in its parent's values: alias, else name.
+    /// The key a subchart's values live under in its parent's values: alias, else name (a
+    /// Helm chart's expanded subcharts carry their alias as their name).
     pub fn scope_key_for(&self, sub: &Chart) -> String {
+        if self.kind == ChartKind::Helm {
+            return sub.meta.name.clone();
+        }
         self.dependency_for(sub)
             .and_then(|d| d.alias.clone())
             .unwrap_or_else(|| sub.meta.name.clone())
     }
+}
+
+/// Whether the directory's `Chart.yaml` declares a Helm chart (`apiVersion: v1`/`v2`); false
+/// when it cannot be read (the loader then reports why).
+pub(crate) fn dir_holds_helm_chart(dir: &Path) -> bool {
+    let Ok(src) = std::fs::read_to_string(dir.join("Chart.yaml")) else {
+        return false;
+    };
+    matches!(
+        crate::yaml::parse_str(&src, "Chart.yaml")
+            .ok()
+            .as_ref()
+            .and_then(|v| v.get("apiVersion"))
+            .and_then(|v| v.as_str()),
+        Some("v1" | "v2")
+    )
 }
 
 /// A template file is a partial when its file name starts with `_`: it defines components
@@ -413,15 +455,26 @@ mod tests {
     }
 
     #[test]
-    fn refuses_helm_chart() {
-        let err = Chart::from_files(
+    fn helm_chart_is_its_own_kind() {
+        let chart = Chart::from_files(
             Path::new("h"),
             files(&[("Chart.yaml", "apiVersion: v2\nname: h\nversion: 1.0.0\n")]),
         )
+        .unwrap();
+        assert_eq!(chart.kind, ChartKind::Helm);
+        let err = Chart::from_files(
+            Path::new("h"),
+            files(&[
+                ("Chart.yaml", META),
+                (
+                    "charts/h/Chart.yaml",
+                    "apiVersion: v2\nname: h\nversion: 1.0.0\n",
+                ),
+            ]),
+        )
         .unwrap_err()
         .to_string();
-        assert!(err.contains("Helm chart"), "{err}");
-        assert!(err.contains("Tera"), "{err}");
+        assert!(err.contains("must be charter charts"), "{err}");
     }
 
     #[test]

@@ -78,6 +78,12 @@ impl Reporter {
                     "--atomic: {error}; rolling back to revision {revision}"
                 ));
             }
+            Progress::HooksNotRun(hooks) => {
+                return self.line(&format!(
+                    "warning: the chart's Helm hooks are neither run nor applied (charter does not run hooks yet): {}",
+                    hooks.join("; ")
+                ));
+            }
             _ => {}
         }
         if let Some(bar) = self.bar() {
@@ -102,7 +108,9 @@ impl Reporter {
                     bar.set_position(total.saturating_sub(pending) as u64);
                     bar.set_prefix(example.to_string());
                 }
-                Progress::Repaired { .. } | Progress::RollingBack { .. } => {}
+                Progress::Repaired { .. }
+                | Progress::RollingBack { .. }
+                | Progress::HooksNotRun(_) => {}
             }
             return;
         }
@@ -110,7 +118,8 @@ impl Reporter {
             Progress::Phase(..)
             | Progress::Unchanged(_)
             | Progress::Repaired { .. }
-            | Progress::RollingBack { .. } => {}
+            | Progress::RollingBack { .. }
+            | Progress::HooksNotRun(_) => {}
             Progress::Applied(i) => eprintln!("applied {}", i.display()),
             Progress::Pruned(i) => eprintln!("pruned {}", i.display()),
             Progress::Kept(i) => eprintln!("kept {} ({ANNOTATION_POLICY}: keep)", i.display()),

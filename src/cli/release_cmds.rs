@@ -176,6 +176,16 @@ fn deploy(global: &GlobalArgs, args: &DeployArgs, sets: Vec<SetFlag>, mode: Mode
             let all = rendered.crds.iter().chain(rendered.manifests.iter());
             let mut out = std::io::stdout().lock();
             crate::manifest::write_stream(&mut out, all)?;
+            if !rendered.hooks.is_empty() {
+                eprintln!(
+                    "warning: the chart's Helm hooks would be neither run nor applied (charter does not run hooks yet); printed after the objects: {}",
+                    crate::action::install::hooks_not_run(&rendered).join("; ")
+                );
+                crate::manifest::write_stream(
+                    &mut out,
+                    rendered.hooks.iter().map(|h| &h.manifest),
+                )?;
+            }
             if let Some(n) = &rendered.notes {
                 println!("\nNOTES:\n{}", n.trim_end());
             }

@@ -8,9 +8,8 @@ use clap::Args;
 use super::args::ChartArgs;
 use super::{CliError, CmdResult, GlobalArgs, OutputFormat, output};
 use crate::action::lint::{LintReport, LintRequest, Severity};
-use crate::action::template::{self, TemplateRequest, Values};
+use crate::action::template::{self, Crds, TemplateRequest, Values};
 use crate::manifest::{self, Manifest};
-use crate::render::{self, Capabilities};
 use crate::values::SetFlag;
 
 /// Flags of `charter template`.
@@ -27,14 +26,28 @@ pub struct TemplateArgs {
     /// Also render and print templates/NOTES.txt.
     #[arg(long)]
     pub notes: bool,
-    /// Leave out the objects from crds/ directories.
-    #[arg(long)]
+    /// Leave out the objects from crds/ directories (a charter chart prints them by default).
+    #[arg(long, conflicts_with = "include_crds")]
     pub skip_crds: bool,
-    /// Kubernetes version for capabilities and kubeVersion checks.
-    #[arg(long, value_name = "VERSION", default_value = render::DEFAULT_KUBE_VERSION)]
-    pub kube_version: String,
-    /// API versions available (for capabilities.api_versions); repeatable.
-    #[arg(short = 'a', long = "api-versions", value_name = "GROUP/VERSION")]
+    /// Print the objects from crds/ directories (a Helm chart leaves them out by default, as
+    /// `helm template` does).
+    #[arg(long)]
+    pub include_crds: bool,
+    /// Leave out a Helm chart's test hooks (helm.sh/hook: test).
+    #[arg(long)]
+    pub skip_tests: bool,
+    /// Kubernetes version for capabilities and kubeVersion checks [default: v1.34.0 for a
+    /// charter chart, v1.35.0 for a Helm chart, as Helm v4.1.4 assumes].
+    #[arg(long, value_name = "VERSION")]
+    pub kube_version: Option<String>,
+    /// API versions available (for capabilities.api_versions; a Helm chart sees Helm's
+    /// default set besides); repeatable, or comma-separated.
+    #[arg(
+        short = 'a',
+        long = "api-versions",
+        value_name = "GROUP/VERSION",
+        value_delimiter = ','
+    )]
     pub api_versions: Vec<String>,
 }
 
@@ -71,11 +84,16 @@ pub fn template(global: &GlobalArgs, args: TemplateArgs, sets: Vec<SetFlag>) -> 
         chart: args.chart.request(sets)?,
         show_only: args.show_only,
         notes: args.notes,
-        skip_crds: args.skip_crds,
-        capabilities: Capabilities {
-            kube_version: args.kube_version,
-            api_versions: args.api_versions,
+        crds: if args.include_crds {
+            Crds::Include
+        } else if args.skip_crds {
+            Crds::Skip
+        } else {
+            Crds::KindDefault
         },
+        skip_tests: args.skip_tests,
+        kube_version: args.kube_version,
+        api_versions: args.api_versions,
     };
     let rendered = template::run(&global.globals(), req)?;
     let objects = rendered.objects();

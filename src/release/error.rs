@@ -41,6 +41,9 @@ pub enum Progress<'a> {
         /// The revision marked failed.
         revision: u64,
     },
+    /// A Helm chart's hooks that this operation does not run (hooks are not run yet): each
+    /// as `EVENTS KIND/NAME (TEMPLATE)`.
+    HooksNotRun(&'a [String]),
     /// `--atomic`: the operation failed with `error`; returning to `revision`.
     RollingBack {
         /// Why the operation failed.

@@ -98,6 +98,7 @@ pub(super) fn render(
         crds,
         notes,
         generated,
+        hooks: Vec::new(),
     })
 }
 

@@ -324,7 +324,7 @@ pub fn condition_enabled(values: &Value, condition: &str) -> Option<bool> {
 }
 
 /// Helm's `Values.PathValue`: a dotted path to a non-map value.
-fn path_value<'a>(values: &'a Value, path: &str) -> Option<&'a Value> {
+pub fn path_value<'a>(values: &'a Value, path: &str) -> Option<&'a Value> {
     let mut node = values;
     let segs: Vec<&str> = path.split('.').collect();
     let (last, parents) = segs.split_last()?;

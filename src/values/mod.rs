@@ -27,7 +27,7 @@ mod schema;
 mod set;
 
 pub use merge::{
-    coalesce, coalesce_subchart_defaults, condition_enabled, merge, scope_for_subchart,
+    coalesce, coalesce_subchart_defaults, condition_enabled, merge, path_value, scope_for_subchart,
 };
 pub use provenance::{Origin, Provenance};
 pub use schema::{SchemaError, SchemaErrors, validate, validate_scoped};
@@ -201,6 +201,69 @@ pub(crate) struct SetSpec {
     kind: SetKind,
     arg: String,
     base_dir: PathBuf,
+    numbers: Numbers,
+}
+
+/// How the numbers of YAML and JSON documents reach templates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Numbers {
+    /// As written: an integer stays an integer (charter's charts).
+    #[default]
+    AsWritten,
+    /// As Helm reads values: every number of a values file, `--set-json` or a chart's
+    /// `values.yaml` is a float64 (so a template prints 1000000 as `1e+06`); only `--set`'s
+    /// integers stay integers (int64).
+    Helm,
+}
+
+impl Numbers {
+    /// `value` with its numbers as this mode reads them.
+    pub fn apply(self, value: Value) -> Value {
+        match self {
+            Numbers::AsWritten => value,
+            Numbers::Helm => floats(value),
+        }
+    }
+}
+
+impl Numbers {
+    /// `value` as `charter values` prints it: a Helm chart's whole floats as integers, as Helm
+    /// prints values (`replicas: 3`, not `3.0`).
+    pub fn for_display(self, value: Value) -> Value {
+        match self {
+            Numbers::AsWritten => value,
+            Numbers::Helm => whole_floats_as_ints(value),
+        }
+    }
+}
+
+fn whole_floats_as_ints(v: Value) -> Value {
+    match v {
+        Value::Number(n) if n.is_f64() => match n.as_f64() {
+            Some(f) if f.fract() == 0.0 && f.abs() < 9.2e18 => Value::from(f as i64),
+            _ => Value::Number(n),
+        },
+        Value::Array(a) => Value::Array(a.into_iter().map(whole_floats_as_ints).collect()),
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .map(|(k, v)| (k, whole_floats_as_ints(v)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+/// Every number of `v` as a float64 (integers beyond 2^53 lose precision, as in Helm).
+fn floats(v: Value) -> Value {
+    match v {
+        Value::Number(n) if !n.is_f64() => n
+            .as_f64()
+            .and_then(serde_json::Number::from_f64)
+            .map_or(Value::Number(n), Value::Number),
+        Value::Array(a) => Value::Array(a.into_iter().map(floats).collect()),
+        Value::Object(m) => Value::Object(m.into_iter().map(|(k, v)| (k, floats(v))).collect()),
+        other => other,
+    }
 }
 
 /// One layer of values.
@@ -296,6 +359,16 @@ impl Layer {
         })
     }
 
+    /// The layer with its numbers read as `numbers` says (a `--set-json` flag parses its JSON
+    /// that way when applied).
+    pub fn with_numbers(mut self, numbers: Numbers) -> Layer {
+        match &mut self.set {
+            Some(spec) => spec.numbers = numbers,
+            None => self.values = numbers.apply(std::mem::take(&mut self.values)),
+        }
+        self
+    }
+
     /// The same values placed under `prefix` (a subchart's key path), e.g. a subchart's
     /// `values.yaml` under `["postgresql"]`.
     pub fn nested_under(mut self, prefix: &[String]) -> Layer {
@@ -324,7 +397,14 @@ impl Layer {
 /// does. `base_dir_for_files` resolves relative `--set-file` paths.
 pub fn parse_set(kind: SetKind, arg: &str, base_dir_for_files: &Path) -> Result<Layer, SetError> {
     let mut m = Map::new();
-    set::apply(kind, arg, base_dir_for_files, &mut m, &|_| None)?;
+    set::apply(
+        kind,
+        arg,
+        base_dir_for_files,
+        Numbers::AsWritten,
+        &mut m,
+        &|_| None,
+    )?;
     let values = Value::Object(m);
     let origins = Provenance::single(
         Source::Flag {
@@ -344,6 +424,7 @@ pub fn parse_set(kind: SetKind, arg: &str, base_dir_for_files: &Path) -> Result<
             kind,
             arg: arg.to_string(),
             base_dir: base_dir_for_files.to_path_buf(),
+            numbers: Numbers::AsWritten,
         }),
     })
 }
@@ -373,9 +454,29 @@ struct Defaults {
     prov: PMap,
 }
 
+/// One entry of a Helm dependency's `import-values`: a table of the dependency's values copied
+/// into its parent's defaults, beneath the parent's own values (Helm's
+/// `processImportValues`). `- data` is `child: [DEP, exports, data]`, `parent: []`;
+/// `- {child: a.b, parent: c}` is `child: [DEP, a, b]`, `parent: [c]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Import {
+    /// The importing chart's scope (the subchart keys leading to it; empty for the top chart).
+    pub scope: Vec<String>,
+    /// The table to copy, from the importing chart's values: the dependency's key, then the path.
+    pub child: Vec<String>,
+    /// Where the table goes in the importing chart's values; empty: merged at the top.
+    pub parent: Vec<String>,
+}
+
 /// Resolve layers, lowest precedence first, with Helm's semantics (module docs). Chart-default
 /// layers may come in any position; the others apply in order.
 pub fn resolve(layers: Vec<Layer>) -> Result<Resolved, ValuesError> {
+    resolve_with(layers, &[])
+}
+
+/// [`resolve`], with the `import-values` of Helm dependencies applied to the chart defaults
+/// (in the order given, earlier entries winning, as Helm applies them).
+pub fn resolve_with(layers: Vec<Layer>, imports: &[Import]) -> Result<Resolved, ValuesError> {
     // A layer read without lines means the caller will not ask where values came from.
     let _lazy = provenance::LazyGuard::set(layers.iter().any(|l| l.origins.is_opaque()));
     let zero = Src { source: 0, line: 0 };
@@ -404,7 +505,14 @@ pub fn resolve(layers: Vec<Layer>) -> Result<Resolved, ValuesError> {
                     let root = PNode::Map(zero, up_ref.clone());
                     Some(prov_ref.origin_for(root.nearest(p).src()).to_string())
                 };
-                set::apply(spec.kind, &spec.arg, &spec.base_dir, &mut user, &describe)?
+                set::apply(
+                    spec.kind,
+                    &spec.arg,
+                    &spec.base_dir,
+                    spec.numbers,
+                    &mut user,
+                    &describe,
+                )?
             };
             warnings.extend(applied.warnings);
             let root_v = Value::Object(std::mem::take(&mut user));
@@ -471,11 +579,12 @@ pub fn resolve(layers: Vec<Layer>) -> Result<Resolved, ValuesError> {
     let mut with_children: Vec<Vec<String>> = defaults
         .iter()
         .flat_map(|d| (0..d.scope.len()).map(|n| d.scope[..n].to_vec()))
+        .chain(imports.iter().map(|i| i.scope.clone()))
         .collect();
     with_children.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
     with_children.dedup();
     for scope in with_children {
-        let (m, p) = coalesce_chart(
+        let (mut m, mut p) = coalesce_chart(
             Map::new(),
             PMap::new(),
             &scope,
@@ -484,6 +593,10 @@ pub fn resolve(layers: Vec<Layer>) -> Result<Resolved, ValuesError> {
             &prov,
             &mut warnings,
         )?;
+        let own: Vec<&Import> = imports.iter().filter(|i| i.scope == scope).collect();
+        if !own.is_empty() {
+            (m, p) = import_values(m, p, &own, &mut warnings);
+        }
         match defaults.iter_mut().find(|d| d.scope == scope) {
             Some(d) => {
                 d.values = m;
@@ -505,6 +618,58 @@ pub fn resolve(layers: Vec<Layer>) -> Result<Resolved, ValuesError> {
         provenance: prov,
         warnings,
     })
+}
+
+/// Helm's `processImportValues` for one chart: each imported table, placed at its parent path,
+/// merged into one map (earlier imports win), which then fills in beneath the chart's values.
+fn import_values(
+    m: Map<String, Value>,
+    p: PMap,
+    imports: &[&Import],
+    warnings: &mut Vec<String>,
+) -> (Map<String, Value>, PMap) {
+    let zero = Src { source: 0, line: 0 };
+    let (mut b, mut bp) = (Map::new(), PMap::new());
+    for imp in imports {
+        let Some((t, tp, src)) = table_at(&m, Some(&p), &imp.child, zero) else {
+            warnings.push(format!(
+                "import-values: `{}` is not a table of the dependency's values; nothing imported",
+                imp.child.join(".")
+            ));
+            continue;
+        };
+        let (mut nv, mut np) = (t.clone(), tp.cloned().unwrap_or_default());
+        for seg in imp.parent.iter().rev() {
+            let mut wrapped = Map::new();
+            wrapped.insert(seg.clone(), Value::Object(nv));
+            let mut wp = PMap::new();
+            wp.insert(seg.clone(), PNode::Map(src, np));
+            (nv, np) = (wrapped, wp);
+        }
+        (b, bp) = merge::coalesce_tables(b, bp, nv, np, true, warnings, "");
+    }
+    merge::coalesce_tables(m, p, b, bp, true, warnings, "")
+}
+
+/// The map at `path` below `m` (Helm's `Values.Table`), its origins and the origin of the map.
+fn table_at<'a>(
+    m: &'a Map<String, Value>,
+    p: Option<&'a PMap>,
+    path: &[String],
+    src: Src,
+) -> Option<(&'a Map<String, Value>, Option<&'a PMap>, Src)> {
+    let Some((first, rest)) = path.split_first() else {
+        return Some((m, p, src));
+    };
+    let Value::Object(inner) = m.get(first)? else {
+        return None;
+    };
+    let node = p.and_then(|p| p.get(first));
+    let inner_p = match node {
+        Some(PNode::Map(_, ip)) => Some(ip),
+        _ => None,
+    };
+    table_at(inner, inner_p, rest, node.map_or(src, PNode::src))
 }
 
 /// Helm's `coalesce` for the chart at `scope`: its defaults, then each subchart's section

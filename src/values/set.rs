@@ -16,7 +16,7 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use super::{SetError, SetKind};
+use super::{Numbers, SetError, SetKind};
 use crate::yaml::PathSeg;
 
 /// Helm's `MaxIndex`.
@@ -52,6 +52,7 @@ struct Parser<'a> {
     pos: usize,
     kind: SetKind,
     base_dir: &'a Path,
+    numbers: Numbers,
     path: Vec<PathSeg>,
     applied: Applied,
     describe: &'a dyn Fn(&[PathSeg]) -> Option<String>,
@@ -63,6 +64,7 @@ pub(crate) fn apply(
     kind: SetKind,
     arg: &str,
     base_dir: &Path,
+    numbers: Numbers,
     data: &mut Map<String, Value>,
     describe: &dyn Fn(&[PathSeg]) -> Option<String>,
 ) -> Result<Applied, SetError> {
@@ -71,6 +73,7 @@ pub(crate) fn apply(
         pos: 0,
         kind,
         base_dir,
+        numbers,
         path: Vec::new(),
         applied: Applied::default(),
         describe,
@@ -501,7 +504,7 @@ impl Parser<'_> {
             None => return Err(self.fail(self.pos, "expected a JSON value")),
         };
         self.pos += offset;
-        Ok(v)
+        Ok(self.numbers.apply(v))
     }
 
     /// After `=`: a `{a,b}` list, or not a list, or nothing.
@@ -606,7 +609,9 @@ mod tests {
     fn run(kind: SetKind, args: &[&str]) -> Result<Value, SetError> {
         let mut m = Map::new();
         for a in args {
-            apply(kind, a, Path::new("."), &mut m, &|_| None)?;
+            apply(kind, a, Path::new("."), Numbers::AsWritten, &mut m, &|_| {
+                None
+            })?;
         }
         Ok(Value::Object(m))
     }

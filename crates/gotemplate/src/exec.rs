@@ -1161,6 +1161,10 @@ impl Reentry<'_> {
         let Some(tree) = ex.lookup(name) else {
             return Err(ex.set.no_template(name));
         };
+        self.run_tree(ex, tree, data)
+    }
+
+    fn run_tree(&self, ex: &Exec<'_>, tree: Rc<Tree>, data: Value) -> Result<String, Error> {
         let mut out = String::new();
         grow(|| {
             execute(
@@ -1219,7 +1223,15 @@ impl Engine for Reentry<'_> {
         }
         let trees = self.ex.set.parse_trees(name, text)?;
         let mut templates = HashMap::new();
+        // Go executes the template it just parsed the text into, even when the text is empty
+        // and so does not replace an existing template of that name (which would then run
+        // again, forever, when it is the text of an enclosing `tpl`).
+        let mut main = None;
         for tree in trees {
+            let tree = Rc::new(tree);
+            if tree.name == name {
+                main = Some(tree.clone());
+            }
             crate::set::associate(&mut templates, |n| self.ex.exists(n), tree);
         }
         let overlay = Rc::new(Overlay {
@@ -1231,6 +1243,9 @@ impl Engine for Reentry<'_> {
             overlay: Some(overlay),
             chain: RefCell::new(None),
         };
-        self.run(&ex, name, data)
+        match main {
+            Some(tree) => self.run_tree(&ex, tree, data),
+            None => self.run(&ex, name, data),
+        }
     }
 }

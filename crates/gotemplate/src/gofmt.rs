@@ -805,8 +805,30 @@ fn parse_exp_form(s: &str) -> Digits {
     }
 }
 
+/// The shortest digits that read back as `a`, from Ryū as Go's strconv has them: of two
+/// equally close decimals the one ending in an even digit (Rust's `{:e}` rounds such ties up:
+/// `694183643616285.25` is `…285.2` in Go, `…285.3` there).
 fn shortest_digits(a: f64) -> Digits {
-    parse_exp_form(&format!("{a:e}"))
+    if a == 0.0 {
+        return Digits {
+            digits: Vec::new(),
+            dp: 0,
+        };
+    }
+    let mut buf = ryu::Buffer::new();
+    // ryu writes `123.45`, `0.0001`, `1e21` or `1.5e-7`.
+    let text = buf.format_finite(a);
+    let (mantissa, exp) = text.split_once('e').unwrap_or((text, "0"));
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let mut dp = int.len() as i32 + exp.parse::<i32>().unwrap_or(0);
+    let mut digits: Vec<u8> = [int, frac].concat().into_bytes();
+    let leading = digits.iter().take_while(|&&b| b == b'0').count();
+    dp -= leading as i32;
+    digits.drain(..leading);
+    while digits.last() == Some(&b'0') {
+        digits.pop();
+    }
+    Digits { digits, dp }
 }
 
 fn rounded_digits(a: f64, significant: usize) -> Digits {
@@ -1067,6 +1089,10 @@ mod tests {
             (1.5e300, "1.5e+300"),
             (-2.5, "-2.5"),
             (1234567.0, "1.234567e+06"),
+            // A tie between two shortest decimals: Go keeps the even digit.
+            (-694183643616285.25, "-6.941836436162852e+14"),
+            (1e21, "1e+21"),
+            (1.5e-7, "1.5e-07"),
         ];
         for (x, want) in cases {
             assert_eq!(sprint(&[Value::Float(x)]), want, "{x}");
@@ -1077,6 +1103,14 @@ mod tests {
                 &[1.23456.into(), 1234.5.into(), 0.000012.into(), 2.25.into()]
             ),
             "1.23|1.234500e+03|1.2e-05|  2.2"
+        );
+        assert_eq!(
+            sprintf("%f|%e", &[(-694183643616285.25).into(), 0.5.into()]),
+            "-694183643616285.250000|5.000000e-01"
+        );
+        assert_eq!(
+            sprintf("%v", &[(-694183643616285.25f64).into()]),
+            "-6.941836436162852e+14"
         );
     }
 

@@ -86,7 +86,7 @@ impl TemplateSet {
     pub fn parse(&mut self, name: &str, text: &str) -> Result<(), ParseError> {
         let trees = self.parse_trees(name, text)?;
         for tree in trees {
-            associate(&mut self.templates, |_| false, tree);
+            associate(&mut self.templates, |_| false, Rc::new(tree));
         }
         Ok(())
     }
@@ -150,11 +150,11 @@ impl TemplateSet {
 pub(crate) fn associate(
     map: &mut HashMap<String, Rc<Tree>>,
     exists_elsewhere: impl Fn(&str) -> bool,
-    tree: Tree,
+    tree: Rc<Tree>,
 ) {
     let exists = map.contains_key(&tree.name) || exists_elsewhere(&tree.name);
     if exists && tree.is_empty() {
         return;
     }
-    map.insert(tree.name.clone(), Rc::new(tree));
+    map.insert(tree.name.clone(), tree);
 }

@@ -187,8 +187,8 @@ fn drop_iteratively(mut stack: Vec<Value>) {
                     stack.append(items);
                 }
             }
-            Value::Map(m) if Rc::strong_count(&m.0) == 1 => {
-                let entries = std::mem::take(&mut *m.0.entries.borrow_mut());
+            Value::Map(m) if Rc::strong_count(&m.inner) == 1 => {
+                let entries = std::mem::take(&mut *m.inner.entries.borrow_mut());
                 stack.extend(entries.into_values());
             }
             _ => {}
@@ -207,13 +207,17 @@ impl FromIterator<Value> for List {
 /// Borrows (`borrow`, `borrow_mut`) must not be held across a call back into the engine or a
 /// template function: a template may change the same map meanwhile.
 #[derive(Clone, Default)]
-pub struct Map(Rc<MapInner>);
+pub struct Map {
+    inner: Rc<MapInner>,
+    /// A named map type's Go name (Helm's `common.Values`), shown by `%T` and in errors. It
+    /// belongs to the handle, not the entries: Go converts a map to a named type without
+    /// copying it (Helm's `.Values` of a subchart is its parent's `.Values.sub`).
+    name: Option<&'static str>,
+}
 
 #[derive(Default)]
 struct MapInner {
     elem: Elem,
-    /// A named map type's Go name (Helm's `common.Values`), shown by `%T` and in errors.
-    name: Option<&'static str>,
     entries: RefCell<BTreeMap<String, Value>>,
 }
 
@@ -225,11 +229,13 @@ impl Map {
 
     /// An empty map with the given element type.
     pub fn typed(elem: Elem) -> Map {
-        Map(Rc::new(MapInner {
-            elem,
+        Map {
+            inner: Rc::new(MapInner {
+                elem,
+                entries: RefCell::new(BTreeMap::new()),
+            }),
             name: None,
-            entries: RefCell::new(BTreeMap::new()),
-        }))
+        }
     }
 
     /// A `map[string]interface {}` holding `entries`.
@@ -245,55 +251,66 @@ impl Map {
     }
 
     fn named_from(name: Option<&'static str>, entries: BTreeMap<String, Value>) -> Map {
-        Map(Rc::new(MapInner {
-            elem: Elem::Any,
+        Map {
+            inner: Rc::new(MapInner {
+                elem: Elem::Any,
+                entries: RefCell::new(entries),
+            }),
             name,
-            entries: RefCell::new(entries),
-        }))
+        }
+    }
+
+    /// The same map (shared entries) seen as the named type `name`, as Go's conversion
+    /// `common.Values(m)` gives it.
+    pub fn as_named(&self, name: &'static str) -> Map {
+        Map {
+            inner: self.inner.clone(),
+            name: Some(name),
+        }
     }
 
     /// The Go type's name if it is a named type.
     pub fn type_name(&self) -> Option<&'static str> {
-        self.0.name
+        self.name
     }
 
     pub fn elem(&self) -> Elem {
-        self.0.elem
+        self.inner.elem
     }
 
     pub fn get(&self, key: &str) -> Option<Value> {
-        self.0.entries.borrow().get(key).cloned()
+        self.inner.entries.borrow().get(key).cloned()
     }
 
     pub fn contains_key(&self, key: &str) -> bool {
-        self.0.entries.borrow().contains_key(key)
+        self.inner.entries.borrow().contains_key(key)
     }
 
     /// Sets `key`, returning the previous value.
     pub fn insert(&self, key: impl Into<String>, value: Value) -> Option<Value> {
-        self.0.entries.borrow_mut().insert(key.into(), value)
+        self.inner.entries.borrow_mut().insert(key.into(), value)
     }
 
     pub fn remove(&self, key: &str) -> Option<Value> {
-        self.0.entries.borrow_mut().remove(key)
+        self.inner.entries.borrow_mut().remove(key)
     }
 
     pub fn len(&self) -> usize {
-        self.0.entries.borrow().len()
+        self.inner.entries.borrow().len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.entries.borrow().is_empty()
+        self.inner.entries.borrow().is_empty()
     }
 
     /// The keys in Go's iteration order (sorted).
     pub fn keys(&self) -> Vec<String> {
-        self.0.entries.borrow().keys().cloned().collect()
+        self.inner.entries.borrow().keys().cloned().collect()
     }
 
     /// A snapshot of the entries in key order, safe to hold while templates run.
     pub fn entries(&self) -> Vec<(String, Value)> {
-        self.0
+        self.inner
             .entries
             .borrow()
             .iter()
@@ -302,25 +319,27 @@ impl Map {
     }
 
     pub fn borrow(&self) -> Ref<'_, BTreeMap<String, Value>> {
-        self.0.entries.borrow()
+        self.inner.entries.borrow()
     }
 
     pub fn borrow_mut(&self) -> RefMut<'_, BTreeMap<String, Value>> {
-        self.0.entries.borrow_mut()
+        self.inner.entries.borrow_mut()
     }
 
     /// Whether both are the same map.
     pub fn ptr_eq(&self, other: &Map) -> bool {
-        Rc::ptr_eq(&self.0, &other.0)
+        Rc::ptr_eq(&self.inner, &other.inner)
     }
 
     /// A new map with the same element type and entries (one level: nested maps stay shared).
     pub fn shallow_copy(&self) -> Map {
-        Map(Rc::new(MapInner {
-            elem: self.0.elem,
-            name: self.0.name,
-            entries: RefCell::new(self.0.entries.borrow().clone()),
-        }))
+        Map {
+            inner: Rc::new(MapInner {
+                elem: self.inner.elem,
+                entries: RefCell::new(self.inner.entries.borrow().clone()),
+            }),
+            name: self.name,
+        }
     }
 }
 

@@ -404,3 +404,29 @@ fn deep_nesting_is_an_error_or_works_never_a_stack_overflow() {
     .expect("parses");
     assert_eq!(set.execute("t", &Value::Nil).expect("runs"), "200001 true");
 }
+
+/// `tpl` of an empty string inside `tpl`: Go runs the empty template it just parsed (it does
+/// not replace the enclosing `tpl`'s template of the same name, which would then run again).
+#[test]
+fn tpl_of_empty_text_inside_tpl_renders_nothing() {
+    let mut set = TemplateSet::new("gotpl", helm_like());
+    set.set_options(Options {
+        missing_key: MissingKey::Zero,
+        ..Options::default()
+    });
+    set.parse(
+        "chart/templates/cm.yaml",
+        "{{ tpl .Values.outer . }}|{{ tpl \"\" . }}",
+    )
+    .expect("parses");
+    let data = Value::from_json(&json!({"Values": {
+        "outer": "a{{ tpl .Values.empty . }}b{{ tpl .Values.blank . }}c",
+        "empty": "",
+        "blank": "{{/* only a comment */}}",
+    }}));
+    assert_eq!(
+        set.execute("chart/templates/cm.yaml", &data)
+            .expect("renders"),
+        "abc|"
+    );
+}
