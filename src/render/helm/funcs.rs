@@ -171,16 +171,24 @@ fn error_map(message: String) -> Map {
     m
 }
 
-/// YAML as sigs.k8s.io/yaml reads it into an `interface {}`: numbers are float64.
+/// YAML as sigs.k8s.io/yaml reads it into an `interface {}`: the first document only, numbers
+/// as float64.
 fn parse_yaml(src: &str) -> Result<Value, String> {
-    crate::yaml::parse_str(src, "")
-        .map(|v| to_go(&crate::values::Numbers::Helm.apply(v)))
-        .map_err(|e| {
-            format!(
-                "error converting YAML to JSON: yaml: line {}: {}",
-                e.line, e.message
-            )
-        })
+    let first = match crate::yaml::parse_str(src, "") {
+        Ok(v) => v,
+        Err(_) => crate::yaml::parse_documents(src)
+            .map_err(|e| {
+                format!(
+                    "error converting YAML to JSON: yaml: line {}: {}",
+                    e.line, e.message
+                )
+            })?
+            .into_iter()
+            .next()
+            .map(|(v, _)| v)
+            .unwrap_or(serde_json::Value::Null),
+    };
+    Ok(to_go(&crate::values::Numbers::Helm.apply(first)))
 }
 
 fn parse_json(src: &str) -> Result<Value, String> {
