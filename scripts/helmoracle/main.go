@@ -25,23 +25,41 @@
 // With "repeat": N it renders N times and adds "ns_per_render" (parse and execute, as Helm
 // does on every render), for benchmarks.
 // "ints" makes integral numbers in values int64, as in "text" mode.
+//
+//	{"mode":"chart", "files":[{"name":"Chart.yaml","text":"..."}, ...], "value_files":["a: 1"],
+//	 "set":["a=1"], "set_string":[], "set_json":[], "release":"NAME", "namespace":"NS",
+//	 "kube_version":"1.33.0", "api_versions":[], "include_crds":false}
+//
+// writes the files (a whole chart: Chart.yaml, values.yaml, templates/, charts/SUB/...) to a
+// temporary directory and runs what `helm template` runs on it: the values flags merged as the
+// command line would merge them, the chart loaded, its dependencies checked, and an install
+// with --dry-run=client. It answers {"manifest":"...", "hooks":[{"path":"...","manifest":"..."}],
+// "notes":"..."} (the manifest as `helm template` prints it before the hooks) or {"error":"..."}.
 package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/template"
 	"time"
 
 	"github.com/Masterminds/sprig/v3"
 
+	"helm.sh/helm/v4/pkg/action"
+	ci "helm.sh/helm/v4/pkg/chart"
 	"helm.sh/helm/v4/pkg/chart/common"
 	"helm.sh/helm/v4/pkg/chart/common/util"
 	chart "helm.sh/helm/v4/pkg/chart/v2"
+	"helm.sh/helm/v4/pkg/chart/v2/loader"
+	"helm.sh/helm/v4/pkg/cli/values"
 	"helm.sh/helm/v4/pkg/engine"
+	"helm.sh/helm/v4/pkg/getter"
+	releasev1 "helm.sh/helm/v4/pkg/release/v1"
 )
 
 type file struct {
@@ -62,6 +80,20 @@ type request struct {
 	Namespace  string          `json:"namespace"`
 	Strict     bool            `json:"strict"`
 	Repeat     int             `json:"repeat"`
+	// "chart" mode.
+	Files       []file   `json:"files"`
+	ValueFiles  []string `json:"value_files"`
+	Set         []string `json:"set"`
+	SetString   []string `json:"set_string"`
+	SetJSON     []string `json:"set_json"`
+	KubeVersion string   `json:"kube_version"`
+	APIVersions []string `json:"api_versions"`
+	IncludeCRDs bool     `json:"include_crds"`
+}
+
+type hook struct {
+	Path     string `json:"path"`
+	Manifest string `json:"manifest"`
 }
 
 type result struct {
@@ -75,6 +107,9 @@ type response struct {
 	Rendered    map[string]string `json:"rendered,omitempty"`
 	Error       *string           `json:"error,omitempty"`
 	NsPerRender int64             `json:"ns_per_render,omitempty"`
+	Manifest    *string           `json:"manifest,omitempty"`
+	Hooks       []hook            `json:"hooks,omitempty"`
+	Notes       *string           `json:"notes,omitempty"`
 }
 
 func main() {
@@ -119,6 +154,8 @@ func serve(req request) (resp response) {
 	switch req.Mode {
 	case "helm":
 		return serveHelm(req)
+	case "chart":
+		return serveChart(req)
 	default:
 		return serveText(req)
 	}
@@ -239,6 +276,86 @@ func serveHelm(req request) response {
 		ns = time.Since(start).Nanoseconds() / int64(req.Repeat)
 	}
 	return response{Rendered: rendered, NsPerRender: ns}
+}
+
+func fail(err error) response {
+	msg := err.Error()
+	return response{Error: &msg}
+}
+
+func serveChart(req request) response {
+	dir, err := os.MkdirTemp("", "helmoracle-chart-")
+	if err != nil {
+		return fail(err)
+	}
+	defer os.RemoveAll(dir)
+	root := filepath.Join(dir, "chart")
+	for _, f := range req.Files {
+		path := filepath.Join(root, filepath.FromSlash(f.Name))
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return fail(err)
+		}
+		if err := os.WriteFile(path, []byte(f.Text), 0o644); err != nil {
+			return fail(err)
+		}
+	}
+	opts := values.Options{Values: req.Set, StringValues: req.SetString, JSONValues: req.SetJSON}
+	for i, text := range req.ValueFiles {
+		path := filepath.Join(dir, fmt.Sprintf("values-%d.yaml", i))
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			return fail(err)
+		}
+		opts.ValueFiles = append(opts.ValueFiles, path)
+	}
+	vals, err := opts.MergeValues(getter.Providers{})
+	if err != nil {
+		return fail(err)
+	}
+	chrt, err := loader.Load(root)
+	if err != nil {
+		return fail(err)
+	}
+	if chrt.Metadata.Type == "library" {
+		return fail(fmt.Errorf("library charts are not installable"))
+	}
+	if chrt.Metadata.Dependencies != nil {
+		deps := make([]ci.Dependency, len(chrt.Metadata.Dependencies))
+		for i, d := range chrt.Metadata.Dependencies {
+			deps[i] = d
+		}
+		if err := action.CheckDependencies(chrt, deps); err != nil {
+			return fail(err)
+		}
+	}
+	client := action.NewInstall(action.NewConfiguration())
+	client.DryRunStrategy = action.DryRunClient
+	client.ReleaseName = or(req.Release, "release-name")
+	client.Namespace = or(req.Namespace, "default")
+	client.Replace = true
+	client.IncludeCRDs = req.IncludeCRDs
+	client.APIVersions = common.VersionSet(req.APIVersions)
+	if req.KubeVersion != "" {
+		kv, err := common.ParseKubeVersion(req.KubeVersion)
+		if err != nil {
+			return fail(err)
+		}
+		client.KubeVersion = kv
+	}
+	r, err := client.RunWithContext(context.Background(), chrt, vals)
+	if err != nil {
+		return fail(err)
+	}
+	rel, ok := r.(*releasev1.Release)
+	if !ok {
+		return fail(fmt.Errorf("oracle: unexpected release type %T", r))
+	}
+	manifest := strings.TrimSpace(rel.Manifest)
+	notes := rel.Info.Notes
+	resp := response{Manifest: &manifest, Notes: &notes}
+	for _, h := range rel.Hooks {
+		resp.Hooks = append(resp.Hooks, hook{Path: h.Path, Manifest: h.Manifest})
+	}
+	return resp
 }
 
 func or(s, def string) string {
