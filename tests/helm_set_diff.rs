@@ -1,7 +1,10 @@
 //! Differential test: the `--set` family, `-f` layering and chart-default coalescing, run
-//! through the real Helm v4.1.4 (`helm template` on charts that print `toJson .Values`) and
-//! through charter's values library. The results must be equal (numbers compared as f64,
-//! since Helm turns every number into a float64), and both must fail where Helm fails.
+//! through the real Helm v4.1.4 and through charter, both as `template` on charts that print
+//! `toJson .Values`. The results must be equal, and both must fail where Helm fails. Besides the
+//! hand-written cases, generated combinations set the same keys with every kind of flag in
+//! every order (Helm applies the kinds in a fixed order, not in command-line order).
+//! `HELM_SET_CASES` sets the number of generated cases (default 120), `HELM_SET_SEED` replays a
+//! run (each run prints its seed).
 //!
 //! Helm comes from `scripts/reference-tools`. Without it the test says "skipped: no helm" on
 //! stderr and passes, unless `CI=true`.
@@ -13,7 +16,6 @@ use std::process::Command;
 
 use support::root;
 
-use charter::values::{self, Layer, LayerKind, SetKind};
 use serde_json::Value;
 
 fn data() -> PathBuf {
@@ -29,16 +31,16 @@ enum Chart {
 }
 
 struct Case {
-    name: &'static str,
+    name: String,
     chart: Chart,
     /// (flag, argument): flag is `-f`, `--set`, `--set-string`, `--set-json`, `--set-file`,
     /// `--set-literal`. `-f` paths and `--set-file` values are relative to testdata/helm-set.
     flags: Vec<(&'static str, String)>,
 }
 
-fn case(name: &'static str, chart: Chart, flags: &[(&'static str, &str)]) -> Case {
+fn case(name: &str, chart: Chart, flags: &[(&'static str, &str)]) -> Case {
     Case {
-        name,
+        name: name.to_string(),
         chart,
         flags: flags.iter().map(|(f, a)| (*f, a.to_string())).collect(),
     }
@@ -293,6 +295,49 @@ fn cases() -> Vec<Case> {
         ),
         case("subchart from file", Defaults, &[("-f", "subvalues.yaml")]),
     ];
+    v.extend([
+        case(
+            "kind order json/set on one key, several times",
+            Empty,
+            &[
+                ("--set", "a.b=1"),
+                ("--set-json", r#"a={"b":2,"c":3}"#),
+                ("--set-string", "a.c=4"),
+                ("--set-json", "a.d=5"),
+            ],
+        ),
+        case(
+            "json object form",
+            Defaults,
+            &[(
+                "--set-json",
+                r#"{"nested": {"a": 7, "x": null}, "list": [1]}"#,
+            )],
+        ),
+        case(
+            "file then json object then set",
+            Defaults,
+            &[
+                ("--set", "keep=9"),
+                ("--set-json", r#"{"keep": 8}"#),
+                ("-f", "f1.yaml"),
+            ],
+        ),
+        case(
+            "literal beats file and string",
+            Empty,
+            &[
+                ("--set-literal", "a=lit"),
+                ("--set-file", "a=file.txt"),
+                ("--set-string", "a=str"),
+            ],
+        ),
+        case(
+            "error: json object form invalid",
+            Empty,
+            &[("--set-json", r#"{"a": }"#)],
+        ),
+    ]);
     v.retain(|c| !c.name.is_empty());
     v
 }
@@ -341,58 +386,155 @@ fn run_helm(helm: &Path, c: &Case) -> Result<Value, String> {
     serde_json::from_str(line).map_err(|e| format!("helm printed invalid JSON ({e}): {line}"))
 }
 
-fn kind_of(flag: &str) -> Option<SetKind> {
-    Some(match flag {
-        "--set" => SetKind::Set,
-        "--set-string" => SetKind::SetString,
-        "--set-json" => SetKind::SetJson,
-        "--set-file" => SetKind::SetFile,
-        "--set-literal" => SetKind::SetLiteral,
-        _ => return None,
-    })
+fn run_charter(c: &Case) -> Result<Value, String> {
+    let args: Vec<String> = ["template", "x"]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([chart_dir(c.chart).display().to_string()])
+        .chain([
+            "--show-only".to_string(),
+            "templates/values.yaml".to_string(),
+        ])
+        .chain(c.flags.iter().flat_map(|(f, a)| [f.to_string(), a.clone()]))
+        .collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = support::charter().cwd(&data()).run(&args);
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with('{'))
+        .ok_or_else(|| format!("no JSON in charter's output: {text}"))?;
+    serde_json::from_str(line).map_err(|e| format!("charter printed invalid JSON ({e}): {line}"))
 }
 
-fn run_charter(c: &Case) -> Result<Value, String> {
-    let dir = chart_dir(c.chart);
-    let mut layers = Vec::new();
-    if c.chart == Chart::Defaults {
-        let subsub = dir.join("charts/sub/charts/subsub/values.yaml");
-        layers.push(
-            Layer::from_file(&subsub, LayerKind::ChartDefault)
-                .map_err(|e| e.to_string())?
-                .nested_under(&["sub".to_string(), "subsub".to_string()]),
-        );
-        let sub = dir.join("charts/sub/values.yaml");
-        layers.push(
-            Layer::from_file(&sub, LayerKind::ChartDefault)
-                .map_err(|e| e.to_string())?
-                .nested_under(&["sub".to_string()]),
-        );
+/// A small deterministic generator (splitmix64), so that a seed replays a run.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e3779b97f4a7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58476d1ce4e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d049bb133111eb);
+        z ^ (z >> 31)
     }
-    layers.push(
-        Layer::from_file(&dir.join("values.yaml"), LayerKind::ChartDefault)
-            .map_err(|e| e.to_string())?,
-    );
-    for (flag, arg) in &c.flags {
-        if *flag == "-f" {
-            layers.push(
-                Layer::from_file(&data().join(arg), LayerKind::ValuesFlag)
-                    .map_err(|e| e.to_string())?,
-            );
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[(self.next() % items.len() as u64) as usize]
+    }
+}
+
+/// Combinations of flag kinds on overlapping keys, with `-f` files written to `dir`.
+fn generated(n: usize, seed: u64, dir: &Path) -> Vec<Case> {
+    let mut rng = Rng(seed);
+    let keys = [
+        "a", "a.b", "a.c", "list[0]", "list[1]", "m.x.y", "global.g", "sub.sa", "keep",
+    ];
+    let scalars = ["1", "x", "true", "null", "007", "1.5", "", "{p,q}"];
+    let json = [
+        "1",
+        "\"s\"",
+        "null",
+        "[1,2]",
+        "{\"z\":null,\"w\":2}",
+        "true",
+        "1e3",
+    ];
+    let mut out = Vec::new();
+    for i in 0..n {
+        let chart = if rng.next() % 2 == 0 {
+            Chart::Empty
+        } else {
+            Chart::Defaults
+        };
+        let count = 2 + (rng.next() % 4) as usize;
+        let mut flags = Vec::new();
+        for j in 0..count {
+            let key = *rng.pick(&keys);
+            let flag = *rng.pick(&[
+                "--set",
+                "--set-string",
+                "--set-json",
+                "--set-literal",
+                "--set-file",
+                "-f",
+                "--set-json-object",
+            ]);
+            let arg = match flag {
+                "--set-json" => format!("{key}={}", rng.pick(&json)),
+                "--set-file" => format!("{key}=file.txt"),
+                "--set-json-object" => {
+                    let k = key.split(['.', '[']).next().unwrap_or(key);
+                    format!("{{\"{k}\": {}}}", rng.pick(&json))
+                }
+                "-f" => {
+                    let file = dir.join(format!("g{i}-{j}.yaml"));
+                    let k = key.split(['.', '[']).next().unwrap_or(key);
+                    let v = rng.pick(&scalars);
+                    let body = match rng.next() % 3 {
+                        0 => format!("{k}: {v}\n"),
+                        1 => format!("{k}:\n  b: {v}\n  n: null\n"),
+                        _ => format!("{k}:\n- {v}\n- 2\n"),
+                    };
+                    std::fs::write(&file, body).expect("write a values file");
+                    file.display().to_string()
+                }
+                _ => format!("{key}={}", rng.pick(&scalars)),
+            };
+            let flag = if flag == "--set-json-object" {
+                "--set-json"
+            } else {
+                flag
+            };
+            flags.push((flag, arg));
+        }
+        out.push(Case {
+            name: format!("generated {i} (seed {seed})"),
+            chart,
+            flags,
+        });
+    }
+    out
+}
+
+/// Runs every case through Helm (four at a time) and charter; the differences.
+fn compare_with_helm(helm: &Path, cases: &[Case], exact_errors: bool) -> Vec<String> {
+    let results: Vec<(usize, Result<Value, String>, Result<Value, String>)> =
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..4)
+                .map(|t| {
+                    scope.spawn(move || {
+                        cases
+                            .iter()
+                            .enumerate()
+                            .filter(|(i, _)| i % 4 == t)
+                            .map(|(i, c)| (i, run_helm(helm, c), run_charter(c)))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_default())
+                .collect()
+        });
+    let mut failures = Vec::new();
+    for (i, h, ours) in results {
+        let c = &cases[i];
+        let expect_error = c.name.starts_with("error:");
+        match (&h, &ours) {
+            (Ok(hv), Ok(ov))
+                if normalize(hv) == normalize(ov) && !(exact_errors && expect_error) => {}
+            (Err(_), Err(_)) if expect_error || !exact_errors => {}
+            _ => failures.push(format!(
+                "{}: flags {:?}\n    helm:    {:?}\n    charter: {:?}",
+                c.name, c.flags, h, ours
+            )),
         }
     }
-    // Helm applies the flag kinds in a fixed order.
-    let mut sets: Vec<(SetKind, &String)> = c
-        .flags
-        .iter()
-        .filter_map(|(f, a)| kind_of(f).map(|k| (k, a)))
-        .collect();
-    sets.sort_by_key(|(k, _)| k.helm_rank());
-    for (k, a) in sets {
-        layers.push(values::parse_set(k, a, &data()).map_err(|e| e.to_string())?);
-    }
-    let r = values::resolve(layers).map_err(|e| e.to_string())?;
-    Ok(r.values)
+    failures
 }
 
 #[test]
@@ -402,57 +544,45 @@ fn set_and_merge_semantics_match_helm() {
     };
     let cases = cases();
     assert!(cases.len() >= 40);
-    let results: Vec<(usize, Result<Value, String>)> = std::thread::scope(|scope| {
-        let chunks: Vec<Vec<(usize, &Case)>> = (0..4)
-            .map(|t| {
-                cases
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, _)| i % 4 == t)
-                    .collect()
-            })
-            .collect();
-        let handles: Vec<_> = chunks
-            .into_iter()
-            .map(|chunk| {
-                let helm = &helm;
-                scope.spawn(move || {
-                    chunk
-                        .into_iter()
-                        .map(|(i, c)| (i, run_helm(helm, c)))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
-            .collect()
-    });
-    let mut helm_results: Vec<Option<Result<Value, String>>> = vec![None; cases.len()];
-    for (i, r) in results {
-        helm_results[i] = Some(r);
-    }
-    let mut failures = Vec::new();
-    for (c, h) in cases.iter().zip(helm_results) {
-        let h = h.unwrap_or_else(|| Err("helm did not run".to_string()));
-        let ours = run_charter(c);
-        let expect_error = c.name.starts_with("error:");
-        match (&h, &ours) {
-            (Ok(hv), Ok(ov)) if normalize(hv) == normalize(ov) && !expect_error => {}
-            (Err(_), Err(_)) if expect_error => {}
-            _ => failures.push(format!(
-                "{}: flags {:?}\n    helm:    {:?}\n    charter: {:?}",
-                c.name, c.flags, h, ours
-            )),
-        }
-    }
+    let failures = compare_with_helm(&helm, &cases, true);
     support::say(&format!("{} cases compared with helm", cases.len()));
     assert!(
         failures.is_empty(),
         "{} of {} cases differ from Helm:\n{}",
         failures.len(),
         cases.len(),
+        failures.join("\n")
+    );
+}
+
+/// The same keys set by `-f` files and every kind of `--set` flag, in random orders.
+#[test]
+fn generated_flag_combinations_match_helm() {
+    let Some(helm) = support::helm(support::test_name!()) else {
+        return;
+    };
+    let n = std::env::var("HELM_SET_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(120);
+    let seed = std::env::var("HELM_SET_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |d| d.as_nanos() as u64)
+        });
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let cases = generated(n, seed, dir.path());
+    let failures = compare_with_helm(&helm, &cases, false);
+    support::say(&format!(
+        "{n} generated flag combinations compared with helm (HELM_SET_SEED={seed})"
+    ));
+    assert!(
+        failures.is_empty(),
+        "{} of {n} generated cases differ from Helm (replay with HELM_SET_SEED={seed}):\n{}",
+        failures.len(),
         failures.join("\n")
     );
 }
@@ -568,7 +698,7 @@ fn to_yaml_output_reads_back_in_helm() {
     let file = dir.path().join("tricky.yaml");
     std::fs::write(&file, &text).unwrap();
     let c = Case {
-        name: "to_yaml round trip",
+        name: "to_yaml round trip".to_string(),
         chart: Chart::Empty,
         flags: vec![("-f", file.display().to_string())],
     };

@@ -326,7 +326,11 @@ fn layer_values(
     }
     tracing::debug!("-f files parsed in {:?}", t0.elapsed());
     let base = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    for s in &req.sets {
+    // Helm applies the kinds of `--set` flag in a fixed order (all --set-json, then --set,
+    // --set-string, --set-file, --set-literal), each kind in command-line order.
+    let mut sets: Vec<&SetFlag> = req.sets.iter().collect();
+    sets.sort_by_key(|s| s.kind.helm_rank());
+    for s in sets {
         user.push(values::parse_set(s.kind, &s.arg, &base)?);
     }
     let user: Vec<Layer> = user.into_iter().map(|l| l.with_numbers(numbers)).collect();

@@ -2,7 +2,8 @@
 //!
 //! Precedence, lowest first (PRODUCT.md "Values, layered per environment and region"):
 //! the chart's `values.yaml` (each subchart's scoped under its key), the deploy-tree layers
-//! (environment, then region), `-f` files in order, then the `--set` family in the order given.
+//! (environment, then region), `-f` files in order, then the `--set` family in Helm's fixed order
+//! of kinds ([`SetKind::helm_rank`]; the action layer sorts them).
 //!
 //! [`resolve`] reproduces Helm v4.1.4's algorithm exactly (see `docs/values.md`):
 //! 1. user layers stack with [`merge`]: maps merge key by key, lists and scalars replace, and a
@@ -64,8 +65,8 @@ impl SetKind {
     }
 
     /// Helm applies the flag kinds in a fixed order whatever the command line says: all
-    /// `--set-json`, then `--set`, `--set-string`, `--set-file`, `--set-literal`. charter applies
-    /// flags in the order given; sort by this key (stable) to get Helm's order.
+    /// `--set-json`, then `--set`, `--set-string`, `--set-file`, `--set-literal`; charter too.
+    /// Sort flags by this key (stable) to get that order.
     pub fn helm_rank(self) -> u8 {
         match self {
             SetKind::SetJson => 0,

@@ -68,6 +68,9 @@ pub(crate) fn apply(
     data: &mut Map<String, Value>,
     describe: &dyn Fn(&[PathSeg]) -> Option<String>,
 ) -> Result<Applied, SetError> {
+    if kind == SetKind::SetJson && arg.trim_start().starts_with('{') {
+        return apply_json_object(arg, numbers, data);
+    }
     let mut p = Parser {
         s: arg,
         pos: 0,
@@ -90,6 +93,44 @@ pub(crate) fn apply(
                 return Ok(p.applied);
             }
             Err(Stop::Fail(e)) => return Err(e),
+        }
+    }
+}
+
+/// `--set-json '{"a": {"b": 1}}'`: a whole JSON object merged over the values (maps key by
+/// key, anything else replaces), as Helm v4 merges it.
+fn apply_json_object(
+    arg: &str,
+    numbers: Numbers,
+    data: &mut Map<String, Value>,
+) -> Result<Applied, SetError> {
+    let obj: Map<String, Value> = serde_json::from_str(arg.trim()).map_err(|e| {
+        SetError::new(
+            SetKind::SetJson,
+            arg,
+            0,
+            format!("the argument starts with `{{` but is not a JSON object: {e}"),
+        )
+    })?;
+    let mut applied = Applied::default();
+    for k in obj.keys() {
+        applied.writes.push(vec![PathSeg::Key(k.clone())]);
+    }
+    let Value::Object(obj) = numbers.apply(Value::Object(obj)) else {
+        return Ok(applied);
+    };
+    merge_maps(data, obj);
+    Ok(applied)
+}
+
+/// Helm's `MergeMaps`: maps merge key by key, anything else replaces.
+fn merge_maps(base: &mut Map<String, Value>, over: Map<String, Value>) {
+    for (k, v) in over {
+        match (base.get_mut(&k), v) {
+            (Some(Value::Object(b)), Value::Object(o)) => merge_maps(b, o),
+            (_, v) => {
+                base.insert(k, v);
+            }
         }
     }
 }
