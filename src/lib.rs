@@ -8,6 +8,7 @@ pub mod cli;
 pub mod cluster;
 pub mod diff;
 pub mod manifest;
+pub mod oci;
 pub mod release;
 pub mod render;
 pub mod repo;

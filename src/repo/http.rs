@@ -210,7 +210,7 @@ fn describe_send_error(e: &reqwest::Error, url: &Url) -> String {
     msg
 }
 
-fn build_client(t: &Transport) -> Result<Client, String> {
+pub(crate) fn build_client(t: &Transport) -> Result<Client, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
