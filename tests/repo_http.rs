@@ -15,6 +15,8 @@ use std::time::Duration;
 
 use charter::repo::Index;
 
+mod support;
+
 // ---------------------------------------------------------------------------------------------
 // A small HTTP/1.1 file server (optionally TLS, basic auth, redirects) that logs each request.
 
@@ -935,61 +937,8 @@ fn dependencies_from_a_repository_update_build_list() {
 // ---------------------------------------------------------------------------------------------
 // Helm v4 interop.
 
-fn helm() -> Option<PathBuf> {
-    let dir = match std::env::var_os("CHARTER_REFERENCE_TOOLS").filter(|v| !v.is_empty()) {
-        Some(d) => Some(PathBuf::from(d)),
-        None => Command::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/scripts/reference-tools"
-        ))
-        .stderr(Stdio::inherit())
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim())),
-    };
-    match dir.map(|d| d.join("helm")).filter(|h| h.is_file()) {
-        Some(h) => Some(h),
-        None if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!(
-                "CI=true but the reference helm could not be installed (scripts/reference-tools)"
-            )
-        }
-        None => {
-            let _ = writeln!(std::io::stderr(), "skipped: no helm");
-            None
-        }
-    }
-}
-
 fn run_helm(helm: &Path, env: &Env, args: &[&str]) -> Output {
-    let h = env.path().join("helm-home");
-    let mut cmd = Command::new(helm);
-    cmd.args(args)
-        .env("HOME", &h)
-        .env("HELM_CONFIG_HOME", h.join("config"))
-        .env("HELM_CACHE_HOME", h.join("cache"))
-        .env("HELM_DATA_HOME", h.join("data"))
-        .env("HELM_REPOSITORY_CONFIG", h.join("config/repositories.yaml"))
-        .env("HELM_REPOSITORY_CACHE", h.join("cache/repository"));
-    for v in [
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "ALL_PROXY",
-        "http_proxy",
-        "https_proxy",
-        "all_proxy",
-    ] {
-        cmd.env_remove(v);
-    }
-    let out = cmd.output().expect("run helm");
-    assert!(
-        out.status.success(),
-        "helm {args:?} failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
+    support::run_helm(helm, &env.path().join("helm-home"), args, None)
 }
 
 /// The index with the fields that record *when* (not *what*) cleared.
@@ -1007,7 +956,9 @@ fn timeless(bytes: &[u8], origin: &str) -> Index {
 
 #[test]
 fn helm_repo_index_is_read_identically_to_charters() {
-    let Some(helm) = helm() else { return };
+    let Some(helm) = support::reference_helm() else {
+        return;
+    };
     let env = Env::new();
     let repo = repo_dir(&env);
     // A subdirectory archive and a chart with every metadata field, as both tools index them.
@@ -1070,7 +1021,9 @@ fn helm_repo_index_is_read_identically_to_charters() {
 
 #[test]
 fn helm_pulls_and_shows_a_chart_from_charters_repository() {
-    let Some(helm) = helm() else { return };
+    let Some(helm) = support::reference_helm() else {
+        return;
+    };
     let env = Env::new();
     let repo = repo_dir(&env);
     let server = serve("127.0.0.1", &repo, Rules::default(), None);

@@ -19,6 +19,7 @@
 //	POST /_test/corrupt?digest=D    flip one byte of a stored blob, so it no longer matches D
 //	POST /_test/fail?match=S&status=C&count=N
 //	                                answer the next N requests whose path contains S with C
+//	POST /_test/tags-page?n=N       page tag lists by N when the client asks for no size
 //
 // When listening, it writes the address (127.0.0.1:PORT) to STATE/addr.
 package main
@@ -249,10 +250,11 @@ type server struct {
 	registry http.Handler
 	test     bool
 
-	mu     sync.Mutex
-	tokens map[string]grant
-	log    []logEntry
-	faults []fault
+	mu       sync.Mutex
+	tokens   map[string]grant
+	log      []logEntry
+	faults   []fault
+	tagsPage int
 }
 
 type statusWriter struct {
@@ -450,6 +452,13 @@ func (s *server) serveTags(w http.ResponseWriter, r *http.Request) {
 	}
 	sort.Strings(list.Tags)
 	q := r.URL.Query()
+	if q.Get("n") == "" {
+		s.mu.Lock()
+		if s.tagsPage > 0 {
+			q.Set("n", strconv.Itoa(s.tagsPage))
+		}
+		s.mu.Unlock()
+	}
 	if last := q.Get("last"); last != "" {
 		i := sort.SearchStrings(list.Tags, last)
 		for i < len(list.Tags) && list.Tags[i] <= last {
@@ -521,6 +530,16 @@ func (s *server) serveTest(w http.ResponseWriter, r *http.Request) {
 		}
 		s.mu.Lock()
 		s.faults = append(s.faults, fault{match: q.Get("match"), status: status, count: count})
+		s.mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	case r.URL.Path == "/_test/tags-page" && r.Method == http.MethodPost:
+		n, err := strconv.Atoi(q.Get("n"))
+		if err != nil || n < 0 {
+			http.Error(w, "need n", http.StatusBadRequest)
+			return
+		}
+		s.mu.Lock()
+		s.tagsPage = n
 		s.mu.Unlock()
 		w.WriteHeader(http.StatusNoContent)
 	default:

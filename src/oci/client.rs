@@ -562,6 +562,20 @@ impl Client {
         }
     }
 
+    /// A request for a path in a repository (and the check that this is no async context).
+    fn repo_request<'a>(
+        &self,
+        registry: &'a str,
+        repository: &'a str,
+        access: Access,
+        method: reqwest::Method,
+        path: &str,
+    ) -> Result<Request<'a>, OciError> {
+        ensure_blocking_context()?;
+        let url = self.url(registry, path)?;
+        Ok(self.request(registry, Some(repository), access, method, url))
+    }
+
     /// Checks that the registry answers `/v2/` with the credential charter would use (what
     /// `registry login` verifies before it saves anything).
     pub fn check_login(&self, registry: &str) -> Result<(), OciError> {
@@ -627,15 +641,13 @@ impl Client {
         repository: &str,
         tag: &str,
     ) -> Result<String, OciError> {
-        ensure_blocking_context()?;
-        let url = self.url(registry, &format!("/v2/{repository}/manifests/{tag}"))?;
-        let mut req = self.request(
+        let mut req = self.repo_request(
             registry,
-            Some(repository),
+            repository,
             Access::Pull,
             reqwest::Method::HEAD,
-            url.clone(),
-        );
+            &format!("/v2/{repository}/manifests/{tag}"),
+        )?;
         req.headers.push(("Accept", MANIFEST_ACCEPT.to_string()));
         let resp = self.send(&req)?;
         if !resp.status.is_success() {
@@ -659,15 +671,13 @@ impl Client {
         reference: &str,
         expected: Option<&str>,
     ) -> Result<(Vec<u8>, Option<String>), OciError> {
-        ensure_blocking_context()?;
-        let url = self.url(registry, &format!("/v2/{repository}/manifests/{reference}"))?;
-        let mut req = self.request(
+        let mut req = self.repo_request(
             registry,
-            Some(repository),
+            repository,
             Access::Pull,
             reqwest::Method::GET,
-            url,
-        );
+            &format!("/v2/{repository}/manifests/{reference}"),
+        )?;
         req.headers.push(("Accept", MANIFEST_ACCEPT.to_string()));
         req.max_body = MAX_MANIFEST_BYTES;
         let resp = self.send(&req)?;
@@ -701,15 +711,13 @@ impl Client {
         size: u64,
         what: &str,
     ) -> Result<Vec<u8>, OciError> {
-        ensure_blocking_context()?;
-        let url = self.url(registry, &format!("/v2/{repository}/blobs/{digest}"))?;
-        let mut req = self.request(
+        let mut req = self.repo_request(
             registry,
-            Some(repository),
+            repository,
             Access::Pull,
             reqwest::Method::GET,
-            url,
-        );
+            &format!("/v2/{repository}/blobs/{digest}"),
+        )?;
         req.max_body = size;
         let resp = self.send(&req)?;
         if !resp.status.is_success() {
@@ -736,15 +744,13 @@ impl Client {
         repository: &str,
         digest: &str,
     ) -> Result<bool, OciError> {
-        ensure_blocking_context()?;
-        let url = self.url(registry, &format!("/v2/{repository}/blobs/{digest}"))?;
-        let resp = self.send(&self.request(
+        let resp = self.send(&self.repo_request(
             registry,
-            Some(repository),
+            repository,
             Access::Push,
             reqwest::Method::HEAD,
-            url,
-        ))?;
+            &format!("/v2/{repository}/blobs/{digest}"),
+        )?)?;
         match resp.status.as_u16() {
             200..=299 => Ok(true),
             404 => Ok(false),
@@ -764,14 +770,13 @@ impl Client {
         if self.blob_exists(registry, repository, &digest)? {
             return Ok(digest);
         }
-        let url = self.url(registry, &format!("/v2/{repository}/blobs/uploads/"))?;
-        let mut post = self.request(
+        let mut post = self.repo_request(
             registry,
-            Some(repository),
+            repository,
             Access::Push,
             reqwest::Method::POST,
-            url,
-        );
+            &format!("/v2/{repository}/blobs/uploads/"),
+        )?;
         post.headers.push(("Content-Length", "0".into()));
         let resp = self.send(&post)?;
         if resp.status.as_u16() != 202 {
@@ -812,15 +817,13 @@ impl Client {
         media_type: &str,
         bytes: &[u8],
     ) -> Result<String, OciError> {
-        ensure_blocking_context()?;
-        let url = self.url(registry, &format!("/v2/{repository}/manifests/{tag}"))?;
-        let mut put = self.request(
+        let mut put = self.repo_request(
             registry,
-            Some(repository),
+            repository,
             Access::Push,
             reqwest::Method::PUT,
-            url,
-        );
+            &format!("/v2/{repository}/manifests/{tag}"),
+        )?;
         put.headers.push(("Content-Type", media_type.to_string()));
         put.body = Some(bytes);
         let resp = self.send(&put)?;
@@ -922,18 +925,7 @@ fn read_response(
 }
 
 fn unreachable_error(registry: &str, url: &Url, e: &reqwest::Error) -> OciError {
-    let mut msg = String::new();
-    let mut cur: Option<&dyn std::error::Error> = Some(e);
-    while let Some(err) = cur {
-        let s = err.to_string();
-        if !msg.contains(&s) {
-            if !msg.is_empty() {
-                msg.push_str(": ");
-            }
-            msg.push_str(&s);
-        }
-        cur = err.source();
-    }
+    let mut msg = crate::repo::http::error_chain(e);
     let lower = msg.to_lowercase();
     if url.scheme() == "https"
         && (lower.contains("certificate") || lower.contains("handshake") || lower.contains("tls"))

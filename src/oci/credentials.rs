@@ -159,7 +159,7 @@ impl RegistryLogins {
             }
             Err(e) => return Err(OciError::io(&path)(e)),
         };
-        check_private(&path)?;
+        crate::repo::config::check_private(&path)?;
         let f: LoginsFile = crate::chart::from_yaml_typed(&src).map_err(|e| OciError::Config {
             path: path.clone(),
             message: format!(
@@ -206,31 +206,6 @@ impl RegistryLogins {
             }
         })
     }
-}
-
-#[cfg(unix)]
-fn check_private(path: &Path) -> Result<(), OciError> {
-    use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(path)
-        .map_err(OciError::io(path))?
-        .permissions()
-        .mode();
-    if mode & 0o077 != 0 {
-        return Err(OciError::Config {
-            path: path.to_path_buf(),
-            message: format!(
-                "holds registry passwords but is readable by others (mode {:o}); run `chmod 600 {}`",
-                mode & 0o777,
-                path.display()
-            ),
-        });
-    }
-    Ok(())
-}
-
-#[cfg(not(unix))]
-fn check_private(_: &Path) -> Result<(), OciError> {
-    Ok(())
 }
 
 /// Docker's `config.json`, the parts charter reads.
@@ -298,16 +273,16 @@ impl CredentialStore {
                 source: CredentialSource::Explicit,
             }));
         }
-        if let Some(path) = &self.charter_logins {
-            if let Some(e) = RegistryLogins::load_file(path)?.registries.get(registry) {
-                return Ok(Some(Credential {
-                    secret: Secret::Password {
-                        username: e.username.clone(),
-                        password: e.password.clone(),
-                    },
-                    source: CredentialSource::CharterLogin(path.clone()),
-                }));
-            }
+        if let Some(path) = &self.charter_logins
+            && let Some(e) = RegistryLogins::load_file(path)?.registries.get(registry)
+        {
+            return Ok(Some(Credential {
+                secret: Secret::Password {
+                    username: e.username.clone(),
+                    password: e.password.clone(),
+                },
+                source: CredentialSource::CharterLogin(path.clone()),
+            }));
         }
         match &self.docker_config {
             Some(path) => self.lookup_docker(path, registry),

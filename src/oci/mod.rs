@@ -224,6 +224,7 @@ impl From<crate::repo::RepoError> for OciError {
     fn from(e: crate::repo::RepoError) -> OciError {
         match e {
             crate::repo::RepoError::Io { path, source } => OciError::Io { path, source },
+            crate::repo::RepoError::Config { path, message } => OciError::Config { path, message },
             other => OciError::Config {
                 path: PathBuf::new(),
                 message: other.to_string(),

@@ -12,6 +12,8 @@
 //! variable is set, a test that cannot reach its cluster fails.
 #![allow(dead_code, unused_macros, unused_imports)]
 
+pub mod registry;
+
 use std::fmt::Debug;
 use std::future::Future;
 use std::io::Write as _;
@@ -400,4 +402,82 @@ pub fn api_status<T: Debug>(result: Result<T, kube::Error>) -> kube::core::Statu
         Err(other) => panic!("expected an API error status, got another error: {other:?}"),
         Ok(v) => panic!("expected an API error, but the request succeeded: {v:?}"),
     }
+}
+
+/// The reference Helm binary (`CHARTER_REFERENCE_TOOLS`, else `scripts/reference-tools`);
+/// `None` (printed) means skip, which `CI=true` turns into a failure.
+pub fn reference_helm() -> Option<PathBuf> {
+    let dir = match std::env::var_os("CHARTER_REFERENCE_TOOLS").filter(|v| !v.is_empty()) {
+        Some(d) => Some(PathBuf::from(d)),
+        None => std::process::Command::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/scripts/reference-tools"
+        ))
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim())),
+    };
+    match dir.map(|d| d.join("helm")).filter(|h| h.is_file()) {
+        Some(h) => Some(h),
+        None if cluster_required() => {
+            panic!(
+                "CI=true but the reference helm could not be installed (scripts/reference-tools)"
+            )
+        }
+        None => {
+            say("skipped: no helm");
+            None
+        }
+    }
+}
+
+/// Runs the reference Helm with every directory it writes under `home` (never the user's),
+/// no proxies, UTC, and `stdin` as its input; panics with its output when it fails.
+pub fn run_helm(
+    helm: &Path,
+    home: &Path,
+    args: &[&str],
+    stdin: Option<&str>,
+) -> std::process::Output {
+    use std::process::Stdio;
+    let mut cmd = std::process::Command::new(helm);
+    cmd.args(args)
+        .env("HOME", home)
+        .env("HELM_CONFIG_HOME", home.join("config"))
+        .env("HELM_CACHE_HOME", home.join("cache"))
+        .env("HELM_DATA_HOME", home.join("data"))
+        .env(
+            "HELM_REPOSITORY_CONFIG",
+            home.join("config/repositories.yaml"),
+        )
+        .env("HELM_REPOSITORY_CACHE", home.join("cache/repository"))
+        .env("DOCKER_CONFIG", home.join("docker"))
+        .env("TZ", "UTC")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for v in [
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+    ] {
+        cmd.env_remove(v);
+    }
+    let mut child = cmd.spawn().expect("run helm");
+    if let (Some(s), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        pipe.write_all(s.as_bytes()).expect("write helm's stdin");
+    }
+    let out = child.wait_with_output().expect("wait for helm");
+    assert!(
+        out.status.success(),
+        "helm {args:?} failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
 }
