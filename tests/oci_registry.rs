@@ -460,6 +460,35 @@ fn a_token_auth_registry_works_with_scoped_tokens() {
         "no pull-only token was asked for: {tokens:?}"
     );
 
+    // A Docker identity token is exchanged at the token service (OAuth2 refresh-token grant;
+    // the test registry takes the password as the refresh token).
+    let t = tempfile::tempdir().unwrap();
+    let config = t.path().join("config.json");
+    std::fs::write(
+        &config,
+        format!(
+            r#"{{"auths": {{"{}": {{"identitytoken": "{}"}}}}}}"#,
+            reg.addr, reg.password
+        ),
+    )
+    .unwrap();
+    let store = CredentialStore {
+        docker_config: Some(config),
+        ..Default::default()
+    };
+    charts_with(&reg, &Home::new(), store)
+        .pull_chart(
+            &request(&reg, &format!("{ns}/tok"), Some("1.0.0")),
+            PullOptions::default(),
+        )
+        .unwrap();
+    assert!(
+        reg.requests("/token")
+            .iter()
+            .any(|r| r.method == "POST" && r.status == 200),
+        "the identity token was not exchanged with a POST"
+    );
+
     let mut store = CredentialStore::default();
     store.explicit.insert(
         reg.addr.clone(),
@@ -570,6 +599,46 @@ fn a_non_chart_artifact_says_what_it_is() {
             && e.contains("application/vnd.oci.image.config.v1+json"),
         "{e}"
     );
+}
+
+#[test]
+fn tls_needs_the_registrys_ca_unless_verification_is_off() {
+    let reg = registry_or_skip!();
+    let ns = unique_name("tls");
+    push(
+        &charts(&reg, &Home::new()),
+        &reg,
+        &ns,
+        chart_tgz("secure", "1.0.0"),
+    );
+    let req = request(&reg, &format!("{ns}/secure"), Some("1.0.0"));
+    let with = |options: ClientOptions| {
+        let mut store = CredentialStore::default();
+        store.explicit.insert(
+            reg.addr.clone(),
+            Secret::Password {
+                username: reg.user.clone(),
+                password: reg.password.clone(),
+            },
+        );
+        OciCharts::new(
+            Client::new(options, store).unwrap(),
+            OciCache::new(&Home::new().paths()),
+        )
+        .pull_chart(&req, PullOptions::default())
+    };
+    let e = with(ClientOptions {
+        retries: 0,
+        ..ClientOptions::default()
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains(&reg.addr) && e.contains("--ca-file"), "{e}");
+    with(ClientOptions {
+        insecure_skip_tls_verify: true,
+        ..ClientOptions::default()
+    })
+    .unwrap();
 }
 
 #[test]

@@ -380,13 +380,33 @@ func (s *server) authorized(w http.ResponseWriter, r *http.Request) bool {
 
 // serveToken: GET /token?service=S&scope=repository:NAME:ACTIONS (scope repeated or
 // space-separated). Valid Basic credentials get every action asked for; none get a token that
-// grants nothing (anonymous); wrong ones get 401.
+// grants nothing (anonymous); wrong ones get 401. POST is the OAuth2 refresh-token grant.
 func (s *server) serveToken(w http.ResponseWriter, r *http.Request) {
-	if got := r.URL.Query().Get("service"); got != service {
+	if got := r.FormValue("service"); got != service {
 		writeError(w, http.StatusBadRequest, "INVALID_REQUEST", fmt.Sprintf("unknown service %q", got))
 		return
 	}
 	user, password, hasAuth := r.BasicAuth()
+	scopes := r.URL.Query()["scope"]
+	if r.Method == http.MethodPost {
+		// The OAuth2 refresh-token grant Docker uses for an identity token; here a user's
+		// password serves as that user's refresh token.
+		if err := r.ParseForm(); err != nil || r.PostForm.Get("grant_type") != "refresh_token" {
+			writeError(w, http.StatusBadRequest, "UNSUPPORTED", "only grant_type=refresh_token is supported")
+			return
+		}
+		user, hasAuth = "", false
+		for u, p := range s.users {
+			if p != "" && p == r.PostForm.Get("refresh_token") {
+				user, password, hasAuth = u, p, true
+			}
+		}
+		if !hasAuth {
+			writeError(w, http.StatusUnauthorized, "UNAUTHORIZED", "invalid refresh token")
+			return
+		}
+		scopes = r.PostForm["scope"]
+	}
 	if hasAuth && (s.users[user] != password || password == "") {
 		w.Header().Set("WWW-Authenticate", fmt.Sprintf("Basic realm=%q", service))
 		writeError(w, http.StatusUnauthorized, "UNAUTHORIZED", "invalid credentials")
@@ -394,8 +414,8 @@ func (s *server) serveToken(w http.ResponseWriter, r *http.Request) {
 	}
 	g := grant{user: user, access: map[string]map[string]bool{}, expires: time.Now().Add(5 * time.Minute)}
 	if hasAuth {
-		for _, scopes := range r.URL.Query()["scope"] {
-			for _, scope := range strings.Fields(scopes) {
+		for _, list := range scopes {
+			for _, scope := range strings.Fields(list) {
 				parts := strings.Split(scope, ":")
 				if len(parts) != 3 || parts[0] != "repository" {
 					continue
