@@ -115,20 +115,16 @@ struct RegistryState {
 
 /// A response read whole.
 #[derive(Debug)]
-pub struct Response {
-    /// Status code.
-    pub status: reqwest::StatusCode,
-    /// Headers.
-    pub headers: HeaderMap,
-    /// Body.
-    pub body: Vec<u8>,
+struct Response {
+    status: reqwest::StatusCode,
+    headers: HeaderMap,
+    body: Vec<u8>,
     /// The URL that answered (after redirects).
-    pub url: Url,
+    url: Url,
 }
 
 impl Response {
-    /// A header as text.
-    pub fn header(&self, name: &str) -> Option<&str> {
+    fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 }
