@@ -12,6 +12,7 @@ pub mod deploy;
 pub mod diff;
 pub mod manifest;
 pub mod object;
+pub mod oci;
 pub mod release;
 pub mod render;
 pub mod repo;

@@ -316,6 +316,7 @@ fn crds_notes_and_kube_version() {
         capabilities: Capabilities {
             kube_version: "v1.29.3".into(),
             api_versions: vec![],
+            from_cluster: false,
         },
         ..Default::default()
     };

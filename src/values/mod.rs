@@ -1,6 +1,6 @@
 //! Values: layers, merge, `--set`, schema, provenance.
 //!
-//! Precedence, lowest first (PRODUCT.md "Values, layered per environment and region"):
+//! Precedence, lowest first (README, "Rendering"):
 //! the chart's `values.yaml` (each subchart's scoped under its key), the deploy-tree layers
 //! (environment, then region), `-f` files in order, then the `--set` family in Helm's fixed order
 //! of kinds ([`SetKind::helm_rank`]; the action layer sorts them).
@@ -647,9 +647,9 @@ fn import_values(
             wp.insert(seg.clone(), PNode::Map(src, np));
             (nv, np) = (wrapped, wp);
         }
-        (b, bp) = merge::coalesce_tables(b, bp, nv, np, true, warnings, "");
+        (b, bp) = merge::coalesce_maps(b, bp, nv, np, merge::Level::Table, true, warnings, "");
     }
-    merge::coalesce_tables(m, p, b, bp, true, warnings, "")
+    merge::coalesce_maps(m, p, b, bp, merge::Level::Table, true, warnings, "")
 }
 
 /// The map at `path` below `m` (Helm's `Values.Table`), its origins and the origin of the map.
@@ -700,8 +700,10 @@ fn coalesce_chart(
         }
     }
     let prefix = scope.join(".");
-    let (mut m, mut mp) =
-        merge::coalesce_values(user, up, d, dp, &children, merge, warnings, &prefix);
+    let level = merge::Level::Root {
+        child_keys: &children,
+    };
+    let (mut m, mut mp) = merge::coalesce_maps(user, up, d, dp, level, merge, warnings, &prefix);
     for c in &children {
         let mut path: Vec<PathSeg> = scope.iter().map(|s| PathSeg::Key(s.clone())).collect();
         path.push(PathSeg::Key(c.clone()));

@@ -16,7 +16,7 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use super::{Numbers, SetError, SetKind};
+use super::{Numbers, SetError, SetKind, type_name};
 use crate::yaml::PathSeg;
 
 /// Helm's `MaxIndex`.
@@ -116,34 +116,12 @@ fn apply_json_object(
     for k in obj.keys() {
         applied.writes.push(vec![PathSeg::Key(k.clone())]);
     }
-    let Value::Object(obj) = numbers.apply(Value::Object(obj)) else {
-        return Ok(applied);
-    };
-    merge_maps(data, obj);
+    let mut merged = Value::Object(std::mem::take(data));
+    super::merge::merge(&mut merged, numbers.apply(Value::Object(obj)));
+    if let Value::Object(m) = merged {
+        *data = m;
+    }
     Ok(applied)
-}
-
-/// Helm's `MergeMaps`: maps merge key by key, anything else replaces.
-fn merge_maps(base: &mut Map<String, Value>, over: Map<String, Value>) {
-    for (k, v) in over {
-        match (base.get_mut(&k), v) {
-            (Some(Value::Object(b)), Value::Object(o)) => merge_maps(b, o),
-            (_, v) => {
-                base.insert(k, v);
-            }
-        }
-    }
-}
-
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "a map",
-    }
 }
 
 impl Parser<'_> {
@@ -763,11 +741,35 @@ mod tests {
     #[test]
     fn warnings_for_ignored_input() {
         let mut m = Map::new();
-        let a = apply(SetKind::Set, "a[0=1", Path::new("."), &mut m, &|_| None).unwrap();
+        let a = apply(
+            SetKind::Set,
+            "a[0=1",
+            Path::new("."),
+            Numbers::AsWritten,
+            &mut m,
+            &|_| None,
+        )
+        .unwrap();
         assert_eq!(a.warnings.len(), 1, "{:?}", a.warnings);
-        let a = apply(SetKind::Set, "b.", Path::new("."), &mut m, &|_| None).unwrap();
+        let a = apply(
+            SetKind::Set,
+            "b.",
+            Path::new("."),
+            Numbers::AsWritten,
+            &mut m,
+            &|_| None,
+        )
+        .unwrap();
         assert_eq!(a.warnings.len(), 1, "{:?}", a.warnings);
-        let a = apply(SetKind::Set, "x=1", Path::new("."), &mut m, &|_| None).unwrap();
+        let a = apply(
+            SetKind::Set,
+            "x=1",
+            Path::new("."),
+            Numbers::AsWritten,
+            &mut m,
+            &|_| None,
+        )
+        .unwrap();
         assert!(a.warnings.is_empty());
     }
 }

@@ -17,10 +17,11 @@
 #![allow(dead_code, unused_macros, unused_imports)]
 
 pub mod cli;
+pub mod registry;
 pub mod tools;
 
 pub use cli::{charter, root, write};
-pub use tools::{helm, reference_tools};
+pub use tools::{helm, reference_tools, run_helm};
 
 use std::fmt::Debug;
 use std::future::Future;

@@ -86,6 +86,7 @@ pub fn split_manifests(text: &str) -> Vec<&str> {
 }
 
 /// What a template's documents are: objects, hooks, or nothing (a document of comments only).
+#[derive(Debug)]
 pub enum Doc {
     /// An object of the release.
     Object(Manifest),
@@ -223,9 +224,10 @@ mod tests {
     #[test]
     fn splits_as_helms_regex_does() {
         assert_eq!(split_manifests("a: 1\n---\nb: 2\n"), ["a: 1", "b: 2"]);
+        // Go's regexp: the first separator's `\s*` eats the newline the second one needs.
         assert_eq!(
             split_manifests("---\na: 1\n---  \n\n---\nb: 2"),
-            ["a: 1", "b: 2"]
+            ["a: 1", "---\nb: 2"]
         );
         assert_eq!(split_manifests("a: |\n  ---\n  x\n"), ["a: |\n  ---\n  x"]);
         // The separator eats the indentation that follows it.
