@@ -329,9 +329,30 @@ fn chart_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
 
 #[test]
 fn chart_yaml_errors() {
-    let helm = chart_dir(&[("Chart.yaml", "apiVersion: v2\nname: t\nversion: 0.1.0\n")]);
-    let err = fails(&["template", "x", helm.path().to_str().unwrap()]);
-    assert!(err.contains("Helm chart") && err.contains("Tera"), "{err}");
+    // Helm charts (apiVersion v1/v2): malformed metadata is an error naming the file and field.
+    for (chart_yaml, want) in [
+        (
+            "apiVersion: v2\nname: t\n",
+            "missing required field `version`",
+        ),
+        (
+            "apiVersion: v1\nversion: 1.0.0\n",
+            "missing required field `name`",
+        ),
+        (
+            "apiVersion: v2\nname: t\nversion: 1.0.0\ndependencies: [x\n",
+            "Chart.yaml:5:1: invalid YAML",
+        ),
+        (
+            "apiVersion: v3\nname: t\nversion: 1.0.0\n",
+            "HELM_EXPERIMENTAL_CHART_V3",
+        ),
+    ] {
+        let helm = tempfile::tempdir().unwrap();
+        write(helm.path(), "Chart.yaml", chart_yaml);
+        let err = fails(&["template", "x", helm.path().to_str().unwrap()]);
+        assert!(err.contains("Chart.yaml") && err.contains(want), "{err}");
+    }
     let unknown = chart_dir(&[(
         "Chart.yaml",
         "apiVersion: charter/v9\nname: t\nversion: 0.1.0\n",

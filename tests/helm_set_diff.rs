@@ -444,7 +444,7 @@ fn generated(n: usize, seed: u64, dir: &Path) -> Vec<Case> {
     ];
     let mut out = Vec::new();
     for i in 0..n {
-        let chart = if rng.next() % 2 == 0 {
+        let chart = if rng.next().is_multiple_of(2) {
             Chart::Empty
         } else {
             Chart::Defaults
@@ -499,27 +499,29 @@ fn generated(n: usize, seed: u64, dir: &Path) -> Vec<Case> {
     out
 }
 
+/// A run's values, or its error message.
+type Outcome = Result<Value, String>;
+
 /// Runs every case through Helm (four at a time) and charter; the differences.
 fn compare_with_helm(helm: &Path, cases: &[Case], exact_errors: bool) -> Vec<String> {
-    let results: Vec<(usize, Result<Value, String>, Result<Value, String>)> =
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..4)
-                .map(|t| {
-                    scope.spawn(move || {
-                        cases
-                            .iter()
-                            .enumerate()
-                            .filter(|(i, _)| i % 4 == t)
-                            .map(|(i, c)| (i, run_helm(helm, c), run_charter(c)))
-                            .collect::<Vec<_>>()
-                    })
+    let results: Vec<(usize, Outcome, Outcome)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..4)
+            .map(|t| {
+                scope.spawn(move || {
+                    cases
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| i % 4 == t)
+                        .map(|(i, c)| (i, run_helm(helm, c), run_charter(c)))
+                        .collect::<Vec<_>>()
                 })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().unwrap_or_default())
-                .collect()
-        });
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
     let mut failures = Vec::new();
     for (i, h, ours) in results {
         let c = &cases[i];

@@ -148,9 +148,7 @@ fn prune(chart: &mut Chart, values: &Value, path: &str) {
             disabled.push(dep.key().to_string());
         }
     }
-    chart
-        .subcharts
-        .retain(|c| !disabled.iter().any(|d| *d == c.meta.name));
+    chart.subcharts.retain(|c| !disabled.contains(&c.meta.name));
     chart
         .meta
         .dependencies

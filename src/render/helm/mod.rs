@@ -228,6 +228,8 @@ pub(super) fn render(
         }
     }
     manifest::sort_for_install(&mut manifests);
+    // Helm orders hooks by kind too (stable), before any weight: `template` prints them so.
+    hooks.sort_by_key(|h| manifest::install_rank(&h.manifest.header.kind));
     Ok(Rendered {
         manifests,
         crds,

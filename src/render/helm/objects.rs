@@ -277,7 +277,7 @@ impl Object for Files {
             ),
             "GetBytes" => Value::Bytes(self.get(arg).cloned().unwrap_or_else(|| Rc::from([]))),
             "Glob" => {
-                let g = Glob::new(arg).unwrap_or_else(|| Glob::any());
+                let g = Glob::new(arg).unwrap_or_else(Glob::any);
                 Value::object(Files(Rc::new(
                     self.0
                         .iter()

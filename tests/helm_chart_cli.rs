@@ -1,0 +1,248 @@
+//! Helm charts through every command: `template` with Helm's flags gives what the reference
+//! `helm template` prints (byte for byte but for blank lines), `values`, `lint` and `package`
+//! take the chart, and `install`/`diff`/`upgrade`/`rollback` go through the action layer on the
+//! test cluster, reporting the chart's hooks as not run and applying none of them.
+
+mod support;
+
+use std::path::Path;
+
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{ConfigMap, Pod, Service};
+use kube::api::Api;
+use support::{cluster_or_skip, write};
+
+/// A Helm chart with a subchart, a hook, a test hook, NOTES and (with `crd`) a CRD.
+fn helm_chart(dir: &Path, crd: bool) {
+    write(
+        dir,
+        "Chart.yaml",
+        "apiVersion: v2\nname: web\nversion: 1.2.3\nappVersion: \"4.5\"\ndependencies:\n- name: sub\n  version: 0.1.0\n",
+    );
+    write(dir, "values.yaml", "replicas: 2\nbig: 1000000\n");
+    write(
+        dir,
+        "templates/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-cm\n  labels:\n    {{- include \"web.labels\" . | nindent 4 }}\ndata:\n  kube: {{ .Capabilities.KubeVersion.Version | quote }}\n  hasfoo: {{ .Capabilities.APIVersions.Has \"foo.example.com/v1\" | quote }}\n  replicas: {{ .Values.replicas | quote }}\n  big: {{ .Values.big | quote }}\n  ns: {{ .Release.Namespace }}\n",
+    );
+    write(
+        dir,
+        "templates/_helpers.tpl",
+        "{{- define \"web.labels\" -}}\napp.kubernetes.io/managed-by: {{ .Release.Service }}\nhelm.sh/chart: {{ .Chart.Name }}-{{ .Chart.Version }}\n{{- end }}\n",
+    );
+    write(
+        dir,
+        "templates/hook.yaml",
+        "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: {{ .Release.Name }}-migrate\n  annotations:\n    helm.sh/hook: pre-install,pre-upgrade\n    helm.sh/hook-weight: \"1\"\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n      - name: m\n        image: registry.invalid/m:1\n",
+    );
+    write(
+        dir,
+        "templates/tests/t.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Release.Name }}-test\n  annotations:\n    helm.sh/hook: test\nspec:\n  containers:\n  - name: t\n    image: registry.invalid/t:1\n",
+    );
+    write(
+        dir,
+        "templates/NOTES.txt",
+        "Installed {{ .Release.Name }} {{ .Chart.Version }}.\n",
+    );
+    write(
+        dir,
+        "charts/sub/Chart.yaml",
+        "apiVersion: v2\nname: sub\nversion: 0.1.0\n",
+    );
+    write(
+        dir,
+        "charts/sub/templates/s.yaml",
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ .Release.Name }}-sub\nspec:\n  ports:\n  - port: 80\n",
+    );
+    if crd {
+        write(
+            dir,
+            "crds/crd.yaml",
+            "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.example.com\n",
+        );
+    }
+}
+
+/// Blank lines dropped: Helm prints a CRD file's trailing newline, charter trims it.
+fn without_blank_lines(s: &str) -> String {
+    s.lines()
+        .filter(|l| !l.trim().is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn template_flags_print_what_helm_prints() {
+    let Some(helm) = support::helm(support::test_name!()) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let chart = tmp.path().join("c");
+    helm_chart(&chart, true);
+    let chart = chart.to_str().unwrap();
+    let cases: &[&[&str]] = &[
+        &[],
+        &["--include-crds"],
+        &["--skip-tests"],
+        &[
+            "--kube-version",
+            "1.30.2",
+            "--api-versions",
+            "foo.example.com/v1",
+        ],
+        &["--show-only", "templates/cm.yaml"],
+        &["--show-only", "charts/sub/templates/s.yaml"],
+        &["--show-only", "templates/hook.yaml", "-n", "other"],
+        &["--set", "replicas=5", "--set-string", "big=x"],
+    ];
+    for extra in cases {
+        let mut args = vec!["template", "r", chart];
+        args.extend_from_slice(extra);
+        let h = support::run_helm(&helm, &tmp.path().join("home"), &args, None);
+        assert!(h.status.success(), "helm {args:?}: {h:?}");
+        let ours = support::charter().ok(&args);
+        assert_eq!(
+            without_blank_lines(&ours),
+            without_blank_lines(&String::from_utf8_lossy(&h.stdout)),
+            "charter {args:?} differs from helm"
+        );
+    }
+    // --output-dir writes the same files.
+    let (hd, cd) = (tmp.path().join("out-helm"), tmp.path().join("out-charter"));
+    let args = ["template", "r", chart, "--output-dir"];
+    let mut ha = args.to_vec();
+    let hd_s = hd.to_str().unwrap();
+    ha.push(hd_s);
+    let h = support::run_helm(&helm, &tmp.path().join("home"), &ha, None);
+    assert!(h.status.success(), "{h:?}");
+    let mut ca = args.to_vec();
+    ca.push(cd.to_str().unwrap());
+    support::charter().ok(&ca);
+    let files = |root: &Path| {
+        let mut v: Vec<(String, String)> = walk(root)
+            .into_iter()
+            .map(|p| {
+                let text = std::fs::read_to_string(&p).unwrap();
+                let rel = p.strip_prefix(root).unwrap().display().to_string();
+                (rel, without_blank_lines(&text))
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let want = files(&hd);
+    assert_eq!(want.len(), 4, "{want:?}");
+    assert_eq!(files(&cd), want);
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn values_lint_and_package_take_a_helm_chart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let chart = tmp.path().join("c");
+    helm_chart(&chart, false);
+    let c = chart.to_str().unwrap();
+    let explain = support::charter().ok(&["values", c, "--explain", "--set", "replicas=3"]);
+    assert!(
+        explain.contains("replicas") && explain.contains("--set replicas=3"),
+        "{explain}"
+    );
+    assert!(explain.contains("values.yaml:2"), "{explain}");
+    let lint = support::charter().ok(&["lint", c]);
+    assert!(lint.contains("0 error(s)"), "{lint}");
+    let pkg = tmp.path().join("pkg");
+    let out = support::charter().ok(&["package", c, "-d", pkg.to_str().unwrap()]);
+    assert!(out.contains("web 1.2.3"), "{out}");
+    let tgz = pkg.join("web-1.2.3.tgz");
+    let from_dir = support::charter().ok(&["template", "r", c]);
+    let from_tgz = support::charter().ok(&["template", "r", tgz.to_str().unwrap()]);
+    assert_eq!(from_tgz, from_dir);
+    assert!(from_dir.contains("big: \"1e+06\""), "{from_dir}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn install_upgrade_diff_rollback_report_hooks_not_run() {
+    let cluster = cluster_or_skip!();
+    let ns = cluster.namespace("helm-chart").await;
+    let n = ns.name().to_string();
+    let kc = cluster.kubeconfig.clone();
+    let tmp = tempfile::tempdir().unwrap();
+    helm_chart(tmp.path(), false);
+    let c = tmp.path().to_str().unwrap();
+
+    let out = support::charter()
+        .cluster(&kc)
+        .run(&["install", "r", c, "-n", &n]);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("hooks are neither run nor applied")
+            && stderr.contains("pre-install,pre-upgrade Job/r-migrate (web/templates/hook.yaml)")
+            && stderr.contains("test Pod/r-test (web/templates/tests/t.yaml)"),
+        "{stderr}"
+    );
+    assert!(stdout.contains("Installed r 1.2.3."), "{stdout}");
+
+    let cms: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), &n);
+    let cm = cms.get("r-cm").await.unwrap();
+    let data = cm.data.unwrap_or_default();
+    assert_eq!(data.get("replicas").map(String::as_str), Some("2"));
+    let labels = cm.metadata.labels.unwrap_or_default();
+    assert_eq!(
+        labels
+            .get("app.kubernetes.io/managed-by")
+            .map(String::as_str),
+        Some("Helm")
+    );
+    let svcs: Api<Service> = Api::namespaced(cluster.client.clone(), &n);
+    assert!(svcs.get_opt("r-sub").await.unwrap().is_some());
+    // Hooks are neither applied as objects nor run.
+    let jobs: Api<Job> = Api::namespaced(cluster.client.clone(), &n);
+    assert!(jobs.get_opt("r-migrate").await.unwrap().is_none());
+    let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), &n);
+    assert!(pods.get_opt("r-test").await.unwrap().is_none());
+
+    let diff =
+        support::charter()
+            .cluster(&kc)
+            .run(&["diff", "r", c, "-n", &n, "--set", "replicas=3"]);
+    let text = String::from_utf8_lossy(&diff.stdout);
+    assert_eq!(diff.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("-  replicas: \"2\"") && text.contains("+  replicas: \"3\""),
+        "{text}"
+    );
+
+    let out =
+        support::charter()
+            .cluster(&kc)
+            .run(&["upgrade", "r", c, "-n", &n, "--set", "replicas=3"]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pre-install,pre-upgrade Job/r-migrate"));
+    let data = cms.get("r-cm").await.unwrap().data.unwrap_or_default();
+    assert_eq!(data.get("replicas").map(String::as_str), Some("3"));
+    assert!(jobs.get_opt("r-migrate").await.unwrap().is_none());
+
+    support::charter()
+        .cluster(&kc)
+        .ok(&["rollback", "r", "1", "-n", &n]);
+    let data = cms.get("r-cm").await.unwrap().data.unwrap_or_default();
+    assert_eq!(data.get("replicas").map(String::as_str), Some("2"));
+    ns.delete().await;
+}
