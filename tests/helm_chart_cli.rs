@@ -171,6 +171,33 @@ fn values_lint_and_package_take_a_helm_chart() {
     let from_tgz = support::charter().ok(&["template", "r", tgz.to_str().unwrap()]);
     assert_eq!(from_tgz, from_dir);
     assert!(from_dir.contains("big: \"1e+06\""), "{from_dir}");
+
+    // A deploy tree whose charter.yaml names the Helm chart, with environment and region layers.
+    let tree = tmp.path().join("deploy/web");
+    std::fs::create_dir_all(tmp.path().join(".git")).unwrap();
+    write(
+        &tree,
+        "charter.yaml",
+        "chart: ../../c\nrelease: web\nnamespace: shop\n",
+    );
+    write(&tree, "prod/values.yaml", "replicas: 7\n");
+    write(&tree, "prod/eastus/values.yaml", "big: 3\n");
+    let target = tree.join("prod/eastus");
+    let out = support::charter().ok(&[
+        "template",
+        target.to_str().unwrap(),
+        "--show-only",
+        "templates/cm.yaml",
+    ]);
+    assert!(
+        out.contains("name: web-cm")
+            && out.contains("replicas: \"7\"")
+            && out.contains("big: \"3\"")
+            && out.contains("ns: shop"),
+        "{out}"
+    );
+    let explain = support::charter().ok(&["values", target.to_str().unwrap(), "--explain"]);
+    assert!(explain.contains("prod/eastus/values.yaml:1"), "{explain}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,18 +11,7 @@
 
 mod support;
 
-use std::path::PathBuf;
 use std::process::Command;
-
-fn corpus() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("CHARTER_HELM_CHARTS").filter(|v| !v.is_empty()) {
-        return Some(PathBuf::from(dir));
-    }
-    support::root()
-        .ancestors()
-        .map(|a| a.join("shared/helm-charts"))
-        .find(|d| d.join("compare").is_file())
-}
 
 fn skip(what: &str) {
     assert!(
@@ -37,8 +26,7 @@ fn public_charts_render_as_helm_renders_them() {
     let Some(helm) = support::helm(support::test_name!()) else {
         return;
     };
-    let Some(corpus) = corpus() else {
-        skip("no shared/helm-charts corpus (set CHARTER_HELM_CHARTS)");
+    let Some(corpus) = support::helm_charts_corpus(support::test_name!()) else {
         return;
     };
     let has_yaml = Command::new("python3")

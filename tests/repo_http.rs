@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use charter::repo::Index;
+use kube::api::Api;
 use support::write;
 
 // ---------------------------------------------------------------------------------------------
@@ -804,6 +805,112 @@ async fn install_and_diff_a_repository_chart_on_the_cluster() {
         shown.contains("ConfigMap") && shown.contains("2.0.0"),
         "{shown}"
     );
+    ns.delete().await;
+}
+
+/// A public Helm chart (bitnami's wordpress from the shared corpus, with its vendored
+/// dependencies) packaged into a repository and installed from it the way its NOTES tell a
+/// Helm user to: `install mysite REPO/wordpress --set wordpressUsername=admin`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn helm_chart_from_a_repository_installs_as_its_notes_show() {
+    let Some(corpus) = support::helm_charts_corpus(support::test_name!()) else {
+        return;
+    };
+    let cluster = support::cluster_or_skip!();
+    let ns = cluster.namespace("repo-helm").await;
+    let env = Env::new();
+    let repo = env.path().join("repo");
+    let repo_s = repo.to_str().unwrap();
+    let out = env.ok(&[
+        "package",
+        corpus.join("wordpress").to_str().unwrap(),
+        "-d",
+        repo_s,
+    ]);
+    assert!(out.contains("Packaged wordpress"), "{out}");
+    env.ok(&["repo", "index", repo_s]);
+    let server = serve("127.0.0.1", &repo, Rules::default(), None);
+    env.ok(&["repo", "add", "shop", &server.url]);
+    let kc = cluster.kubeconfig.to_str().unwrap();
+    let n = ns.name();
+    let cluster_args = [
+        "-n",
+        n,
+        "--kubeconfig",
+        kc,
+        "--kube-context",
+        support::ADMIN_CONTEXT,
+    ];
+    let mut args = vec![
+        "install",
+        "mysite",
+        "shop/wordpress",
+        "--set",
+        "wordpressUsername=admin",
+    ];
+    args.extend(cluster_args);
+    let out = env.ok(&args);
+    assert!(
+        out.contains("STATUS: deployed")
+            && out.contains("CHART: wordpress-27.0.0")
+            && out.contains("echo Username: admin"),
+        "{out}"
+    );
+    let deployments: Api<k8s_openapi::api::apps::v1::Deployment> =
+        Api::namespaced(cluster.client.clone(), n);
+    let d = deployments.get("mysite-wordpress").await.unwrap();
+    let labels = d.metadata.labels.unwrap_or_default();
+    assert_eq!(
+        labels
+            .get("app.kubernetes.io/managed-by")
+            .map(String::as_str),
+        Some("Helm")
+    );
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> =
+        Api::namespaced(cluster.client.clone(), n);
+    assert!(secrets.get_opt("mysite-wordpress").await.unwrap().is_some());
+    // The same objects as helm template renders from the chart's directory.
+    if let Some(helm) = support::helm(support::test_name!()) {
+        let kinds = |text: &str| {
+            let mut v: Vec<String> = text
+                .split("\n---")
+                .filter_map(|d| {
+                    let kind = d.lines().find_map(|l| l.strip_prefix("kind: "))?;
+                    let name = d.lines().find_map(|l| l.strip_prefix("  name: "))?;
+                    Some(format!("{kind}/{name}"))
+                })
+                .collect();
+            v.sort();
+            v
+        };
+        let h = support::run_helm(
+            &helm,
+            &env.path().join("helm-home"),
+            &[
+                "template",
+                "mysite",
+                corpus.join("wordpress").to_str().unwrap(),
+                "--set",
+                "wordpressUsername=admin",
+                "-n",
+                n,
+            ],
+            None,
+        );
+        assert!(h.status.success(), "{h:?}");
+        let ours = env.ok(&[
+            "template",
+            "mysite",
+            "shop/wordpress",
+            "--set",
+            "wordpressUsername=admin",
+            "-n",
+            n,
+        ]);
+        let want = kinds(&String::from_utf8_lossy(&h.stdout));
+        assert!(want.len() >= 10, "{want:?}");
+        assert_eq!(kinds(&ours), want);
+    }
     ns.delete().await;
 }
 

@@ -89,3 +89,26 @@ pub fn run_helm(
     );
     out
 }
+
+/// The shared corpus of unmodified public Helm charts (issue 13's compare run):
+/// `CHARTER_HELM_CHARTS`, else the first `shared/helm-charts` beside the checkout or one of its
+/// parent directories. `None` means skip (said on stderr, with `what`); in CI it fails.
+pub fn helm_charts_corpus(what: &str) -> Option<PathBuf> {
+    let found = match std::env::var_os("CHARTER_HELM_CHARTS").filter(|v| !v.is_empty()) {
+        Some(dir) => Some(PathBuf::from(dir)),
+        None => super::cli::root()
+            .ancestors()
+            .map(|a| a.join("shared/helm-charts"))
+            .find(|d| d.join("compare").is_file()),
+    };
+    if found.is_none() {
+        assert!(
+            !cluster_required(),
+            "{what}: CI=true but there is no shared/helm-charts corpus (set CHARTER_HELM_CHARTS)"
+        );
+        say(&format!(
+            "{what}: skipped: no shared/helm-charts corpus (set CHARTER_HELM_CHARTS)"
+        ));
+    }
+    found
+}
