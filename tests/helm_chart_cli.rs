@@ -273,3 +273,121 @@ async fn install_upgrade_diff_rollback_report_hooks_not_run() {
     assert_eq!(data.get("replicas").map(String::as_str), Some("2"));
     ns.delete().await;
 }
+
+/// Bad input in a Helm chart: each a clear error naming the place (with the source line and a
+/// caret under the action, and the include chain), never a panic or a hang.
+#[test]
+fn bad_helm_charts_fail_with_clear_errors() {
+    let helpers = "{{- define \"x\" }}{{ include \"y\" . }}{{ end }}\n{{- define \"y\" }}{{ include \"x\" . }}{{ end }}\n{{- define \"loop\" }}{{ template \"loop\" . }}{{ end }}\n{{- define \"port\" }}{{ .Values.svc.http.port }}{{ end }}\n";
+    let cases: &[(&str, &str, &[&str])] = &[
+        (
+            "syntax error",
+            "a: 1\nb: {{ .Values.x \n",
+            &[
+                "t/templates/a.yaml:3:1: template syntax error: unclosed action started at t/templates/a.yaml:2",
+            ],
+        ),
+        (
+            "undefined function",
+            "a: 1\nb: {{ nosuchfn 1 }}\n",
+            &[
+                "t/templates/a.yaml:2:7: template syntax error: function \"nosuchfn\" not defined",
+                " 2 | b: {{ nosuchfn 1 }}\n   |       ^",
+            ],
+        ),
+        (
+            "undefined template in include",
+            "a: 1\nb: {{ include \"nope\" . }}\n",
+            &[
+                "t/templates/a.yaml:2:7: no template \"nope\"",
+                "   |       ^^^^^^^^^^^^^^^^",
+            ],
+        ),
+        (
+            "undefined template",
+            "b: {{ template \"nope\" . }}\n",
+            &["t/templates/a.yaml:1:16: template \"nope\" not defined"],
+        ),
+        (
+            "required",
+            "a: {{ required \"set image.tag please\" .Values.image }}\n",
+            &[
+                "t/templates/a.yaml:1:7: set image.tag please",
+                "`image` is not set by any layer",
+                "c/values.yaml (chart defaults); or add --set image=VALUE",
+            ],
+        ),
+        (
+            "fail",
+            "a: {{ fail \"boom\" }}\n",
+            &[
+                "t/templates/a.yaml:1:7: boom",
+                " 1 | a: {{ fail \"boom\" }}",
+            ],
+        ),
+        (
+            "missing value in an include",
+            "a: 1\nb: {{ include \"port\" . }}\n",
+            &[
+                "t/templates/_h.tpl:4:31: nil pointer evaluating interface {}.port",
+                " 4 | {{- define \"port\" }}{{ .Values.svc.http.port }}{{ end }}\n   |                        ^^^^^^^^^^^^^^^^^^^^^",
+                "called from t/templates/a.yaml:2:7: include \"port\" .",
+                "`svc.http` is not set; `svc` comes from c/values.yaml:1",
+            ],
+        ),
+        (
+            "cyclic include",
+            "a: {{ include \"x\" . }}\n",
+            &[
+                "nested reference name: x",
+                "more calls …",
+                "from t/templates/a.yaml:1:7: include \"x\" .",
+                "call each other without end",
+            ],
+        ),
+        (
+            "runaway recursion",
+            "a: {{ template \"loop\" . }}\n",
+            &[
+                "exceeded maximum template depth (100000)",
+                "… 99989 more calls …",
+                "call each other without end",
+            ],
+        ),
+    ];
+    for (name, template, wants) in cases {
+        let tmp = tempfile::tempdir().unwrap();
+        let c = tmp.path().join("c");
+        write(
+            &c,
+            "Chart.yaml",
+            "apiVersion: v2\nname: t\nversion: 0.1.0\n",
+        );
+        write(&c, "values.yaml", "svc:\n  port: 80\n");
+        write(&c, "templates/_h.tpl", helpers);
+        write(&c, "templates/a.yaml", template);
+        let out = support::charter()
+            .cwd(tmp.path())
+            .run(&["template", "r", "c"]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{name}: {err}");
+        assert!(!err.contains("panicked"), "{name}: {err}");
+        assert!(err.lines().count() < 40, "{name}: too long:\n{err}");
+        for want in *wants {
+            assert!(err.contains(want), "{name}: no `{want}` in:\n{err}");
+        }
+    }
+    // A dependency declared in Chart.yaml but missing under charts/.
+    let tmp = tempfile::tempdir().unwrap();
+    write(
+        tmp.path(),
+        "Chart.yaml",
+        "apiVersion: v2\nname: t\nversion: 0.1.0\ndependencies:\n- name: db\n  version: 1.0.0\n",
+    );
+    let err = support::charter().fails(&["template", "r", tmp.path().to_str().unwrap()]);
+    assert!(
+        err.contains("dependency `db` is declared in Chart.yaml but not present in charts/")
+            && err.contains("charter dep update"),
+        "{err}"
+    );
+}

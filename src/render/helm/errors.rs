@@ -67,6 +67,9 @@ pub struct HelmTemplateError {
     pub help: Vec<String>,
 }
 
+/// How many calls of an include chain an error shows (the innermost and the outermost three).
+const CHAIN_SHOWN: usize = 11;
+
 impl fmt::Display for HelmTemplateError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let what = match self.failure {
@@ -84,7 +87,16 @@ impl fmt::Display for HelmTemplateError {
             let pad = " ".repeat(n.len());
             write!(f, "\n {pad} |\n {n} | {src}\n {pad} | {caret}")?;
         }
+        // A runaway recursion has a chain as deep as the depth limit: the innermost calls, then
+        // how many repeat, then the outermost.
+        let n = self.chain.len();
         for (i, call) in self.chain.iter().rev().enumerate() {
+            if n > CHAIN_SHOWN && i == CHAIN_SHOWN - 3 {
+                write!(f, "\n         … {} more calls …", n - CHAIN_SHOWN)?;
+            }
+            if n > CHAIN_SHOWN && i >= CHAIN_SHOWN - 3 && i < n - 3 {
+                continue;
+            }
             let how = if i == 0 { "called from" } else { "       from" };
             write!(f, "\n  {how} {call}")?;
         }
@@ -122,6 +134,19 @@ fn excerpt(
     ))
 }
 
+/// Where the failing action starts on its line: Go places a field chain (`.Values.a.b`) at its
+/// second field, but the caret goes under the whole action.
+fn action_start(source: Option<&str>, at: &Location) -> usize {
+    let Some(text) = source.and_then(|s| s.lines().nth(at.line.checked_sub(1)?)) else {
+        return at.col;
+    };
+    let upto = (at.col + at.action.len()).min(text.len());
+    text.get(..upto)
+        .and_then(|t| t.rfind(at.action.as_str()))
+        .filter(|&i| i <= at.col)
+        .unwrap_or(at.col)
+}
+
 fn column(source: Option<&str>, line: usize, col: usize) -> usize {
     source
         .and_then(|s| s.lines().nth(line.checked_sub(1)?))
@@ -156,8 +181,13 @@ pub(super) fn exec_error<'a>(sources: &impl Fn(&str) -> Option<&'a str>, e: Erro
         Error::Exec(x) => x,
     };
     // Go nests the error of an included template inside the caller's; the innermost one is
-    // where the problem is, and it carries the whole chain.
+    // where the problem is, and it carries the whole chain. An inner error without a place
+    // (`include` of a template that does not exist) is placed at the nearest call that has one.
+    let mut placed: Option<(Location, Vec<Location>)> = None;
     while let Some(cause) = exec.cause.take() {
+        if let Some(at) = &exec.at {
+            placed = Some((at.clone(), exec.chain.clone()));
+        }
         match *cause {
             Error::Exec(inner) => exec = inner,
             Error::Parse(p) => {
@@ -180,6 +210,11 @@ pub(super) fn exec_error<'a>(sources: &impl Fn(&str) -> Option<&'a str>, e: Erro
         Some(m) => (Failure::ChartMessage, m.to_string()),
         None => (Failure::Execution, message),
     };
+    let (at, chain) = match (at, placed) {
+        (Some(at), _) => (Some(at), chain),
+        (None, Some((at, chain))) => (Some(at), chain),
+        (None, None) => (None, chain),
+    };
     let Some(at) = at else {
         return RenderError::Helm(Box::new(HelmTemplateError {
             failure,
@@ -195,16 +230,32 @@ pub(super) fn exec_error<'a>(sources: &impl Fn(&str) -> Option<&'a str>, e: Erro
     };
     let src = sources(&at.file);
     let missing = missing_value(&at, &message, failure);
+    let help = if message.contains("nested reference name")
+        || message.contains("maximum template depth")
+    {
+        vec![
+            "the templates call each other without end (a cycle of include/template calls, listed above); \
+             make the recursion stop"
+                .to_string(),
+        ]
+    } else {
+        Vec::new()
+    };
     RenderError::Helm(Box::new(HelmTemplateError {
         failure,
         column: column(src, at.line, at.col),
-        excerpt: excerpt(src, at.line, at.col, at.action.chars().count()),
+        excerpt: excerpt(
+            src,
+            at.line,
+            action_start(src, &at),
+            at.action.chars().count(),
+        ),
         line: at.line,
         chain: chain.iter().map(call).collect(),
         file: at.file.clone(),
         message,
         missing,
-        help: Vec::new(),
+        help,
     }))
 }
 
