@@ -284,7 +284,8 @@ pub struct Layer {
     pub(crate) set: Option<SetSpec>,
 }
 
-fn type_name(v: &Value) -> &'static str {
+/// How a message names a value's type ("a map", "a list", …).
+pub(crate) fn type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use crate::manifest::{Manifest, ManifestError};
 use crate::object::ObjectRef;
+use crate::values::type_name;
 
 /// The hook events Helm knows (`helm.sh/hook`); a document naming any other is left out
 /// altogether, as Helm does.
@@ -121,7 +122,7 @@ pub fn read_doc(source: &str, index: usize, doc: &str) -> Result<Doc, ManifestEr
                 1,
                 format!(
                     "is not a mapping but {}; a Kubernetes object is a YAML mapping",
-                    kind_of(other)
+                    type_name(other)
                 ),
             ));
         }
@@ -133,7 +134,7 @@ pub fn read_doc(source: &str, index: usize, doc: &str) -> Result<Doc, ManifestEr
             Some(v @ (Value::Number(_) | Value::Bool(_))) => Ok(v.to_string()),
             Some(other) => Err(fail(
                 1,
-                format!("has {what} that is {}, not a string", kind_of(other)),
+                format!("has {what} that is {}, not a string", type_name(other)),
             )),
         }
     };
@@ -143,7 +144,7 @@ pub fn read_doc(source: &str, index: usize, doc: &str) -> Result<Doc, ManifestEr
         Some(other) => {
             return Err(fail(
                 1,
-                format!("has `metadata` that is {}, not a mapping", kind_of(other)),
+                format!("has `metadata` that is {}, not a mapping", type_name(other)),
             ));
         }
     };
@@ -165,7 +166,7 @@ pub fn read_doc(source: &str, index: usize, doc: &str) -> Result<Doc, ManifestEr
                 1,
                 format!(
                     "has `metadata.annotations` that is {}, not a mapping",
-                    kind_of(other)
+                    type_name(other)
                 ),
             ));
         }
@@ -193,17 +194,6 @@ pub fn read_doc(source: &str, index: usize, doc: &str) -> Result<Doc, ManifestEr
         events,
         weight,
     }))
-}
-
-fn kind_of(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "a mapping",
-    }
 }
 
 /// The lines of `doc` around `line`, numbered.
