@@ -20,18 +20,22 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use crate::action::Globals;
 
-/// charter: Kubernetes manifests from Tera charts, layered per environment and region.
+/// charter: Kubernetes manifests from Tera or Helm charts, layered per environment and region.
 #[derive(Debug, Parser)]
 #[command(
     name = "charter",
     version,
     about = "Kubernetes manifest templating and packaging, layered per environment and region",
-    long_about = "charter renders Tera charts with values layered per environment and region \
+    long_about = "charter renders charts with values layered per environment and region \
 (chart defaults ◄ stack ◄ environment ◄ region ◄ -f ◄ --set), diffs the result against the \
 live cluster, applies it, and records every release in the cluster so any revision can be \
-rolled back.\n\nA TARGET is a leaf directory of a deploy tree (e.g. deploy/app/prod/westus), or \
-`--stack DIR --env E --region R`; Helm-style `RELEASE CHART` also works.",
-    after_help = "Examples:\n  charter template testdata/deploy/demo/prod/westus\n  charter template --stack testdata/deploy/demo --env staging --region eastus\n  charter template my-release charts/demo -f my-values.yaml --set image.tag=v2\n  charter values testdata/deploy/demo/prod/westus --explain\n  charter lint testdata/deploy/demo"
+rolled back.\n\nCharts are charter's own Tera charts (`apiVersion: charter/v1`) or unmodified \
+Helm charts (`apiVersion: v2` or `v1`: Go templates, Sprig, subcharts), rendered as Helm v4.1.4's \
+`helm template` renders them; every command takes either (Helm hooks are reported, not run; \
+see docs/helm-charts.md).\n\nA TARGET is a leaf directory of a deploy tree (e.g. \
+deploy/app/prod/westus), or `--stack DIR --env E --region R`; Helm-style `RELEASE CHART` \
+(a directory, a .tgz or REPO/NAME) also works.",
+    after_help = "Examples:\n  charter template testdata/deploy/demo/prod/westus\n  charter template --stack testdata/deploy/demo --env staging --region eastus\n  charter template my-release charts/demo -f my-values.yaml --set image.tag=v2\n  charter install mysite myrepo/wordpress --set wordpressUsername=admin -n blog\n  charter values testdata/deploy/demo/prod/westus --explain\n  charter lint testdata/deploy/demo"
 )]
 pub struct Cli {
     #[command(flatten)]
