@@ -102,6 +102,7 @@ pub fn run(globals: &Globals, req: &LintRequest) -> Result<LintReport, Error> {
         sets: req.sets.clone(),
         version: None,
         devel: false,
+        registry: Default::default(),
     };
     if is_deploy_dir(&req.path) {
         let leaves = deploy::leaves(&req.path)?;
@@ -117,7 +118,9 @@ pub fn run(globals: &Globals, req: &LintRequest) -> Result<LintReport, Error> {
             let subject = leaf.display().to_string();
             match deploy::resolve(&leaf) {
                 Ok(t) => {
-                    if !charts_seen.contains(&t.chart) {
+                    // A repository or registry chart is linted as rendered below; its
+                    // structure is its publisher's to lint.
+                    if t.chart_repo.is_none() && !charts_seen.contains(&t.chart) {
                         charts_seen.push(t.chart.clone());
                         lint_chart_structure(&t.chart, &mut report);
                     }

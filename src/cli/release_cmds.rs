@@ -6,7 +6,7 @@ use std::time::Duration;
 use clap::Args;
 
 use super::args::{ChartArgs, DeployFlags, parse_duration};
-use super::output::{print_record_summary, print_summaries, summary_json};
+use super::output::{print_record_summary, print_summaries, source_line, summary_json};
 use super::progress::Reporter;
 use super::{CliError, CmdResult, GlobalArgs, OutputFormat};
 use crate::action::install::{self, DryRun, InstallRequest, Installed, Mode};
@@ -357,13 +357,14 @@ pub fn status(global: &GlobalArgs, args: StatusArgs) -> CmdResult {
         }
         OutputFormat::Table => {
             println!(
-                "NAME: {}\nNAMESPACE: {}\nREVISION: {}\nSTATUS: {}\nCHART: {}-{}\nUPDATED: {}\nDESCRIPTION: {}",
+                "NAME: {}\nNAMESPACE: {}\nREVISION: {}\nSTATUS: {}\nCHART: {}-{}\n{}UPDATED: {}\nDESCRIPTION: {}",
                 r.name,
                 r.namespace,
                 r.revision,
                 r.status,
                 r.chart.name,
                 r.chart.version,
+                source_line(r),
                 r.last_deployed,
                 r.description
             );
