@@ -19,13 +19,18 @@ pub fn write(dir: &Path, rel: &str, content: &str) {
 pub struct Charter {
     cmd: Command,
     cluster: Option<PathBuf>,
+    stdin: Option<String>,
 }
 
 /// Starts setting up a charter invocation.
 pub fn charter() -> Charter {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_charter"));
     cmd.env_remove("KUBECONFIG");
-    Charter { cmd, cluster: None }
+    Charter {
+        cmd,
+        cluster: None,
+        stdin: None,
+    }
 }
 
 impl Charter {
@@ -60,6 +65,12 @@ impl Charter {
         self
     }
 
+    /// Gives charter `input` on its standard input (otherwise it inherits the test's).
+    pub fn stdin(mut self, input: &str) -> Charter {
+        self.stdin = Some(input.to_string());
+        self
+    }
+
     /// Runs charter with `args`.
     pub fn run(mut self, args: &[&str]) -> Output {
         self.cmd.args(args);
@@ -70,7 +81,23 @@ impl Charter {
                 .arg("--kube-context")
                 .arg(super::ADMIN_CONTEXT);
         }
-        self.cmd.output().expect("run charter")
+        let Some(input) = self.stdin else {
+            return self.cmd.output().expect("run charter");
+        };
+        use std::io::Write as _;
+        use std::process::Stdio;
+        let mut child = self
+            .cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run charter");
+        if let Some(mut pipe) = child.stdin.take() {
+            pipe.write_all(input.as_bytes())
+                .expect("write charter's stdin");
+        }
+        child.wait_with_output().expect("wait for charter")
     }
 
     /// Runs charter, which must succeed; returns its stdout.
