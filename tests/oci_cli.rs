@@ -324,6 +324,20 @@ fn push_pull_show_and_helm_read_the_same_artifact() {
         &c,
     ));
     assert!(readme.starts_with("# web"), "{readme}");
+    // values and lint take oci:// charts like template does.
+    let values = user.ok(&with_conn(
+        &["values", &format!("{dest}/web:1.0.0"), "--set", "x=1"],
+        &c,
+    ));
+    assert!(
+        values.contains("greeting: hello") && values.contains("x: 1"),
+        "{values}"
+    );
+    let lint = user.ok(&with_conn(
+        &["lint", &format!("{dest}/web"), "--version", "1.2.0"],
+        &c,
+    ));
+    assert!(lint.contains("1 linted, 0 error(s)"), "{lint}");
 }
 
 /// Bad input, each one clear error: no tag or version, a version no tag has, a non-chart
@@ -799,6 +813,8 @@ async fn helm_push_then_charter_install_by_tag_range_and_digest() {
         out.contains("name: tree-app") && out.contains("greeting: hi"),
         "{out}"
     );
+    let lint = user.ok(&["lint", t]);
+    assert!(lint.contains("1 linted, 0 error(s)"), "{lint}");
     let plan = user.charter().run(&[
         "plan",
         t,

@@ -24,6 +24,10 @@ pub struct LintRequest {
     pub values: Vec<PathBuf>,
     /// `--set` flags applied to each render.
     pub sets: Vec<SetFlag>,
+    /// `--version` of a repository or registry chart linted on its own.
+    pub version: Option<String>,
+    /// How to reach an OCI registry (over each target's `registry:`).
+    pub registry: crate::oci::RegistrySettings,
 }
 
 /// How bad a finding is.
@@ -100,9 +104,9 @@ pub fn run(globals: &Globals, req: &LintRequest) -> Result<LintReport, Error> {
         source,
         values: req.values.clone(),
         sets: req.sets.clone(),
-        version: None,
+        version: req.version.clone(),
         devel: false,
-        registry: Default::default(),
+        registry: req.registry.clone(),
     };
     if is_deploy_dir(&req.path) {
         let leaves = deploy::leaves(&req.path)?;
@@ -138,10 +142,13 @@ pub fn run(globals: &Globals, req: &LintRequest) -> Result<LintReport, Error> {
     } else {
         report.linted += 1;
         let subject = req.path.display().to_string();
-        if lint_chart_structure(&req.path, &mut report) {
+        let spec = ChartSpec::parse(&subject);
+        // A repository or registry chart is linted as rendered; its structure is its
+        // publisher's to lint.
+        if spec.is_remote() || lint_chart_structure(&req.path, &mut report) {
             let source = Source::Chart {
                 release: Some("release-name".into()),
-                chart: ChartSpec::parse(&subject),
+                chart: spec,
             };
             lint_render(globals, &request(source), &subject, &mut report);
         }

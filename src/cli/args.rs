@@ -16,7 +16,8 @@ use crate::values::{SetFlag, SetKind};
 /// Chart, target and values flags shared by template, values, install, upgrade and diff.
 #[derive(Debug, Args, Clone, Default)]
 pub struct ChartArgs {
-    /// TARGET (a deploy-tree directory), CHART (a chart directory or .tgz), or RELEASE CHART.
+    /// TARGET (a deploy-tree directory), CHART (a chart directory or .tgz, REPO/NAME, an https
+    /// URL, or oci://HOST/PATH/NAME[:TAG][@sha256:DIGEST]), or RELEASE CHART.
     #[arg(value_name = "TARGET | [RELEASE] CHART", num_args = 0..=2)]
     pub args: Vec<String>,
     /// The deploy tree (stack) directory; with --env and --region names a target.

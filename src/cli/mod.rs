@@ -32,7 +32,7 @@ use crate::action::Globals;
 live cluster, applies it, and records every release in the cluster so any revision can be \
 rolled back.\n\nA TARGET is a leaf directory of a deploy tree (e.g. deploy/app/prod/westus), or \
 `--stack DIR --env E --region R`; Helm-style `RELEASE CHART` also works.",
-    after_help = "Examples:\n  charter template testdata/deploy/demo/prod/westus\n  charter template --stack testdata/deploy/demo --env staging --region eastus\n  charter template my-release charts/demo -f my-values.yaml --set image.tag=v2\n  charter values testdata/deploy/demo/prod/westus --explain\n  charter lint testdata/deploy/demo"
+    after_help = "Examples:\n  charter template testdata/deploy/demo/prod/westus\n  charter template --stack testdata/deploy/demo --env staging --region eastus\n  charter template my-release charts/demo -f my-values.yaml --set image.tag=v2\n  charter values testdata/deploy/demo/prod/westus --explain\n  charter lint testdata/deploy/demo\n  charter install web oci://ghcr.io/acme/charts/web --version '^1.2' -n shop"
 )]
 pub struct Cli {
     #[command(flatten)]
