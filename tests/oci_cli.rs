@@ -48,24 +48,7 @@ impl User {
     }
 
     fn charter(&self) -> Charter {
-        let mut c = support::charter()
-            .cwd(self.path())
-            .xdg_in(self.path())
-            .env("HOME", self.path().join("home"))
-            .env("DOCKER_CONFIG", self.path().join("docker"))
-            .env("NO_COLOR", "1");
-        for v in [
-            "HTTP_PROXY",
-            "HTTPS_PROXY",
-            "ALL_PROXY",
-            "http_proxy",
-            "https_proxy",
-            "all_proxy",
-            "SSL_CERT_FILE",
-        ] {
-            c = c.env_remove(v);
-        }
-        c
+        support::charter().cwd(self.path()).isolated_in(self.path())
     }
 
     fn ok(&self, args: &[&str]) -> String {
@@ -432,7 +415,7 @@ fn bad_references_artifacts_registries_and_credentials() {
     assert!(e.contains("no version matches `^3`"), "{e}");
 
     // A container image where a chart was expected.
-    let image = push_image(&reg, &format!("{ns}/app"));
+    let image = reg.push_image(&format!("{ns}/app"));
     let e = user.fails(&with_conn(
         &["install", "app", &format!("{dest}/app:1.0.0")],
         &c,
@@ -472,46 +455,6 @@ fn bad_references_artifacts_registries_and_credentials() {
 fn base64(s: &str) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(s)
-}
-
-/// Pushes a one-layer container image (not a chart) as `repo:1.0.0`; returns its digest.
-fn push_image(reg: &TestRegistry, repo: &str) -> String {
-    use charter::oci::{Client, ClientOptions, CredentialStore, Secret};
-    let mut store = CredentialStore::default();
-    store.explicit.insert(
-        reg.addr.clone(),
-        Secret::Password {
-            username: reg.user.clone(),
-            password: reg.password.clone(),
-        },
-    );
-    let client = Client::new(
-        ClientOptions {
-            ca_file: reg.ca.clone(),
-            plain_http: reg.ca.is_none(),
-            ..ClientOptions::default()
-        },
-        store,
-    )
-    .unwrap();
-    let config = br#"{"architecture":"amd64","os":"linux"}"#;
-    let layer = b"not a chart";
-    let cd = client.push_blob(&reg.addr, repo, config).unwrap();
-    let ld = client.push_blob(&reg.addr, repo, layer).unwrap();
-    let manifest = format!(
-        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{cd}","size":{}}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"{ld}","size":{}}}]}}"#,
-        config.len(),
-        layer.len()
-    );
-    client
-        .push_manifest(
-            &reg.addr,
-            repo,
-            "1.0.0",
-            "application/vnd.oci.image.manifest.v1+json",
-            manifest.as_bytes(),
-        )
-        .unwrap()
 }
 
 /// A blob changed in the registry after the push is refused by pull and template alike, and

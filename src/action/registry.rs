@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use super::Error;
 use crate::oci::{
     Client, CredentialStore, LoginEntry, PushOptions, Pushed, Reference, RegistryLogins,
-    RegistrySettings, Secret,
+    RegistrySettings,
 };
 use crate::repo::{Paths, Resolver};
 
@@ -93,14 +93,7 @@ pub fn login(req: &LoginRequest) -> Result<PathBuf, Error> {
         ));
     }
     let paths = Paths::from_env()?;
-    let mut store = CredentialStore::default();
-    store.explicit.insert(
-        req.host.clone(),
-        Secret::Password {
-            username: req.username.clone(),
-            password: req.password.clone(),
-        },
-    );
+    let store = CredentialStore::with_password(&req.host, &req.username, &req.password);
     Client::new(req.registry.client_options(), store)?.check_login(&req.host)?;
     let _lock = paths.lock_config()?;
     let mut logins = RegistryLogins::load(&paths)?;

@@ -355,17 +355,11 @@ pub fn pull(req: &PullRequest) -> Result<Pulled, Error> {
             let pulled = resolver
                 .oci()
                 .and_then(|c| c.pull_reference(&reference, req.version.as_deref(), options))?;
-            let mut shown = pulled.reference.clone();
-            shown.digest = None;
+            let from = ChartSource::of(&pulled);
             // Helm's charts too: only the metadata is read, never the templates.
-            let meta = HelmMetadata::from_archive(Path::new(&shown.to_string()), &pulled.archive)
-                .map_err(crate::repo::RepoError::from)?;
-            source = Some(ChartSource {
-                reference: shown.to_string(),
-                digest: pulled.manifest_digest.clone(),
-            });
+            let meta = HelmMetadata::from_archive(Path::new(&from.reference), &pulled.archive)?;
             prov_bytes = pulled.prov;
-            Fetched {
+            let fetched = Fetched {
                 digest: sha256_hex(&pulled.archive),
                 bytes: pulled.archive,
                 version: ChartVersion {
@@ -373,10 +367,15 @@ pub fn pull(req: &PullRequest) -> Result<Pulled, Error> {
                     version: meta.version,
                     ..Default::default()
                 },
-                url: shown.to_string(),
-                repo_url: format!("oci://{}/{}", shown.registry, shown.repository),
+                url: from.reference.clone(),
+                repo_url: format!(
+                    "oci://{}/{}",
+                    pulled.reference.registry, pulled.reference.repository
+                ),
                 from_cache: pulled.from_cache,
-            }
+            };
+            source = Some(from);
+            fetched
         }
         ChartSpec::Path(p) => {
             return Err(Error::Invalid(format!(

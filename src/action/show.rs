@@ -70,13 +70,10 @@ pub fn show(req: &ShowRequest) -> Result<Shown, Error> {
         }
         ChartSpec::Oci(reference) => {
             let pulled = resolver(req)?.pull_oci(reference, req.version.as_deref())?;
-            let mut shown = pulled.reference.clone();
-            shown.digest = None;
-            source = Some(ChartSource {
-                reference: shown.to_string(),
-                digest: pulled.manifest_digest,
-            });
-            unpack(shown.to_string(), &pulled.archive)?
+            let from = ChartSource::of(&pulled);
+            let files = unpack(from.reference.clone(), &pulled.archive)?;
+            source = Some(from);
+            files
         }
         ChartSpec::Repo { repo, name } => {
             let f = resolver(req)?.fetch(repo, name, req.version.as_deref(), req.devel)?;

@@ -114,6 +114,18 @@ pub struct ChartSource {
     pub digest: String,
 }
 
+impl ChartSource {
+    /// What `pulled` was: its reference with the tag (the digest apart) and manifest digest.
+    pub fn of(pulled: &crate::oci::PulledChart) -> ChartSource {
+        let mut tagged = pulled.reference.clone();
+        tagged.digest = None;
+        ChartSource {
+            reference: tagged.to_string(),
+            digest: pulled.manifest_digest.clone(),
+        }
+    }
+}
+
 /// A chart loaded from a reference.
 #[derive(Debug, Clone)]
 pub struct Loaded {
@@ -324,16 +336,12 @@ impl Resolver {
             }
             ChartSpec::Oci(reference) => {
                 let pulled = self.pull_oci(reference, version)?;
-                let mut shown = pulled.reference.clone();
-                shown.digest = None;
+                let source = ChartSource::of(&pulled);
                 let chart =
-                    Chart::from_archive_bytes(Path::new(&shown.to_string()), &pulled.archive)?;
+                    Chart::from_archive_bytes(Path::new(&source.reference), &pulled.archive)?;
                 return Ok(Loaded {
                     chart,
-                    source: Some(ChartSource {
-                        reference: shown.to_string(),
-                        digest: pulled.manifest_digest,
-                    }),
+                    source: Some(source),
                 });
             }
         };

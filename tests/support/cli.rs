@@ -15,6 +15,16 @@ pub fn write(dir: &Path, rel: &str, content: &str) {
     std::fs::write(p, content).unwrap();
 }
 
+/// Proxy variables a test must not pass on: every server a test talks to is on 127.0.0.1.
+pub const PROXY_VARS: &[&str] = &[
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+];
+
 /// A charter invocation being set up: never with the caller's `KUBECONFIG`.
 pub struct Charter {
     cmd: Command,
@@ -56,6 +66,22 @@ impl Charter {
     pub fn xdg_in(self, dir: &Path) -> Charter {
         self.env("XDG_CONFIG_HOME", dir.join(".xdg-config"))
             .env("XDG_CACHE_HOME", dir.join(".xdg-cache"))
+    }
+
+    /// Keeps everything charter reads or writes for its user below `dir`: `HOME`, the XDG
+    /// config and cache ([`Charter::xdg_in`]), Docker's config; no proxies, no `SSL_CERT_FILE`,
+    /// no color.
+    pub fn isolated_in(self, dir: &Path) -> Charter {
+        let mut c = self
+            .xdg_in(dir)
+            .env("HOME", dir.join("home"))
+            .env("DOCKER_CONFIG", dir.join("docker"))
+            .env("NO_COLOR", "1")
+            .env_remove("SSL_CERT_FILE");
+        for v in PROXY_VARS {
+            c = c.env_remove(v);
+        }
+        c
     }
 
     /// Talks to the test cluster of `kubeconfig` as its admin (`--kubeconfig`, `--kube-context`
