@@ -213,6 +213,56 @@ fn push_pull_show_and_helm_read_the_same_artifact() {
     let helm_digest = digest_line(&String::from_utf8_lossy(&[out.stdout, out.stderr].concat()));
     assert_eq!(helm_digest, pushed[1], "helm push and charter push differ");
 
+    // A Helm chart (`helm create`, apiVersion v2) pushed by Helm: charter pulls the same bytes
+    // and shows its files (neither needs charter to render it).
+    let hsrc = user.path().join("hsrc");
+    std::fs::create_dir_all(&hsrc).unwrap();
+    let hsrc_s = hsrc.to_str().unwrap();
+    support::run_helm(
+        &helm,
+        &hhome,
+        &["create", &format!("{hsrc_s}/hchart")],
+        None,
+    );
+    support::run_helm(
+        &helm,
+        &hhome,
+        &["package", &format!("{hsrc_s}/hchart"), "-d", hsrc_s],
+        None,
+    );
+    let htgz = hsrc.join("hchart-0.1.0.tgz");
+    let mut hargs = vec!["push".to_string(), htgz.display().to_string(), reg.oci(&ns)];
+    if let Some(ca) = &ca {
+        hargs.extend(["--ca-file".into(), ca.clone()]);
+    }
+    let hargs: Vec<&str> = hargs.iter().map(String::as_str).collect();
+    support::run_helm(&helm, &hhome, &hargs, None);
+    let fromhelm = user.path().join("fromhelm");
+    let out = user.ok(&with_conn(
+        &[
+            "pull",
+            &format!("{dest}/hchart"),
+            "--version",
+            "0.1.0",
+            "-d",
+            fromhelm.to_str().unwrap(),
+        ],
+        &c,
+    ));
+    assert!(out.contains("Pulled hchart 0.1.0"), "{out}");
+    assert_eq!(
+        std::fs::read(fromhelm.join("hchart-0.1.0.tgz")).unwrap(),
+        std::fs::read(&htgz).unwrap()
+    );
+    let values = user.ok(&with_conn(
+        &["show", "values", &format!("{dest}/hchart:0.1.0")],
+        &c,
+    ));
+    assert_eq!(
+        values,
+        std::fs::read_to_string(hsrc.join("hchart/values.yaml")).unwrap()
+    );
+
     // By range (the highest tag in it, build metadata and all), by tag, by digest.
     let pulls = user.path().join("pulls");
     let p = pulls.to_str().unwrap();
