@@ -34,26 +34,30 @@ pub struct ShowRequest {
     pub what: ShowWhat,
 }
 
-/// The file's text (`None` when the chart has no such file), and for `oci://` what was pulled.
+/// The file's text (empty, with `file` `None`, when the chart has no such file).
 pub struct Shown {
     /// The file's path inside the chart, when found.
     pub file: Option<String>,
     /// Its text.
     pub text: String,
-    /// For `oci://`: the reference and manifest digest.
-    pub source: Option<ChartSource>,
 }
 
 /// Reads the requested file of a chart.
 pub fn show(req: &ShowRequest) -> Result<Shown, Error> {
+    let wanted = |name: &str| match req.what {
+        ShowWhat::Chart => name == "Chart.yaml",
+        ShowWhat::Values => name == "values.yaml",
+        ShowWhat::Readme => {
+            ["readme.md", "readme.txt", "readme"].contains(&name.to_lowercase().as_str())
+        }
+    };
     let spec = ChartSpec::parse(&req.chart);
-    let mut source = None;
     let (label, files) = match &spec {
         ChartSpec::Path(p) if p.is_dir() => {
             let mut files = Vec::new();
             for entry in std::fs::read_dir(p).map_err(Error::io(format!("{}", p.display())))? {
                 let entry = entry.map_err(Error::io(format!("{}", p.display())))?;
-                if entry.path().is_file() {
+                if entry.path().is_file() && wanted(&entry.file_name().to_string_lossy()) {
                     let bytes = std::fs::read(entry.path())
                         .map_err(Error::io(format!("{}", entry.path().display())))?;
                     files.push((entry.file_name().to_string_lossy().into_owned(), bytes));
@@ -70,10 +74,7 @@ pub fn show(req: &ShowRequest) -> Result<Shown, Error> {
         }
         ChartSpec::Oci(reference) => {
             let pulled = resolver(req)?.pull_oci(reference, req.version.as_deref())?;
-            let from = ChartSource::of(&pulled);
-            let files = unpack(from.reference.clone(), &pulled.archive)?;
-            source = Some(from);
-            files
+            unpack(ChartSource::of(&pulled).reference, &pulled.archive)?
         }
         ChartSpec::Repo { repo, name } => {
             let f = resolver(req)?.fetch(repo, name, req.version.as_deref(), req.devel)?;
@@ -83,13 +84,6 @@ pub fn show(req: &ShowRequest) -> Result<Shown, Error> {
             let fetcher = Fetcher::new(resolver(req)?.transport_for_url(url));
             let bytes = fetcher.get(url, ArchiveLimits::default().max_archive_bytes)?;
             unpack(url.clone(), &bytes)?
-        }
-    };
-    let wanted = |name: &str| match req.what {
-        ShowWhat::Chart => name == "Chart.yaml",
-        ShowWhat::Values => name == "values.yaml",
-        ShowWhat::Readme => {
-            ["readme.md", "readme.txt", "readme"].contains(&name.to_lowercase().as_str())
         }
     };
     let found = files.into_iter().find(|(p, _)| wanted(p));
@@ -106,7 +100,7 @@ pub fn show(req: &ShowRequest) -> Result<Shown, Error> {
         }
         None => (None, String::new()),
     };
-    Ok(Shown { file, text, source })
+    Ok(Shown { file, text })
 }
 
 fn resolver(req: &ShowRequest) -> Result<Resolver, Error> {
