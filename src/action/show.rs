@@ -113,3 +113,42 @@ fn unpack(label: String, archive: &[u8]) -> Result<(String, Files), Error> {
     let files = read_archive(Path::new(&label), archive, &ArchiveLimits::default())?;
     Ok((label, files))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn show_dir(dir: &Path, what: ShowWhat) -> Result<Shown, Error> {
+        show(&ShowRequest {
+            chart: dir.display().to_string(),
+            version: None,
+            devel: false,
+            registry: RegistrySettings::default(),
+            what,
+        })
+    }
+
+    /// A directory's file is found by name (a README in any case); other files, binary ones
+    /// too, are no obstacle; a missing values.yaml is empty, a missing Chart.yaml an error.
+    #[test]
+    fn a_chart_directory_shows_only_the_file_asked_for() {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path();
+        std::fs::write(d.join("Chart.yaml"), "name: a\nversion: 1.0.0\n").unwrap();
+        std::fs::write(d.join("ReadMe.MD"), "# a\n").unwrap();
+        std::fs::write(d.join("logo.png"), [0xff, 0xfe, 0x00]).unwrap();
+
+        let chart = show_dir(d, ShowWhat::Chart).unwrap();
+        assert_eq!(chart.file.as_deref(), Some("Chart.yaml"));
+        assert_eq!(chart.text, "name: a\nversion: 1.0.0\n");
+        let readme = show_dir(d, ShowWhat::Readme).unwrap();
+        assert_eq!(readme.file.as_deref(), Some("ReadMe.MD"));
+        assert_eq!(readme.text, "# a\n");
+        let values = show_dir(d, ShowWhat::Values).unwrap();
+        assert_eq!((values.file, values.text), (None, String::new()));
+
+        std::fs::remove_file(d.join("Chart.yaml")).unwrap();
+        let e = show_dir(d, ShowWhat::Chart).err().unwrap().to_string();
+        assert!(e.contains("has no Chart.yaml"), "{e}");
+    }
+}
