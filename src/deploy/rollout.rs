@@ -375,7 +375,7 @@ impl Rollout {
     pub fn until(self, until: &str) -> Result<Rollout, String> {
         let last = match until.trim().parse::<u32>() {
             Ok(n) => {
-                if !self.waves.first().is_some_and(|w| w.number <= n) {
+                if self.waves.first().is_none_or(|w| w.number > n) {
                     return Err(format!(
                         "no wave is numbered {n} or lower; the waves are {}",
                         self.wave_numbers()
