@@ -13,13 +13,15 @@
 //! helm do the same ([`tools`]). A skip is said with [`say`]: libtest swallows the output of
 //! `println!` and `eprintln!` in a passing test.
 //!
-//! [`cli`] runs the charter binary and writes test files.
+//! [`cli`] runs the charter binary and writes test files; [`clusters`] starts more clusters.
 #![allow(dead_code, unused_macros, unused_imports)]
 
 pub mod cli;
+pub mod clusters;
 pub mod tools;
 
 pub use cli::{charter, root, write};
+pub use clusters::ExtraCluster;
 pub use tools::{helm, reference_tools};
 
 use std::fmt::Debug;
