@@ -651,3 +651,81 @@ impl Applied {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::deploy::Gate;
+
+    fn target(name: &str, wave: u32, outcome: Outcome) -> TargetResult {
+        TargetResult {
+            name: name.into(),
+            dir: PathBuf::from("deploy/app").join(name),
+            wave,
+            outcome,
+            elapsed: Duration::from_millis(1234),
+            record: None,
+        }
+    }
+
+    #[test]
+    fn the_report_matches_its_schema_and_says_why_a_wave_was_held_back() {
+        let gate = LevelGate {
+            root: PathBuf::from("deploy/app"),
+            level: "staging".into(),
+            gate: Gate {
+                command: Some("./smoke".into()),
+                ready_for: None,
+                timeout: Duration::from_secs(60),
+            },
+            file: PathBuf::from("deploy/app/staging/charter.yaml"),
+            line: 3,
+        };
+        let applied = Applied {
+            waves: vec![
+                WaveResult {
+                    number: 0,
+                    status: WaveStatus::Done,
+                    targets: vec![target("dev/a", 0, Outcome::UpToDate)],
+                    gates: vec![],
+                },
+                WaveResult {
+                    number: 1,
+                    status: WaveStatus::Failed,
+                    targets: vec![
+                        target("staging/a", 1, Outcome::Failed("timed out".into())),
+                        target("staging/b", 1, Outcome::Skipped),
+                    ],
+                    gates: vec![GateResult {
+                        gate,
+                        result: Err("`./smoke` failed (exit status: 1)".into()),
+                        elapsed: Duration::from_secs(2),
+                    }],
+                },
+                WaveResult {
+                    number: 2,
+                    status: WaveStatus::HeldBack("wave 1 failed (staging/a)".into()),
+                    targets: vec![target("prod/a", 2, Outcome::HeldBack)],
+                    gates: vec![],
+                },
+            ],
+        };
+        assert!(applied.failed());
+        let doc = serde_json::to_value(applied.report()).unwrap();
+        let schema: serde_json::Value =
+            serde_json::from_str(include_str!("../../schemas/apply.schema.json")).unwrap();
+        let mut compiler = boon::Compiler::new();
+        let mut schemas = boon::Schemas::new();
+        compiler.add_resource("apply.schema.json", schema).unwrap();
+        let idx = compiler.compile("apply.schema.json", &mut schemas).unwrap();
+        schemas.validate(&doc, idx).unwrap();
+        assert_eq!(
+            doc["waves"][2]["heldBackBecause"],
+            "wave 1 failed (staging/a)"
+        );
+        assert_eq!(doc["waves"][1]["targets"][0]["error"], "timed out");
+        assert_eq!(doc["waves"][1]["targets"][1]["result"], "skipped");
+        assert_eq!(doc["waves"][1]["gates"][0]["passed"], false);
+        assert_eq!(doc["waves"][0]["targets"][0]["seconds"], 1.234);
+    }
+}
