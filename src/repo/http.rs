@@ -184,7 +184,8 @@ fn status_message(status: reqwest::StatusCode, t: &Transport) -> String {
     }
 }
 
-fn describe_send_error(e: &reqwest::Error, url: &Url) -> String {
+/// An error and its causes, joined by ": ", leaving out a cause whose text is already there.
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut msg = String::new();
     let mut cur: Option<&dyn std::error::Error> = Some(e);
     while let Some(err) = cur {
@@ -197,6 +198,11 @@ fn describe_send_error(e: &reqwest::Error, url: &Url) -> String {
         }
         cur = err.source();
     }
+    msg
+}
+
+fn describe_send_error(e: &reqwest::Error, url: &Url) -> String {
+    let mut msg = error_chain(e);
     let lower = msg.to_lowercase();
     if url.scheme() == "https"
         && (lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake"))
@@ -210,7 +216,7 @@ fn describe_send_error(e: &reqwest::Error, url: &Url) -> String {
     msg
 }
 
-fn build_client(t: &Transport) -> Result<Client, String> {
+pub(crate) fn build_client(t: &Transport) -> Result<Client, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()

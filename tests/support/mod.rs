@@ -18,11 +18,12 @@
 
 pub mod cli;
 pub mod clusters;
+pub mod registry;
 pub mod tools;
 
 pub use cli::{charter, root, write};
 pub use clusters::ExtraCluster;
-pub use tools::{helm, reference_tools};
+pub use tools::{helm, reference_tools, run_helm};
 
 use std::fmt::Debug;
 use std::future::Future;
