@@ -471,7 +471,15 @@ async fn plan_over_two_clusters_and_apply_exactly_the_plan() {
     // Nothing installed: both targets have changes.
     let (c, out, err) = run(&["plan", root_s]);
     assert_eq!(c, 2, "{err}\n{out}");
-    let rows: Vec<&str> = out.lines().filter(|l| l.starts_with("prod/")).collect();
+    // Rows: WAVE, TARGET, ...
+    let rows: Vec<&str> = out
+        .lines()
+        .filter(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .is_some_and(|t| t.starts_with("prod/"))
+        })
+        .collect();
     assert_eq!(rows.len(), 2, "{out}");
     assert!(rows.iter().all(|r| r.contains("changes")), "{out}");
 
