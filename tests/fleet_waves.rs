@@ -481,20 +481,26 @@ async fn plan_shows_the_waves_and_apply_plan_follows_them() {
             && out.contains("wave 1: staging/eastus, staging/northeu, staging/westus"),
         "{out}"
     );
+    let waves = |doc: &Value| -> Vec<u64> {
+        doc["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["wave"].as_u64().unwrap())
+            .collect()
+    };
     let doc: Value = serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
-    let waves: Vec<u64> = doc["targets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["wave"].as_u64().unwrap())
-        .collect();
-    assert_eq!(waves, [0, 0, 0, 1, 1, 1, 2, 2, 2]);
+    assert_eq!(waves(&doc), [0, 0, 0, 1, 1, 1, 2, 2, 2]);
     let (c, md, _) = run(&["plan", root_s, "-o", "markdown"]);
     assert_eq!(c, 2);
     assert!(
         md.contains("| WAVE | TARGET |") && md.contains("## Rollout"),
         "{md}"
     );
+    let (c, json, _) = run(&["plan", root_s, "-o", "json"]);
+    assert_eq!(c, 2);
+    let doc: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(waves(&doc), [0, 0, 0, 1, 1, 1, 2, 2, 2], "{json}");
 
     let (c, out, err) = run(&[
         "apply",

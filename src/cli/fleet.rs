@@ -321,3 +321,124 @@ impl Drop for FleetProgress {
         self.finish();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::deploy::{Rollout, leaves, resolve};
+
+    /// Terminal mode, drawn nowhere: the bars keep their state for the test to read.
+    fn on_a_terminal() -> FleetProgress {
+        FleetProgress {
+            multi: Some(MultiProgress::with_draw_target(ProgressDrawTarget::hidden())),
+            bars: Mutex::default(),
+            gate_bars: Mutex::default(),
+            last_pending: Mutex::default(),
+            width: Mutex::new(0),
+        }
+    }
+
+    fn rollout(tmp: &std::path::Path) -> Rollout {
+        let write = |rel: &str, text: &str| {
+            let p = tmp.join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        };
+        write(".git/HEAD", "");
+        write(
+            "chart/Chart.yaml",
+            "apiVersion: charter/v1\nname: c\nversion: 1.0.0\n",
+        );
+        write("app/charter.yaml", "chart: ../chart\n");
+        write("app/staging/charter.yaml", "after: dev\n");
+        for t in ["dev/eastus", "dev/westus", "staging/eastus"] {
+            write(&format!("app/{t}/values.yaml"), "a: 1\n");
+        }
+        let targets = leaves(&tmp.join("app"))
+            .unwrap()
+            .iter()
+            .map(|l| resolve(l).unwrap())
+            .collect();
+        Rollout::plan(targets).unwrap()
+    }
+
+    fn state(p: &FleetProgress, name: &str) -> (String, String, bool) {
+        let bar = p.bar(name).unwrap();
+        (
+            bar.prefix().trim_end().to_string(),
+            bar.message(),
+            bar.is_finished(),
+        )
+    }
+
+    #[test]
+    fn a_terminal_gets_one_line_per_target_with_its_wave_and_state() {
+        let tmp = tempfile::tempdir().unwrap();
+        let rollout = rollout(tmp.path());
+        let p = on_a_terminal();
+        p.report(FleetEvent::Rollout(&rollout));
+        for (name, wave) in [("dev/eastus", 0), ("dev/westus", 0), ("staging/eastus", 1)] {
+            let (prefix, msg, done) = state(&p, name);
+            // Names padded to the longest, so the states line up.
+            assert_eq!(prefix, format!("wave {wave:<3} {name}"));
+            assert_eq!(p.bar(name).unwrap().prefix().len(), "wave 0   ".len() + 14);
+            assert_eq!((msg.as_str(), done), ("waiting for its wave", false));
+        }
+
+        p.report(FleetEvent::WaveStarted(0));
+        p.report(FleetEvent::TargetStarted {
+            wave: 0,
+            name: "dev/eastus",
+        });
+        p.report(FleetEvent::Progress {
+            name: "dev/eastus",
+            progress: Progress::Phase("waiting", 4),
+        });
+        p.report(FleetEvent::Progress {
+            name: "dev/eastus",
+            progress: Progress::Waiting {
+                pending: 1,
+                total: 4,
+                example: "Deployment/app-dev/web (0/1 replicas available)",
+            },
+        });
+        let bar = p.bar("dev/eastus").unwrap();
+        assert_eq!((bar.position(), bar.length()), (3, Some(4)));
+        assert_eq!(
+            bar.message(),
+            "waiting, e.g. Deployment/app-dev/web (0/1 replicas available)"
+        );
+
+        let done = |name: &str, outcome: Outcome| TargetResult {
+            name: name.into(),
+            dir: tmp.path().join("app").join(name),
+            wave: 0,
+            outcome,
+            elapsed: Duration::from_millis(4600),
+            record: None,
+        };
+        p.report(FleetEvent::TargetDone(&done(
+            "dev/eastus",
+            Outcome::Applied(4),
+        )));
+        p.report(FleetEvent::TargetDone(&done(
+            "dev/westus",
+            Outcome::Failed("timed out".into()),
+        )));
+        p.report(FleetEvent::WaveHeldBack {
+            wave: 1,
+            why: "wave 0 failed (dev/westus)",
+        });
+        let finished = |name: &str| {
+            let (_, msg, done) = state(&p, name);
+            assert!(done, "{name}: {msg}");
+            msg
+        };
+        assert_eq!(finished("dev/eastus"), "applied (revision 4) in 4.6s");
+        assert_eq!(finished("dev/westus"), "failed in 4.6s");
+        assert_eq!(
+            finished("staging/eastus"),
+            "held back: wave 0 failed (dev/westus)"
+        );
+    }
+}
