@@ -308,6 +308,72 @@ async fn a_failing_staging_target_holds_prod_back() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn fail_fast_starts_nothing_more_after_a_failure() {
+    let Some(clusters) = regions(test_name!()) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let p = support::unique_name("fast");
+    let root = tree(
+        tmp.path(),
+        &p,
+        &ENVS[..2],
+        clusters,
+        &[("staging", "after: dev\n")],
+    );
+    // One at a time in the tree's order: dev/eastus first, and it fails.
+    write(&root, "dev/eastus/values.yaml", "fail: true\n");
+    let (c, out, err) = run(&[
+        "apply",
+        root.to_str().unwrap(),
+        "--wait",
+        "--timeout",
+        "5s",
+        "--create-namespace",
+        "--parallel",
+        "1",
+        "--fail-fast",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(c, 1, "{err}\n{out}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    let results: Vec<(u64, &str, &str)> = report["waves"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|w| {
+            w["targets"].as_array().unwrap().iter().map(|t| {
+                (
+                    w["wave"].as_u64().unwrap(),
+                    t["name"].as_str().unwrap(),
+                    t["result"].as_str().unwrap(),
+                )
+            })
+        })
+        .collect();
+    assert_eq!(
+        results,
+        [
+            (0, "dev/eastus", "failed"),
+            (0, "dev/northeu", "skipped"),
+            (0, "dev/westus", "skipped"),
+            (1, "staging/eastus", "held back"),
+            (1, "staging/northeu", "held back"),
+            (1, "staging/westus", "held back"),
+        ],
+        "{out}"
+    );
+    let clients: Vec<Client> = futures::future::join_all(clusters.iter().map(client)).await;
+    for c in &clients[1..] {
+        assert!(!namespace_exists(c, &format!("{p}-dev")).await);
+    }
+    for c in &clients {
+        assert!(!namespace_exists(c, &format!("{p}-staging")).await);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_failing_gate_holds_the_next_wave_back_unless_told_to_go_on() {
     let Some(clusters) = regions(test_name!()) else {
         return;
