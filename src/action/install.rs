@@ -85,12 +85,13 @@ pub fn run(
     req: &InstallRequest,
     report: Report<'_>,
 ) -> Result<Installed, Error> {
-    run_on(&super::runtime()?, globals, req, report)
+    run_on(super::runtime()?.handle(), globals, req, report)
 }
 
-/// Runs an install or upgrade on `rt`: the chart is prepared first, outside the runtime.
+/// Runs an install or upgrade on `rt` (called from a thread outside the runtime): the chart is
+/// prepared first, before the runtime is entered.
 pub fn run_on(
-    rt: &tokio::runtime::Runtime,
+    rt: &tokio::runtime::Handle,
     globals: &Globals,
     req: &InstallRequest,
     report: Report<'_>,

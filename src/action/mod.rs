@@ -11,7 +11,8 @@
 //! | [`rollback`], [`uninstall`] | release operations on recorded revisions |
 //! | [`query`] | history, get, status, list: lock-free reads of release records |
 //! | [`diff`] | what an install/upgrade of one target would change, and drift |
-//! | [`plan`], [`apply`] | a whole deploy tree: a typed plan file, and applying it |
+//! | [`plan`], [`apply`] | a whole deploy tree: a typed plan file, and applying it in waves |
+//! | [`fleet`], [`gate`] | many targets at once within bounds; the checks between waves |
 //! | [`repo`] | packages, repositories, search, pull, dependencies |
 //! | [`registry`] | push to OCI registries, registry logins |
 //! | [`show`] | a chart's Chart.yaml, values.yaml or README |
@@ -22,6 +23,8 @@
 
 pub mod apply;
 pub mod diff;
+pub mod fleet;
+pub mod gate;
 pub mod install;
 pub mod lint;
 pub mod plan;
@@ -340,13 +343,4 @@ pub fn leaves(dir: &Path) -> Result<Vec<PathBuf>, Error> {
         )));
     }
     Ok(leaves)
-}
-
-/// A target's name below its stack root (`prod/westus`) and kube context, or its path when it
-/// cannot be resolved (acting on it then reports why).
-pub fn target_name(dir: &Path) -> (String, Option<String>) {
-    match deploy::resolve(dir) {
-        Ok(t) => (t.name, t.kube_context),
-        Err(_) => (dir.display().to_string(), None),
-    }
 }

@@ -13,6 +13,8 @@ use crate::oci::RegistrySettings;
 use crate::release::ApplyHow;
 use crate::values::{SetFlag, SetKind};
 
+pub use crate::duration::parse_duration;
+
 /// Chart, target and values flags shared by template, values, install, upgrade and diff.
 #[derive(Debug, Args, Clone, Default)]
 pub struct ChartArgs {
@@ -192,38 +194,6 @@ impl DeployFlags {
             lock_ttl: self.lock_ttl,
             wait_for_lock: self.wait_for_lock,
             atomic: self.atomic,
-        }
-    }
-}
-
-/// Parses `90s`, `5m`, `1h`, `1h30m` or plain seconds.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let bad = || format!("`{s}` is not a duration: use e.g. 90s, 5m, 1h30m");
-    if let Ok(n) = s.parse::<u64>() {
-        return Ok(Duration::from_secs(n));
-    }
-    let span: jiff::Span = s.parse().map_err(|_| bad())?;
-    let secs = span
-        .total(jiff::Unit::Second)
-        .map_err(|_| bad())
-        .and_then(|t| if t >= 0.0 { Ok(t) } else { Err(bad()) })?;
-    Ok(Duration::from_secs_f64(secs))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
-        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
-        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
-        for bad in ["", "5x", "m", "-5m", "1.5.3s"] {
-            let err = parse_duration(bad).unwrap_err();
-            assert!(err.contains("is not a duration"), "{bad}: {err}");
         }
     }
 }

@@ -7,6 +7,7 @@
 
 mod args;
 mod diff_cmds;
+mod fleet;
 mod output;
 mod progress;
 mod registry_cmds;
@@ -192,10 +193,13 @@ Output: a unified diff per object (colored on a terminal), -o json (schemas/diff
     /// Diff every target of a deploy tree against its own cluster: one report, one exit code.
     #[command(
         long_about = "Render and diff every target (leaf directory) below DIR, each against the \
-cluster of its own charter.yaml kube context / kubeconfig, several at once (--parallel). Prints \
-each target's diff and one summary table (objects to add, change, prune, drifted, errors). \
---out writes a plan file (schemas/plan.schema.json) with fingerprints of each target's rendered \
-objects and live state, for `charter apply --plan`. Exit codes: 0 nothing to change, 2 some \
+cluster of its own charter.yaml kube context / kubeconfig, many at once (--parallel in all, \
+--per-cluster per API server). Prints each target's diff, one summary table (wave, objects to \
+add, change, prune, drifted, errors) and the rollout's waves and gates (`wave:`, `after:`, \
+`gate:` in charter.yaml; docs/fleet.md). A wave cycle, an `after:` naming no level or two \
+targets deploying the same release are refused before any cluster is contacted. --out writes a \
+plan file (schemas/plan.schema.json) with fingerprints of each target's rendered objects and \
+live state and the waves, for `charter apply --plan`. Exit codes: 0 nothing to change, 2 some \
 target has changes (or drift with --fail-on-drift), 1 some target failed.",
         after_help = "Examples:\n  charter plan deploy/app\n  charter plan deploy/app --out plan.json -o markdown > plan.md"
     )]
@@ -203,12 +207,16 @@ target has changes (or drift with --fail-on-drift), 1 some target failed.",
     /// Install or upgrade every target of a deploy tree, or exactly the targets of a plan.
     #[command(
         long_about = "Install or upgrade (as `charter upgrade --install`) every target below DIR, \
-one after another. With --plan FILE, apply the targets of a plan made by `charter plan --out`, \
-refusing a target whose rendered objects or live state no longer match the plan (and a plan \
-from another charter version or edited by hand); planned targets without changes are left \
-alone. A failing target does not stop the others unless --fail-fast; the exit code is 1 when \
-any target failed or was refused.",
-        after_help = "Examples:\n  charter apply deploy/app --wait\n  charter plan deploy/app --out plan.json && charter apply --plan plan.json"
+wave by wave (`wave:` and `after:` in charter.yaml; without them every target is in wave 0): the \
+targets of a wave together (--parallel, --per-cluster), each waited ready with --wait, then the \
+wave's gates (`gate:`: a command, or every object ready for a while). A failed target or gate \
+holds the later waves back (--continue-on-failure goes on; --fail-fast starts nothing more). \
+--until WAVE and --only TARGETS roll out part of the tree. With --plan FILE, apply the targets \
+of a plan made by `charter plan --out` in its waves, refusing a target whose rendered objects \
+or live state no longer match the plan (and a plan from another charter version or edited by \
+hand); planned targets without changes are left alone. Exit code 1 when any target or gate \
+failed or was refused. See docs/fleet.md.",
+        after_help = "Examples:\n  charter apply deploy/app --wait\n  charter apply deploy/app --wait --until staging\n  charter apply deploy/app --only prod/eastus\n  charter plan deploy/app --out plan.json && charter apply --plan plan.json --wait"
     )]
     Apply(diff_cmds::ApplyArgs),
     /// Print charter's version.

@@ -63,22 +63,8 @@ impl Reporter {
 
     /// Handles one event.
     pub fn report(&self, p: Progress<'_>) {
-        match p {
-            Progress::Repaired {
-                release,
-                namespace,
-                revision,
-            } => {
-                return self.line(&format!(
-                    "release {namespace}/{release}: revision {revision} was left pending by an operation that died; marked failed"
-                ));
-            }
-            Progress::RollingBack { error, revision } => {
-                return self.line(&format!(
-                    "--atomic: {error}; rolling back to revision {revision}"
-                ));
-            }
-            _ => {}
+        if let Some(msg) = notice(p) {
+            return self.line(&msg);
         }
         if let Some(bar) = self.bar() {
             match p {
@@ -106,30 +92,9 @@ impl Reporter {
             }
             return;
         }
-        match p {
-            Progress::Phase(..)
-            | Progress::Unchanged(_)
-            | Progress::Repaired { .. }
-            | Progress::RollingBack { .. } => {}
-            Progress::Applied(i) => eprintln!("applied {}", i.display()),
-            Progress::Pruned(i) => eprintln!("pruned {}", i.display()),
-            Progress::Kept(i) => eprintln!("kept {} ({ANNOTATION_POLICY}: keep)", i.display()),
-            Progress::Deleted(i) => eprintln!("deleted {}", i.display()),
-            Progress::Waiting {
-                pending,
-                total,
-                example,
-            } => {
-                let mut last = self.last_pending.lock().unwrap_or_else(|e| e.into_inner());
-                if *last != Some(pending) {
-                    *last = Some(pending);
-                    if pending == 0 {
-                        eprintln!("ready: all {total}");
-                    } else {
-                        eprintln!("waiting: {pending} of {total} not ready, e.g. {example}");
-                    }
-                }
-            }
+        let mut last = self.last_pending.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(line) = plain_line(p, &mut last) {
+            eprintln!("{line}");
         }
     }
 
@@ -140,6 +105,55 @@ impl Reporter {
             bar.finish_and_clear();
         }
         *self.last_pending.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+}
+
+/// The message of an event that is not progress but news (a repaired revision, an --atomic
+/// rollback), shown on a terminal too.
+pub fn notice(p: Progress<'_>) -> Option<String> {
+    match p {
+        Progress::Repaired {
+            release,
+            namespace,
+            revision,
+        } => Some(format!(
+            "release {namespace}/{release}: revision {revision} was left pending by an operation that died; marked failed"
+        )),
+        Progress::RollingBack { error, revision } => Some(format!(
+            "--atomic: {error}; rolling back to revision {revision}"
+        )),
+        _ => None,
+    }
+}
+
+/// The line a [`Progress`] event prints where there is no terminal (CI logs, pipes), if any:
+/// one per change, and a waiting line only when the count of pending objects changed since
+/// `last_pending`.
+pub fn plain_line(p: Progress<'_>, last_pending: &mut Option<usize>) -> Option<String> {
+    match p {
+        Progress::Phase(..)
+        | Progress::Unchanged(_)
+        | Progress::Repaired { .. }
+        | Progress::RollingBack { .. } => None,
+        Progress::Applied(i) => Some(format!("applied {}", i.display())),
+        Progress::Pruned(i) => Some(format!("pruned {}", i.display())),
+        Progress::Kept(i) => Some(format!("kept {} ({ANNOTATION_POLICY}: keep)", i.display())),
+        Progress::Deleted(i) => Some(format!("deleted {}", i.display())),
+        Progress::Waiting {
+            pending,
+            total,
+            example,
+        } => {
+            if *last_pending == Some(pending) {
+                return None;
+            }
+            *last_pending = Some(pending);
+            Some(if pending == 0 {
+                format!("ready: all {total}")
+            } else {
+                format!("waiting: {pending} of {total} not ready, e.g. {example}")
+            })
+        }
     }
 }
 

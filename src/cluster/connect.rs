@@ -38,6 +38,31 @@ pub fn kubeconfig_path(flag: Option<&Path>) -> Result<PathBuf, ClusterError> {
     })
 }
 
+/// The API server URL that `context` (default: the current one) of the kubeconfig
+/// [`kubeconfig_path`] picks points at, read from the file alone, without connecting; `None`
+/// when the file, the context or its cluster is not there (connecting then says why).
+pub fn server_url(kubeconfig: Option<&Path>, context: Option<&str>) -> Option<String> {
+    let kc = Kubeconfig::read_from(kubeconfig_path(kubeconfig).ok()?).ok()?;
+    let name = context.map(str::to_string).or(kc.current_context)?;
+    let cluster = kc
+        .contexts
+        .iter()
+        .find(|c| c.name == name)?
+        .context
+        .as_ref()?
+        .cluster
+        .clone();
+    let server = kc
+        .clusters
+        .iter()
+        .find(|c| c.name == cluster)?
+        .cluster
+        .as_ref()?
+        .server
+        .clone()?;
+    Some(server.trim_end_matches('/').to_string())
+}
+
 impl Cluster {
     /// Connects using a kubeconfig (see [`kubeconfig_path`]) and an optional context; inside a
     /// Pod without a kubeconfig, uses the in-cluster config.

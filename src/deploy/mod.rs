@@ -9,14 +9,23 @@
 //!
 //! The stack root is the topmost directory with a `charter.yaml` found walking up from the
 //! target (stopping at a repository root, or at a `charter.yaml` that says `root: true`).
+//!
+//! A whole tree rolls out in waves ([`rollout`]: `wave:`, `after:` and `gate:` in any level);
+//! targets that would deploy the same release are refused ([`collision`]).
+
+pub mod collision;
+pub mod rollout;
 
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+pub use collision::{Destination, SharedRelease, refuse_shared_releases};
+pub use rollout::{Gate, GateSpec, LevelGate, Rollout, Wave};
+
 use crate::diff::{IgnoreRule, IgnoreRuleError, IgnoreSpec};
 use crate::oci::RegistrySettings;
-use crate::yaml::PathSeg;
+use crate::yaml::{LineTree, PathSeg};
 
 /// The names of the layer files looked for at each level of a deploy tree.
 pub const VALUES_FILE: &str = "values.yaml";
@@ -92,6 +101,27 @@ pub enum TargetError {
         /// What is wrong.
         source: IgnoreRuleError,
     },
+    /// A malformed `wave:`, `after:` or `gate:` in charter.yaml.
+    #[error("{path}:{line}: {message}")]
+    Rollout {
+        /// The charter.yaml.
+        path: PathBuf,
+        /// 1-based line of the setting.
+        line: usize,
+        /// What is wrong and what to do.
+        message: String,
+    },
+    /// `after:` entries that make targets wait for each other in a loop.
+    #[error(
+        "the waves of this deploy tree form a cycle: {cycle}. Remove one of these `after:` entries"
+    )]
+    WaveCycle {
+        /// Each step of the loop: the target, what it waits for, and the charter.yaml:line.
+        cycle: String,
+    },
+    /// Two or more targets deploy the same release into the same namespace of the same cluster.
+    #[error("{}", collision::describe(.0))]
+    SharedRelease(Vec<SharedRelease>),
     /// A file could not be read.
     #[error("cannot read {path}: {source}")]
     Io {
@@ -148,6 +178,35 @@ pub struct StackConfig {
     /// `insecureSkipTlsVerify`, `plainHttp`); deeper levels override field by field.
     #[serde(default)]
     pub registry: RegistrySettings,
+    /// The wave this level's targets roll out in (docs/fleet.md); a deeper level's wins.
+    #[serde(default)]
+    pub wave: Option<u32>,
+    /// Levels or targets (paths below the stack root, e.g. `staging`) whose targets must all be
+    /// done before this level's targets start: one or a list. They add up from the root down.
+    #[serde(default, deserialize_with = "rollout::one_or_many")]
+    pub after: Vec<String>,
+    /// A check run once this level's targets are applied, before the next wave starts: a
+    /// command, or `{command, readyFor, timeout}`.
+    #[serde(default)]
+    pub gate: Option<GateSpec>,
+}
+
+/// A setting of one charter.yaml level, with where it is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Setting<T> {
+    /// The value.
+    pub value: T,
+    /// The charter.yaml.
+    pub file: PathBuf,
+    /// Its 1-based line.
+    pub line: usize,
+}
+
+impl<T> Setting<T> {
+    /// `file:line`.
+    pub fn at(&self) -> String {
+        format!("{}:{}", self.file.display(), self.line)
+    }
 }
 
 /// A chart named by repository and name in a deploy tree.
@@ -204,6 +263,12 @@ pub struct Target {
     pub configs: Vec<PathBuf>,
     /// The diff ignore rules of every level, root first, each with its charter.yaml file:line.
     pub ignore: Vec<IgnoreRule>,
+    /// `wave:` of the deepest level that sets one.
+    pub wave: Option<Setting<u32>>,
+    /// `after:` of every level, root first: levels named by their path below the root.
+    pub after: Vec<Setting<String>>,
+    /// `gate:` of every level, root first.
+    pub gates: Vec<LevelGate>,
 }
 
 /// Whether `path` is inside a deploy tree (a charter.yaml in it or above it).
@@ -279,12 +344,53 @@ pub fn resolve(dir: &Path) -> Result<Target, TargetError> {
     let mut layers = Vec::new();
     let mut configs = Vec::new();
     let mut ignore = Vec::new();
-    for (level_dir, level) in &levels {
+    let mut wave = None;
+    let mut after = Vec::new();
+    let mut gates = Vec::new();
+    for (i, (level_dir, level)) in levels.iter().enumerate() {
         let cfg_path = level_dir.join(CONFIG_FILE);
         let cfg = if cfg_path.is_file() {
             configs.push(cfg_path.clone());
             let (cfg, src) = read_config_source(&cfg_path)?;
-            ignore.extend(ignore_rules(&cfg_path, &src, &cfg.ignore)?);
+            let positioned = !cfg.ignore.is_empty()
+                || cfg.wave.is_some()
+                || !cfg.after.is_empty()
+                || cfg.gate.is_some();
+            let lines = positioned
+                .then(|| crate::yaml::parse_str_with_lines(&src, &cfg_path.display().to_string()))
+                .and_then(Result::ok)
+                .map(|(_, lines)| lines);
+            let line = |at: &[&str]| line_of(lines.as_ref(), at);
+            ignore.extend(ignore_rules(&cfg_path, lines.as_ref(), &cfg.ignore)?);
+            if let Some(w) = cfg.wave {
+                wave = Some(Setting {
+                    value: w,
+                    file: cfg_path.clone(),
+                    line: line(&["wave"]),
+                });
+            }
+            for (j, a) in cfg.after.iter().enumerate() {
+                let at = line_of_seq(lines.as_ref(), "after", j);
+                after.push(Setting {
+                    value: rollout::level_path(a, &cfg_path, at)?,
+                    file: cfg_path.clone(),
+                    line: at,
+                });
+            }
+            if let Some(spec) = &cfg.gate {
+                let at = line(&["gate"]);
+                gates.push(LevelGate {
+                    root: root.clone(),
+                    level: names[..i].join("/"),
+                    gate: spec.to_gate().map_err(|message| TargetError::Rollout {
+                        path: cfg_path.clone(),
+                        line: at,
+                        message,
+                    })?,
+                    file: cfg_path.clone(),
+                    line: at,
+                });
+            }
             cfg
         } else {
             StackConfig::default()
@@ -395,6 +501,9 @@ pub fn resolve(dir: &Path) -> Result<Target, TargetError> {
         layers,
         configs,
         ignore,
+        wave,
+        after,
+        gates,
     })
 }
 
@@ -459,20 +568,25 @@ fn read_config_source(path: &Path) -> Result<(StackConfig, String), TargetError>
     Ok((cfg, src))
 }
 
-/// Validates one charter.yaml's ignore rules and tags each with its file:line. The typed
-/// parser keeps no positions, so the lines come from a second, line-tracking parse; it only
-/// runs when the file has rules.
+/// The line of a key path in a charter.yaml. The typed parser keeps no positions, so the lines
+/// come from a second, line-tracking parse, made only for files whose settings need them.
+fn line_of(lines: Option<&LineTree>, at: &[&str]) -> usize {
+    let path: Vec<PathSeg> = at.iter().map(|k| PathSeg::Key(k.to_string())).collect();
+    lines.and_then(|l| l.line_of(&path)).unwrap_or(1)
+}
+
+/// The line of item `i` of a list under `key` (or of `key` itself when it holds one string).
+fn line_of_seq(lines: Option<&LineTree>, key: &str, i: usize) -> usize {
+    let path = [PathSeg::Key(key.into()), PathSeg::Index(i)];
+    lines.and_then(|l| l.line_of(&path)).unwrap_or(1)
+}
+
+/// Validates one charter.yaml's ignore rules and tags each with its file:line.
 fn ignore_rules(
     path: &Path,
-    src: &str,
+    lines: Option<&LineTree>,
     specs: &[IgnoreSpec],
 ) -> Result<Vec<IgnoreRule>, TargetError> {
-    if specs.is_empty() {
-        return Ok(Vec::new());
-    }
-    let lines = crate::yaml::parse_str_with_lines(src, &path.display().to_string())
-        .ok()
-        .map(|(_, lines)| lines);
     specs
         .iter()
         .enumerate()
@@ -482,7 +596,7 @@ fn ignore_rules(
                 PathSeg::Index(i),
                 PathSeg::Key("path".into()),
             ];
-            let line = lines.as_ref().and_then(|l| l.line_of(&at)).unwrap_or(1);
+            let line = lines.and_then(|l| l.line_of(&at)).unwrap_or(1);
             spec.to_rule()
                 .map(|r| r.with_source(path, line))
                 .map_err(|source| TargetError::Ignore {

@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::error::{OpError, Progress, Report};
 use super::live::{LiveIndex, LiveObject, Lookup};
 use super::session::Session;
+use crate::cluster::Cluster;
 use crate::cluster::readiness::{Readiness, readiness};
 use crate::object::ObjectRef;
 
@@ -35,13 +36,7 @@ impl Session<'_> {
         let deadline = tokio::time::Instant::now() + timeout;
         report(Progress::Phase("waiting", items.len()));
         loop {
-            let live = LiveIndex::read(self.cluster, &self.release, items.iter().copied()).await?;
-            let mut pending = Vec::new();
-            for item in items {
-                if let Some(why) = self.not_yet(item, &live, until).await? {
-                    pending.push(format!("{} ({why})", item.display()));
-                }
-            }
+            let pending = pending(self.cluster, &self.release, items, until).await?;
             report(Progress::Waiting {
                 pending: pending.len(),
                 total: items.len(),
@@ -59,32 +54,49 @@ impl Session<'_> {
             tokio::time::sleep(POLL).await;
         }
     }
+}
 
-    /// Why `item` is not yet as `until` says, or `None` when it is.
-    async fn not_yet(
-        &self,
-        item: &ObjectRef,
-        live: &LiveIndex,
-        until: Until,
-    ) -> Result<Option<String>, OpError> {
-        if until == Until::Gone {
-            return Ok(
-                matches!(live.lookup(item), Lookup::Present(_)).then(|| "still there".into())
-            );
+/// The objects of `items` (of `release`) that are not yet as `until` says, each as
+/// `Kind/name (why)`; empty when all are. One round of a wait, for waits of every shape (a
+/// deploy's `--wait`, a rollout gate's soak).
+pub async fn pending(
+    cluster: &Cluster,
+    release: &str,
+    items: &[&ObjectRef],
+    until: Until,
+) -> Result<Vec<String>, OpError> {
+    let live = LiveIndex::read(cluster, release, items.iter().copied()).await?;
+    let mut pending = Vec::new();
+    for item in items {
+        if let Some(why) = not_yet(cluster, item, &live, until).await? {
+            pending.push(format!("{} ({why})", item.display()));
         }
-        let state = match live.lookup(item) {
-            Lookup::Present(LiveObject {
-                full: Some(obj), ..
-            }) => readiness(obj),
-            Lookup::Absent => Readiness::Pending("not found".into()),
-            Lookup::Present(_) | Lookup::Unknown => match self.cluster.get_object(item).await? {
-                Some(obj) => readiness(&obj),
-                None => Readiness::Pending("not found".into()),
-            },
-        };
-        Ok(match state {
-            Readiness::Ready => None,
-            Readiness::Pending(why) | Readiness::Failed(why) => Some(why),
-        })
     }
+    Ok(pending)
+}
+
+/// Why `item` is not yet as `until` says, or `None` when it is.
+async fn not_yet(
+    cluster: &Cluster,
+    item: &ObjectRef,
+    live: &LiveIndex,
+    until: Until,
+) -> Result<Option<String>, OpError> {
+    if until == Until::Gone {
+        return Ok(matches!(live.lookup(item), Lookup::Present(_)).then(|| "still there".into()));
+    }
+    let state = match live.lookup(item) {
+        Lookup::Present(LiveObject {
+            full: Some(obj), ..
+        }) => readiness(obj),
+        Lookup::Absent => Readiness::Pending("not found".into()),
+        Lookup::Present(_) | Lookup::Unknown => match cluster.get_object(item).await? {
+            Some(obj) => readiness(&obj),
+            None => Readiness::Pending("not found".into()),
+        },
+    };
+    Ok(match state {
+        Readiness::Ready => None,
+        Readiness::Pending(why) | Readiness::Failed(why) => Some(why),
+    })
 }
