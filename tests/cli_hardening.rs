@@ -99,7 +99,7 @@ fn plan_and_apply_refuse_colliding_targets_before_contacting_a_cluster() {
             err.contains("prod/a") && err.contains("prod/b") && err.contains("release prod/app"),
             "{cmd:?}: {err}"
         );
-        assert!(!err.contains("127.0.0.1:1"), "{cmd:?}: {err}");
+        assert!(!err.contains("cannot reach"), "{cmd:?}: {err}");
     }
 }
 

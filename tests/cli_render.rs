@@ -190,7 +190,7 @@ fn show_only_output_dir_and_notes() {
 
     let out = ok(&["template", "testdata/deploy/demo/prod/westus", "--notes"]);
     assert!(
-        out.contains("NOTES:\ndemo (chart demo-1.4.0) is installed in namespace demo."),
+        out.contains("NOTES:\ndemo (chart demo-1.4.0) is installed in namespace demo-prod-westus."),
         "{out}"
     );
     assert!(out.contains("https://westus.demo.example.com"), "{out}");

@@ -102,7 +102,9 @@ pub fn run(
             (targets, file.ignore)
         }
         ApplyTargets::Tree(dir) => {
-            let targets = leaves(dir)?
+            let leaves = leaves(dir)?;
+            super::check_collisions(globals, &leaves)?;
+            let targets = leaves
                 .into_iter()
                 .map(|l| (target_name(&l).0, l, None))
                 .collect();

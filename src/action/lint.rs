@@ -111,6 +111,10 @@ pub fn run(globals: &Globals, req: &LintRequest) -> Result<LintReport, Error> {
                 req.path.display()
             )));
         }
+        if let Err(e) = super::check_collisions(globals, &leaves) {
+            let subject = req.path.display().to_string();
+            report.push(Severity::Error, &subject, &subject, e.to_string());
+        }
         let mut charts_seen: Vec<PathBuf> = Vec::new();
         for leaf in leaves {
             report.linted += 1;

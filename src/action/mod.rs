@@ -303,6 +303,56 @@ pub fn leaves(dir: &Path) -> Result<Vec<PathBuf>, Error> {
     Ok(leaves)
 }
 
+/// Refuses a deploy tree in which two targets deploy the same release to the same namespace
+/// of the same cluster (after `--kube-context`, `--kubeconfig` and `-n`, which apply to every
+/// target), naming them. Targets that do not resolve are left to the command, which reports
+/// them one by one.
+pub fn check_collisions(globals: &Globals, leaves: &[PathBuf]) -> Result<(), Error> {
+    let targets: Vec<Target> = leaves
+        .iter()
+        .filter_map(|l| deploy::resolve(l).ok())
+        .collect();
+    let mut servers: std::collections::HashMap<(Option<PathBuf>, Option<String>), String> =
+        Default::default();
+    let found = deploy::collisions(&targets, |t| {
+        let kubeconfig = globals.kubeconfig.clone().or_else(|| t.kubeconfig.clone());
+        let context = globals
+            .kube_context
+            .clone()
+            .or_else(|| t.kube_context.clone());
+        let cluster = servers
+            .entry((kubeconfig.clone(), context.clone()))
+            .or_insert_with(|| {
+                match crate::cluster::server_of(kubeconfig.as_deref(), context.as_deref()) {
+                    // The server alone: two contexts (users) of one cluster are one cluster.
+                    Some((_, server)) => format!("the cluster at {server}"),
+                    None => format!(
+                        "the cluster of {} in {}",
+                        context.map_or("the current context".into(), |c| format!("context {c}")),
+                        kubeconfig.map_or("the default kubeconfig".into(), |k| k
+                            .display()
+                            .to_string())
+                    ),
+                }
+            })
+            .clone();
+        deploy::Destination {
+            cluster,
+            namespace: globals
+                .namespace
+                .clone()
+                .or_else(|| t.namespace.clone())
+                .unwrap_or_else(|| "default".into()),
+            release: t.release.clone(),
+        }
+    });
+    if found.is_empty() {
+        Ok(())
+    } else {
+        Err(TargetError::Collisions(found).into())
+    }
+}
+
 /// A target's name below its stack root (`prod/westus`) and kube context, or its path when it
 /// cannot be resolved (acting on it then reports why).
 pub fn target_name(dir: &Path) -> (String, Option<String>) {

@@ -53,6 +53,7 @@ pub struct Plan {
 /// Diffs every target below `req.dir`, `req.parallel` at a time.
 pub fn run(globals: &Globals, req: &PlanRequest) -> Result<Plan, Error> {
     let leaves = leaves(&req.dir)?;
+    super::check_collisions(globals, &leaves)?;
     let rt = super::runtime()?;
     let targets = rt.block_on(async {
         let limit = Arc::new(tokio::sync::Semaphore::new(req.parallel));

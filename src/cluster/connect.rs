@@ -38,6 +38,32 @@ pub fn kubeconfig_path(flag: Option<&Path>) -> Result<PathBuf, ClusterError> {
     })
 }
 
+/// The context and API server URL a kubeconfig context names, read from the file without
+/// contacting the server (to tell whether two targets deploy to the same cluster). `None` when
+/// the kubeconfig, the context or its cluster cannot be found; connecting says why.
+pub fn server_of(kubeconfig: Option<&Path>, context: Option<&str>) -> Option<(String, String)> {
+    let path = kubeconfig_path(kubeconfig).ok()?;
+    let kc = Kubeconfig::read_from(&path).ok()?;
+    let name = context.map(str::to_string).or(kc.current_context)?;
+    let cluster = kc
+        .contexts
+        .iter()
+        .find(|c| c.name == name)?
+        .context
+        .as_ref()?
+        .cluster
+        .clone();
+    let server = kc
+        .clusters
+        .iter()
+        .find(|c| c.name == cluster)?
+        .cluster
+        .as_ref()?
+        .server
+        .clone()?;
+    Some((name, server.trim_end_matches('/').to_string()))
+}
+
 impl Cluster {
     /// Connects using a kubeconfig (see [`kubeconfig_path`]) and an optional context; inside a
     /// Pod without a kubeconfig, uses the in-cluster config.

@@ -91,6 +91,9 @@ pub enum TargetError {
         /// What is wrong.
         source: IgnoreRuleError,
     },
+    /// Targets of one tree that would deploy the same release.
+    #[error("{}", describe_collisions(.0))]
+    Collisions(Vec<Collision>),
     /// A file could not be read.
     #[error("cannot read {path}: {source}")]
     Io {
@@ -195,6 +198,79 @@ pub struct Target {
     pub configs: Vec<PathBuf>,
     /// The diff ignore rules of every level, root first, each with its charter.yaml file:line.
     pub ignore: Vec<IgnoreRule>,
+}
+
+/// Where a target deploys: one release in one namespace of one cluster. Two targets with the
+/// same destination would overwrite each other's release.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Destination {
+    /// The cluster, as far as it can be told without contacting it: its server URL, or the
+    /// context and kubeconfig that name it.
+    pub cluster: String,
+    /// The namespace.
+    pub namespace: String,
+    /// The release name.
+    pub release: String,
+}
+
+/// Targets that share one [`Destination`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Collision {
+    /// Where they all deploy.
+    pub destination: Destination,
+    /// The targets' names below their stack root, sorted.
+    pub targets: Vec<String>,
+}
+
+/// The groups of targets that deploy the same release to the same namespace of the same
+/// cluster, by destination. `destination` says where a target deploys (the caller applies
+/// command-line overrides and reads kubeconfigs). `plan`, `apply` and `lint` refuse a tree with
+/// any, before anything runs: applying it would upgrade one release once per target, the last
+/// one winning.
+pub fn collisions<'a>(
+    targets: impl IntoIterator<Item = &'a Target>,
+    mut destination: impl FnMut(&Target) -> Destination,
+) -> Vec<Collision> {
+    let mut by_destination: std::collections::BTreeMap<Destination, Vec<String>> =
+        Default::default();
+    for t in targets {
+        by_destination
+            .entry(destination(t))
+            .or_default()
+            .push(t.name.clone());
+    }
+    by_destination
+        .into_iter()
+        .filter(|(_, names)| names.len() > 1)
+        .map(|(destination, mut targets)| {
+            targets.sort();
+            Collision {
+                destination,
+                targets,
+            }
+        })
+        .collect()
+}
+
+fn describe_collisions(collisions: &[Collision]) -> String {
+    let lines: Vec<String> = collisions
+        .iter()
+        .map(|c| {
+            let d = &c.destination;
+            let names = match c.targets.as_slice() {
+                [a, b] => format!("targets {a} and {b} both deploy"),
+                many => format!("targets {} all deploy", many.join(", ")),
+            };
+            format!(
+                "{names} release {}/{} to {}, so applying the tree would upgrade that one release once per target, the last one winning",
+                d.namespace, d.release, d.cluster
+            )
+        })
+        .collect();
+    format!(
+        "{}. Give each target its own release: set `namespace:`, `release:` or `kubeContext:` in the charter.yaml of its environment or region",
+        lines.join("; ")
+    )
 }
 
 /// Whether `path` is inside a deploy tree (a charter.yaml in it or above it, below the
@@ -711,6 +787,38 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(msg.contains("charter.yaml") && msg.contains("knd"), "{msg}");
+    }
+
+    #[test]
+    fn targets_sharing_a_destination_collide() {
+        let t = tree();
+        let app = t.path().join("app");
+        let targets: Vec<Target> = leaves(&app)
+            .unwrap()
+            .iter()
+            .map(|l| resolve(l).unwrap())
+            .collect();
+        let dest = |t: &Target| Destination {
+            cluster: t.kube_context.clone().unwrap_or_else(|| "default".into()),
+            namespace: t.namespace.clone().unwrap_or_default(),
+            release: t.release.clone(),
+        };
+        let found = collisions(&targets, dest);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].targets, ["prod/eastus", "prod/westus"]);
+        let msg = TargetError::Collisions(found).to_string();
+        assert!(
+            msg.starts_with("targets prod/eastus and prod/westus both deploy release web/app to prod"),
+            "{msg}"
+        );
+        // A namespace of its own separates a target.
+        std::fs::write(app.join("prod/westus/charter.yaml"), "namespace: web-west\n").unwrap();
+        let targets: Vec<Target> = leaves(&app)
+            .unwrap()
+            .iter()
+            .map(|l| resolve(l).unwrap())
+            .collect();
+        assert!(collisions(&targets, dest).is_empty());
     }
 
     #[test]
