@@ -9,7 +9,7 @@ use clap::Args;
 use super::args::{ChartArgs, DeployFlags};
 use super::output::print_record_summary;
 use super::progress::Reporter;
-use super::{CliError, CmdResult, Format, GlobalArgs, OutputFormat};
+use super::{CliError, CmdResult, Format, GlobalArgs, OutputFormat, printed};
 use crate::action::apply::{ApplyRequest, ApplyTargets, TargetEvent};
 use crate::action::diff::{DiffRequest, TargetDiff, secrets_shown};
 use crate::action::plan::{PlanRequest, Planned};
@@ -90,7 +90,7 @@ fn warn_unmatched(prefix: &str, report: &DiffReport) {
             .as_ref()
             .map(|s| s.to_string())
             .unwrap_or_else(|| "--ignore".to_string());
-        eprintln!(
+        say!(
             "warning: {prefix}ignore rule `{r}` ({from}) matched no field of any object it selects; remove it or fix its path/selector"
         );
     }
@@ -109,19 +109,20 @@ pub fn diff(global: &GlobalArgs, args: DiffArgs, sets: Vec<SetFlag>) -> CmdResul
     };
     let td = action::diff::run(&global.globals(), &req)?;
     for w in &td.warnings {
-        eprintln!("warning: {w}");
+        say!("warning: {w}");
     }
     warn_unmatched("", &td.report);
-    match global.format {
-        Some(Format::Json) => print!("{}", render_json(&td.report)),
+    let text = match global.format {
+        Some(Format::Json) => render_json(&td.report),
         Some(Format::Markdown) => {
             let title = format!("charter diff: {}/{}", td.namespace, td.release);
-            print!("{}", render_markdown(&td.report, &title));
+            render_markdown(&td.report, &title)
         }
-        Some(Format::Yaml) => print!("{}", crate::yaml::to_yaml(&to_json(&td.report))),
-        Some(Format::Table) | None => print!("{}", render_text(&td.report, color(global))),
-    }
-    Ok(td.report.summary.exit_code(args.diff.fail_on_drift))
+        Some(Format::Yaml) => crate::yaml::to_yaml(&to_json(&td.report)),
+        Some(Format::Table) | None => render_text(&td.report, color(global)),
+    };
+    let code = td.report.summary.exit_code(args.diff.fail_on_drift);
+    printed(code, out!("{text}").map_err(Into::into))
 }
 
 fn summary_table(planned: &[Planned], markdown: bool) -> String {
@@ -227,15 +228,33 @@ pub fn plan(global: &GlobalArgs, args: PlanArgs) -> CmdResult {
         match &p.result {
             Ok(d) => {
                 for w in &d.warnings {
-                    eprintln!("warning: target {}: {w}", p.name);
+                    say!("warning: target {}: {w}", p.name);
                 }
                 warn_unmatched(&format!("target {}: ", p.name), &d.report);
             }
             // Connection errors already name the target.
-            Err(e @ Error::InTarget { .. }) => eprintln!("error: {e}"),
-            Err(e) => eprintln!("error: target {} ({}): {e}", p.name, p.dir.display()),
+            Err(e @ Error::InTarget { .. }) => say!("error: {e}"),
+            Err(e) => say!("error: target {} ({}): {e}", p.name, p.dir.display()),
         }
     }
+    let code = plan.exit_code(args.diff.fail_on_drift);
+    let shown = print_plan(global, &args, &plan);
+    if let Some(out) = &args.out {
+        std::fs::write(out, plan.file(false).to_json()).map_err(|e| {
+            CliError::new(format!("cannot write the plan to {}: {e}", out.display()))
+        })?;
+        say!("plan written to {}", out.display());
+    }
+    printed(code, shown)
+}
+
+/// Prints a plan: each target's diff and the summary table, or the plan as data.
+fn print_plan(
+    global: &GlobalArgs,
+    args: &PlanArgs,
+    plan: &action::plan::Plan,
+) -> Result<(), CliError> {
+    let planned = &plan.targets;
     let header = |p: &Planned, d: &TargetDiff| {
         format!(
             "target {}: release {}/{}, context {}",
@@ -244,21 +263,21 @@ pub fn plan(global: &GlobalArgs, args: PlanArgs) -> CmdResult {
     };
     match global.format {
         Some(Format::Json) => {
-            println!("{}", serde_json::to_string_pretty(&plan.file(true))?);
+            outln!("{}", serde_json::to_string_pretty(&plan.file(true))?)?;
         }
         Some(Format::Yaml) => {
             let doc = serde_json::to_value(plan.file(true))?;
-            print!("{}", crate::yaml::to_yaml(&doc));
+            out!("{}", crate::yaml::to_yaml(&doc))?;
         }
         Some(Format::Markdown) => {
-            println!("# charter plan: {}\n", args.dir.display());
-            print!("{}", summary_table(planned, true));
+            outln!("# charter plan: {}\n", args.dir.display())?;
+            out!("{}", summary_table(planned, true))?;
             for p in planned {
                 if let Ok(d) = &p.result
                     && (d.report.summary.has_changes() || d.report.summary.has_drift())
                 {
-                    println!();
-                    print!("{}", render_markdown(&d.report, &header(p, d)));
+                    outln!()?;
+                    out!("{}", render_markdown(&d.report, &header(p, d)))?;
                 }
             }
         }
@@ -268,21 +287,15 @@ pub fn plan(global: &GlobalArgs, args: PlanArgs) -> CmdResult {
                 if let Ok(d) = &p.result
                     && (d.report.summary.has_changes() || d.report.summary.has_drift())
                 {
-                    println!("=== {}\n", header(p, d));
-                    print!("{}", render_text(&d.report, color));
-                    println!();
+                    outln!("=== {}\n", header(p, d))?;
+                    out!("{}", render_text(&d.report, color))?;
+                    outln!()?;
                 }
             }
-            print!("{}", summary_table(planned, false));
+            out!("{}", summary_table(planned, false))?;
         }
     }
-    if let Some(out) = &args.out {
-        std::fs::write(out, plan.file(false).to_json()).map_err(|e| {
-            CliError::new(format!("cannot write the plan to {}: {e}", out.display()))
-        })?;
-        eprintln!("plan written to {}", out.display());
-    }
-    Ok(plan.exit_code(args.diff.fail_on_drift))
+    Ok(())
 }
 
 /// `charter apply`.
@@ -311,7 +324,7 @@ pub fn apply(global: &GlobalArgs, args: ApplyArgs) -> CmdResult {
             &|p| rep.report(p),
             &mut |event| match event {
                 TargetEvent::Started { name, dir } => {
-                    eprintln!("==> target {name} ({})", dir.display())
+                    say!("==> target {name} ({})", dir.display())
                 }
                 TargetEvent::Deployed(record) => {
                     rep.finish();
@@ -321,22 +334,25 @@ pub fn apply(global: &GlobalArgs, args: ApplyArgs) -> CmdResult {
                 }
                 TargetEvent::Failed { name, dir, why } => {
                     rep.finish();
-                    eprintln!("error: target {name} ({}): {why}", dir.display())
+                    say!("error: target {name} ({}): {why}", dir.display())
                 }
             },
         )?;
     rep.finish();
-    printed?;
-    let w = results.iter().map(|r| r.0.len()).max().unwrap_or(6).max(6);
-    println!("\n{:<w$}  RESULT", "TARGET");
-    for (n, r) in &results {
-        println!("{n:<w$}  {r}");
-    }
     let failed = results.iter().any(|(_, o)| {
         matches!(
             o,
             action::apply::Outcome::Refused(_) | action::apply::Outcome::Failed(_)
         )
     });
-    Ok(if failed { 1 } else { 0 })
+    let code = if failed { 1 } else { 0 };
+    let table = printed.and_then(|()| {
+        let w = results.iter().map(|r| r.0.len()).max().unwrap_or(6).max(6);
+        outln!("\n{:<w$}  RESULT", "TARGET")?;
+        for (n, r) in &results {
+            outln!("{n:<w$}  {r}")?;
+        }
+        Ok(())
+    });
+    super::printed(code, table)
 }

@@ -5,6 +5,32 @@
 //! ([`args`]), calls the action, and prints the typed result. Exit codes: 0 ok, 1 error, 2
 //! "changes present" (diff/plan).
 
+/// `print!` to stdout that returns the write error instead of panicking: a reader that went
+/// away (`charter history | head -1`) ends the command quietly ([`CliError::is_broken_pipe`]).
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stdout(), $($arg)*)
+    }};
+}
+
+/// `println!` to stdout that returns the write error; see [`out!`].
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout(), $($arg)*)
+    }};
+}
+
+/// `eprintln!` that never panics: a message on stderr that cannot be written (stderr closed)
+/// must not stop a deploy halfway.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod args;
 mod diff_cmds;
 mod output;
@@ -201,6 +227,7 @@ any target failed or was refused.",
 pub struct CliError {
     message: String,
     code: i32,
+    broken_pipe: bool,
 }
 
 impl CliError {
@@ -208,7 +235,42 @@ impl CliError {
         CliError {
             message: message.to_string(),
             code: 1,
+            broken_pipe: false,
         }
+    }
+
+    /// Whether writing the output failed because its reader went away (`| head`): not an
+    /// error of the command, which ends quietly.
+    pub fn is_broken_pipe(&self) -> bool {
+        self.broken_pipe
+    }
+}
+
+/// Whether `e` (or an error it wraps) is a write to a pipe whose reader is gone.
+fn is_broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        let kind = err
+            .downcast_ref::<std::io::Error>()
+            .map(std::io::Error::kind)
+            .or_else(|| {
+                err.downcast_ref::<serde_json::Error>()
+                    .and_then(serde_json::Error::io_error_kind)
+            });
+        if kind == Some(std::io::ErrorKind::BrokenPipe) {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
+}
+
+/// The exit code of a command that printed its result: `code`, also when the reader of its
+/// output went away early (diff and plan keep their "changes present" answer).
+fn printed(code: i32, result: Result<(), CliError>) -> CmdResult {
+    match result {
+        Err(e) if e.is_broken_pipe() => Ok(code),
+        other => other.map(|()| code),
     }
 }
 
@@ -223,9 +285,13 @@ impl GlobalArgs {
     }
 }
 
-impl<E: std::error::Error> From<E> for CliError {
+impl<E: std::error::Error + 'static> From<E> for CliError {
     fn from(e: E) -> Self {
-        CliError::new(e)
+        let broken_pipe = is_broken_pipe(&e);
+        CliError {
+            broken_pipe,
+            ..CliError::new(e)
+        }
     }
 }
 
@@ -255,7 +321,7 @@ pub fn main() -> i32 {
     if cli.global.format == Some(Format::Markdown)
         && !matches!(cli.command, Command::Diff(_) | Command::Plan(_))
     {
-        eprintln!(
+        say!(
             "error: -o markdown is only for `charter diff` and `charter plan`; use table, yaml or json"
         );
         return 1;
@@ -281,21 +347,24 @@ pub fn main() -> i32 {
         Command::Diff(args) => diff_cmds::diff(&cli.global, args, set_flags),
         Command::Plan(args) => diff_cmds::plan(&cli.global, args),
         Command::Apply(args) => diff_cmds::apply(&cli.global, args),
-        Command::Version => {
-            println!("charter {}", env!("CARGO_PKG_VERSION"));
-            Ok(0)
-        }
+        Command::Version => printed(
+            0,
+            outln!("charter {}", env!("CARGO_PKG_VERSION")).map_err(Into::into),
+        ),
         Command::Completion { shell } => {
-            let mut cmd = Cli::command();
-            clap_complete::generate(shell, &mut cmd, "charter", &mut std::io::stdout());
-            Ok(0)
+            // Into a buffer: clap_complete panics when its writer fails (a closed pipe).
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "charter", &mut script);
+            printed(0, std::io::stdout().write_all(&script).map_err(Into::into))
         }
     };
     match result {
         Ok(code) => code,
+        // The reader of the output went away: nothing to say, and nobody to say it to.
+        Err(e) if e.is_broken_pipe() => 0,
         Err(e) => {
             let _ = std::io::stdout().flush();
-            eprintln!("error: {}", e.message.trim_end());
+            say!("error: {}", e.message.trim_end());
             e.code
         }
     }

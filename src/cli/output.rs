@@ -108,7 +108,7 @@ pub fn print_table<W: Write>(
 /// Prints warnings on stderr.
 pub fn warn(lines: &[String]) {
     for l in lines {
-        eprintln!("warning: {l}");
+        say!("warning: {l}");
     }
 }
 
@@ -130,17 +130,17 @@ pub fn summary_json(r: &ReleaseRecord) -> serde_json::Value {
 /// Prints the revision an install, upgrade or rollback wrote.
 pub fn print_record_summary(r: &ReleaseRecord, out: OutputFormat) -> Result<(), CliError> {
     match out {
-        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&summary_json(r))?),
-        OutputFormat::Yaml => print!("{}", crate::yaml::to_yaml(&summary_json(r))),
+        OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(&summary_json(r))?)?,
+        OutputFormat::Yaml => out!("{}", crate::yaml::to_yaml(&summary_json(r)))?,
         OutputFormat::Table => {
-            println!("NAME: {}", r.name);
-            println!("NAMESPACE: {}", r.namespace);
-            println!("REVISION: {}", r.revision);
-            println!("STATUS: {}", r.status);
-            println!("CHART: {}-{}", r.chart.name, r.chart.version);
-            println!("DESCRIPTION: {}", r.description);
+            outln!("NAME: {}", r.name)?;
+            outln!("NAMESPACE: {}", r.namespace)?;
+            outln!("REVISION: {}", r.revision)?;
+            outln!("STATUS: {}", r.status)?;
+            outln!("CHART: {}-{}", r.chart.name, r.chart.version)?;
+            outln!("DESCRIPTION: {}", r.description)?;
             if !r.notes.trim().is_empty() {
-                println!("\nNOTES:\n{}", r.notes.trim_end());
+                outln!("\nNOTES:\n{}", r.notes.trim_end())?;
             }
         }
     }
@@ -151,8 +151,8 @@ pub fn print_record_summary(r: &ReleaseRecord, out: OutputFormat) -> Result<(), 
 pub fn print_summaries(records: &[&ReleaseRecord], out: OutputFormat) -> Result<(), CliError> {
     let v: Vec<_> = records.iter().map(|r| summary_json(r)).collect();
     match out {
-        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&v)?),
-        _ => print!("{}", crate::yaml::to_yaml(&serde_json::Value::Array(v))),
+        OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(&v)?)?,
+        _ => out!("{}", crate::yaml::to_yaml(&serde_json::Value::Array(v)))?,
     }
     Ok(())
 }

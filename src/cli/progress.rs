@@ -57,7 +57,7 @@ impl Reporter {
     pub fn line(&self, msg: &str) {
         match self.bar() {
             Some(bar) => bar.println(msg),
-            None => eprintln!("{msg}"),
+            None => say!("{msg}"),
         }
     }
 
@@ -111,10 +111,10 @@ impl Reporter {
             | Progress::Unchanged(_)
             | Progress::Repaired { .. }
             | Progress::RollingBack { .. } => {}
-            Progress::Applied(i) => eprintln!("applied {}", i.display()),
-            Progress::Pruned(i) => eprintln!("pruned {}", i.display()),
-            Progress::Kept(i) => eprintln!("kept {} ({ANNOTATION_POLICY}: keep)", i.display()),
-            Progress::Deleted(i) => eprintln!("deleted {}", i.display()),
+            Progress::Applied(i) => say!("applied {}", i.display()),
+            Progress::Pruned(i) => say!("pruned {}", i.display()),
+            Progress::Kept(i) => say!("kept {} ({ANNOTATION_POLICY}: keep)", i.display()),
+            Progress::Deleted(i) => say!("deleted {}", i.display()),
             Progress::Waiting {
                 pending,
                 total,
@@ -124,9 +124,9 @@ impl Reporter {
                 if *last != Some(pending) {
                     *last = Some(pending);
                     if pending == 0 {
-                        eprintln!("ready: all {total}");
+                        say!("ready: all {total}");
                     } else {
-                        eprintln!("waiting: {pending} of {total} not ready, e.g. {example}");
+                        say!("waiting: {pending} of {total} not ready, e.g. {example}");
                     }
                 }
             }

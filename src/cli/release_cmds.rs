@@ -177,7 +177,7 @@ fn deploy(global: &GlobalArgs, args: &DeployArgs, sets: Vec<SetFlag>, mode: Mode
             let mut out = std::io::stdout().lock();
             crate::manifest::write_stream(&mut out, all)?;
             if let Some(n) = &rendered.notes {
-                println!("\nNOTES:\n{}", n.trim_end());
+                outln!("\nNOTES:\n{}", n.trim_end())?;
             }
         }
         Installed::Deployed(record) => {
@@ -214,7 +214,7 @@ pub fn uninstall(global: &GlobalArgs, args: UninstallArgs) -> CmdResult {
     let done = uninstall::run(&globals, &req, &|p| rep.report(p));
     rep.finish();
     done?;
-    println!("release \"{}\" uninstalled", req.release.release);
+    outln!("release \"{}\" uninstalled", req.release.release)?;
     Ok(0)
 }
 
@@ -246,12 +246,16 @@ pub fn history(global: &GlobalArgs, args: HistoryArgs) -> CmdResult {
     let records = query::history(&globals, &r, args.max)?;
     match global.output.unwrap_or(OutputFormat::Table) {
         OutputFormat::Table => {
-            println!(
+            outln!(
                 "{:<9} {:<26} {:<16} {:<16} {:<12} DESCRIPTION",
-                "REVISION", "UPDATED", "STATUS", "CHART", "APP VERSION"
-            );
+                "REVISION",
+                "UPDATED",
+                "STATUS",
+                "CHART",
+                "APP VERSION"
+            )?;
             for r in &records {
-                println!(
+                outln!(
                     "{:<9} {:<26} {:<16} {:<16} {:<12} {}",
                     r.revision,
                     r.last_deployed,
@@ -259,7 +263,7 @@ pub fn history(global: &GlobalArgs, args: HistoryArgs) -> CmdResult {
                     format!("{}-{}", r.chart.name, r.chart.version),
                     r.chart.app_version.as_deref().unwrap_or(""),
                     r.description
-                );
+                )?;
             }
         }
         format => print_summaries(&records.iter().collect::<Vec<_>>(), format)?,
@@ -276,17 +280,17 @@ pub fn get(global: &GlobalArgs, args: GetArgs) -> CmdResult {
     match args.what {
         GetWhat::Values => match out {
             Some(OutputFormat::Json) => {
-                println!("{}", serde_json::to_string_pretty(&record.values)?)
+                outln!("{}", serde_json::to_string_pretty(&record.values)?)?
             }
-            _ => print!("{}", crate::yaml::to_yaml(&record.values)),
+            _ => out!("{}", crate::yaml::to_yaml(&record.values))?,
         },
-        GetWhat::Manifest => print!("{}", record.manifest),
-        GetWhat::Notes => println!("{}", record.notes.trim_end()),
+        GetWhat::Manifest => out!("{}", record.manifest)?,
+        GetWhat::Notes => outln!("{}", record.notes.trim_end())?,
         GetWhat::All => match out {
             Some(OutputFormat::Yaml) => {
-                print!("{}", crate::yaml::to_yaml(&serde_json::to_value(&record)?))
+                out!("{}", crate::yaml::to_yaml(&serde_json::to_value(&record)?))?
             }
-            _ => println!("{}", serde_json::to_string_pretty(&record)?),
+            _ => outln!("{}", serde_json::to_string_pretty(&record)?)?,
         },
     }
     Ok(0)
@@ -313,12 +317,17 @@ pub fn list(global: &GlobalArgs, args: ListArgs) -> CmdResult {
     let rows: Vec<ReleaseRecord> = query::list(&global.globals(), &req)?;
     match global.output.unwrap_or(OutputFormat::Table) {
         OutputFormat::Table => {
-            println!(
+            outln!(
                 "{:<24} {:<20} {:<9} {:<32} {:<16} {:<16} APP VERSION",
-                "NAME", "NAMESPACE", "REVISION", "UPDATED", "STATUS", "CHART"
-            );
+                "NAME",
+                "NAMESPACE",
+                "REVISION",
+                "UPDATED",
+                "STATUS",
+                "CHART"
+            )?;
             for r in &rows {
-                println!(
+                outln!(
                     "{:<24} {:<20} {:<9} {:<32} {:<16} {:<16} {}",
                     r.name,
                     r.namespace,
@@ -327,7 +336,7 @@ pub fn list(global: &GlobalArgs, args: ListArgs) -> CmdResult {
                     r.status.as_str(),
                     format!("{}-{}", r.chart.name, r.chart.version),
                     r.chart.app_version.as_deref().unwrap_or("")
-                );
+                )?;
             }
         }
         format => print_summaries(&rows.iter().collect::<Vec<_>>(), format)?,
@@ -350,13 +359,13 @@ pub fn status(global: &GlobalArgs, args: StatusArgs) -> CmdResult {
                 .map(|(o, s)| serde_json::json!({"object": o, "state": s}))
                 .collect();
             if global.output == Some(OutputFormat::Json) {
-                println!("{}", serde_json::to_string_pretty(&v)?);
+                outln!("{}", serde_json::to_string_pretty(&v)?)?;
             } else {
-                print!("{}", crate::yaml::to_yaml(&v));
+                out!("{}", crate::yaml::to_yaml(&v))?;
             }
         }
         OutputFormat::Table => {
-            println!(
+            outln!(
                 "NAME: {}\nNAMESPACE: {}\nREVISION: {}\nSTATUS: {}\nCHART: {}-{}\nUPDATED: {}\nDESCRIPTION: {}",
                 r.name,
                 r.namespace,
@@ -366,13 +375,13 @@ pub fn status(global: &GlobalArgs, args: StatusArgs) -> CmdResult {
                 r.chart.version,
                 r.last_deployed,
                 r.description
-            );
-            println!("\nRESOURCES:");
+            )?;
+            outln!("\nRESOURCES:")?;
             for (o, s) in &s.resources {
-                println!("  {o:<56} {s}");
+                outln!("  {o:<56} {s}")?;
             }
             if !r.notes.trim().is_empty() {
-                println!("\nNOTES:\n{}", r.notes.trim_end());
+                outln!("\nNOTES:\n{}", r.notes.trim_end())?;
             }
         }
     }

@@ -177,18 +177,20 @@ pub fn package(_global: &GlobalArgs, args: PackageArgs) -> CmdResult {
     for chart in &args.charts {
         let done = repo::package(chart, &dest, &opts, args.dependency_update)?;
         for v in &done.vendored {
-            eprintln!(
+            say!(
                 "dependency {} {}: {}",
-                v.locked.name, v.locked.version, v.how
+                v.locked.name,
+                v.locked.version,
+                v.how
             );
         }
-        println!(
+        outln!(
             "Packaged {} {} to {} (sha256:{})",
             done.package.name,
             done.package.version,
             done.path.display(),
             done.package.sha256
-        );
+        )?;
     }
     Ok(0)
 }
@@ -200,17 +202,17 @@ pub fn repo(global: &GlobalArgs, args: RepoArgs) -> CmdResult {
             let done = repo::index(&dir, url.as_deref(), merge.as_deref())?;
             warn(&done.skipped);
             if let (true, Some(m)) = (done.merge_missing, &merge) {
-                eprintln!(
+                say!(
                     "note: --merge {} does not exist yet; writing a fresh index",
                     m.display()
                 );
             }
-            println!(
+            outln!(
                 "Wrote {} ({} charts, {} versions)",
                 done.path.display(),
                 done.index.entries.len(),
                 done.index.len()
-            );
+            )?;
             Ok(0)
         }
         RepoCommand::Add {
@@ -249,15 +251,15 @@ pub fn repo(global: &GlobalArgs, args: RepoArgs) -> CmdResult {
             };
             match repo::add(req)? {
                 Added::Unchanged => {
-                    println!("\"{name}\" already exists with the same configuration, skipping")
+                    outln!("\"{name}\" already exists with the same configuration, skipping")?
                 }
                 Added::Added(index, skipped) => {
                     warn(&skipped);
-                    println!(
+                    outln!(
                         "\"{name}\" has been added to your repositories ({} charts, {} versions)",
                         index.entries.len(),
                         index.len()
-                    );
+                    )?;
                 }
             }
             Ok(0)
@@ -292,15 +294,15 @@ pub fn repo(global: &GlobalArgs, args: RepoArgs) -> CmdResult {
                 match result {
                     Ok((index, skipped)) => {
                         warn(skipped);
-                        println!(
+                        outln!(
                             "Updated \"{}\" ({} charts, {} versions)",
                             e.name,
                             index.entries.len(),
                             index.len()
-                        );
+                        )?;
                     }
                     Err(err) => {
-                        eprintln!("error: \"{}\": {err}", e.name);
+                        say!("error: \"{}\": {err}", e.name);
                         failed.push(e.name.clone());
                     }
                 }
@@ -319,7 +321,7 @@ pub fn repo(global: &GlobalArgs, args: RepoArgs) -> CmdResult {
         RepoCommand::Remove { names } => {
             repo::remove(&names)?;
             for n in &names {
-                println!("\"{n}\" has been removed from your repositories");
+                outln!("\"{n}\" has been removed from your repositories")?;
             }
             Ok(0)
         }
@@ -335,7 +337,7 @@ pub fn search_cmd(global: &GlobalArgs, args: SearchArgs) -> CmdResult {
         devel: args.devel,
     })?;
     for r in &searched.uncached {
-        eprintln!("warning: repository \"{r}\" has no cached index; run `charter repo update {r}`");
+        say!("warning: repository \"{r}\" has no cached index; run `charter repo update {r}`");
     }
     let hits = searched.hits();
     let format = format_of(global);
@@ -355,7 +357,7 @@ pub fn search_cmd(global: &GlobalArgs, args: SearchArgs) -> CmdResult {
         return Ok(0);
     }
     if hits.is_empty() {
-        println!("No results found");
+        outln!("No results found")?;
         return Ok(0);
     }
     let rows: Vec<Vec<String>> = hits
@@ -393,7 +395,7 @@ pub fn pull(_global: &GlobalArgs, args: PullArgs) -> CmdResult {
         destination: args.destination.unwrap_or_else(|| PathBuf::from(".")),
     };
     let (fetched, path) = repo::pull(&req)?;
-    println!(
+    outln!(
         "Pulled {} {} (sha256:{}{}) to {}",
         fetched.version.name,
         fetched.version.version,
@@ -404,7 +406,7 @@ pub fn pull(_global: &GlobalArgs, args: PullArgs) -> CmdResult {
             ""
         },
         path.display()
-    );
+    )?;
     Ok(0)
 }
 
@@ -417,13 +419,13 @@ pub fn dep(global: &GlobalArgs, args: DepArgs) -> CmdResult {
         } => {
             let done = repo::dep_update(&chart, !skip_refresh)?;
             if done.is_empty() {
-                println!(
+                outln!(
                     "No dependencies with a repository in {}",
                     chart.join("Chart.yaml").display()
-                );
+                )?;
             }
             for v in &done {
-                println!(
+                outln!(
                     "{} {} from {}: {} (sha256:{})",
                     v.locked.name,
                     v.locked.version,
@@ -434,17 +436,17 @@ pub fn dep(global: &GlobalArgs, args: DepArgs) -> CmdResult {
                         .as_deref()
                         .unwrap_or("")
                         .trim_start_matches("sha256:")
-                );
+                )?;
             }
-            println!("Wrote {}", chart.join(deps::LOCK_FILE).display());
+            outln!("Wrote {}", chart.join(deps::LOCK_FILE).display())?;
             Ok(0)
         }
         DepCommand::Build { chart } => {
             let done = repo::dep_build(&chart)?;
             for v in &done {
-                println!("{} {}: {}", v.locked.name, v.locked.version, v.how);
+                outln!("{} {}: {}", v.locked.name, v.locked.version, v.how)?;
             }
-            println!("charts/ matches {}", chart.join(deps::LOCK_FILE).display());
+            outln!("charts/ matches {}", chart.join(deps::LOCK_FILE).display())?;
             Ok(0)
         }
         DepCommand::List { chart } => {
@@ -458,7 +460,7 @@ pub fn dep(global: &GlobalArgs, args: DepArgs) -> CmdResult {
                 return Ok(0);
             }
             if rows.is_empty() {
-                println!("No dependencies in {}", chart.join("Chart.yaml").display());
+                outln!("No dependencies in {}", chart.join("Chart.yaml").display())?;
                 return Ok(0);
             }
             let table: Vec<Vec<String>> = rows
@@ -489,11 +491,11 @@ pub fn dep(global: &GlobalArgs, args: DepArgs) -> CmdResult {
                 &table,
             )?;
             match lock_current {
-                Some(false) => eprintln!(
+                Some(false) => say!(
                     "warning: {} is out of date with Chart.yaml; run `charter dep update`",
                     chart.join(deps::LOCK_FILE).display()
                 ),
-                None => eprintln!(
+                None => say!(
                     "note: no {}; run `charter dep update` to write it",
                     deps::LOCK_FILE
                 ),
