@@ -144,6 +144,36 @@ impl Error {
     }
 }
 
+/// Where actions send warnings: input that works but deserves a note (an ignored `--set`
+/// form, a scalar replacing a map default). The CLI prints them on stderr, once each; without a
+/// sink they are dropped.
+#[derive(Clone, Default)]
+pub struct Warnings(Option<Arc<dyn Fn(&str) + Send + Sync>>);
+
+impl Warnings {
+    /// Warnings sent to `sink`.
+    pub fn to(sink: impl Fn(&str) + Send + Sync + 'static) -> Warnings {
+        Warnings(Some(Arc::new(sink)))
+    }
+
+    /// Sends one warning.
+    pub fn warn(&self, message: &str) {
+        if let Some(sink) = &self.0 {
+            sink(message);
+        }
+    }
+}
+
+impl std::fmt::Debug for Warnings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Warnings(sink)"
+        } else {
+            "Warnings(dropped)"
+        })
+    }
+}
+
 /// The flags of every command that actions read: which cluster and which namespace.
 #[derive(Debug, Clone, Default)]
 pub struct Globals {
@@ -154,6 +184,8 @@ pub struct Globals {
     pub kube_context: Option<String>,
     /// `-n/--namespace` (default: the target's charter.yaml, else `default`).
     pub namespace: Option<String>,
+    /// Where warnings go.
+    pub warnings: Warnings,
 }
 
 /// A release named on the command line: `RELEASE` (with `-n`), or a deploy-tree target
@@ -329,9 +361,8 @@ pub fn check_collisions(globals: &Globals, leaves: &[PathBuf]) -> Result<(), Err
                     None => format!(
                         "the cluster of {} in {}",
                         context.map_or("the current context".into(), |c| format!("context {c}")),
-                        kubeconfig.map_or("the default kubeconfig".into(), |k| k
-                            .display()
-                            .to_string())
+                        kubeconfig
+                            .map_or("the default kubeconfig".into(), |k| k.display().to_string())
                     ),
                 }
             })

@@ -281,6 +281,7 @@ impl GlobalArgs {
             kubeconfig: self.kubeconfig.clone(),
             kube_context: self.kube_context.clone(),
             namespace: self.namespace.clone(),
+            warnings: output::warnings(),
         }
     }
 }

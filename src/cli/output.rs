@@ -112,6 +112,23 @@ pub fn warn(lines: &[String]) {
     }
 }
 
+/// The actions' warnings, printed on stderr once each (a deploy tree's targets share layers,
+/// and values are merged again where a message needs line numbers).
+pub fn warnings() -> crate::action::Warnings {
+    static SEEN: std::sync::Mutex<Option<std::collections::HashSet<String>>> =
+        std::sync::Mutex::new(None);
+    crate::action::Warnings::to(|w| {
+        if SEEN
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert_with(Default::default)
+            .insert(w.to_string())
+        {
+            say!("warning: {w}");
+        }
+    })
+}
+
 /// A revision's summary as JSON/YAML show it.
 pub fn summary_json(r: &ReleaseRecord) -> serde_json::Value {
     serde_json::json!({

@@ -808,11 +808,17 @@ mod tests {
         assert_eq!(found[0].targets, ["prod/eastus", "prod/westus"]);
         let msg = TargetError::Collisions(found).to_string();
         assert!(
-            msg.starts_with("targets prod/eastus and prod/westus both deploy release web/app to prod"),
+            msg.starts_with(
+                "targets prod/eastus and prod/westus both deploy release web/app to prod"
+            ),
             "{msg}"
         );
         // A namespace of its own separates a target.
-        std::fs::write(app.join("prod/westus/charter.yaml"), "namespace: web-west\n").unwrap();
+        std::fs::write(
+            app.join("prod/westus/charter.yaml"),
+            "namespace: web-west\n",
+        )
+        .unwrap();
         let targets: Vec<Target> = leaves(&app)
             .unwrap()
             .iter()

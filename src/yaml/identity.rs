@@ -94,10 +94,16 @@ fn string_map_entry(frames: &[Frame]) -> Option<String> {
         }
     }
     match path.as_slice() {
-        ["metadata", map @ ("labels" | "annotations"), key] => Some(format!("metadata.{map}.{key}")),
-        ["spec", "template", "metadata", map @ ("labels" | "annotations"), key] => {
-            Some(format!("spec.template.metadata.{map}.{key}"))
+        ["metadata", map @ ("labels" | "annotations"), key] => {
+            Some(format!("metadata.{map}.{key}"))
         }
+        [
+            "spec",
+            "template",
+            "metadata",
+            map @ ("labels" | "annotations"),
+            key,
+        ] => Some(format!("spec.template.metadata.{map}.{key}")),
         _ => None,
     }
 }
@@ -130,7 +136,11 @@ fn scan_events(doc: &str) -> Result<ObjectRef, (usize, String)> {
                     span.start.line(),
                     format!(
                         "has {at}: a {}; label and annotation values must be strings",
-                        if matches!(ev, Event::MappingStart(..)) { "map" } else { "list" }
+                        if matches!(ev, Event::MappingStart(..)) {
+                            "map"
+                        } else {
+                            "list"
+                        }
                     ),
                 ));
             }
@@ -400,7 +410,10 @@ fn fast_scan(doc: &str) -> Option<ObjectRef> {
 
 /// Whether a plain scalar reads as a string under Helm's (YAML 1.1) rules.
 fn plain_is_string(s: &str) -> bool {
-    matches!(super::scalar::resolve_plain(s), Ok(serde_json::Value::String(_)))
+    matches!(
+        super::scalar::resolve_plain(s),
+        Ok(serde_json::Value::String(_))
+    )
 }
 
 /// Why a label or annotation value is not a string, or `None` when it is one.
@@ -642,7 +655,12 @@ mod tests {
             )
         };
         // Strings, quoted or plain, take the fast path.
-        for ok in ["    r: eastus\n", "    r: \"no\"\n", "    r: 'y'\n", "    r: v1.2\n"] {
+        for ok in [
+            "    r: eastus\n",
+            "    r: \"no\"\n",
+            "    r: 'y'\n",
+            "    r: v1.2\n",
+        ] {
             assert!(agrees(&doc(ok)).is_some(), "{ok}");
         }
         // A plain scalar YAML reads as another type falls back, and the full parser names it
@@ -657,7 +675,10 @@ mod tests {
             assert!(agrees(&doc(bad)).is_none(), "{bad}");
             let (line, msg) = scan(&doc(bad)).unwrap_err();
             assert_eq!(line, 6, "{msg}");
-            assert!(msg.contains("metadata.labels.r") && msg.contains(what), "{msg}");
+            assert!(
+                msg.contains("metadata.labels.r") && msg.contains(what),
+                "{msg}"
+            );
         }
         let pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  template:\n    metadata:\n      labels:\n        on: off\n";
         let (line, msg) = scan(pod).unwrap_err();
