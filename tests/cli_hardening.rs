@@ -19,7 +19,8 @@ fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-const CHART: &str = "apiVersion: charter/v1\nname: app\nversion: 1.0.0\nappVersion: \"1\"\ndescription: d\n";
+const CHART: &str =
+    "apiVersion: charter/v1\nname: app\nversion: 1.0.0\nappVersion: \"1\"\ndescription: d\n";
 
 /// A deploy tree `tree/` beside a chart `chart/` that renders one ConfigMap labelled with the
 /// target's region.
@@ -44,7 +45,11 @@ fn tree(dir: &Path) {
 fn a_misspelt_key_in_a_middle_level_is_named_with_file_and_line() {
     let t = tempfile::tempdir().unwrap();
     tree(t.path());
-    write(t.path(), "tree/prod/charter.yaml", "namespace: prod\nwavez: 2\n");
+    write(
+        t.path(),
+        "tree/prod/charter.yaml",
+        "namespace: prod\nwavez: 2\n",
+    );
     for cmd in ["template", "values", "lint"] {
         let out = charter_in(t.path(), &[cmd, "tree/prod/b"]);
         // lint reports findings on stdout.
@@ -219,7 +224,10 @@ fn a_closed_stdout_ends_quietly() {
 #[test]
 fn head_closing_early_ends_quietly() {
     let bin = env!("CARGO_BIN_EXE_charter");
-    for cmd in ["template testdata/deploy/demo/prod/westus", "completion bash"] {
+    for cmd in [
+        "template testdata/deploy/demo/prod/westus",
+        "completion bash",
+    ] {
         let script = format!("set -o pipefail; {bin} {cmd} | head -1 >/dev/null");
         let out = Command::new("bash")
             .arg("-c")
@@ -307,7 +315,12 @@ fn help_and_errors_do_not_panic_on_a_closed_stderr() {
         .spawn()
         .unwrap();
     let mut out = String::new();
-    child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(1), "{out}");
 }
