@@ -148,7 +148,9 @@ impl Error {
 /// form, a scalar replacing a map default). The CLI prints them on stderr, once each; without a
 /// sink they are dropped.
 #[derive(Clone, Default)]
-pub struct Warnings(Option<Arc<dyn Fn(&str) + Send + Sync>>);
+pub struct Warnings(Option<Arc<WarningSink>>);
+
+type WarningSink = dyn Fn(&str) + Send + Sync;
 
 impl Warnings {
     /// Warnings sent to `sink`.
