@@ -197,12 +197,7 @@ impl Session<'_> {
                         *h = prev;
                     }
                 }
-                // The lock keeps other writers out, so the history is known without reading
-                // it back (a list right after a write waits on the API server's watch cache,
-                // ~50 ms).
-                self.history.retain(|r| r.revision != record.revision);
-                self.history.push(record.clone());
-                self.history.sort_by_key(|r| r.revision);
+                self.remember(&record);
                 self.prune_history(history_max).await?;
                 Ok(record)
             }
@@ -211,9 +206,24 @@ impl Session<'_> {
                 record.description = format!("{verb} failed: {e}");
                 record.last_deployed = now();
                 self.put(&mut record).await?;
+                // A failed revision counts against --history-max too, or repeated failures
+                // grow the history without bound; the deployed revision is never pruned.
+                self.remember(&record);
+                if let Err(prune) = self.prune_history(history_max).await {
+                    tracing::warn!("pruning old revisions after the failure: {prune}");
+                }
                 Err(e)
             }
         }
+    }
+
+    /// Puts a revision just written into the history kept in memory. The lock keeps other
+    /// writers out, so the history is known without reading it back (a list right after a
+    /// write waits on the API server's watch cache, ~50 ms).
+    fn remember(&mut self, record: &ReleaseRecord) {
+        self.history.retain(|r| r.revision != record.revision);
+        self.history.push(record.clone());
+        self.history.sort_by_key(|r| r.revision);
     }
 
     /// Applies every group in order, prunes what left the chart, and waits when asked.

@@ -181,19 +181,25 @@ impl<'c> Session<'c> {
         Ok(self.store.put(&self.namespace, record).await?)
     }
 
-    /// Deletes the oldest revisions beyond `max` (0: keep all), never a deployed one.
+    /// Deletes the oldest revisions until at most `max` are left (0: keep all), never the
+    /// deployed one nor the latest.
     pub(super) async fn prune_history(&mut self, max: usize) -> Result<(), OpError> {
         if max == 0 || self.history.len() <= max {
             return Ok(());
         }
-        let excess = self.history.len() - max;
+        let mut excess = self.history.len() - max;
+        let latest = self.history.last().map(|r| r.revision);
         let mut deleted = Vec::new();
-        for r in self.history.iter().take(excess) {
-            if r.status != Status::Deployed {
+        for r in &self.history {
+            if excess == 0 {
+                break;
+            }
+            if r.status != Status::Deployed && Some(r.revision) != latest {
                 self.store
                     .delete(&self.namespace, &self.release, r.revision)
                     .await?;
                 deleted.push(r.revision);
+                excess -= 1;
             }
         }
         self.history.retain(|r| !deleted.contains(&r.revision));

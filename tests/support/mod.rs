@@ -17,6 +17,7 @@
 #![allow(dead_code, unused_macros, unused_imports)]
 
 pub mod cli;
+pub mod proxy;
 pub mod tools;
 
 pub use cli::{charter, root, write};
