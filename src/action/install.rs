@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use super::prepare::{ChartRequest, Detail, Prepared, ReuseValues, prepare};
-use super::{Error, Globals, connect, next_revision_options};
+use super::{Error, Globals, InMissingNamespace, connect, next_revision_options};
 use crate::cluster::{ApplyOptions, Cluster};
 use crate::release::desired::{Desired, not_yet_servable, prepare_desired};
 use crate::release::{
@@ -125,7 +125,20 @@ async fn on_cluster(
         ensure_namespace(&cluster, &p.namespace).await?;
     }
     let lock = LockOptions::for_this_process(req.options.lock_ttl, req.options.wait_for_lock);
-    let mut session = release::begin(&cluster, &store, &p.namespace, &p.release, &lock).await?;
+    let doing = match req.mode {
+        Mode::Install | Mode::Upgrade { install: true, .. } => InMissingNamespace::Install,
+        Mode::Upgrade { install: false, .. } => InMissingNamespace::Upgrade,
+    };
+    let mut session = super::begin(
+        &cluster,
+        &store,
+        &p.namespace,
+        &p.release,
+        &lock,
+        report,
+        doing,
+    )
+    .await?;
     let result = async {
         if let Mode::Upgrade {
             reuse_values: true, ..

@@ -36,6 +36,7 @@ pub use prepare::{ChartRequest, Detail, Prepared, Source};
 
 use crate::cluster::{Cluster, ClusterError};
 use crate::deploy::{self, Target, TargetError};
+use crate::release::lock::LockError;
 use crate::release::record::ReleaseRecord;
 use crate::release::session::{deployed, next_revision};
 use crate::release::{OpError, StoreError};
@@ -251,6 +252,64 @@ pub async fn connect(globals: &Globals, target: Option<&Target>) -> Result<Clust
         .clone()
         .or_else(|| target.and_then(|t| t.kubeconfig.clone()));
     Ok(Cluster::connect(kubeconfig.as_deref(), context.as_deref()).await?)
+}
+
+/// What an operation was about to do in a namespace that turned out not to exist, which
+/// decides what the message suggests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InMissingNamespace {
+    /// Install a release: `--create-namespace` creates it.
+    Install,
+    /// Upgrade a release, which therefore does not exist either.
+    Upgrade,
+    /// Act on an existing release: it is not found.
+    Release,
+}
+
+/// Starts an operation on a release: its lock taken and its history read. A namespace that
+/// does not exist is said so plainly, naming the cluster, with what to do.
+pub async fn begin<'c>(
+    cluster: &'c Cluster,
+    store: &'c dyn crate::release::ReleaseStore,
+    namespace: &str,
+    release: &str,
+    lock: &crate::release::LockOptions,
+    report: crate::release::Report<'_>,
+    doing: InMissingNamespace,
+) -> Result<crate::release::Session<'c>, Error> {
+    match crate::release::begin(cluster, store, namespace, release, lock, report).await {
+        Ok(s) => Ok(s),
+        Err(OpError::Lock(e)) if matches!(*e, LockError::NoNamespace { .. }) => {
+            Err(missing_namespace(cluster, namespace, release, doing))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The error for a namespace that does not exist.
+pub fn missing_namespace(
+    cluster: &Cluster,
+    namespace: &str,
+    release: &str,
+    doing: InMissingNamespace,
+) -> Error {
+    let missing = format!(
+        "namespace `{namespace}` does not exist in the cluster at {} (context {})",
+        cluster.url, cluster.context
+    );
+    Error::Invalid(match doing {
+        InMissingNamespace::Install => {
+            format!(
+                "{missing}: pass --create-namespace to create it, or install into another -n NAMESPACE"
+            )
+        }
+        InMissingNamespace::Upgrade => format!(
+            "release {namespace}/{release} not found: {missing}; `charter upgrade --install --create-namespace` installs it and creates the namespace"
+        ),
+        InMissingNamespace::Release => {
+            format!("release {namespace}/{release} not found: {missing}")
+        }
+    })
 }
 
 /// What the cluster serves, for `capabilities` in templates.

@@ -15,6 +15,18 @@ async fn read_history(
         .history(&r.namespace, &r.release)
         .await?;
     if records.is_empty() {
+        if cluster
+            .get("v1", "Namespace", None, &r.namespace)
+            .await?
+            .is_none()
+        {
+            return Err(super::missing_namespace(
+                &cluster,
+                &r.namespace,
+                &r.release,
+                super::InMissingNamespace::Release,
+            ));
+        }
         return Err(Error::Invalid(format!(
             "release {ns}/{release} not found: it has no revisions in namespace {ns}",
             ns = r.namespace,

@@ -17,18 +17,34 @@ pub struct RollbackRequest {
     pub lock: LockOptions,
 }
 
-/// Rolls a release back; returns the revision written.
+/// What a rollback did.
+pub struct RolledBack {
+    /// The revision written.
+    pub record: ReleaseRecord,
+    /// The revision whose manifest and values it returned to.
+    pub to: u64,
+}
+
+/// Rolls a release back.
 pub fn run(
     globals: &Globals,
     req: &RollbackRequest,
     report: Report<'_>,
-) -> Result<ReleaseRecord, Error> {
+) -> Result<RolledBack, Error> {
     super::runtime()?.block_on(async {
         let r = &req.release;
         let cluster = connect(globals, r.target.as_ref()).await?;
         let store = SecretStore::new(&cluster);
-        let mut session =
-            release::begin(&cluster, &store, &r.namespace, &r.release, &req.lock).await?;
+        let mut session = super::begin(
+            &cluster,
+            &store,
+            &r.namespace,
+            &r.release,
+            &req.lock,
+            report,
+            super::InMissingNamespace::Release,
+        )
+        .await?;
         let result = async {
             let target = session.rollback_target(req.revision)?.clone();
             let deploy = release::rollback_deploy(
@@ -37,10 +53,14 @@ pub fn run(
                 req.how,
                 req.history_max,
             )?;
-            session.deploy(deploy, report).await
+            let record = session.deploy(deploy, report).await?;
+            Ok::<_, Error>(RolledBack {
+                record,
+                to: target.revision,
+            })
         }
         .await;
         session.finish().await;
-        Ok(result?)
+        result
     })
 }

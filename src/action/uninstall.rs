@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::{Error, Globals, ReleaseRef, connect};
-use crate::release::{self, LockOptions, Report, SecretStore};
+use crate::release::{LockOptions, Report, SecretStore};
 
 /// An uninstall.
 pub struct UninstallRequest {
@@ -24,8 +24,16 @@ pub fn run(globals: &Globals, req: &UninstallRequest, report: Report<'_>) -> Res
         let r = &req.release;
         let cluster = connect(globals, r.target.as_ref()).await?;
         let store = SecretStore::new(&cluster);
-        let mut session =
-            release::begin(&cluster, &store, &r.namespace, &r.release, &req.lock).await?;
+        let mut session = super::begin(
+            &cluster,
+            &store,
+            &r.namespace,
+            &r.release,
+            &req.lock,
+            report,
+            super::InMissingNamespace::Release,
+        )
+        .await?;
         let result = session.uninstall(req.keep_history, req.wait, report).await;
         session.finish().await;
         Ok(result?)

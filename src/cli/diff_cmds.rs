@@ -329,7 +329,7 @@ pub fn apply(global: &GlobalArgs, args: ApplyArgs) -> CmdResult {
                 TargetEvent::Deployed(record) => {
                     rep.finish();
                     if printed.is_ok() {
-                        printed = print_record_summary(record, format);
+                        printed = print_record_summary(record, None, format);
                     }
                 }
                 TargetEvent::Failed { name, dir, why } => {

@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 
 use super::{CliError, OutputFormat};
-use crate::release::ReleaseRecord;
+use crate::release::{ReleaseRecord, Status};
 use crate::values::ExplainRow;
 
 /// Writes `values --explain` rows: every leaf, its value, and the layer that set it.
@@ -129,6 +129,23 @@ pub fn warnings() -> crate::action::Warnings {
     })
 }
 
+/// When a revision last changed: its uninstall for an uninstalled one, else its deploy.
+pub fn updated(r: &ReleaseRecord) -> &str {
+    match (&r.status, &r.deleted) {
+        (Status::Uninstalled, Some(deleted)) => deleted,
+        _ => &r.last_deployed,
+    }
+}
+
+/// A timestamp for a table: whole seconds in UTC (`2026-11-30T13:34:18Z`), so the column keeps
+/// its width; as stored when it does not parse.
+pub fn seconds(stamp: &str) -> String {
+    match stamp.parse::<jiff::Timestamp>() {
+        Ok(t) => t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        Err(_) => stamp.to_string(),
+    }
+}
+
 /// A revision's summary as JSON/YAML show it.
 pub fn summary_json(r: &ReleaseRecord) -> serde_json::Value {
     serde_json::json!({
@@ -138,14 +155,20 @@ pub fn summary_json(r: &ReleaseRecord) -> serde_json::Value {
         "status": r.status,
         "chart": format!("{}-{}", r.chart.name, r.chart.version),
         "appVersion": r.chart.app_version,
-        "updated": r.last_deployed,
+        "updated": updated(r),
         "description": r.description,
         "notes": r.notes,
     })
 }
 
-/// Prints the revision an install, upgrade or rollback wrote.
-pub fn print_record_summary(r: &ReleaseRecord, out: OutputFormat) -> Result<(), CliError> {
+/// Prints the revision an install, upgrade or rollback wrote; `rolled_back_to` for a
+/// rollback, which does not print the notes it copied (they were rendered for the revision it
+/// returns to, and would say "installed" or "upgraded to revision N").
+pub fn print_record_summary(
+    r: &ReleaseRecord,
+    rolled_back_to: Option<u64>,
+    out: OutputFormat,
+) -> Result<(), CliError> {
     match out {
         OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(&summary_json(r))?)?,
         OutputFormat::Yaml => out!("{}", crate::yaml::to_yaml(&summary_json(r)))?,
@@ -156,8 +179,14 @@ pub fn print_record_summary(r: &ReleaseRecord, out: OutputFormat) -> Result<(), 
             outln!("STATUS: {}", r.status)?;
             outln!("CHART: {}-{}", r.chart.name, r.chart.version)?;
             outln!("DESCRIPTION: {}", r.description)?;
-            if !r.notes.trim().is_empty() {
-                outln!("\nNOTES:\n{}", r.notes.trim_end())?;
+            match rolled_back_to {
+                Some(to) => outln!(
+                    "\nrelease \"{}\" rolled back to revision {to} (as revision {})",
+                    r.name,
+                    r.revision
+                )?,
+                None if !r.notes.trim().is_empty() => outln!("\nNOTES:\n{}", r.notes.trim_end())?,
+                None => {}
             }
         }
     }

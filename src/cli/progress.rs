@@ -78,6 +78,16 @@ impl Reporter {
                     "--atomic: {error}; rolling back to revision {revision}"
                 ));
             }
+            Progress::WaitingForLock {
+                release,
+                namespace,
+                holder,
+                since,
+            } => {
+                return self.line(&format!(
+                    "waiting for the lock of release {namespace}/{release}: held by `{holder}` since {since} (--wait-for-lock)"
+                ));
+            }
             _ => {}
         }
         if let Some(bar) = self.bar() {
@@ -102,7 +112,9 @@ impl Reporter {
                     bar.set_position(total.saturating_sub(pending) as u64);
                     bar.set_prefix(example.to_string());
                 }
-                Progress::Repaired { .. } | Progress::RollingBack { .. } => {}
+                Progress::Repaired { .. }
+                | Progress::RollingBack { .. }
+                | Progress::WaitingForLock { .. } => {}
             }
             return;
         }
@@ -110,7 +122,8 @@ impl Reporter {
             Progress::Phase(..)
             | Progress::Unchanged(_)
             | Progress::Repaired { .. }
-            | Progress::RollingBack { .. } => {}
+            | Progress::RollingBack { .. }
+            | Progress::WaitingForLock { .. } => {}
             Progress::Applied(i) => say!("applied {}", i.display()),
             Progress::Pruned(i) => say!("pruned {}", i.display()),
             Progress::Kept(i) => say!("kept {} ({ANNOTATION_POLICY}: keep)", i.display()),

@@ -6,7 +6,9 @@ use std::time::Duration;
 use clap::Args;
 
 use super::args::{ChartArgs, DeployFlags, parse_duration};
-use super::output::{print_record_summary, print_summaries, summary_json};
+use super::output::{
+    print_record_summary, print_summaries, print_table, seconds, summary_json, updated,
+};
 use super::progress::Reporter;
 use super::{CliError, CmdResult, GlobalArgs, OutputFormat};
 use crate::action::install::{self, DryRun, InstallRequest, Installed, Mode};
@@ -181,7 +183,7 @@ fn deploy(global: &GlobalArgs, args: &DeployArgs, sets: Vec<SetFlag>, mode: Mode
             }
         }
         Installed::Deployed(record) => {
-            print_record_summary(&record, global.output.unwrap_or(OutputFormat::Table))?
+            print_record_summary(&record, None, global.output.unwrap_or(OutputFormat::Table))?
         }
     }
     Ok(0)
@@ -235,7 +237,12 @@ pub fn rollback(global: &GlobalArgs, args: RollbackArgs) -> CmdResult {
     let rep = Reporter::new();
     let done = rollback::run(&globals, &req, &|p| rep.report(p));
     rep.finish();
-    print_record_summary(&done?, global.output.unwrap_or(OutputFormat::Table))?;
+    let done = done?;
+    print_record_summary(
+        &done.record,
+        Some(done.to),
+        global.output.unwrap_or(OutputFormat::Table),
+    )?;
     Ok(0)
 }
 
@@ -246,25 +253,28 @@ pub fn history(global: &GlobalArgs, args: HistoryArgs) -> CmdResult {
     let records = query::history(&globals, &r, args.max)?;
     match global.output.unwrap_or(OutputFormat::Table) {
         OutputFormat::Table => {
-            outln!(
-                "{:<9} {:<26} {:<16} {:<16} {:<12} DESCRIPTION",
+            let rows: Vec<Vec<String>> = records
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.revision.to_string(),
+                        seconds(updated(r)),
+                        r.status.as_str().to_string(),
+                        format!("{}-{}", r.chart.name, r.chart.version),
+                        r.chart.app_version.clone().unwrap_or_default(),
+                        r.description.clone(),
+                    ]
+                })
+                .collect();
+            let header = [
                 "REVISION",
                 "UPDATED",
                 "STATUS",
                 "CHART",
-                "APP VERSION"
-            )?;
-            for r in &records {
-                outln!(
-                    "{:<9} {:<26} {:<16} {:<16} {:<12} {}",
-                    r.revision,
-                    r.last_deployed,
-                    r.status.as_str(),
-                    format!("{}-{}", r.chart.name, r.chart.version),
-                    r.chart.app_version.as_deref().unwrap_or(""),
-                    r.description
-                )?;
-            }
+                "APP VERSION",
+                "DESCRIPTION",
+            ];
+            print_table(&mut std::io::stdout(), &header, &rows)?;
         }
         format => print_summaries(&records.iter().collect::<Vec<_>>(), format)?,
     }
@@ -317,27 +327,30 @@ pub fn list(global: &GlobalArgs, args: ListArgs) -> CmdResult {
     let rows: Vec<ReleaseRecord> = query::list(&global.globals(), &req)?;
     match global.output.unwrap_or(OutputFormat::Table) {
         OutputFormat::Table => {
-            outln!(
-                "{:<24} {:<20} {:<9} {:<32} {:<16} {:<16} APP VERSION",
+            let table: Vec<Vec<String>> = rows
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.name.clone(),
+                        r.namespace.clone(),
+                        r.revision.to_string(),
+                        seconds(updated(r)),
+                        r.status.as_str().to_string(),
+                        format!("{}-{}", r.chart.name, r.chart.version),
+                        r.chart.app_version.clone().unwrap_or_default(),
+                    ]
+                })
+                .collect();
+            let header = [
                 "NAME",
                 "NAMESPACE",
                 "REVISION",
                 "UPDATED",
                 "STATUS",
-                "CHART"
-            )?;
-            for r in &rows {
-                outln!(
-                    "{:<24} {:<20} {:<9} {:<32} {:<16} {:<16} {}",
-                    r.name,
-                    r.namespace,
-                    r.revision,
-                    r.last_deployed,
-                    r.status.as_str(),
-                    format!("{}-{}", r.chart.name, r.chart.version),
-                    r.chart.app_version.as_deref().unwrap_or("")
-                )?;
-            }
+                "CHART",
+                "APP VERSION",
+            ];
+            print_table(&mut std::io::stdout(), &header, &table)?;
         }
         format => print_summaries(&rows.iter().collect::<Vec<_>>(), format)?,
     }
@@ -373,14 +386,15 @@ pub fn status(global: &GlobalArgs, args: StatusArgs) -> CmdResult {
                 r.status,
                 r.chart.name,
                 r.chart.version,
-                r.last_deployed,
+                seconds(updated(r)),
                 r.description
             )?;
             outln!("\nRESOURCES:")?;
             for (o, s) in &s.resources {
                 outln!("  {o:<56} {s}")?;
             }
-            if !r.notes.trim().is_empty() {
+            // An uninstalled release's notes describe objects that are gone.
+            if r.status != Status::Uninstalled && !r.notes.trim().is_empty() {
                 outln!("\nNOTES:\n{}", r.notes.trim_end())?;
             }
         }

@@ -21,7 +21,7 @@ use kube::discovery::{ApiResource, Discovery};
 use tokio::sync::RwLock;
 
 pub use connect::{kubeconfig_path, server_of};
-pub use error::{ClusterError, FieldConflict};
+pub use error::{ClusterError, FieldConflict, describe};
 pub use objects::ApplyOptions;
 pub use retry::retry_for;
 

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::error::OpError;
+use super::error::{OpError, Report};
 use super::lock::{self, Acquired, LockGuard};
 use super::record::{ReleaseRecord, Status};
 use super::store::ReleaseStore;
@@ -40,13 +40,43 @@ impl LockOptions {
     /// A lock for this process (user, host and pid as the holder).
     pub fn for_this_process(ttl: Duration, wait: Option<Duration>) -> LockOptions {
         let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
-        let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
         LockOptions {
-            holder: format!("{user}@{} pid {}", host.trim(), std::process::id()),
+            holder: format!("{}@{} pid {}", user_name(), host.trim(), std::process::id()),
             ttl,
             wait,
         }
     }
+}
+
+/// Who runs this process: $USER or $LOGNAME, else the name /etc/passwd gives the process's
+/// user id (CI runners and containers often set neither variable), else `uid N`.
+fn user_name() -> String {
+    for var in ["USER", "LOGNAME"] {
+        if let Ok(u) = std::env::var(var)
+            && !u.is_empty()
+        {
+            return u;
+        }
+    }
+    let uid = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Uid:"))
+                .and_then(|rest| rest.split_whitespace().next().map(str::to_string))
+        });
+    let Some(uid) = uid else {
+        return "unknown".into();
+    };
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    passwd
+        .lines()
+        .find_map(|l| {
+            let mut f = l.split(':');
+            let name = f.next()?;
+            (f.nth(1)? == uid).then(|| name.to_string())
+        })
+        .unwrap_or_else(|| format!("uid {uid}"))
 }
 
 /// Starts an operation: takes the lock, reads the history, and repairs a stale pending
@@ -57,6 +87,7 @@ pub async fn begin<'c>(
     namespace: &str,
     release: &str,
     lock_opts: &LockOptions,
+    report: Report<'_>,
 ) -> Result<Session<'c>, OpError> {
     let (guard, acquired) = lock::acquire(
         cluster.client(),
@@ -65,6 +96,7 @@ pub async fn begin<'c>(
         &lock_opts.holder,
         lock_opts.ttl,
         lock_opts.wait,
+        report,
     )
     .await?;
     let mut history = store.history(namespace, release).await?;
@@ -136,6 +168,12 @@ impl<'c> Session<'c> {
                 .collect::<Vec<_>>()
                 .join(", "),
         };
+        if self.history.is_empty() {
+            return Err(OpError::NotFound {
+                release: self.release.clone(),
+                namespace: self.namespace.clone(),
+            });
+        }
         if let Some(n) = revision {
             return self
                 .history
