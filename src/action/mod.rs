@@ -189,6 +189,9 @@ pub struct Globals {
     pub namespace: Option<String>,
     /// Where warnings go.
     pub warnings: Warnings,
+    /// `--request-timeout`: how long connecting to the API server and its first answer may
+    /// take (default [`crate::cluster::DEFAULT_REQUEST_TIMEOUT`]).
+    pub request_timeout: Option<std::time::Duration>,
 }
 
 /// A release named on the command line: `RELEASE` (with `-n`), or a deploy-tree target
@@ -251,7 +254,10 @@ pub async fn connect(globals: &Globals, target: Option<&Target>) -> Result<Clust
         .kubeconfig
         .clone()
         .or_else(|| target.and_then(|t| t.kubeconfig.clone()));
-    Ok(Cluster::connect(kubeconfig.as_deref(), context.as_deref()).await?)
+    let timeout = globals
+        .request_timeout
+        .unwrap_or(crate::cluster::DEFAULT_REQUEST_TIMEOUT);
+    Ok(Cluster::connect_within(kubeconfig.as_deref(), context.as_deref(), timeout).await?)
 }
 
 /// What an operation was about to do in a namespace that turned out not to exist, which

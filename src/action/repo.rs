@@ -2,6 +2,7 @@
 //! charts as archives and in repositories.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use super::Error;
 use crate::chart::{Constraint, Package, PackageOptions, package_chart, sha256_hex};
@@ -107,6 +108,8 @@ pub struct AddRequest {
     pub insecure_skip_tls_verify: bool,
     /// Replace a repository of the same name.
     pub force_update: bool,
+    /// How long the index download may take.
+    pub timeout: Duration,
 }
 
 /// What adding a repository did.
@@ -130,7 +133,7 @@ pub fn add(req: AddRequest) -> Result<Added, Error> {
     };
     let paths = Paths::from_env()?;
     let _lock = paths.lock_config()?;
-    let mut resolver = Resolver::new(paths)?;
+    let mut resolver = Resolver::new(paths)?.with_timeout(Some(req.timeout));
     let name = req.name;
     let entry = RepoEntry {
         name: name.clone(),
@@ -179,8 +182,8 @@ pub type Updated = (
 
 /// Downloads the indexes of the named repositories (all when none is named) again, in
 /// parallel; a failed one keeps its previous cached index.
-pub fn update(names: &[String]) -> Result<Vec<Updated>, Error> {
-    let resolver = Resolver::from_env()?;
+pub fn update(names: &[String], timeout: Duration) -> Result<Vec<Updated>, Error> {
+    let resolver = Resolver::from_env()?.with_timeout(Some(timeout));
     let entries: Vec<RepoEntry> = if names.is_empty() {
         resolver.config.repositories.clone()
     } else {
@@ -296,12 +299,14 @@ pub struct PullRequest {
     pub untar: bool,
     /// Where to write.
     pub destination: PathBuf,
+    /// How long each download may take.
+    pub timeout: Duration,
 }
 
 /// Downloads a chart (verified against the index digest) and writes it; returns what was
 /// fetched and the path written.
 pub fn pull(req: &PullRequest) -> Result<(Fetched, PathBuf), Error> {
-    let resolver = Resolver::from_env()?;
+    let resolver = Resolver::from_env()?.with_timeout(Some(req.timeout));
     let fetched = match ChartSpec::parse(&req.chart) {
         ChartSpec::Repo { repo, name } => {
             resolver.fetch(&repo, &name, req.version.as_deref(), req.devel)?
@@ -340,13 +345,17 @@ pub fn pull(req: &PullRequest) -> Result<(Fetched, PathBuf), Error> {
 
 /// `dep update`: resolves Chart.yaml's dependency ranges, vendors them into `charts/` and
 /// writes Chart.lock.
-pub fn dep_update(chart: &Path, refresh: bool) -> Result<Vec<Vendored>, Error> {
-    Ok(deps::update(&Resolver::from_env()?, chart, refresh)?)
+pub fn dep_update(chart: &Path, refresh: bool, timeout: Duration) -> Result<Vec<Vendored>, Error> {
+    let resolver = Resolver::from_env()?.with_timeout(Some(timeout));
+    Ok(deps::update(&resolver, chart, refresh)?)
 }
 
 /// `dep build`: restores `charts/` as Chart.lock records it.
-pub fn dep_build(chart: &Path) -> Result<Vec<Vendored>, Error> {
-    Ok(deps::build(&Resolver::from_env()?, chart)?)
+pub fn dep_build(chart: &Path, timeout: Duration) -> Result<Vec<Vendored>, Error> {
+    Ok(deps::build(
+        &Resolver::from_env()?.with_timeout(Some(timeout)),
+        chart,
+    )?)
 }
 
 /// `dep list`: each dependency's state, and whether Chart.lock is current (`None`: no lock).

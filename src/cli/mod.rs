@@ -99,6 +99,10 @@ pub struct GlobalArgs {
     /// More log output (-v info, -vv debug, -vvv trace).
     #[arg(short = 'v', long = "verbose", global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// How long connecting to the Kubernetes API server (TCP and TLS) and its first answer may
+    /// take, e.g. 30s [default: 10s].
+    #[arg(long, global = true, value_name = "DURATION", value_parser = args::parse_duration)]
+    pub request_timeout: Option<std::time::Duration>,
 }
 
 /// `-o/--output` formats.
@@ -282,6 +286,7 @@ impl GlobalArgs {
             kube_context: self.kube_context.clone(),
             namespace: self.namespace.clone(),
             warnings: output::warnings(),
+            request_timeout: self.request_timeout,
         }
     }
 }

@@ -32,6 +32,14 @@ pub struct PackageArgs {
     pub dependency_update: bool,
 }
 
+/// `--timeout` of the commands that download from repositories.
+#[derive(Debug, Args, Clone, Copy)]
+pub struct DownloadTimeout {
+    /// How long one download may take, from connecting to the last byte (e.g. 30s, 5m).
+    #[arg(long, value_name = "DURATION", default_value = "120s", value_parser = super::args::parse_duration)]
+    pub timeout: std::time::Duration,
+}
+
 /// `charter repo`.
 #[derive(Debug, Args)]
 pub struct RepoArgs {
@@ -74,6 +82,8 @@ enum RepoCommand {
         /// Replace an existing repository of the same name.
         #[arg(long)]
         force_update: bool,
+        #[command(flatten)]
+        timeout: DownloadTimeout,
     },
     /// List the configured repositories.
     #[command(visible_alias = "ls")]
@@ -83,6 +93,8 @@ enum RepoCommand {
     Update {
         /// Repositories to update (default: all).
         names: Vec<String>,
+        #[command(flatten)]
+        timeout: DownloadTimeout,
     },
     /// Remove repositories, their credentials and cached indexes.
     #[command(visible_alias = "rm")]
@@ -127,6 +139,8 @@ pub struct PullArgs {
     /// Directory to write into (default: the current directory).
     #[arg(short = 'd', long = "destination", value_name = "DIR")]
     pub destination: Option<PathBuf>,
+    #[command(flatten)]
+    pub timeout: DownloadTimeout,
 }
 
 /// `charter dep`.
@@ -147,12 +161,16 @@ enum DepCommand {
         /// Use the cached indexes of configured repositories instead of downloading them again.
         #[arg(long)]
         skip_refresh: bool,
+        #[command(flatten)]
+        timeout: DownloadTimeout,
     },
     /// Restore charts/ exactly as Chart.lock records it (refusing digest mismatches).
     Build {
         /// The chart directory.
         #[arg(value_name = "CHART", default_value = ".")]
         chart: PathBuf,
+        #[command(flatten)]
+        timeout: DownloadTimeout,
     },
     /// Show each dependency and whether it is vendored and locked.
     #[command(visible_alias = "ls")]
@@ -223,6 +241,7 @@ pub fn repo(global: &GlobalArgs, args: RepoArgs) -> CmdResult {
             ca_file,
             insecure_skip_tls_verify,
             force_update,
+            timeout,
         } => {
             let password = if password_stdin {
                 let mut s = String::new();
@@ -248,6 +267,7 @@ pub fn repo(global: &GlobalArgs, args: RepoArgs) -> CmdResult {
                 ca_file,
                 insecure_skip_tls_verify,
                 force_update,
+                timeout: timeout.timeout,
             };
             match repo::add(req)? {
                 Added::Unchanged => {
@@ -287,8 +307,8 @@ pub fn repo(global: &GlobalArgs, args: RepoArgs) -> CmdResult {
             print_table(&mut std::io::stdout().lock(), &["NAME", "URL"], &rows)?;
             Ok(0)
         }
-        RepoCommand::Update { names } => {
-            let results = repo::update(&names)?;
+        RepoCommand::Update { names, timeout } => {
+            let results = repo::update(&names, timeout.timeout)?;
             let mut failed = Vec::new();
             for (e, result) in &results {
                 match result {
@@ -388,6 +408,7 @@ pub fn search_cmd(global: &GlobalArgs, args: SearchArgs) -> CmdResult {
 /// `charter pull`.
 pub fn pull(_global: &GlobalArgs, args: PullArgs) -> CmdResult {
     let req = PullRequest {
+        timeout: args.timeout.timeout,
         chart: args.chart,
         version: args.version,
         devel: args.devel,
@@ -416,8 +437,9 @@ pub fn dep(global: &GlobalArgs, args: DepArgs) -> CmdResult {
         DepCommand::Update {
             chart,
             skip_refresh,
+            timeout,
         } => {
-            let done = repo::dep_update(&chart, !skip_refresh)?;
+            let done = repo::dep_update(&chart, !skip_refresh, timeout.timeout)?;
             if done.is_empty() {
                 outln!(
                     "No dependencies with a repository in {}",
@@ -441,8 +463,8 @@ pub fn dep(global: &GlobalArgs, args: DepArgs) -> CmdResult {
             outln!("Wrote {}", chart.join(deps::LOCK_FILE).display())?;
             Ok(0)
         }
-        DepCommand::Build { chart } => {
-            let done = repo::dep_build(&chart)?;
+        DepCommand::Build { chart, timeout } => {
+            let done = repo::dep_build(&chart, timeout.timeout)?;
             for v in &done {
                 outln!("{} {}: {}", v.locked.name, v.locked.version, v.how)?;
             }

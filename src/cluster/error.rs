@@ -51,6 +51,18 @@ pub enum ClusterError {
         /// The last cause.
         cause: String,
     },
+    /// Something answered at the API server's URL, but not Kubernetes.
+    #[error(
+        "{url} (context `{context}`) is not a Kubernetes API server: GET /version answered {answer}. Check the server URL of the context in the kubeconfig"
+    )]
+    NotKubernetes {
+        /// Server URL.
+        url: String,
+        /// The kube context.
+        context: String,
+        /// What answered, in a few words.
+        answer: String,
+    },
     /// RBAC forbids an operation.
     #[error("forbidden: user `{user}` cannot {verb} {resource}{in_ns}: {message}")]
     Forbidden {

@@ -462,7 +462,7 @@ fn source_of(
         return Ok(Some(Source::Repo {
             url: entry.url.clone(),
             name: Some(entry.name.clone()),
-            transport: resolver.config.transport_for(entry),
+            transport: resolver.transport(entry),
         }));
     }
     if repo.starts_with("oci://") {

@@ -106,6 +106,8 @@ pub struct Resolver {
     pub config: RepoConfig,
     /// The cache.
     pub cache: Cache,
+    /// `--timeout` for every download (default [`super::http::DEFAULT_TIMEOUT`]).
+    pub timeout: Option<std::time::Duration>,
 }
 
 impl Resolver {
@@ -122,7 +124,22 @@ impl Resolver {
             paths,
             config,
             cache,
+            timeout: None,
         })
+    }
+
+    /// The same resolver with `--timeout` for its downloads.
+    pub fn with_timeout(mut self, timeout: Option<std::time::Duration>) -> Resolver {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Transport for a configured repository: its settings and this resolver's timeout.
+    pub fn transport(&self, entry: &RepoEntry) -> Transport {
+        Transport {
+            timeout: self.timeout,
+            ..self.config.transport_for(entry)
+        }
     }
 
     /// Transport for a repository or archive URL: the settings of the configured repository
@@ -130,8 +147,11 @@ impl Resolver {
     /// credentials).
     pub fn transport_for_url(&self, url: &str) -> Transport {
         match self.config.find_for_url(url) {
-            Some(entry) => self.config.transport_for(entry),
-            None => Transport::default(),
+            Some(entry) => self.transport(entry),
+            None => Transport {
+                timeout: self.timeout,
+                ..Transport::default()
+            },
         }
     }
 
@@ -150,7 +170,7 @@ impl Resolver {
 
     /// Downloads a configured repository's index and stores it in the cache.
     pub fn update_repo(&self, entry: &RepoEntry) -> Result<(Index, Vec<String>), RepoError> {
-        let fetcher = Fetcher::new(self.config.transport_for(entry));
+        let fetcher = Fetcher::new(self.transport(entry));
         let (raw, index, skipped) = self.download_index(&entry.url, &fetcher)?;
         self.cache.store_index(&entry.name, &raw, &index)?;
         Ok((index, skipped))
@@ -185,7 +205,7 @@ impl Resolver {
             let index = self.repo_index(entry)?;
             (
                 entry.url.clone(),
-                self.config.transport_for(entry),
+                self.transport(entry),
                 index,
                 format!("repository `{repo}` ({})", entry.url),
             )
