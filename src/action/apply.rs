@@ -118,6 +118,13 @@ pub fn run(
             results.push((name.clone(), Outcome::Skipped));
             continue;
         }
+        // A signal that arrived as the previous target finished stops the rest.
+        if let Some(signal) = crate::interrupt::signalled() {
+            return Err(Error::Interrupted {
+                signal,
+                what: format!("before target {name}; the targets before it were applied"),
+            });
+        }
         if let Some(entry) = entry {
             match check_planned(rt.handle(), globals, entry, &ignore) {
                 Err(why) => {
@@ -160,6 +167,13 @@ pub fn run(
                 results.push((name.clone(), Outcome::Applied));
             }
             Ok(Installed::DryRun(_)) => results.push((name.clone(), Outcome::Applied)),
+            // A signal stops the whole apply, not only this target.
+            Err(Error::Interrupted { signal, what }) => {
+                return Err(Error::Interrupted {
+                    signal,
+                    what: format!("target {name}: {what}"),
+                });
+            }
             Err(e) => {
                 let why = e.to_string();
                 let first = why.lines().next().unwrap_or_default().to_string();

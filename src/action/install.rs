@@ -129,7 +129,7 @@ async fn on_cluster(
         Mode::Install | Mode::Upgrade { install: true, .. } => InMissingNamespace::Install,
         Mode::Upgrade { install: false, .. } => InMissingNamespace::Upgrade,
     };
-    let mut session = super::begin(
+    let session = super::begin(
         &cluster,
         &store,
         &p.namespace,
@@ -139,7 +139,7 @@ async fn on_cluster(
         doing,
     )
     .await?;
-    let result = async {
+    let record = super::in_session(session, async |session| {
         if let Mode::Upgrade {
             reuse_values: true, ..
         } = req.mode
@@ -153,11 +153,10 @@ async fn on_cluster(
             p.relayer(&req.chart, Detail::Full, Some(reuse))?;
             p.validate_schema()?;
         }
-        deploy_in_session(&cluster, &mut session, &p, req, report).await
-    }
-    .await;
-    session.finish().await;
-    Ok(Installed::Deployed(Box::new(result?)))
+        deploy_in_session(&cluster, session, &p, req, report).await
+    })
+    .await?;
+    Ok(Installed::Deployed(Box::new(record)))
 }
 
 async fn ensure_namespace(cluster: &Cluster, namespace: &str) -> Result<(), Error> {

@@ -100,6 +100,17 @@ pub enum Error {
         /// The revision returned to; `None` when a failed install was removed.
         rolled_back_to: Option<u64>,
     },
+    /// A signal stopped the operation (exit code 130 or 143).
+    #[error(
+        "interrupted by {}: {what}",
+        signal.name()
+    )]
+    Interrupted {
+        /// The signal.
+        signal: crate::interrupt::Signal,
+        /// What was left behind: the revision marked failed, the lock released.
+        what: String,
+    },
     /// The same error, inside one target of a deploy tree.
     #[error("target {name} ({}): {source}", dir.display())]
     InTarget {
@@ -316,6 +327,40 @@ pub fn missing_namespace(
             format!("release {namespace}/{release} not found: {missing}")
         }
     })
+}
+
+/// Runs an operation's `work` in its session, then releases the lock. A signal (SIGINT,
+/// SIGTERM) stops the work where it stands — in the middle of applying or waiting — and the
+/// revision it left pending is marked failed before the lock is released; a second signal ends
+/// the process at once ([`crate::interrupt`]).
+pub async fn in_session<'c, T>(
+    mut session: crate::release::Session<'c>,
+    work: impl AsyncFnOnce(&mut crate::release::Session<'c>) -> Result<T, Error>,
+) -> Result<T, Error> {
+    let outcome = tokio::select! {
+        // Work that is done wins over a signal that arrived at the same moment.
+        biased;
+        r = work(&mut session) => Ok(r),
+        signal = crate::interrupt::wait() => Err(signal),
+    };
+    let result = match outcome {
+        Ok(r) => r,
+        Err(signal) => {
+            let release = format!("{}/{}", session.namespace, session.release);
+            let what = match session.interrupted(signal.name()).await {
+                Ok(Some(n)) => format!(
+                    "revision {n} of release {release} marked failed, its lock released; objects applied until then stay as they are (`charter status`, then upgrade or roll back)"
+                ),
+                Ok(None) => format!("release {release}: its lock released"),
+                Err(e) => format!(
+                    "release {release}: the pending revision could not be marked failed ({e}); the next operation on it does that. Its lock released"
+                ),
+            };
+            Err(Error::Interrupted { signal, what })
+        }
+    };
+    session.finish().await;
+    result
 }
 
 /// What the cluster serves, for `capabilities` in templates.

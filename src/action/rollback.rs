@@ -35,7 +35,7 @@ pub fn run(
         let r = &req.release;
         let cluster = connect(globals, r.target.as_ref()).await?;
         let store = SecretStore::new(&cluster);
-        let mut session = super::begin(
+        let session = super::begin(
             &cluster,
             &store,
             &r.namespace,
@@ -45,7 +45,7 @@ pub fn run(
             super::InMissingNamespace::Release,
         )
         .await?;
-        let result = async {
+        super::in_session(session, async |session| {
             let target = session.rollback_target(req.revision)?.clone();
             let deploy = release::rollback_deploy(
                 &target,
@@ -54,13 +54,11 @@ pub fn run(
                 req.history_max,
             )?;
             let record = session.deploy(deploy, report).await?;
-            Ok::<_, Error>(RolledBack {
+            Ok(RolledBack {
                 record,
                 to: target.revision,
             })
-        }
-        .await;
-        session.finish().await;
-        result
+        })
+        .await
     })
 }

@@ -24,7 +24,7 @@ pub fn run(globals: &Globals, req: &UninstallRequest, report: Report<'_>) -> Res
         let r = &req.release;
         let cluster = connect(globals, r.target.as_ref()).await?;
         let store = SecretStore::new(&cluster);
-        let mut session = super::begin(
+        let session = super::begin(
             &cluster,
             &store,
             &r.namespace,
@@ -34,8 +34,11 @@ pub fn run(globals: &Globals, req: &UninstallRequest, report: Report<'_>) -> Res
             super::InMissingNamespace::Release,
         )
         .await?;
-        let result = session.uninstall(req.keep_history, req.wait, report).await;
-        session.finish().await;
-        Ok(result?)
+        super::in_session(session, async |session| {
+            Ok(session
+                .uninstall(req.keep_history, req.wait, report)
+                .await?)
+        })
+        .await
     })
 }

@@ -294,8 +294,14 @@ impl GlobalArgs {
 impl<E: std::error::Error + 'static> From<E> for CliError {
     fn from(e: E) -> Self {
         let broken_pipe = is_broken_pipe(&e);
+        // An operation a signal stopped exits as the signal would have ended it.
+        let code = match (&e as &dyn std::error::Error).downcast_ref::<crate::action::Error>() {
+            Some(crate::action::Error::Interrupted { signal, .. }) => signal.exit_code(),
+            _ => 1,
+        };
         CliError {
             broken_pipe,
+            code,
             ..CliError::new(e)
         }
     }
@@ -323,6 +329,11 @@ pub fn main() -> i32 {
         }
     };
     init_logging(cli.global.verbose);
+    if let Err(e) = crate::interrupt::listen() {
+        tracing::warn!(
+            "cannot handle SIGINT/SIGTERM ({e}); an interrupted operation leaves its revision pending"
+        );
+    }
     let mut cli = cli;
     if cli.global.format == Some(Format::Markdown)
         && !matches!(cli.command, Command::Diff(_) | Command::Plan(_))

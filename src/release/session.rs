@@ -23,6 +23,10 @@ pub struct Session<'c> {
     pub history: Vec<ReleaseRecord>,
     /// A stale pending revision that was marked failed on taking over an expired lock.
     pub repaired: Option<u64>,
+    /// The first revision this operation may write: what [`Session::interrupted`] may mark.
+    first_own_revision: u64,
+    /// While the lock is held, a signal is the operation's to handle ([`crate::interrupt`]).
+    _shield: crate::interrupt::Shield,
 }
 
 /// How to take the release's lock.
@@ -122,8 +126,10 @@ pub async fn begin<'c>(
         guard: Some(guard),
         release: release.to_string(),
         namespace: namespace.to_string(),
+        first_own_revision: next_revision(&history),
         history,
         repaired,
+        _shield: crate::interrupt::Shield::new(),
     })
 }
 
@@ -205,6 +211,35 @@ impl<'c> Session<'c> {
     pub async fn refresh(&mut self) -> Result<(), OpError> {
         self.history = self.store.history(&self.namespace, &self.release).await?;
         Ok(())
+    }
+
+    /// After the operation was stopped by `signal` wherever it stood: marks the revision it
+    /// left pending failed (saying so), and returns that revision. Objects applied so far stay
+    /// as they are; the next upgrade or a rollback takes over from there.
+    pub async fn interrupted(&mut self, signal: &str) -> Result<Option<u64>, OpError> {
+        self.refresh().await?;
+        let first_own = self.first_own_revision;
+        let Some(last) = self.history.last_mut() else {
+            return Ok(None);
+        };
+        if !last.status.is_pending() || last.revision < first_own {
+            return Ok(None);
+        }
+        let verb = match last.status {
+            Status::PendingInstall => "Install",
+            Status::PendingRollback => "Rollback",
+            Status::Uninstalling => "Uninstall",
+            _ => "Upgrade",
+        };
+        last.status = Status::Failed;
+        last.description = format!(
+            "{verb} interrupted by {signal} before it finished; objects applied until then stay as they are"
+        );
+        last.last_deployed = jiff::Timestamp::now().to_string();
+        let revision = last.revision;
+        let mut record = last.clone();
+        self.store.put(&self.namespace, &mut record).await?;
+        Ok(Some(revision))
     }
 
     /// Releases the lock.
