@@ -17,8 +17,9 @@ pub struct Reporter {
     /// The bar of the operation under way: made on its first event, gone after [`Reporter::finish`]
     /// (an `apply` runs one operation per target).
     bar: Mutex<Option<ProgressBar>>,
-    /// The last pending count printed while waiting, so a line goes out only on a change.
-    last_pending: Mutex<Option<usize>>,
+    /// The last pending count and example printed while waiting, so a line goes out only
+    /// when the state changes.
+    last_pending: Mutex<Option<(usize, String)>>,
 }
 
 fn new_bar() -> ProgressBar {
@@ -134,8 +135,9 @@ impl Reporter {
                 example,
             } => {
                 let mut last = self.last_pending.lock().unwrap_or_else(|e| e.into_inner());
-                if *last != Some(pending) {
-                    *last = Some(pending);
+                let now = (pending, example.to_string());
+                if last.as_ref() != Some(&now) {
+                    *last = Some(now);
                     if pending == 0 {
                         say!("ready: all {total}");
                     } else {
