@@ -13,6 +13,7 @@ pub mod diff;
 pub mod interrupt;
 pub mod manifest;
 pub mod object;
+pub mod oci;
 pub mod release;
 pub mod render;
 pub mod repo;

@@ -989,33 +989,7 @@ fn dependencies_from_a_repository_update_build_list() {
 // Helm v4 interop.
 
 fn run_helm(helm: &Path, env: &Env, args: &[&str]) -> Output {
-    let h = env.path().join("helm-home");
-    let mut cmd = Command::new(helm);
-    cmd.args(args)
-        .env("HOME", &h)
-        .env("HELM_CONFIG_HOME", h.join("config"))
-        .env("HELM_CACHE_HOME", h.join("cache"))
-        .env("HELM_DATA_HOME", h.join("data"))
-        .env("HELM_REPOSITORY_CONFIG", h.join("config/repositories.yaml"))
-        .env("HELM_REPOSITORY_CACHE", h.join("cache/repository"));
-    for v in [
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "ALL_PROXY",
-        "http_proxy",
-        "https_proxy",
-        "all_proxy",
-    ] {
-        cmd.env_remove(v);
-    }
-    let out = cmd.output().expect("run helm");
-    assert!(
-        out.status.success(),
-        "helm {args:?} failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
+    support::run_helm(helm, &env.path().join("helm-home"), args, None)
 }
 
 /// The index with the fields that record *when* (not *what*) cleared.

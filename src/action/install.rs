@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use super::prepare::{ChartRequest, Detail, Prepared, ReuseValues, prepare};
-use super::{Error, Globals, InMissingNamespace, connect, next_revision_options};
+use super::{Error, Globals, InMissingNamespace, connect, in_session, next_revision_options};
 use crate::cluster::{ApplyOptions, Cluster};
 use crate::release::desired::{Desired, not_yet_servable, prepare_desired};
 use crate::release::{
@@ -129,32 +129,31 @@ async fn on_cluster(
         Mode::Install | Mode::Upgrade { install: true, .. } => InMissingNamespace::Install,
         Mode::Upgrade { install: false, .. } => InMissingNamespace::Upgrade,
     };
-    let session = super::begin(
+    let (namespace, release) = (p.namespace.clone(), p.release.clone());
+    let record = in_session(
         &cluster,
-        &store,
-        &p.namespace,
-        &p.release,
+        &namespace,
+        &release,
         &lock,
         report,
         doing,
+        async |session| {
+            if let Mode::Upgrade {
+                reuse_values: true, ..
+            } = req.mode
+                && let Some(prev) = session.deployed()
+            {
+                // On top of the deployed revision's own values.
+                let reuse = ReuseValues {
+                    values: &prev.user_values,
+                    revision: prev.revision,
+                };
+                p.relayer(&req.chart, Detail::Full, Some(reuse))?;
+                p.validate_schema()?;
+            }
+            deploy_in_session(&cluster, session, &p, req, report).await
+        },
     )
-    .await?;
-    let record = super::in_session(session, async |session| {
-        if let Mode::Upgrade {
-            reuse_values: true, ..
-        } = req.mode
-            && let Some(prev) = session.deployed()
-        {
-            // On top of the deployed revision's own values.
-            let reuse = ReuseValues {
-                values: &prev.user_values,
-                revision: prev.revision,
-            };
-            p.relayer(&req.chart, Detail::Full, Some(reuse))?;
-            p.validate_schema()?;
-        }
-        deploy_in_session(&cluster, session, &p, req, report).await
-    })
     .await?;
     Ok(Installed::Deployed(Box::new(record)))
 }

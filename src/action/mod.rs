@@ -39,7 +39,7 @@ use crate::deploy::{self, Target, TargetError};
 use crate::release::lock::LockError;
 use crate::release::record::ReleaseRecord;
 use crate::release::session::{deployed, next_revision};
-use crate::release::{OpError, StoreError};
+use crate::release::{LockOptions, OpError, SecretStore, Session, StoreError};
 use crate::render::{Capabilities, LookupFn, ReleaseInfo, RenderError, RenderOptions};
 
 /// Why an action failed. Every message names the file, flag, object or release concerned.
@@ -329,18 +329,27 @@ pub fn missing_namespace(
     })
 }
 
-/// Runs an operation's `work` in its session, then releases the lock. A signal (SIGINT,
-/// SIGTERM) stops the work where it stands — in the middle of applying or waiting — and the
-/// revision it left pending is marked failed before the lock is released; a second signal ends
-/// the process at once ([`crate::interrupt`]).
-pub async fn in_session<'c, T>(
-    mut session: crate::release::Session<'c>,
-    work: impl AsyncFnOnce(&mut crate::release::Session<'c>) -> Result<T, Error>,
+/// Runs `op` on an operation of release `release` in `namespace`: its lock taken (and released
+/// afterwards whatever `op` returns), its history read, through the cluster's release store.
+/// A namespace that does not exist is said so as `doing` decides ([`begin`]). A signal
+/// (SIGINT, SIGTERM) stops `op` where it stands — in the middle of applying or waiting — and
+/// the revision it left pending is marked failed before the lock is released; a second signal
+/// ends the process at once ([`crate::interrupt`]).
+pub async fn in_session<T>(
+    cluster: &Cluster,
+    namespace: &str,
+    release: &str,
+    lock: &LockOptions,
+    report: crate::release::Report<'_>,
+    doing: InMissingNamespace,
+    op: impl AsyncFnOnce(&mut Session<'_>) -> Result<T, Error>,
 ) -> Result<T, Error> {
+    let store = SecretStore::new(cluster);
+    let mut session = begin(cluster, &store, namespace, release, lock, report, doing).await?;
     let outcome = tokio::select! {
         // Work that is done wins over a signal that arrived at the same moment.
         biased;
-        r = work(&mut session) => Ok(r),
+        r = op(&mut session) => Ok(r),
         signal = crate::interrupt::wait() => Err(signal),
     };
     let result = match outcome {
@@ -361,6 +370,22 @@ pub async fn in_session<'c, T>(
     };
     session.finish().await;
     result
+}
+
+/// Runs `op` on an operation of the existing release `r`, on a runtime of its own: connected
+/// to the release's cluster, then [`in_session`].
+pub fn on_release<T>(
+    globals: &Globals,
+    r: &ReleaseRef,
+    lock: &LockOptions,
+    report: crate::release::Report<'_>,
+    op: impl AsyncFnOnce(&mut Session<'_>) -> Result<T, Error>,
+) -> Result<T, Error> {
+    runtime()?.block_on(async {
+        let cluster = connect(globals, r.target.as_ref()).await?;
+        let doing = InMissingNamespace::Release;
+        in_session(&cluster, &r.namespace, &r.release, lock, report, doing, op).await
+    })
 }
 
 /// What the cluster serves, for `capabilities` in templates.

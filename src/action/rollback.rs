@@ -1,7 +1,7 @@
 //! `rollback`: a new revision with an earlier revision's manifest and values.
 
-use super::{Error, Globals, ReleaseRef, connect};
-use crate::release::{self, ApplyHow, LockOptions, ReleaseRecord, Report, SecretStore};
+use super::{Error, Globals, ReleaseRef, on_release};
+use crate::release::{self, ApplyHow, LockOptions, ReleaseRecord, Report};
 
 /// A rollback.
 pub struct RollbackRequest {
@@ -31,34 +31,14 @@ pub fn run(
     req: &RollbackRequest,
     report: Report<'_>,
 ) -> Result<RolledBack, Error> {
-    super::runtime()?.block_on(async {
-        let r = &req.release;
-        let cluster = connect(globals, r.target.as_ref()).await?;
-        let store = SecretStore::new(&cluster);
-        let session = super::begin(
-            &cluster,
-            &store,
-            &r.namespace,
-            &r.release,
-            &req.lock,
-            report,
-            super::InMissingNamespace::Release,
-        )
-        .await?;
-        super::in_session(session, async |session| {
-            let target = session.rollback_target(req.revision)?.clone();
-            let deploy = release::rollback_deploy(
-                &target,
-                session.next_revision(),
-                req.how,
-                req.history_max,
-            )?;
-            let record = session.deploy(deploy, report).await?;
-            Ok(RolledBack {
-                record,
-                to: target.revision,
-            })
+    on_release(globals, &req.release, &req.lock, report, async |session| {
+        let target = session.rollback_target(req.revision)?.clone();
+        let next = session.next_revision();
+        let deploy = release::rollback_deploy(&target, next, req.how, req.history_max)?;
+        let record = session.deploy(deploy, report).await?;
+        Ok(RolledBack {
+            record,
+            to: target.revision,
         })
-        .await
     })
 }

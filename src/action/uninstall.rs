@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use super::{Error, Globals, ReleaseRef, connect};
-use crate::release::{LockOptions, Report, SecretStore};
+use super::{Error, Globals, ReleaseRef, on_release};
+use crate::release::{LockOptions, Report};
 
 /// An uninstall.
 pub struct UninstallRequest {
@@ -20,25 +20,9 @@ pub struct UninstallRequest {
 
 /// Uninstalls a release.
 pub fn run(globals: &Globals, req: &UninstallRequest, report: Report<'_>) -> Result<(), Error> {
-    super::runtime()?.block_on(async {
-        let r = &req.release;
-        let cluster = connect(globals, r.target.as_ref()).await?;
-        let store = SecretStore::new(&cluster);
-        let session = super::begin(
-            &cluster,
-            &store,
-            &r.namespace,
-            &r.release,
-            &req.lock,
-            report,
-            super::InMissingNamespace::Release,
-        )
-        .await?;
-        super::in_session(session, async |session| {
-            Ok(session
-                .uninstall(req.keep_history, req.wait, report)
-                .await?)
-        })
-        .await
+    on_release(globals, &req.release, &req.lock, report, async |session| {
+        Ok(session
+            .uninstall(req.keep_history, req.wait, report)
+            .await?)
     })
 }

@@ -320,8 +320,9 @@ fn parse_file<T: serde::de::DeserializeOwned>(path: &Path, src: &str) -> Result<
     })
 }
 
+/// Refuses a file of secrets that users other than its owner may read.
 #[cfg(unix)]
-fn check_private(path: &Path) -> Result<(), RepoError> {
+pub(crate) fn check_private(path: &Path) -> Result<(), RepoError> {
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(path)
         .map_err(RepoError::io(path))?
@@ -340,8 +341,9 @@ fn check_private(path: &Path) -> Result<(), RepoError> {
     Ok(())
 }
 
+/// Refuses a file of secrets that users other than its owner may read.
 #[cfg(not(unix))]
-fn check_private(_path: &Path) -> Result<(), RepoError> {
+pub(crate) fn check_private(_path: &Path) -> Result<(), RepoError> {
     Ok(())
 }
 

@@ -209,7 +209,8 @@ fn status_message(status: reqwest::StatusCode, t: &Transport) -> String {
     }
 }
 
-fn describe_send_error(e: &reqwest::Error, url: &Url, timeout: Duration) -> String {
+/// An error and its causes, joined by ": ", leaving out a cause whose text is already there.
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut msg = String::new();
     let mut cur: Option<&dyn std::error::Error> = Some(e);
     while let Some(err) = cur {
@@ -222,6 +223,11 @@ fn describe_send_error(e: &reqwest::Error, url: &Url, timeout: Duration) -> Stri
         }
         cur = err.source();
     }
+    msg
+}
+
+fn describe_send_error(e: &reqwest::Error, url: &Url, timeout: Duration) -> String {
+    let mut msg = error_chain(e);
     let lower = msg.to_lowercase();
     if e.is_timeout() {
         return format!(
@@ -239,7 +245,7 @@ fn describe_send_error(e: &reqwest::Error, url: &Url, timeout: Duration) -> Stri
     msg
 }
 
-fn build_client(t: &Transport) -> Result<Client, String> {
+pub(crate) fn build_client(t: &Transport) -> Result<Client, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()

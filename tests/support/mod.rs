@@ -18,10 +18,11 @@
 
 pub mod cli;
 pub mod proxy;
+pub mod registry;
 pub mod tools;
 
 pub use cli::{charter, root, write};
-pub use tools::{helm, reference_tools};
+pub use tools::{helm, reference_tools, run_helm};
 
 use std::fmt::Debug;
 use std::future::Future;

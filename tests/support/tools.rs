@@ -1,7 +1,8 @@
 //! The reference tools (helm, kubectl) from `scripts/reference-tools`: found, or a skip that
 //! says so on stderr outside CI, or a failure in CI.
 
-use std::path::PathBuf;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use super::{cluster_required, say};
@@ -38,4 +39,53 @@ pub fn reference_tools(what: &str) -> Option<PathBuf> {
 /// The reference helm binary, or `None` (a skip, said on stderr).
 pub fn helm(what: &str) -> Option<PathBuf> {
     reference_tools(what).map(|d| d.join("helm"))
+}
+
+/// Runs the reference Helm with every directory it writes under `home` (never the user's),
+/// no proxies, UTC, and `stdin` as its input; panics with its output when it fails.
+pub fn run_helm(
+    helm: &Path,
+    home: &Path,
+    args: &[&str],
+    stdin: Option<&str>,
+) -> std::process::Output {
+    use std::process::Stdio;
+    let mut cmd = std::process::Command::new(helm);
+    cmd.args(args)
+        .env("HOME", home)
+        .env("HELM_CONFIG_HOME", home.join("config"))
+        .env("HELM_CACHE_HOME", home.join("cache"))
+        .env("HELM_DATA_HOME", home.join("data"))
+        .env(
+            "HELM_REPOSITORY_CONFIG",
+            home.join("config/repositories.yaml"),
+        )
+        .env("HELM_REPOSITORY_CACHE", home.join("cache/repository"))
+        .env("DOCKER_CONFIG", home.join("docker"))
+        .env("TZ", "UTC")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for v in [
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+    ] {
+        cmd.env_remove(v);
+    }
+    let mut child = cmd.spawn().expect("run helm");
+    if let (Some(s), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        pipe.write_all(s.as_bytes()).expect("write helm's stdin");
+    }
+    let out = child.wait_with_output().expect("wait for helm");
+    assert!(
+        out.status.success(),
+        "helm {args:?} failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
 }

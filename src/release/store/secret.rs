@@ -111,14 +111,7 @@ impl SecretStore {
         namespace: &str,
         release: &str,
     ) -> Result<Vec<ReleaseRecord>, StoreError> {
-        let secrets = self.secrets(namespace, release).await?;
-        let parts: Vec<&StoredSecret> = secrets.iter().filter(|s| s.part().is_some()).collect();
-        let mut out = Vec::new();
-        for main in secrets.iter().filter(|s| s.part().is_none()) {
-            out.push(store::from_secrets(main, &parts)?);
-        }
-        out.sort_by_key(|r| r.revision);
-        Ok(out)
+        store::records(&self.secrets(namespace, release).await?)
     }
 
     async fn get(
