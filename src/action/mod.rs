@@ -13,11 +13,13 @@
 //! | [`diff`] | what an install/upgrade of one target would change, and drift |
 //! | [`plan`], [`apply`] | a whole deploy tree: a typed plan file, and applying it |
 //! | [`repo`] | packages, repositories, search, pull, dependencies |
+//! | [`show`], [`create`] | a chart's parts without rendering it; a new chart |
 //!
 //! Charts are resolved (a repository chart downloaded) before any async runtime starts
 //! ([`prepare`]); the cluster part of an action then runs on one runtime ([`runtime`]).
 
 pub mod apply;
+pub mod create;
 pub mod diff;
 pub mod install;
 pub mod lint;
@@ -26,6 +28,7 @@ pub mod prepare;
 pub mod query;
 pub mod repo;
 pub mod rollback;
+pub mod show;
 pub mod template;
 pub mod uninstall;
 

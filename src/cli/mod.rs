@@ -32,6 +32,7 @@ macro_rules! say {
 }
 
 mod args;
+mod chart_cmds;
 mod diff_cmds;
 mod output;
 mod progress;
@@ -154,6 +155,17 @@ enum Command {
     Values(render_cmds::ValuesArgs),
     /// Check a chart or every target of a deploy tree: structure, schema, rendering, objects.
     Lint(render_cmds::LintArgs),
+    /// Print a chart's Chart.yaml, default values, README or CRDs (no rendering).
+    #[command(
+        after_help = "Examples:\n  charter show values charts/demo\n  charter show chart myrepo/web --version '^1'\n  charter show all web-1.2.0.tgz"
+    )]
+    Show(chart_cmds::ShowArgs),
+    /// Write a new chart (Deployment, Service, values with a schema, NOTES) into NAME.
+    #[command(
+        long_about = "Write a new charter chart into the directory NAME (created; an existing directory must be empty, nothing is overwritten). The chart deploys a Deployment and a Service from values.yaml, checked by values.schema.json; it lints clean and installs as it is.",
+        after_help = "Example:\n  charter create web && charter lint web && charter install web ./web -n web --create-namespace --wait"
+    )]
+    Create(chart_cmds::CreateArgs),
     /// Package a chart directory into a reproducible <name>-<version>.tgz.
     Package(repo_cmds::PackageArgs),
     /// Chart repositories: index a directory; add, list, update, remove configured ones.
@@ -356,6 +368,8 @@ pub fn main() -> i32 {
         Command::Status(args) => release_cmds::status(&cli.global, args),
         Command::Values(args) => render_cmds::values(&cli.global, args, set_flags),
         Command::Lint(args) => render_cmds::lint(&cli.global, args, set_flags),
+        Command::Show(args) => chart_cmds::show(&cli.global, args),
+        Command::Create(args) => chart_cmds::create(&cli.global, args),
         Command::Package(args) => repo_cmds::package(&cli.global, args),
         Command::Repo(args) => repo_cmds::repo(&cli.global, args),
         Command::Search(args) => repo_cmds::search_cmd(&cli.global, args),
