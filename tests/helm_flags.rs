@@ -126,3 +126,88 @@ async fn a_created_chart_installs_and_becomes_ready() {
     assert!(status.contains("deployed"), "{status}");
     ns.delete().await;
 }
+
+/// A chart with a default value, a value to supply, and a hook-annotated ConfigMap.
+fn hooked_chart(dir: &Path) {
+    write(
+        dir,
+        "Chart.yaml",
+        "apiVersion: charter/v1\nname: hooked\nversion: 1.1.0\nappVersion: \"3.0\"\n",
+    );
+    write(dir, "values.yaml", "greeting: hello\nport: 80\n");
+    write(
+        dir,
+        "templates/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ release.name }}-cfg\ndata:\n  greeting: {{ values.greeting | quote }}\n",
+    );
+    write(
+        dir,
+        "templates/hook.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ release.name }}-hook\n  annotations:\n    helm.sh/hook: pre-install\ndata: {}\n",
+    );
+    write(dir, "templates/NOTES.txt", "hooked notes\n");
+}
+
+// `get values` prints what the user supplied, `--all` every value; `get metadata`, `get hooks`
+// and `get all` (a summary; the record with -o json).
+#[tokio::test]
+async fn get_values_metadata_hooks_and_all() {
+    let cluster = cluster_or_skip!();
+    let ns = cluster.namespace("get").await;
+    let kc = cluster.kubeconfig.clone();
+    let tmp = tempfile::tempdir().unwrap();
+    hooked_chart(tmp.path());
+    let (d, n) = (tmp.path().to_str().unwrap(), ns.name());
+    on(&kc).ok(&["install", "g", d, "-n", n, "--set", "greeting=hi"]);
+    let get = |args: &[&str]| {
+        let mut all = vec!["get"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["-n", n]);
+        on(&kc).ok(&all)
+    };
+    assert_eq!(get(&["values", "g"]), "greeting: hi\n");
+    assert_eq!(get(&["values", "g", "--all"]), "greeting: hi\nport: 80\n");
+    let json: serde_json::Value =
+        serde_json::from_str(&get(&["values", "g", "-o", "json"])).unwrap();
+    assert_eq!(json, serde_json::json!({"greeting": "hi"}));
+    let meta = get(&["metadata", "g"]);
+    for line in [
+        "NAME: g",
+        "CHART: hooked",
+        "VERSION: 1.1.0",
+        "APP_VERSION: 3.0",
+        &format!("NAMESPACE: {n}"),
+        "REVISION: 1",
+        "STATUS: deployed",
+    ] {
+        assert!(meta.lines().any(|l| l == line), "{line} in {meta}");
+    }
+    let meta: serde_json::Value =
+        serde_json::from_str(&get(&["metadata", "g", "-o", "json"])).unwrap();
+    assert_eq!(meta["chart"], "hooked");
+    assert_eq!(meta["revision"], 1);
+    let hooks = get(&["hooks", "g"]);
+    assert!(
+        hooks.contains("name: g-hook") && !hooks.contains("name: g-cfg"),
+        "{hooks}"
+    );
+    let all = get(&["all", "g"]);
+    for part in [
+        "NAME: g",
+        "USER-SUPPLIED VALUES:\ngreeting: hi\n",
+        "COMPUTED VALUES:\ngreeting: hi\nport: 80\n",
+        "HOOKS:",
+        "MANIFEST:",
+        "name: g-cfg",
+        "NOTES:\nhooked notes",
+    ] {
+        assert!(all.contains(part), "{part} in {all}");
+    }
+    let record: serde_json::Value =
+        serde_json::from_str(&get(&["all", "g", "-o", "json"])).unwrap();
+    assert_eq!(record["name"], "g");
+    assert!(record["manifest"].as_str().unwrap().contains("g-cfg"));
+    let err = on(&kc).fails(&["get", "manifest", "g", "-n", n, "--all"]);
+    assert!(err.contains("--all is for `charter get values`"), "{err}");
+    ns.delete().await;
+}

@@ -186,7 +186,8 @@ enum Command {
     History(release_cmds::HistoryArgs),
     /// Roll a release back to an earlier revision (default: the previous deployed one).
     Rollback(release_cmds::RollbackArgs),
-    /// Print a release's values, manifest, notes or whole record (--revision N).
+    /// Print a release's values (--all: merged with the defaults), manifest, notes, hooks,
+    /// metadata, or all of it (--revision N).
     Get(release_cmds::GetArgs),
     /// List releases (-A every namespace, --all every status, --status S).
     List(release_cmds::ListArgs),

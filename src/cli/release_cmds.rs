@@ -111,13 +111,20 @@ pub struct RollbackArgs {
 /// What `charter get` prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum GetWhat {
-    /// The merged values.
+    /// The values the user supplied (every layer above the chart's defaults); --all: every
+    /// value, merged.
     Values,
     /// The rendered manifest.
     Manifest,
     /// The rendered NOTES.txt.
     Notes,
-    /// The whole record.
+    /// The hooks of the revision (its manifest's documents annotated `helm.sh/hook`).
+    Hooks,
+    /// Name, chart, versions, namespace, revision, status, deploy time (-o json/yaml: the same
+    /// as data).
+    Metadata,
+    /// A readable summary: metadata, values, hooks, manifest, notes (-o json/yaml: the whole
+    /// stored record).
     All,
 }
 
@@ -132,6 +139,9 @@ pub struct GetArgs {
     /// The revision (default: the latest).
     #[arg(long)]
     pub revision: Option<u64>,
+    /// With `values`: every value, the chart's defaults merged in, not only those supplied.
+    #[arg(short = 'a', long)]
+    pub all: bool,
 }
 
 /// `charter list` flags.
@@ -287,21 +297,98 @@ pub fn get(global: &GlobalArgs, args: GetArgs) -> CmdResult {
     let r = ReleaseRef::from_arg(&globals, &args.release)?;
     let record = query::get(&globals, &r, args.revision)?;
     let out = global.output;
-    match args.what {
-        GetWhat::Values => match out {
-            Some(OutputFormat::Json) => {
-                outln!("{}", serde_json::to_string_pretty(&record.values)?)?
+    let values = if args.all || args.what == GetWhat::All {
+        &record.values
+    } else {
+        &record.user_values
+    };
+    if args.all && args.what != GetWhat::Values {
+        return Err(CliError::new(
+            "--all is for `charter get values` (every value, not only those supplied)",
+        ));
+    }
+    let metadata = || {
+        serde_json::json!({
+            "name": record.name,
+            "chart": record.chart.name,
+            "version": record.chart.version,
+            "appVersion": record.chart.app_version,
+            "namespace": record.namespace,
+            "revision": record.revision,
+            "status": record.status,
+            "deployedAt": record.last_deployed,
+        })
+    };
+    match (args.what, out) {
+        (GetWhat::Values, Some(OutputFormat::Json)) => {
+            outln!("{}", serde_json::to_string_pretty(values)?)?
+        }
+        (GetWhat::Values, _) if values.is_null() => out!("{{}}\n")?,
+        (GetWhat::Values, _) => out!("{}", crate::yaml::to_yaml(values))?,
+        (GetWhat::Manifest, _) => out!("{}", record.manifest)?,
+        (GetWhat::Notes, _) => outln!("{}", record.notes.trim_end())?,
+        (GetWhat::Hooks, _) => {
+            for h in query::hooks(&record.manifest) {
+                out!("---\n{h}")?;
             }
-            _ => out!("{}", crate::yaml::to_yaml(&record.values))?,
-        },
-        GetWhat::Manifest => out!("{}", record.manifest)?,
-        GetWhat::Notes => outln!("{}", record.notes.trim_end())?,
-        GetWhat::All => match out {
-            Some(OutputFormat::Yaml) => {
-                out!("{}", crate::yaml::to_yaml(&serde_json::to_value(&record)?))?
+        }
+        (GetWhat::Metadata, Some(OutputFormat::Json)) => {
+            outln!("{}", serde_json::to_string_pretty(&metadata())?)?
+        }
+        (GetWhat::Metadata, Some(OutputFormat::Yaml)) => {
+            out!("{}", crate::yaml::to_yaml(&metadata()))?
+        }
+        (GetWhat::Metadata, _) => outln!(
+            "NAME: {}\nCHART: {}\nVERSION: {}\nAPP_VERSION: {}\nNAMESPACE: {}\nREVISION: {}\nSTATUS: {}\nDEPLOYED_AT: {}",
+            record.name,
+            record.chart.name,
+            record.chart.version,
+            record.chart.app_version.as_deref().unwrap_or(""),
+            record.namespace,
+            record.revision,
+            record.status,
+            seconds(&record.last_deployed),
+        )?,
+        (GetWhat::All, Some(OutputFormat::Yaml)) => {
+            out!("{}", crate::yaml::to_yaml(&serde_json::to_value(&record)?))?
+        }
+        (GetWhat::All, Some(OutputFormat::Json)) => {
+            outln!("{}", serde_json::to_string_pretty(&record)?)?
+        }
+        (GetWhat::All, _) => {
+            outln!(
+                "NAME: {}\nNAMESPACE: {}\nREVISION: {}\nSTATUS: {}\nCHART: {}-{}\nAPP_VERSION: {}\nUPDATED: {}\nDESCRIPTION: {}",
+                record.name,
+                record.namespace,
+                record.revision,
+                record.status,
+                record.chart.name,
+                record.chart.version,
+                record.chart.app_version.as_deref().unwrap_or(""),
+                seconds(updated(&record)),
+                record.description,
+            )?;
+            let supplied = match &record.user_values {
+                serde_json::Value::Null => "{}\n".to_string(),
+                v => crate::yaml::to_yaml(v),
+            };
+            out!("\nUSER-SUPPLIED VALUES:\n{supplied}")?;
+            out!(
+                "\nCOMPUTED VALUES:\n{}",
+                crate::yaml::to_yaml(&record.values)
+            )?;
+            let hooks = query::hooks(&record.manifest);
+            if !hooks.is_empty() {
+                outln!("\nHOOKS:")?;
+                for h in hooks {
+                    out!("---\n{h}")?;
+                }
             }
-            _ => outln!("{}", serde_json::to_string_pretty(&record)?)?,
-        },
+            out!("\nMANIFEST:\n{}", record.manifest)?;
+            if !record.notes.trim().is_empty() {
+                outln!("\nNOTES:\n{}", record.notes.trim_end())?;
+            }
+        }
     }
     Ok(0)
 }
