@@ -211,3 +211,233 @@ async fn get_values_metadata_hooks_and_all() {
     assert!(err.contains("--all is for `charter get values`"), "{err}");
     ns.delete().await;
 }
+
+type Crd =
+    k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+
+/// A CRD whose group is unique to `ns` (CRDs are cluster-wide).
+fn crd(dir: &Path, ns: &str) -> String {
+    let group = format!("{ns}.example.com");
+    write(
+        dir,
+        "crds/gadgets.yaml",
+        &format!(
+            "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: gadgets.{group}\nspec:\n  group: {group}\n  scope: Namespaced\n  names:\n    plural: gadgets\n    singular: gadget\n    kind: Gadget\n    listKind: GadgetList\n  versions:\n    - name: v1\n      served: true\n      storage: true\n      schema:\n        openAPIV3Schema:\n          type: object\n          x-kubernetes-preserve-unknown-fields: true\n"
+        ),
+    );
+    format!("gadgets.{group}")
+}
+
+// install --generate-name, --skip-crds, --labels and --skip-schema-validation.
+#[tokio::test]
+async fn install_generate_name_skip_crds_labels_and_skip_schema_validation() {
+    let cluster = cluster_or_skip!();
+    let ns = cluster.namespace("inst-flags").await;
+    let kc = cluster.kubeconfig.clone();
+    let tmp = tempfile::tempdir().unwrap();
+    hooked_chart(tmp.path());
+    let (d, n) = (tmp.path().to_str().unwrap(), ns.name());
+    let crd_name = crd(tmp.path(), n);
+    write(
+        tmp.path(),
+        "values.schema.json",
+        r#"{"type": "object", "properties": {"port": {"type": "integer"}}}"#,
+    );
+
+    // --generate-name: <chart>-<unix seconds>, listed; a name given as well is refused.
+    let out = on(&kc).ok(&["install", "--generate-name", d, "-n", n, "--skip-crds"]);
+    let name = out
+        .lines()
+        .find_map(|l| l.strip_prefix("NAME: "))
+        .unwrap_or_else(|| panic!("{out}"))
+        .to_string();
+    let digits = name
+        .strip_prefix("hooked-")
+        .unwrap_or_else(|| panic!("{name}"));
+    assert!(
+        digits.len() >= 10 && digits.chars().all(|c| c.is_ascii_digit()),
+        "{name}"
+    );
+    assert!(on(&kc).ok(&["list", "-n", n]).contains(&name));
+    let err = on(&kc).fails(&["install", "x", d, "-n", n, "--generate-name"]);
+    assert!(err.contains("--generate-name names the release"), "{err}");
+
+    // --skip-crds: the CRD is neither applied nor recorded.
+    let crds: kube::Api<Crd> = kube::Api::all(cluster.client.clone());
+    assert!(crds.get_opt(&crd_name).await.unwrap().is_none());
+    let manifest = on(&kc).ok(&["get", "manifest", &name, "-n", n]);
+    assert!(!manifest.contains("CustomResourceDefinition"), "{manifest}");
+    let dry = on(&kc).ok(&["install", "y", d, "-n", n, "--dry-run", "--skip-crds"]);
+    assert!(
+        !dry.contains("CustomResourceDefinition") && dry.contains("y-cfg"),
+        "{dry}"
+    );
+
+    // --labels: on the record Secret and in `get metadata`; charter's own keys are refused.
+    on(&kc).ok(&[
+        "install",
+        "lab",
+        d,
+        "-n",
+        n,
+        "--skip-crds",
+        "--labels",
+        "team=web,tier=front",
+    ]);
+    let meta = on(&kc).ok(&["get", "metadata", "lab", "-n", n]);
+    assert!(meta.contains("LABELS: team=web,tier=front"), "{meta}");
+    let secrets: kube::Api<k8s_openapi::api::core::v1::Secret> =
+        kube::Api::namespaced(cluster.client.clone(), n);
+    let s = secrets.get("charter.release.v1.lab.v1").await.unwrap();
+    let labels = s.metadata.labels.unwrap();
+    assert_eq!(labels["team"], "web");
+    assert_eq!(labels["owner"], "charter");
+    on(&kc).ok(&[
+        "upgrade",
+        "lab",
+        d,
+        "-n",
+        n,
+        "--skip-crds",
+        "--labels",
+        "team=api",
+    ]);
+    let s = secrets.get("charter.release.v1.lab.v2").await.unwrap();
+    assert_eq!(s.metadata.labels.unwrap()["team"], "api");
+    let err = on(&kc).fails(&["install", "bad", d, "-n", n, "--labels", "owner=me"]);
+    assert!(err.contains("`owner` is set by charter"), "{err}");
+
+    // --skip-schema-validation: a value the schema refuses goes through.
+    let err = on(&kc).fails(&[
+        "install",
+        "sch",
+        d,
+        "-n",
+        n,
+        "--skip-crds",
+        "--set",
+        "port=high",
+    ]);
+    assert!(err.contains("port"), "{err}");
+    on(&kc).ok(&[
+        "install",
+        "sch",
+        d,
+        "-n",
+        n,
+        "--skip-crds",
+        "--set",
+        "port=high",
+        "--skip-schema-validation",
+    ]);
+
+    // Without --skip-crds the CRD is installed.
+    on(&kc).ok(&["install", "withcrd", d, "-n", n]);
+    assert!(crds.get_opt(&crd_name).await.unwrap().is_some());
+    let _ = crds.delete(&crd_name, &Default::default()).await;
+    ns.delete().await;
+}
+
+// install --replace: a failed install is installed again under its name; a deployed release
+// is not.
+#[tokio::test]
+async fn install_replace_takes_over_a_failed_install_only() {
+    let cluster = cluster_or_skip!();
+    let ns = cluster.namespace("replace").await;
+    let kc = cluster.kubeconfig.clone();
+    let tmp = tempfile::tempdir().unwrap();
+    hooked_chart(tmp.path());
+    write(
+        tmp.path(),
+        "templates/deploy.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ release.name }}\nspec:\n  selector:\n    matchLabels: {app: x}\n  template:\n    metadata:\n      labels: {app: x}\n    spec:\n      {%- if values.zone %}\n      nodeSelector: {zone: {{ values.zone }}}\n      {%- endif %}\n      containers:\n        - name: app\n          image: registry.invalid/app:1\n",
+    );
+    let (d, n) = (tmp.path().to_str().unwrap(), ns.name());
+    on(&kc).fails(&[
+        "install",
+        "r",
+        d,
+        "-n",
+        n,
+        "--set",
+        "zone=none",
+        "--wait",
+        "--timeout",
+        "2s",
+    ]);
+    let err = on(&kc).fails(&["install", "r", d, "-n", n]);
+    assert!(err.contains("already exists"), "{err}");
+    let out = on(&kc).ok(&[
+        "install",
+        "r",
+        d,
+        "-n",
+        n,
+        "--replace",
+        "--wait",
+        "--timeout",
+        "60s",
+    ]);
+    assert!(
+        out.contains("REVISION: 2") && out.contains("DESCRIPTION: Install complete"),
+        "{out}"
+    );
+    let err = on(&kc).fails(&["install", "r", d, "-n", n, "--replace"]);
+    assert!(err.contains("already exists"), "{err}");
+    ns.delete().await;
+}
+
+// upgrade --cleanup-on-fail deletes what the failed upgrade created, and only that;
+// --reset-then-reuse-values keeps the supplied values over the new chart's defaults.
+#[tokio::test]
+async fn upgrade_cleanup_on_fail_and_reset_then_reuse_values() {
+    let cluster = cluster_or_skip!();
+    let ns = cluster.namespace("upg-flags").await;
+    let kc = cluster.kubeconfig.clone();
+    let tmp = tempfile::tempdir().unwrap();
+    hooked_chart(tmp.path());
+    let (d, n) = (tmp.path().to_str().unwrap(), ns.name());
+    on(&kc).ok(&["install", "u", d, "-n", n, "--set", "greeting=hi"]);
+    // The new revision adds a ConfigMap and a Deployment that never becomes ready.
+    write(
+        tmp.path(),
+        "templates/extra.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: u-extra\ndata: {}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: u-stuck\nspec:\n  selector:\n    matchLabels: {app: stuck}\n  template:\n    metadata:\n      labels: {app: stuck}\n    spec:\n      nodeSelector: {zone: none}\n      containers:\n        - name: app\n          image: registry.invalid/app:1\n",
+    );
+    let cms: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
+        kube::Api::namespaced(cluster.client.clone(), n);
+    let err = on(&kc).fails(&[
+        "upgrade",
+        "u",
+        d,
+        "-n",
+        n,
+        "--set",
+        "greeting=changed",
+        "--wait",
+        "--timeout",
+        "2s",
+        "--cleanup-on-fail",
+    ]);
+    assert!(
+        err.contains("Deleted the 2 object(s) the upgrade created (--cleanup-on-fail)"),
+        "{err}"
+    );
+    assert!(cms.get_opt("u-extra").await.unwrap().is_none());
+    // What existed before stays (changed by the failed upgrade, as Helm leaves it).
+    assert!(cms.get_opt("u-cfg").await.unwrap().is_some());
+    // Without the flag the created objects stay.
+    on(&kc).fails(&["upgrade", "u", d, "-n", n, "--wait", "--timeout", "2s"]);
+    assert!(cms.get_opt("u-extra").await.unwrap().is_some());
+
+    // --reset-then-reuse-values: greeting=hi (supplied at install) is kept, the chart's new
+    // default for port taken.
+    std::fs::remove_file(tmp.path().join("templates/extra.yaml")).unwrap();
+    write(tmp.path(), "values.yaml", "greeting: hello\nport: 81\n");
+    on(&kc).ok(&["upgrade", "u", d, "-n", n, "--reset-then-reuse-values"]);
+    assert_eq!(
+        on(&kc).ok(&["get", "values", "u", "-n", n, "--all"]),
+        "greeting: hi\nport: 81\n"
+    );
+    ns.delete().await;
+}

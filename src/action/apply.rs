@@ -158,6 +158,8 @@ pub fn run(
                     },
                     options: req.options.clone(),
                     dry_run: None,
+                    generate_name: false,
+                    replace: false,
                 };
                 install::run_on(&rt, globals, &deploy, report)
             });

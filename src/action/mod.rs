@@ -103,6 +103,14 @@ pub enum Error {
         /// The revision returned to; `None` when a failed install was removed.
         rolled_back_to: Option<u64>,
     },
+    /// `--cleanup-on-fail`: the upgrade failed, and the objects it created were deleted.
+    #[error("{error}. {cleanup} (--cleanup-on-fail)")]
+    CleanedUp {
+        /// Why the upgrade failed.
+        error: Box<OpError>,
+        /// What was deleted, or why not all of it.
+        cleanup: String,
+    },
     /// A signal stopped the operation (exit code 130 or 143).
     #[error(
         "interrupted by {}: {what}",

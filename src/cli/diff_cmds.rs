@@ -312,7 +312,7 @@ pub fn apply(global: &GlobalArgs, args: ApplyArgs) -> CmdResult {
     let req = ApplyRequest {
         targets,
         fail_fast: args.fail_fast,
-        options: args.deploy.options(),
+        options: args.deploy.options().map_err(CliError::new)?,
     };
     let rep = Reporter::new();
     let format = global.output.unwrap_or(OutputFormat::Table);

@@ -177,7 +177,7 @@ enum Command {
     /// Chart dependencies: update (resolve, vendor, lock), build (restore from Chart.lock), list.
     Dep(repo_cmds::DepArgs),
     /// Install a chart as a new release: apply in dependency order, record revision 1.
-    Install(release_cmds::DeployArgs),
+    Install(release_cmds::InstallArgs),
     /// Upgrade a release to a new revision (prunes objects that left the chart).
     Upgrade(release_cmds::UpgradeArgs),
     /// Delete a release's objects and records (--keep-history keeps the records).

@@ -32,6 +32,20 @@ pub struct DeployArgs {
     pub dry_run: Option<DryRunArg>,
 }
 
+/// `charter install` flags.
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    #[command(flatten)]
+    pub deploy: DeployArgs,
+    /// Name the release `<chart>-<unix seconds>`; give only CHART.
+    #[arg(short = 'g', long)]
+    pub generate_name: bool,
+    /// Install a release none of whose revisions is deployed (a failed install, or one
+    /// uninstalled with --keep-history), continuing its revision numbers.
+    #[arg(long)]
+    pub replace: bool,
+}
+
 /// `--dry-run` modes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum DryRunArg {
@@ -50,12 +64,22 @@ pub struct UpgradeArgs {
     #[arg(short = 'i', long)]
     pub install: bool,
     /// Start from the values the deployed revision was given (its -f/--set and deploy-tree
-    /// layers), then apply this run's layers on top.
-    #[arg(long, conflicts_with = "reset_values")]
+    /// layers) over the new chart's defaults, then apply this run's layers on top. Helm's
+    /// --reuse-values keeps the old chart's defaults too; charter never does, so a default the
+    /// new chart changes takes effect.
+    #[arg(
+        long,
+        visible_alias = "reset-then-reuse-values",
+        conflicts_with = "reset_values"
+    )]
     pub reuse_values: bool,
     /// Start from the chart's defaults (the default): only this run's layers apply.
     #[arg(long)]
     pub reset_values: bool,
+    /// When the upgrade fails, delete the objects it created (those that did not exist
+    /// before it); objects it changed stay as they are.
+    #[arg(long)]
+    pub cleanup_on_fail: bool,
 }
 
 /// `charter uninstall` flags.
@@ -170,15 +194,33 @@ fn short_lock(wait: Option<Duration>) -> LockOptions {
     LockOptions::for_this_process(Duration::from_secs(30), wait)
 }
 
-fn deploy(global: &GlobalArgs, args: &DeployArgs, sets: Vec<SetFlag>, mode: Mode) -> CmdResult {
+/// What only install (the first two) or only upgrade (the last) takes.
+#[derive(Default)]
+struct ModeFlags {
+    generate_name: bool,
+    replace: bool,
+    cleanup_on_fail: bool,
+}
+
+fn deploy(
+    global: &GlobalArgs,
+    args: &DeployArgs,
+    sets: Vec<SetFlag>,
+    mode: Mode,
+    only: ModeFlags,
+) -> CmdResult {
+    let mut options = args.deploy.options().map_err(CliError::new)?;
+    options.cleanup_on_fail = only.cleanup_on_fail;
     let req = InstallRequest {
         chart: args.chart.request(sets)?,
         mode,
-        options: args.deploy.options(),
+        options,
         dry_run: args.dry_run.map(|d| match d {
             DryRunArg::Client => DryRun::Client,
             DryRunArg::Server => DryRun::Server,
         }),
+        generate_name: only.generate_name,
+        replace: only.replace,
     };
     let rep = Reporter::new();
     let done = install::run(&global.globals(), &req, &|p| rep.report(p));
@@ -200,8 +242,13 @@ fn deploy(global: &GlobalArgs, args: &DeployArgs, sets: Vec<SetFlag>, mode: Mode
 }
 
 /// `charter install`.
-pub fn install(global: &GlobalArgs, args: DeployArgs, sets: Vec<SetFlag>) -> CmdResult {
-    deploy(global, &args, sets, Mode::Install)
+pub fn install(global: &GlobalArgs, args: InstallArgs, sets: Vec<SetFlag>) -> CmdResult {
+    let only = ModeFlags {
+        generate_name: args.generate_name,
+        replace: args.replace,
+        ..ModeFlags::default()
+    };
+    deploy(global, &args.deploy, sets, Mode::Install, only)
 }
 
 /// `charter upgrade`.
@@ -210,7 +257,11 @@ pub fn upgrade(global: &GlobalArgs, args: UpgradeArgs, sets: Vec<SetFlag>) -> Cm
         install: args.install,
         reuse_values: args.reuse_values,
     };
-    deploy(global, &args.deploy, sets, mode)
+    let only = ModeFlags {
+        cleanup_on_fail: args.cleanup_on_fail,
+        ..ModeFlags::default()
+    };
+    deploy(global, &args.deploy, sets, mode, only)
 }
 
 /// `charter uninstall`.
@@ -317,6 +368,7 @@ pub fn get(global: &GlobalArgs, args: GetArgs) -> CmdResult {
             "revision": record.revision,
             "status": record.status,
             "deployedAt": record.last_deployed,
+            "labels": record.labels,
         })
     };
     match (args.what, out) {
@@ -339,7 +391,7 @@ pub fn get(global: &GlobalArgs, args: GetArgs) -> CmdResult {
             out!("{}", crate::yaml::to_yaml(&metadata()))?
         }
         (GetWhat::Metadata, _) => outln!(
-            "NAME: {}\nCHART: {}\nVERSION: {}\nAPP_VERSION: {}\nNAMESPACE: {}\nREVISION: {}\nSTATUS: {}\nDEPLOYED_AT: {}",
+            "NAME: {}\nCHART: {}\nVERSION: {}\nAPP_VERSION: {}\nNAMESPACE: {}\nREVISION: {}\nSTATUS: {}\nDEPLOYED_AT: {}\nLABELS: {}",
             record.name,
             record.chart.name,
             record.chart.version,
@@ -348,6 +400,12 @@ pub fn get(global: &GlobalArgs, args: GetArgs) -> CmdResult {
             record.revision,
             record.status,
             seconds(&record.last_deployed),
+            record
+                .labels
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(","),
         )?,
         (GetWhat::All, Some(OutputFormat::Yaml)) => {
             out!("{}", crate::yaml::to_yaml(&serde_json::to_value(&record)?))?

@@ -52,6 +52,8 @@ pub struct Deploy {
     pub how: ApplyHow,
     /// Keep at most this many revisions.
     pub history_max: usize,
+    /// The revision's labels (`--labels`).
+    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 /// How objects are applied.
@@ -90,6 +92,7 @@ pub fn rollback_deploy(
             ..how
         },
         history_max,
+        labels: target.labels.clone(),
     })
 }
 
@@ -173,6 +176,7 @@ impl Session<'_> {
             inventory: objects.iter().map(|o| o.item.clone()).collect(),
             notes: d.notes,
             generated: d.generated,
+            labels: d.labels,
             first_deployed,
             last_deployed: now(),
             deleted: None,
