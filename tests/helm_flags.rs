@@ -441,3 +441,75 @@ async fn upgrade_cleanup_on_fail_and_reset_then_reuse_values() {
     );
     ns.delete().await;
 }
+
+// uninstall --dry-run, --ignore-not-found and --cascade orphan.
+#[tokio::test]
+async fn uninstall_dry_run_ignore_not_found_and_cascade() {
+    let cluster = cluster_or_skip!();
+    let ns = cluster.namespace("uninst").await;
+    let kc = cluster.kubeconfig.clone();
+    let tmp = tempfile::tempdir().unwrap();
+    hooked_chart(tmp.path());
+    write(
+        tmp.path(),
+        "templates/deploy.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ release.name }}\nspec:\n  selector:\n    matchLabels: {app: {{ release.name }}}\n  template:\n    metadata:\n      labels: {app: {{ release.name }}}\n    spec:\n      containers:\n        - name: app\n          image: registry.invalid/app:1\n",
+    );
+    let (d, n) = (tmp.path().to_str().unwrap(), ns.name());
+    on(&kc).ok(&["install", "un", d, "-n", n, "--wait", "--timeout", "60s"]);
+
+    let out = on(&kc).ok(&["uninstall", "un", "-n", n, "--dry-run"]);
+    assert!(
+        out.contains("would be uninstalled (dry run), deleting 3 object(s)")
+            && out.contains("Deployment")
+            && out.contains("un-cfg"),
+        "{out}"
+    );
+    let cms: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
+        kube::Api::namespaced(cluster.client.clone(), n);
+    assert!(cms.get_opt("un-cfg").await.unwrap().is_some());
+    assert!(
+        on(&kc)
+            .ok(&["status", "un", "-n", n])
+            .contains("STATUS: deployed")
+    );
+
+    // --cascade orphan: the Deployment goes, its ReplicaSet stays.
+    let rs: kube::Api<k8s_openapi::api::apps::v1::ReplicaSet> =
+        kube::Api::namespaced(cluster.client.clone(), n);
+    let lp = kube::api::ListParams::default().labels("app=un");
+    assert_eq!(rs.list(&lp).await.unwrap().items.len(), 1);
+    on(&kc).ok(&["uninstall", "un", "-n", n, "--cascade", "orphan"]);
+    let deployments: kube::Api<k8s_openapi::api::apps::v1::Deployment> =
+        kube::Api::namespaced(cluster.client.clone(), n);
+    support::wait_gone(&deployments, "un", std::time::Duration::from_secs(20)).await;
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let left = rs.list(&lp).await.unwrap().items;
+    assert_eq!(left.len(), 1, "the orphaned ReplicaSet stays");
+    assert!(
+        left[0]
+            .metadata
+            .owner_references
+            .as_ref()
+            .is_none_or(|o| o.is_empty())
+    );
+
+    // --ignore-not-found: a release (or namespace) that does not exist is no error.
+    let err = on(&kc).fails(&["uninstall", "un", "-n", n]);
+    assert!(err.contains("not found"), "{err}");
+    let out = on(&kc).ok(&["uninstall", "un", "-n", n, "--ignore-not-found"]);
+    assert!(
+        out.contains("not found") && out.contains("nothing to uninstall"),
+        "{out}"
+    );
+    on(&kc).ok(&[
+        "uninstall",
+        "un",
+        "-n",
+        "no-such-namespace-x",
+        "--ignore-not-found",
+    ]);
+    let err = on(&kc).fails(&["uninstall", "un", "-n", n, "--dry-run"]);
+    assert!(err.contains("not found"), "{err}");
+    ns.delete().await;
+}

@@ -349,7 +349,9 @@ async fn deploy_in_session(
                     })
                 }
                 None => {
-                    session.uninstall(false, None, report).await?;
+                    session
+                        .uninstall(false, None, Default::default(), report)
+                        .await?;
                     Err(Error::Atomic {
                         error: Box::new(e),
                         rolled_back_to: None,

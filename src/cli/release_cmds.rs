@@ -14,8 +14,9 @@ use super::{CliError, CmdResult, GlobalArgs, OutputFormat};
 use crate::action::install::{self, DryRun, InstallRequest, Installed, Mode};
 use crate::action::query::{self, ListRequest};
 use crate::action::rollback::RollbackRequest;
-use crate::action::uninstall::UninstallRequest;
+use crate::action::uninstall::{UninstallRequest, Uninstalled};
 use crate::action::{ReleaseRef, rollback, uninstall};
+use crate::cluster::Cascade;
 use crate::release::{ApplyHow, LockOptions, ReleaseRecord, Status};
 use crate::values::SetFlag;
 
@@ -96,6 +97,27 @@ pub struct UninstallArgs {
     /// How long --wait may take.
     #[arg(long, default_value = "5m", value_parser = parse_duration)]
     pub timeout: Duration,
+    /// Only print the objects that would be deleted.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// A release that does not exist is not an error.
+    #[arg(long)]
+    pub ignore_not_found: bool,
+    /// What happens to the dependents of deleted objects (a Deployment's ReplicaSets and
+    /// Pods): background (deleted after), foreground (deleted first), orphan (kept).
+    #[arg(long, value_enum, default_value = "background")]
+    pub cascade: CascadeArg,
+}
+
+/// `uninstall --cascade`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CascadeArg {
+    /// The objects go at once; their dependents after them.
+    Background,
+    /// Dependents first, then the objects.
+    Foreground,
+    /// The dependents stay.
+    Orphan,
 }
 
 /// `charter history` flags.
@@ -272,12 +294,34 @@ pub fn uninstall(global: &GlobalArgs, args: UninstallArgs) -> CmdResult {
         keep_history: args.keep_history,
         wait: args.wait.then_some(args.timeout),
         lock: short_lock(None),
+        cascade: match args.cascade {
+            CascadeArg::Background => Cascade::Background,
+            CascadeArg::Foreground => Cascade::Foreground,
+            CascadeArg::Orphan => Cascade::Orphan,
+        },
+        dry_run: args.dry_run,
+        ignore_not_found: args.ignore_not_found,
     };
     let rep = Reporter::new();
     let done = uninstall::run(&globals, &req, &|p| rep.report(p));
     rep.finish();
-    done?;
-    outln!("release \"{}\" uninstalled", req.release.release)?;
+    let name = &req.release.release;
+    match done? {
+        Uninstalled::Done => outln!("release \"{name}\" uninstalled")?,
+        Uninstalled::NotFound => outln!(
+            "release \"{name}\" not found in namespace {}: nothing to uninstall",
+            req.release.namespace
+        )?,
+        Uninstalled::DryRun(items) => {
+            outln!(
+                "release \"{name}\" would be uninstalled (dry run), deleting {} object(s):",
+                items.len()
+            )?;
+            for item in items {
+                outln!("  {}", item.display())?;
+            }
+        }
+    }
     Ok(0)
 }
 

@@ -22,7 +22,7 @@ use tokio::sync::RwLock;
 
 pub use connect::{DEFAULT_REQUEST_TIMEOUT, kubeconfig_path, server_of};
 pub use error::{ClusterError, FieldConflict, describe};
-pub use objects::ApplyOptions;
+pub use objects::{ApplyOptions, Cascade};
 pub use retry::retry_for;
 
 /// The field manager charter applies with.
