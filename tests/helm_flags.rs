@@ -513,3 +513,117 @@ async fn uninstall_dry_run_ignore_not_found_and_cascade() {
     assert!(err.contains("not found"), "{err}");
     ns.delete().await;
 }
+
+#[test]
+fn debug_is_verbose_debug_output() {
+    let demo = support::root().join("charts/demo");
+    let d = demo.to_str().unwrap();
+    let quiet = support::charter()
+        .env_remove("CHARTER_LOG")
+        .run(&["template", d]);
+    assert!(quiet.status.success());
+    assert!(!String::from_utf8_lossy(&quiet.stderr).contains("DEBUG"));
+    for flags in [&["--debug"][..], &["-vv"]] {
+        let mut args = flags.to_vec();
+        args.extend_from_slice(&["template", d]);
+        let out = support::charter().env_remove("CHARTER_LOG").run(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{err}");
+        assert!(
+            err.contains("DEBUG") && err.contains("chart loaded"),
+            "{flags:?}: {err}"
+        );
+        assert_eq!(out.stdout, quiet.stdout);
+    }
+}
+
+#[test]
+fn env_prints_what_charter_reads_with_the_values_in_effect() {
+    let tmp = tempfile::tempdir().unwrap();
+    let kc = tmp.path().join("kc");
+    std::fs::write(&kc, "apiVersion: v1\nkind: Config\n").unwrap();
+    let cache = tmp.path().join("cache");
+    let charter = || {
+        support::charter()
+            .env("KUBECONFIG", &kc)
+            .env("XDG_CACHE_HOME", &cache)
+            .env_remove("XDG_CONFIG_HOME")
+            .env("HOME", tmp.path())
+            .env_remove("CHARTER_LOG")
+    };
+    let out = charter().ok(&["env"]);
+    for line in [
+        format!("KUBECONFIG={:?}", kc.display().to_string()),
+        format!("XDG_CACHE_HOME={:?}", cache.display().to_string()),
+        // Unset: the default it falls back to.
+        format!(
+            "XDG_CONFIG_HOME={:?}",
+            tmp.path().join(".config").display().to_string()
+        ),
+        "CHARTER_LOG=\"\"".to_string(),
+    ] {
+        assert!(out.lines().any(|l| l == line), "{line} in {out}");
+    }
+    assert_eq!(
+        charter().ok(&["env", "XDG_CACHE_HOME"]),
+        format!("{}\n", cache.display())
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&charter().ok(&["env", "-o", "json"])).unwrap();
+    let cache_var = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "XDG_CACHE_HOME")
+        .unwrap();
+    assert_eq!(cache_var["set"], true);
+    let err = charter().fails(&["env", "HELM_CACHE_HOME"]);
+    assert!(
+        err.contains("charter does not read HELM_CACHE_HOME"),
+        "{err}"
+    );
+}
+
+/// Every command and flag of issue 14's list is in `--help`.
+#[test]
+fn the_helm_commands_and_flags_are_in_help() {
+    let help = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.push("--help");
+        charter_ok(&all)
+    };
+    let top = help(&[]);
+    for cmd in ["show", "create", "env", "--debug"] {
+        assert!(top.contains(cmd), "{cmd} in charter --help: {top}");
+    }
+    for part in ["chart", "values", "readme", "crds", "all"] {
+        assert!(help(&["show"]).contains(part), "show {part}");
+    }
+    let get = help(&["get"]);
+    for w in ["hooks", "metadata", "all", "--all"] {
+        assert!(get.contains(w), "get {w}: {get}");
+    }
+    let install = help(&["install"]);
+    for f in [
+        "--generate-name",
+        "--replace",
+        "--skip-crds",
+        "--labels",
+        "--skip-schema-validation",
+    ] {
+        assert!(install.contains(f), "install {f}");
+    }
+    let upgrade = help(&["upgrade"]);
+    for f in [
+        "--cleanup-on-fail",
+        "--reset-then-reuse-values",
+        "--skip-crds",
+        "--labels",
+    ] {
+        assert!(upgrade.contains(f), "upgrade {f}: {upgrade}");
+    }
+    let uninstall = help(&["uninstall"]);
+    for f in ["--dry-run", "--ignore-not-found", "--cascade"] {
+        assert!(uninstall.contains(f), "uninstall {f}");
+    }
+}

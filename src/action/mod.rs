@@ -21,6 +21,7 @@
 pub mod apply;
 pub mod create;
 pub mod diff;
+pub mod env;
 pub mod install;
 pub mod lint;
 pub mod plan;

@@ -1,10 +1,10 @@
-//! `charter show` and `charter create`: a chart's parts, and a new chart.
+//! `charter show`, `create` and `env`: a chart's parts, a new chart, and charter's environment.
 
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-use super::{CmdResult, GlobalArgs};
+use super::{CmdResult, GlobalArgs, OutputFormat};
 use crate::action::show::{self, Part, ShowRequest};
 use crate::repo::ChartSpec;
 
@@ -77,5 +77,32 @@ pub fn create(_global: &GlobalArgs, args: CreateArgs) -> CmdResult {
         "Created chart {} (charter lint {0}; charter install RELEASE {0})",
         args.dir.display()
     )?;
+    Ok(0)
+}
+
+/// `charter env [NAME]`.
+pub fn env(global: &GlobalArgs, name: Option<String>) -> CmdResult {
+    let vars = crate::action::env::run();
+    if let Some(name) = name {
+        let Some(v) = vars.iter().find(|v| v.name == name) else {
+            let known: Vec<&str> = vars.iter().map(|v| v.name).collect();
+            return Err(super::CliError::new(format!(
+                "charter does not read {name}; it reads {}",
+                known.join(", ")
+            )));
+        };
+        outln!("{}", v.value)?;
+        return Ok(0);
+    }
+    match global.output {
+        Some(OutputFormat::Json | OutputFormat::Yaml) => {
+            super::output::print_data(global.output.unwrap_or(OutputFormat::Json), &vars)?
+        }
+        _ => {
+            for v in &vars {
+                outln!("{}={:?}", v.name, v.value)?;
+            }
+        }
+    }
     Ok(0)
 }

@@ -100,6 +100,9 @@ pub struct GlobalArgs {
     /// More log output (-v info, -vv debug, -vvv trace).
     #[arg(short = 'v', long = "verbose", global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Debug log output, as Helm's --debug: the same as -vv.
+    #[arg(long, global = true)]
+    pub debug: bool,
     /// How long connecting to the Kubernetes API server (TCP and TLS) and its first answer may
     /// take, e.g. 30s [default: 10s].
     #[arg(long, global = true, value_name = "DURATION", value_parser = args::parse_duration)]
@@ -231,6 +234,14 @@ any target failed or was refused.",
     Apply(diff_cmds::ApplyArgs),
     /// Print charter's version.
     Version,
+    /// Print the environment variables charter reads, with the values in effect.
+    #[command(
+        after_help = "Examples:\n  charter env\n  charter env XDG_CACHE_HOME\n  charter env -o json"
+    )]
+    Env {
+        /// Print only this variable's value.
+        name: Option<String>,
+    },
     /// Print a shell completion script.
     Completion {
         /// The shell.
@@ -341,7 +352,12 @@ pub fn main() -> i32 {
             return 1;
         }
     };
-    init_logging(cli.global.verbose);
+    let verbose = if cli.global.debug {
+        cli.global.verbose.max(2)
+    } else {
+        cli.global.verbose
+    };
+    init_logging(verbose);
     if let Err(e) = crate::interrupt::listen() {
         tracing::warn!(
             "cannot handle SIGINT/SIGTERM ({e}); an interrupted operation leaves its revision pending"
@@ -379,6 +395,7 @@ pub fn main() -> i32 {
         Command::Diff(args) => diff_cmds::diff(&cli.global, args, set_flags),
         Command::Plan(args) => diff_cmds::plan(&cli.global, args),
         Command::Apply(args) => diff_cmds::apply(&cli.global, args),
+        Command::Env { name } => chart_cmds::env(&cli.global, name),
         Command::Version => printed(
             0,
             outln!("charter {}", env!("CARGO_PKG_VERSION")).map_err(Into::into),
