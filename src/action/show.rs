@@ -1,203 +1,265 @@
-//! `show`: what a chart is made of — its Chart.yaml, default values, README and CRDs — without
-//! rendering it. The chart is found as every other command finds one
-//! ([`crate::repo::resolve::load_chart`]: a directory, an archive, `REPO/NAME` or a URL), so each
-//! kind of chart and reference that loads there can be shown.
+//! `show chart|values|readme|crds|all`: a chart's Chart.yaml, values.yaml, README or CRDs as
+//! published, from a directory, an archive, a repository or an OCI registry. Only those files
+//! are read, so this works for charts of either kind (charter's and Helm's) without loading
+//! the templates.
 
-use serde_json::Value;
+use std::path::Path;
 
 use super::Error;
-use crate::chart::Chart;
-use crate::repo::ChartSpec;
+use crate::chart::{ArchiveLimits, read_archive};
+use crate::oci::RegistrySettings;
+use crate::repo::{ChartSource, ChartSpec, Fetcher, Resolver};
 
-/// Which part of the chart to show.
+/// Which file to show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Part {
-    /// `Chart.yaml`.
+pub enum ShowWhat {
+    /// Chart.yaml.
     Chart,
-    /// `values.yaml`.
+    /// values.yaml.
     Values,
-    /// The README.
+    /// README.md (or README.txt, README; any case), as Helm looks for it.
     Readme,
-    /// The CRDs of the chart and of its dependencies.
+    /// The files of `crds/`, the chart's and its vendored dependencies' (`charts/*/crds/`).
     Crds,
-    /// All of the above, as YAML documents.
-    All,
 }
 
-/// A `show`.
+/// A chart to show a file of.
 pub struct ShowRequest {
-    /// The chart.
-    pub chart: ChartSpec,
-    /// `--version`: the range the chart must satisfy.
+    /// A chart directory or `.tgz`, `REPO/NAME`, an https URL, or `oci://…`.
+    pub chart: String,
+    /// Version range (or, for `oci://`, an exact version: the tag).
     pub version: Option<String>,
-    /// `--devel`: consider pre-release versions.
+    /// Consider pre-release versions.
     pub devel: bool,
-    /// What to show.
-    pub part: Part,
+    /// How to reach an OCI registry.
+    pub registry: RegistrySettings,
+    /// The file.
+    pub what: ShowWhat,
 }
 
-/// The text of `req.part` of the chart; empty when the chart has no such part.
-pub fn run(req: &ShowRequest) -> Result<String, Error> {
-    let chart = crate::repo::resolve::load_chart(&req.chart, req.version.as_deref(), req.devel)?;
-    Ok(match req.part {
-        Part::Chart => chart_yaml(&chart),
-        Part::Values => values(&chart),
-        Part::Readme => readme(&chart).unwrap_or_default(),
-        Part::Crds => crds(&chart),
-        Part::All => {
-            // Helm's layout: Chart.yaml, values and README as documents, then each CRD.
-            let mut out = chart_yaml(&chart);
-            for part in [values(&chart), readme(&chart).unwrap_or_default()] {
-                if !part.is_empty() {
-                    out.push_str("---\n");
-                    out.push_str(&with_newline(part));
-                }
-            }
-            let crds = crds(&chart);
-            if !crds.is_empty() {
-                if !crds.starts_with("---") {
-                    out.push_str("---\n");
-                }
-                out.push_str(&crds);
-            }
-            out
-        }
-    })
+/// The file's text (empty, with `file` `None`, when the chart has no such file).
+pub struct Shown {
+    /// The file's path inside the chart, when found.
+    pub file: Option<String>,
+    /// Its text.
+    pub text: String,
 }
 
-/// Chart.yaml as charter read it, without the fields it leaves empty.
-fn chart_yaml(chart: &Chart) -> String {
-    let mut meta = serde_json::to_value(&chart.meta).unwrap_or(Value::Null);
-    if let Value::Object(m) = &mut meta {
-        m.retain(|_, v| match v {
-            Value::Null | Value::Bool(false) => false,
-            Value::Array(a) => !a.is_empty(),
-            Value::Object(o) => !o.is_empty(),
-            Value::String(s) => !s.is_empty(),
-            Value::Number(_) | Value::Bool(true) => true,
-        });
-    }
-    crate::yaml::to_yaml(&meta)
+/// Whether `path` (relative to the chart root) is a CRD file of the chart or of a vendored
+/// dependency.
+fn is_crd(path: &str) -> bool {
+    let in_crds = |p: &str| p.strip_prefix("crds/").is_some_and(|f| !f.is_empty());
+    in_crds(path)
+        || path
+            .strip_prefix("charts/")
+            .and_then(|rest| rest.split_once('/'))
+            .is_some_and(|(_, p)| in_crds(p))
 }
 
-fn values(chart: &Chart) -> String {
-    chart
-        .values
-        .as_ref()
-        .map(|v| with_newline(v.content.clone()))
-        .unwrap_or_default()
-}
-
-/// The chart's top-level README (README.md, README.txt or README, any case).
-fn readme(chart: &Chart) -> Option<String> {
-    ["readme.md", "readme.txt", "readme"]
-        .iter()
-        .find_map(|want| {
-            chart
-                .files
-                .iter()
-                .find(|(path, _)| path.to_lowercase() == *want)
-                .map(|(_, bytes)| with_newline(String::from_utf8_lossy(bytes).into_owned()))
-        })
-}
-
-/// Every CRD file of the chart and its dependencies, each a document of its own.
-fn crds(chart: &Chart) -> String {
+/// Every part `show all` prints: Chart.yaml, values and README, then each CRD, as YAML
+/// documents (Helm's layout).
+pub fn show_all(req: ShowRequest) -> Result<String, Error> {
     let mut out = String::new();
-    collect_crds(chart, &mut out);
-    out
+    for what in [
+        ShowWhat::Chart,
+        ShowWhat::Values,
+        ShowWhat::Readme,
+        ShowWhat::Crds,
+    ] {
+        let shown = show(&ShowRequest {
+            chart: req.chart.clone(),
+            version: req.version.clone(),
+            devel: req.devel,
+            registry: req.registry.clone(),
+            what,
+        })?;
+        if shown.text.is_empty() {
+            continue;
+        }
+        if !out.is_empty() && !shown.text.starts_with("---") {
+            out.push_str("---\n");
+        }
+        out.push_str(&shown.text);
+        if !out.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    Ok(out)
 }
 
-fn collect_crds(chart: &Chart, out: &mut String) {
-    for crd in &chart.crds {
-        out.push_str("---\n");
-        out.push_str(&with_newline(crd.content.clone()));
+/// Reads the requested file of a chart (for `Crds`, every CRD file, each a YAML document).
+pub fn show(req: &ShowRequest) -> Result<Shown, Error> {
+    let wanted = |name: &str| match req.what {
+        ShowWhat::Chart => name == "Chart.yaml",
+        ShowWhat::Values => name == "values.yaml",
+        ShowWhat::Readme => {
+            ["readme.md", "readme.txt", "readme"].contains(&name.to_lowercase().as_str())
+        }
+        ShowWhat::Crds => is_crd(name),
+    };
+    let spec = ChartSpec::parse(&req.chart);
+    let (label, files) = match &spec {
+        ChartSpec::Path(p) if p.is_dir() && req.what == ShowWhat::Crds => {
+            let files = crate::chart::list_chart_files(p)?
+                .into_iter()
+                .filter(|f| is_crd(&f.rel))
+                .map(|f| {
+                    std::fs::read(&f.abs)
+                        .map(|b| (f.rel.clone(), b))
+                        .map_err(Error::io(format!("{}", f.abs.display())))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            (p.display().to_string(), files)
+        }
+        ChartSpec::Path(p) if p.is_dir() => {
+            let mut files = Vec::new();
+            for entry in std::fs::read_dir(p).map_err(Error::io(format!("{}", p.display())))? {
+                let entry = entry.map_err(Error::io(format!("{}", p.display())))?;
+                if entry.path().is_file() && wanted(&entry.file_name().to_string_lossy()) {
+                    let bytes = std::fs::read(entry.path())
+                        .map_err(Error::io(format!("{}", entry.path().display())))?;
+                    files.push((entry.file_name().to_string_lossy().into_owned(), bytes));
+                }
+            }
+            (p.display().to_string(), files)
+        }
+        ChartSpec::Path(p) => {
+            let bytes = std::fs::read(p).map_err(Error::io(format!(
+                "{}: not a chart directory, .tgz, REPO/NAME, URL or oci:// reference",
+                p.display()
+            )))?;
+            unpack(p.display().to_string(), &bytes)?
+        }
+        ChartSpec::Oci(reference) => {
+            let pulled = resolver(req)?.pull_oci(reference, req.version.as_deref())?;
+            unpack(ChartSource::of(&pulled).reference, &pulled.archive)?
+        }
+        ChartSpec::Repo { repo, name } => {
+            let f = resolver(req)?.fetch(repo, name, req.version.as_deref(), req.devel)?;
+            unpack(f.url, &f.bytes)?
+        }
+        ChartSpec::Url(url) => {
+            let fetcher = Fetcher::new(resolver(req)?.transport_for_url(url));
+            let bytes = fetcher.get(url, ArchiveLimits::default().max_archive_bytes)?;
+            unpack(url.clone(), &bytes)?
+        }
+    };
+    if req.what == ShowWhat::Crds {
+        let mut crds: Vec<(String, Vec<u8>)> =
+            files.into_iter().filter(|(p, _)| wanted(p)).collect();
+        crds.sort();
+        let mut text = String::new();
+        for (p, bytes) in &crds {
+            let t = std::str::from_utf8(bytes)
+                .map_err(|_| Error::Invalid(format!("{label}/{p}: not UTF-8 text")))?;
+            text.push_str("---\n");
+            text.push_str(t.strip_prefix("---\n").unwrap_or(t));
+            if !text.ends_with('\n') {
+                text.push('\n');
+            }
+        }
+        let file = crds.first().map(|_| "crds/".to_string());
+        return Ok(Shown { file, text });
     }
-    for sub in &chart.subcharts {
-        collect_crds(sub, out);
-    }
+    let found = files.into_iter().find(|(p, _)| wanted(p));
+    let (file, text) = match found {
+        Some((p, bytes)) => {
+            let text = String::from_utf8(bytes)
+                .map_err(|_| Error::Invalid(format!("{label}/{p}: not UTF-8 text")))?;
+            (Some(p), text)
+        }
+        None if req.what == ShowWhat::Chart => {
+            return Err(Error::Invalid(format!(
+                "{label} has no Chart.yaml: it is not a chart"
+            )));
+        }
+        None => (None, String::new()),
+    };
+    Ok(Shown { file, text })
 }
 
-fn with_newline(mut s: String) -> String {
-    if !s.is_empty() && !s.ends_with('\n') {
-        s.push('\n');
-    }
-    s
+fn resolver(req: &ShowRequest) -> Result<Resolver, Error> {
+    Ok(Resolver::from_env()?.with_registry(req.registry.client_options()))
+}
+
+type Files = Vec<(String, Vec<u8>)>;
+
+fn unpack(label: String, archive: &[u8]) -> Result<(String, Files), Error> {
+    let files = read_archive(Path::new(&label), archive, &ArchiveLimits::default())?;
+    Ok((label, files))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
 
-    fn chart(dir: &Path) -> ChartSpec {
-        let w = |p: &str, s: &str| {
-            let p = dir.join(p);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(p, s).unwrap();
-        };
-        w(
-            "Chart.yaml",
-            "apiVersion: charter/v1\nname: web\nversion: 1.2.0\ndescription: A web app\n",
-        );
-        w("values.yaml", "replicas: 2\n");
-        w("README.md", "# web\n");
-        w(
-            "crds/a.yaml",
-            "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: as.x.io\n",
-        );
-        w(
-            "templates/cm.yaml",
-            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n",
-        );
-        ChartSpec::Path(dir.to_path_buf())
-    }
-
-    fn show(spec: &ChartSpec, part: Part) -> String {
-        run(&ShowRequest {
-            chart: spec.clone(),
+    fn show_dir(dir: &Path, what: ShowWhat) -> Result<Shown, Error> {
+        show(&ShowRequest {
+            chart: dir.display().to_string(),
             version: None,
             devel: false,
-            part,
+            registry: RegistrySettings::default(),
+            what,
         })
-        .unwrap()
+    }
+
+    /// A directory's file is found by name (a README in any case); other files, binary ones
+    /// too, are no obstacle; a missing values.yaml is empty, a missing Chart.yaml an error.
+    #[test]
+    fn a_chart_directory_shows_only_the_file_asked_for() {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path();
+        std::fs::write(d.join("Chart.yaml"), "name: a\nversion: 1.0.0\n").unwrap();
+        std::fs::write(d.join("ReadMe.MD"), "# a\n").unwrap();
+        std::fs::write(d.join("logo.png"), [0xff, 0xfe, 0x00]).unwrap();
+
+        let chart = show_dir(d, ShowWhat::Chart).unwrap();
+        assert_eq!(chart.file.as_deref(), Some("Chart.yaml"));
+        assert_eq!(chart.text, "name: a\nversion: 1.0.0\n");
+        let readme = show_dir(d, ShowWhat::Readme).unwrap();
+        assert_eq!(readme.file.as_deref(), Some("ReadMe.MD"));
+        assert_eq!(readme.text, "# a\n");
+        let values = show_dir(d, ShowWhat::Values).unwrap();
+        assert_eq!((values.file, values.text), (None, String::new()));
+
+        std::fs::remove_file(d.join("Chart.yaml")).unwrap();
+        let e = show_dir(d, ShowWhat::Chart).err().unwrap().to_string();
+        assert!(e.contains("has no Chart.yaml"), "{e}");
     }
 
     #[test]
-    fn each_part_of_a_chart() {
-        let tmp = tempfile::tempdir().unwrap();
-        let spec = chart(tmp.path());
+    fn crds_of_the_chart_and_its_dependencies_and_all_parts() {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path();
+        let w = |rel: &str, text: &str| {
+            let p = d.join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        };
+        w("Chart.yaml", "name: a\nversion: 1.0.0\n");
+        w("values.yaml", "x: 1\n");
+        w(
+            "crds/b.yaml",
+            "kind: CustomResourceDefinition\nmetadata: {name: b}\n",
+        );
+        w(
+            "charts/sub/crds/c.yaml",
+            "---\nkind: CustomResourceDefinition\nmetadata: {name: c}\n",
+        );
+        w("templates/crds/not.yaml", "kind: ConfigMap\n");
+        let crds = show_dir(d, ShowWhat::Crds).unwrap().text;
         assert_eq!(
-            show(&spec, Part::Chart),
-            "apiVersion: charter/v1\nname: web\nversion: \"1.2.0\"\ndescription: A web app\ntype: application\n"
+            crds,
+            "---\nkind: CustomResourceDefinition\nmetadata: {name: c}\n---\nkind: CustomResourceDefinition\nmetadata: {name: b}\n"
         );
-        assert_eq!(show(&spec, Part::Values), "replicas: 2\n");
-        assert_eq!(show(&spec, Part::Readme), "# web\n");
-        assert!(show(&spec, Part::Crds).starts_with("---\napiVersion: apiextensions.k8s.io/v1\n"));
-        let all = show(&spec, Part::All);
-        let docs: Vec<&str> = all.split("---\n").collect();
-        assert_eq!(docs.len(), 4, "{all}");
-        assert!(
-            docs[0].contains("name: web") && docs[1] == "replicas: 2\n" && docs[2] == "# web\n"
-        );
-        assert!(docs[3].contains("CustomResourceDefinition"));
-    }
-
-    #[test]
-    fn a_version_the_chart_does_not_satisfy_is_refused() {
-        let tmp = tempfile::tempdir().unwrap();
-        let err = run(&ShowRequest {
-            chart: chart(tmp.path()),
-            version: Some(">=2".into()),
+        let all = show_all(ShowRequest {
+            chart: d.display().to_string(),
+            version: None,
             devel: false,
-            part: Part::Chart,
+            registry: RegistrySettings::default(),
+            what: ShowWhat::Chart,
         })
-        .err()
-        .unwrap()
-        .to_string();
-        assert!(
-            err.contains("does not satisfy") && err.contains(">=2"),
-            "{err}"
-        );
+        .unwrap();
+        assert_eq!(all, format!("name: a\nversion: 1.0.0\n---\nx: 1\n{crds}"));
     }
 }

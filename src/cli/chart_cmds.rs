@@ -1,66 +1,10 @@
-//! `charter show`, `create` and `env`: a chart's parts, a new chart, and charter's environment.
+//! `charter create` and `env`: a new chart, and charter's environment.
 
 use std::path::PathBuf;
 
-use clap::{Args, Subcommand};
+use clap::Args;
 
 use super::{CmdResult, GlobalArgs, OutputFormat};
-use crate::action::show::{self, Part, ShowRequest};
-use crate::repo::ChartSpec;
-
-/// `charter show`.
-#[derive(Debug, Args)]
-pub struct ShowArgs {
-    #[command(subcommand)]
-    part: ShowPart,
-}
-
-#[derive(Debug, Subcommand)]
-enum ShowPart {
-    /// Print the chart's Chart.yaml.
-    Chart(ShowChart),
-    /// Print the chart's default values (values.yaml).
-    Values(ShowChart),
-    /// Print the chart's README.
-    Readme(ShowChart),
-    /// Print the CRDs of the chart (crds/) and of its dependencies.
-    Crds(ShowChart),
-    /// Print Chart.yaml, values, README and CRDs, as YAML documents.
-    All(ShowChart),
-}
-
-/// The chart `show` reads.
-#[derive(Debug, Args)]
-struct ShowChart {
-    /// A chart directory or .tgz, REPO/NAME of a configured repository, or an https URL.
-    #[arg(value_name = "CHART")]
-    chart: String,
-    /// Version range the chart must satisfy (from a repository: the highest matching version).
-    #[arg(long, value_name = "RANGE")]
-    version: Option<String>,
-    /// Consider pre-release versions when no --version is given.
-    #[arg(long)]
-    devel: bool,
-}
-
-/// `charter show chart|values|readme|crds|all CHART`.
-pub fn show(_global: &GlobalArgs, args: ShowArgs) -> CmdResult {
-    let (part, c) = match args.part {
-        ShowPart::Chart(c) => (Part::Chart, c),
-        ShowPart::Values(c) => (Part::Values, c),
-        ShowPart::Readme(c) => (Part::Readme, c),
-        ShowPart::Crds(c) => (Part::Crds, c),
-        ShowPart::All(c) => (Part::All, c),
-    };
-    let text = show::run(&ShowRequest {
-        chart: ChartSpec::parse(&c.chart),
-        version: c.version,
-        devel: c.devel,
-        part,
-    })?;
-    out!("{text}")?;
-    Ok(0)
-}
 
 /// Flags of `charter create`.
 #[derive(Debug, Args)]

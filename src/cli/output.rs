@@ -148,7 +148,7 @@ pub fn seconds(stamp: &str) -> String {
 
 /// A revision's summary as JSON/YAML show it.
 pub fn summary_json(r: &ReleaseRecord) -> serde_json::Value {
-    serde_json::json!({
+    let mut v = serde_json::json!({
         "name": r.name,
         "namespace": r.namespace,
         "revision": r.revision,
@@ -158,7 +158,19 @@ pub fn summary_json(r: &ReleaseRecord) -> serde_json::Value {
         "updated": updated(r),
         "description": r.description,
         "notes": r.notes,
-    })
+    });
+    if let Some(s) = &r.chart.source {
+        v["chartSource"] = serde_json::json!({"reference": s.reference, "digest": s.digest});
+    }
+    v
+}
+
+/// `SOURCE: oci://…:TAG@sha256:…` for a chart pulled from a registry, else nothing.
+pub fn source_line(r: &ReleaseRecord) -> String {
+    match &r.chart.source {
+        Some(s) => format!("SOURCE: {}@{}\n", s.reference, s.digest),
+        None => String::new(),
+    }
 }
 
 /// Prints the revision an install, upgrade or rollback wrote; `rolled_back_to` for a
@@ -178,6 +190,7 @@ pub fn print_record_summary(
             outln!("REVISION: {}", r.revision)?;
             outln!("STATUS: {}", r.status)?;
             outln!("CHART: {}-{}", r.chart.name, r.chart.version)?;
+            out!("{}", source_line(r))?;
             outln!("DESCRIPTION: {}", r.description)?;
             match rolled_back_to {
                 Some(to) => outln!(

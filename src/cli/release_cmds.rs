@@ -7,7 +7,7 @@ use clap::Args;
 
 use super::args::{ChartArgs, DeployFlags, parse_duration};
 use super::output::{
-    print_record_summary, print_summaries, print_table, seconds, summary_json, updated,
+    print_record_summary, print_summaries, print_table, seconds, source_line, summary_json, updated,
 };
 use super::progress::Reporter;
 use super::{CliError, CmdResult, GlobalArgs, OutputFormat};
@@ -568,13 +568,14 @@ pub fn status(global: &GlobalArgs, args: StatusArgs) -> CmdResult {
         }
         OutputFormat::Table => {
             outln!(
-                "NAME: {}\nNAMESPACE: {}\nREVISION: {}\nSTATUS: {}\nCHART: {}-{}\nUPDATED: {}\nDESCRIPTION: {}",
+                "NAME: {}\nNAMESPACE: {}\nREVISION: {}\nSTATUS: {}\nCHART: {}-{}\n{}UPDATED: {}\nDESCRIPTION: {}",
                 r.name,
                 r.namespace,
                 r.revision,
                 r.status,
                 r.chart.name,
                 r.chart.version,
+                source_line(r),
                 seconds(updated(r)),
                 r.description
             )?;
