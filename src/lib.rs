@@ -11,6 +11,7 @@ pub mod cluster;
 pub mod deploy;
 pub mod diff;
 pub mod duration;
+pub mod interrupt;
 pub mod manifest;
 pub mod object;
 pub mod oci;

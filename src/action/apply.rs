@@ -294,6 +294,27 @@ pub fn run(
             }
             r
         });
+        // A signal ends the rollout here: the targets it stopped are marked failed
+        // ("interrupted") by their sessions, the others were not started.
+        if let Some(signal) = crate::interrupt::signalled() {
+            let done: Vec<&str> = targets
+                .iter()
+                .filter(|t| matches!(t.outcome, Outcome::Applied(_) | Outcome::UpToDate))
+                .map(|t| t.name.as_str())
+                .collect();
+            return Err(Error::Interrupted {
+                signal,
+                what: format!(
+                    "in wave {}; applied before the signal: {}",
+                    wave.number,
+                    if done.is_empty() {
+                        "none".to_string()
+                    } else {
+                        done.join(", ")
+                    }
+                ),
+            });
+        }
         let failed: Vec<&str> = targets
             .iter()
             .filter(|t| t.outcome.is_failure())
@@ -457,6 +478,10 @@ fn apply_one(
             Ok(_) => {}
         }
     }
+    // A signal stops every target not yet started; the apply then ends interrupted.
+    if crate::interrupt::signalled().is_some() {
+        return result(Outcome::Skipped, None);
+    }
     let report = |progress: Progress<'_>| events(FleetEvent::Progress { name, progress });
     let deployed =
         Source::from_args(&[t.dir.display().to_string()], None, None, None).and_then(|source| {
@@ -471,6 +496,8 @@ fn apply_one(
                 },
                 options: req.options.clone(),
                 dry_run: None,
+                generate_name: false,
+                replace: false,
             };
             install::run_on(rt, globals, &deploy, &report)
         });

@@ -116,6 +116,15 @@ pub fn run(globals: &Globals, req: &LintRequest) -> Result<LintReport, Error> {
                 req.path.display()
             )));
         }
+        // Targets that do not resolve are reported one by one below.
+        let targets: Vec<deploy::Target> = leaves
+            .iter()
+            .filter_map(|l| deploy::resolve(l).ok())
+            .collect();
+        if let Err(e) = super::fleet::refuse_shared_releases(globals, targets.iter()) {
+            let subject = req.path.display().to_string();
+            report.push(Severity::Error, &subject, &subject, e.to_string());
+        }
         let mut charts_seen: Vec<PathBuf> = Vec::new();
         for leaf in leaves {
             report.linted += 1;

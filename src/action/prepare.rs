@@ -246,6 +246,9 @@ pub fn prepare(globals: &Globals, req: &ChartRequest, detail: Detail) -> Result<
         .unwrap_or_else(|| "default".to_string());
     let (resolved, user_layers, user_values) =
         layer_values(&chart, target.as_ref(), req, detail, None)?;
+    for w in &resolved.warnings {
+        globals.warnings.warn(w);
+    }
     Ok(Prepared {
         chart,
         source,

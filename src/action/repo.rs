@@ -2,6 +2,7 @@
 //! charts as archives and in repositories.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use super::Error;
 use crate::chart::{Constraint, Package, PackageOptions, package_chart, sha256_hex};
@@ -34,7 +35,11 @@ pub fn package(
     registry: &RegistrySettings,
 ) -> Result<Packaged, Error> {
     let vendored = if dependency_update {
-        deps::update(&dep_resolver(registry)?, chart, true)?
+        deps::update(
+            &dep_resolver(registry, crate::repo::http::DEFAULT_TIMEOUT)?,
+            chart,
+            true,
+        )?
     } else {
         Vec::new()
     };
@@ -109,6 +114,8 @@ pub struct AddRequest {
     pub insecure_skip_tls_verify: bool,
     /// Replace a repository of the same name.
     pub force_update: bool,
+    /// How long the index download may take.
+    pub timeout: Duration,
 }
 
 /// What adding a repository did.
@@ -132,7 +139,7 @@ pub fn add(req: AddRequest) -> Result<Added, Error> {
     };
     let paths = Paths::from_env()?;
     let _lock = paths.lock_config()?;
-    let mut resolver = Resolver::new(paths)?;
+    let mut resolver = Resolver::new(paths)?.with_timeout(Some(req.timeout));
     let name = req.name;
     let entry = RepoEntry {
         name: name.clone(),
@@ -181,8 +188,8 @@ pub type Updated = (
 
 /// Downloads the indexes of the named repositories (all when none is named) again, in
 /// parallel; a failed one keeps its previous cached index.
-pub fn update(names: &[String]) -> Result<Vec<Updated>, Error> {
-    let resolver = Resolver::from_env()?;
+pub fn update(names: &[String], timeout: Duration) -> Result<Vec<Updated>, Error> {
+    let resolver = Resolver::from_env()?.with_timeout(Some(timeout));
     let entries: Vec<RepoEntry> = if names.is_empty() {
         resolver.config.repositories.clone()
     } else {
@@ -299,6 +306,8 @@ pub struct PullRequest {
     pub untar: bool,
     /// Where to write.
     pub destination: PathBuf,
+    /// How long each download may take.
+    pub timeout: Duration,
     /// Also fetch the provenance file (`oci://` only): `<name>-<version>.tgz.prov`.
     pub prov: bool,
     /// How to reach an OCI registry.
@@ -320,7 +329,9 @@ pub struct Pulled {
 /// Downloads a chart (verified against the index digest, or the registry's manifest) and
 /// writes it.
 pub fn pull(req: &PullRequest) -> Result<Pulled, Error> {
-    let resolver = Resolver::from_env()?.with_registry(req.registry.client_options());
+    let resolver = Resolver::from_env()?
+        .with_timeout(Some(req.timeout))
+        .with_registry(req.registry.client_options());
     let mut source = None;
     let mut prov_bytes = None;
     let fetched = match ChartSpec::parse(&req.chart) {
@@ -410,17 +421,28 @@ pub fn dep_update(
     chart: &Path,
     refresh: bool,
     registry: &RegistrySettings,
+    timeout: Duration,
 ) -> Result<Vec<Vendored>, Error> {
-    Ok(deps::update(&dep_resolver(registry)?, chart, refresh)?)
+    Ok(deps::update(
+        &dep_resolver(registry, timeout)?,
+        chart,
+        refresh,
+    )?)
 }
 
 /// `dep build`: restores `charts/` as Chart.lock records it.
-pub fn dep_build(chart: &Path, registry: &RegistrySettings) -> Result<Vec<Vendored>, Error> {
-    Ok(deps::build(&dep_resolver(registry)?, chart)?)
+pub fn dep_build(
+    chart: &Path,
+    registry: &RegistrySettings,
+    timeout: Duration,
+) -> Result<Vec<Vendored>, Error> {
+    Ok(deps::build(&dep_resolver(registry, timeout)?, chart)?)
 }
 
-fn dep_resolver(registry: &RegistrySettings) -> Result<Resolver, Error> {
-    Ok(Resolver::from_env()?.with_registry(registry.client_options()))
+fn dep_resolver(registry: &RegistrySettings, timeout: Duration) -> Result<Resolver, Error> {
+    Ok(Resolver::from_env()?
+        .with_timeout(Some(timeout))
+        .with_registry(registry.client_options()))
 }
 
 /// `dep list`: each dependency's state, and whether Chart.lock is current (`None`: no lock).

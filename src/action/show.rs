@@ -1,6 +1,7 @@
-//! `show chart|values|readme`: a chart's Chart.yaml, values.yaml or README as published, from
-//! a directory, an archive, a repository or an OCI registry. Only those files are read, so
-//! this works for charts of either kind (charter's and Helm's) without loading the templates.
+//! `show chart|values|readme|crds|all`: a chart's Chart.yaml, values.yaml, README or CRDs as
+//! published, from a directory, an archive, a repository or an OCI registry. Only those files
+//! are read, so this works for charts of either kind (charter's and Helm's) without loading
+//! the templates.
 
 use std::path::Path;
 
@@ -18,6 +19,8 @@ pub enum ShowWhat {
     Values,
     /// README.md (or README.txt, README; any case), as Helm looks for it.
     Readme,
+    /// The files of `crds/`, the chart's and its vendored dependencies' (`charts/*/crds/`).
+    Crds,
 }
 
 /// A chart to show a file of.
@@ -42,7 +45,49 @@ pub struct Shown {
     pub text: String,
 }
 
-/// Reads the requested file of a chart.
+/// Whether `path` (relative to the chart root) is a CRD file of the chart or of a vendored
+/// dependency.
+fn is_crd(path: &str) -> bool {
+    let in_crds = |p: &str| p.strip_prefix("crds/").is_some_and(|f| !f.is_empty());
+    in_crds(path)
+        || path
+            .strip_prefix("charts/")
+            .and_then(|rest| rest.split_once('/'))
+            .is_some_and(|(_, p)| in_crds(p))
+}
+
+/// Every part `show all` prints: Chart.yaml, values and README, then each CRD, as YAML
+/// documents (Helm's layout).
+pub fn show_all(req: ShowRequest) -> Result<String, Error> {
+    let mut out = String::new();
+    for what in [
+        ShowWhat::Chart,
+        ShowWhat::Values,
+        ShowWhat::Readme,
+        ShowWhat::Crds,
+    ] {
+        let shown = show(&ShowRequest {
+            chart: req.chart.clone(),
+            version: req.version.clone(),
+            devel: req.devel,
+            registry: req.registry.clone(),
+            what,
+        })?;
+        if shown.text.is_empty() {
+            continue;
+        }
+        if !out.is_empty() && !shown.text.starts_with("---") {
+            out.push_str("---\n");
+        }
+        out.push_str(&shown.text);
+        if !out.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    Ok(out)
+}
+
+/// Reads the requested file of a chart (for `Crds`, every CRD file, each a YAML document).
 pub fn show(req: &ShowRequest) -> Result<Shown, Error> {
     let wanted = |name: &str| match req.what {
         ShowWhat::Chart => name == "Chart.yaml",
@@ -50,9 +95,22 @@ pub fn show(req: &ShowRequest) -> Result<Shown, Error> {
         ShowWhat::Readme => {
             ["readme.md", "readme.txt", "readme"].contains(&name.to_lowercase().as_str())
         }
+        ShowWhat::Crds => is_crd(name),
     };
     let spec = ChartSpec::parse(&req.chart);
     let (label, files) = match &spec {
+        ChartSpec::Path(p) if p.is_dir() && req.what == ShowWhat::Crds => {
+            let files = crate::chart::list_chart_files(p)?
+                .into_iter()
+                .filter(|f| is_crd(&f.rel))
+                .map(|f| {
+                    std::fs::read(&f.abs)
+                        .map(|b| (f.rel.clone(), b))
+                        .map_err(Error::io(format!("{}", f.abs.display())))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            (p.display().to_string(), files)
+        }
         ChartSpec::Path(p) if p.is_dir() => {
             let mut files = Vec::new();
             for entry in std::fs::read_dir(p).map_err(Error::io(format!("{}", p.display())))? {
@@ -86,6 +144,23 @@ pub fn show(req: &ShowRequest) -> Result<Shown, Error> {
             unpack(url.clone(), &bytes)?
         }
     };
+    if req.what == ShowWhat::Crds {
+        let mut crds: Vec<(String, Vec<u8>)> =
+            files.into_iter().filter(|(p, _)| wanted(p)).collect();
+        crds.sort();
+        let mut text = String::new();
+        for (p, bytes) in &crds {
+            let t = std::str::from_utf8(bytes)
+                .map_err(|_| Error::Invalid(format!("{label}/{p}: not UTF-8 text")))?;
+            text.push_str("---\n");
+            text.push_str(t.strip_prefix("---\n").unwrap_or(t));
+            if !text.ends_with('\n') {
+                text.push('\n');
+            }
+        }
+        let file = crds.first().map(|_| "crds/".to_string());
+        return Ok(Shown { file, text });
+    }
     let found = files.into_iter().find(|(p, _)| wanted(p));
     let (file, text) = match found {
         Some((p, bytes)) => {
@@ -150,5 +225,41 @@ mod tests {
         std::fs::remove_file(d.join("Chart.yaml")).unwrap();
         let e = show_dir(d, ShowWhat::Chart).err().unwrap().to_string();
         assert!(e.contains("has no Chart.yaml"), "{e}");
+    }
+
+    #[test]
+    fn crds_of_the_chart_and_its_dependencies_and_all_parts() {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path();
+        let w = |rel: &str, text: &str| {
+            let p = d.join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        };
+        w("Chart.yaml", "name: a\nversion: 1.0.0\n");
+        w("values.yaml", "x: 1\n");
+        w(
+            "crds/b.yaml",
+            "kind: CustomResourceDefinition\nmetadata: {name: b}\n",
+        );
+        w(
+            "charts/sub/crds/c.yaml",
+            "---\nkind: CustomResourceDefinition\nmetadata: {name: c}\n",
+        );
+        w("templates/crds/not.yaml", "kind: ConfigMap\n");
+        let crds = show_dir(d, ShowWhat::Crds).unwrap().text;
+        assert_eq!(
+            crds,
+            "---\nkind: CustomResourceDefinition\nmetadata: {name: c}\n---\nkind: CustomResourceDefinition\nmetadata: {name: b}\n"
+        );
+        let all = show_all(ShowRequest {
+            chart: d.display().to_string(),
+            version: None,
+            devel: false,
+            registry: RegistrySettings::default(),
+            what: ShowWhat::Chart,
+        })
+        .unwrap();
+        assert_eq!(all, format!("name: a\nversion: 1.0.0\n---\nx: 1\n{crds}"));
     }
 }

@@ -177,12 +177,21 @@ pub struct DeployFlags {
     /// How long the release lock outlives a run that died without releasing it.
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     pub lock_ttl: Duration,
+    /// Leave out the chart's crds/ (CRDs already installed, or managed elsewhere).
+    #[arg(long)]
+    pub skip_crds: bool,
+    /// Do not check the values against the chart's values.schema.json.
+    #[arg(long)]
+    pub skip_schema_validation: bool,
+    /// Labels of the revision, set on its record Secret (`key1=v1,key2=v2`); repeatable.
+    #[arg(long, value_name = "KEY=VALUE,…", value_delimiter = ',')]
+    pub labels: Vec<String>,
 }
 
 impl DeployFlags {
     /// The deploy options.
-    pub fn options(&self) -> DeployOptions {
-        DeployOptions {
+    pub fn options(&self) -> Result<DeployOptions, String> {
+        Ok(DeployOptions {
             create_namespace: self.create_namespace,
             how: ApplyHow {
                 take_ownership: self.take_ownership,
@@ -194,6 +203,38 @@ impl DeployFlags {
             lock_ttl: self.lock_ttl,
             wait_for_lock: self.wait_for_lock,
             atomic: self.atomic,
-        }
+            cleanup_on_fail: false,
+            skip_crds: self.skip_crds,
+            skip_schema_validation: self.skip_schema_validation,
+            labels: parse_labels(&self.labels)?,
+        })
     }
+}
+
+/// `--labels k=v,…`: each key a label key, none of those charter sets itself.
+fn parse_labels(given: &[String]) -> Result<std::collections::BTreeMap<String, String>, String> {
+    use crate::release::store::encoding::RESERVED_LABELS;
+    let mut out = std::collections::BTreeMap::new();
+    for kv in given.iter().filter(|s| !s.is_empty()) {
+        let Some((k, v)) = kv.split_once('=') else {
+            return Err(format!("--labels `{kv}`: expected KEY=VALUE"));
+        };
+        if k.is_empty()
+            || !k
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
+        {
+            return Err(format!(
+                "--labels `{kv}`: `{k}` is not a label key (letters, digits, '-', '_', '.', '/')"
+            ));
+        }
+        if RESERVED_LABELS.contains(&k) {
+            return Err(format!(
+                "--labels `{kv}`: `{k}` is set by charter on the release's Secrets; choose another key (reserved: {})",
+                RESERVED_LABELS.join(", ")
+            ));
+        }
+        out.insert(k.to_string(), v.to_string());
+    }
+    Ok(out)
 }

@@ -8,7 +8,7 @@ use clap::Args;
 
 use super::args::{ChartArgs, DeployFlags};
 use super::fleet::FleetProgress;
-use super::{CliError, CmdResult, Format, GlobalArgs, OutputFormat};
+use super::{CliError, CmdResult, Format, GlobalArgs, OutputFormat, printed};
 use crate::action::apply::{Applied, ApplyRequest, ApplyTargets, OnFailure, Selection, WaveStatus};
 use crate::action::diff::{DiffRequest, TargetDiff, secrets_shown};
 use crate::action::fleet::{DEFAULT_PARALLEL, DEFAULT_PER_CLUSTER, Limits};
@@ -123,7 +123,7 @@ fn warn_unmatched(prefix: &str, report: &DiffReport) {
             .as_ref()
             .map(|s| s.to_string())
             .unwrap_or_else(|| "--ignore".to_string());
-        eprintln!(
+        say!(
             "warning: {prefix}ignore rule `{r}` ({from}) matched no field of any object it selects; remove it or fix its path/selector"
         );
     }
@@ -142,19 +142,20 @@ pub fn diff(global: &GlobalArgs, args: DiffArgs, sets: Vec<SetFlag>) -> CmdResul
     };
     let td = action::diff::run(&global.globals(), &req)?;
     for w in &td.warnings {
-        eprintln!("warning: {w}");
+        say!("warning: {w}");
     }
     warn_unmatched("", &td.report);
-    match global.format {
-        Some(Format::Json) => print!("{}", render_json(&td.report)),
+    let text = match global.format {
+        Some(Format::Json) => render_json(&td.report),
         Some(Format::Markdown) => {
             let title = format!("charter diff: {}/{}", td.namespace, td.release);
-            print!("{}", render_markdown(&td.report, &title));
+            render_markdown(&td.report, &title)
         }
-        Some(Format::Yaml) => print!("{}", crate::yaml::to_yaml(&to_json(&td.report))),
-        Some(Format::Table) | None => print!("{}", render_text(&td.report, color(global))),
-    }
-    Ok(td.report.summary.exit_code(args.diff.fail_on_drift))
+        Some(Format::Yaml) => crate::yaml::to_yaml(&to_json(&td.report)),
+        Some(Format::Table) | None => render_text(&td.report, color(global)),
+    };
+    let code = td.report.summary.exit_code(args.diff.fail_on_drift);
+    printed(code, out!("{text}").map_err(Into::into))
 }
 
 fn summary_table(planned: &[Planned], markdown: bool) -> String {
@@ -305,15 +306,33 @@ pub fn plan(global: &GlobalArgs, args: PlanArgs) -> CmdResult {
         match &p.result {
             Ok(d) => {
                 for w in &d.warnings {
-                    eprintln!("warning: target {}: {w}", p.name);
+                    say!("warning: target {}: {w}", p.name);
                 }
                 warn_unmatched(&format!("target {}: ", p.name), &d.report);
             }
             // Connection errors already name the target.
-            Err(e @ Error::InTarget { .. }) => eprintln!("error: {e}"),
-            Err(e) => eprintln!("error: target {} ({}): {e}", p.name, p.dir.display()),
+            Err(e @ Error::InTarget { .. }) => say!("error: {e}"),
+            Err(e) => say!("error: target {} ({}): {e}", p.name, p.dir.display()),
         }
     }
+    let code = plan.exit_code(args.diff.fail_on_drift);
+    let shown = print_plan(global, &args, &plan);
+    if let Some(out) = &args.out {
+        std::fs::write(out, plan.file(false).to_json()).map_err(|e| {
+            CliError::new(format!("cannot write the plan to {}: {e}", out.display()))
+        })?;
+        say!("plan written to {}", out.display());
+    }
+    printed(code, shown)
+}
+
+/// Prints a plan: each target's diff and the summary table, or the plan as data.
+fn print_plan(
+    global: &GlobalArgs,
+    args: &PlanArgs,
+    plan: &action::plan::Plan,
+) -> Result<(), CliError> {
+    let planned = &plan.targets;
     let header = |p: &Planned, d: &TargetDiff| {
         format!(
             "target {}: release {}/{}, context {}",
@@ -322,24 +341,24 @@ pub fn plan(global: &GlobalArgs, args: PlanArgs) -> CmdResult {
     };
     match global.format {
         Some(Format::Json) => {
-            println!("{}", serde_json::to_string_pretty(&plan.file(true))?);
+            outln!("{}", serde_json::to_string_pretty(&plan.file(true))?)?;
         }
         Some(Format::Yaml) => {
             let doc = serde_json::to_value(plan.file(true))?;
-            print!("{}", crate::yaml::to_yaml(&doc));
+            out!("{}", crate::yaml::to_yaml(&doc))?;
         }
         Some(Format::Markdown) => {
-            println!("# charter plan: {}\n", args.dir.display());
-            print!("{}", summary_table(planned, true));
-            if let Some(w) = waves_text(&plan, true) {
-                print!("{w}");
+            outln!("# charter plan: {}\n", args.dir.display())?;
+            out!("{}", summary_table(planned, true))?;
+            if let Some(w) = waves_text(plan, true) {
+                out!("{w}")?;
             }
             for p in planned {
                 if let Ok(d) = &p.result
                     && (d.report.summary.has_changes() || d.report.summary.has_drift())
                 {
-                    println!();
-                    print!("{}", render_markdown(&d.report, &header(p, d)));
+                    outln!()?;
+                    out!("{}", render_markdown(&d.report, &header(p, d)))?;
                 }
             }
         }
@@ -349,24 +368,18 @@ pub fn plan(global: &GlobalArgs, args: PlanArgs) -> CmdResult {
                 if let Ok(d) = &p.result
                     && (d.report.summary.has_changes() || d.report.summary.has_drift())
                 {
-                    println!("=== {}\n", header(p, d));
-                    print!("{}", render_text(&d.report, color));
-                    println!();
+                    outln!("=== {}\n", header(p, d))?;
+                    out!("{}", render_text(&d.report, color))?;
+                    outln!()?;
                 }
             }
-            print!("{}", summary_table(planned, false));
-            if let Some(w) = waves_text(&plan, false) {
-                print!("{w}");
+            out!("{}", summary_table(planned, false))?;
+            if let Some(w) = waves_text(plan, false) {
+                out!("{w}")?;
             }
         }
     }
-    if let Some(out) = &args.out {
-        std::fs::write(out, plan.file(false).to_json()).map_err(|e| {
-            CliError::new(format!("cannot write the plan to {}: {e}", out.display()))
-        })?;
-        eprintln!("plan written to {}", out.display());
-    }
-    Ok(plan.exit_code(args.diff.fail_on_drift))
+    Ok(())
 }
 
 /// `charter apply`.
@@ -394,21 +407,22 @@ pub fn apply(global: &GlobalArgs, args: ApplyArgs) -> CmdResult {
             only: args.only,
             until: args.until,
         },
-        options: args.deploy.options(),
+        options: args.deploy.options().map_err(CliError::new)?,
     };
     let progress = FleetProgress::new();
     let applied = action::apply::run(&global.globals(), &req, &|e| progress.report(e));
     progress.finish();
     let applied = applied?;
-    match global.output.unwrap_or(OutputFormat::Table) {
-        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&applied.report())?),
-        OutputFormat::Yaml => print!(
+    let code = if applied.failed() { 1 } else { 0 };
+    let shown = match global.output.unwrap_or(OutputFormat::Table) {
+        OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(&applied.report())?),
+        OutputFormat::Yaml => out!(
             "{}",
             crate::yaml::to_yaml(&serde_json::to_value(applied.report())?)
         ),
-        OutputFormat::Table => print!("{}", apply_table(&applied)),
-    }
-    Ok(if applied.failed() { 1 } else { 0 })
+        OutputFormat::Table => out!("{}", apply_table(&applied)),
+    };
+    printed(code, shown.map_err(CliError::from))
 }
 
 /// Every target's result by wave, then what became of each wave and gate.

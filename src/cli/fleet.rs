@@ -24,7 +24,7 @@ pub struct FleetProgress {
     /// Each gate's line, by its charter.yaml (terminal only).
     gate_bars: Mutex<HashMap<String, ProgressBar>>,
     /// The last count of pending objects printed per target or gate (plain lines only).
-    last_pending: Mutex<HashMap<String, Option<usize>>>,
+    last_pending: Mutex<HashMap<String, Option<(usize, String)>>>,
     /// Width of the target column.
     width: Mutex<usize>,
 }
@@ -62,7 +62,7 @@ impl FleetProgress {
             Some(m) => {
                 let _ = m.println(msg);
             }
-            None => eprintln!("{msg}"),
+            None => say!("{msg}"),
         }
     }
 
@@ -111,7 +111,7 @@ impl FleetProgress {
                         .map(|g| format!("; then gate {}", g.level_name()))
                         .collect();
                     if self.multi.is_none() {
-                        eprintln!("wave {}: {}{}", w.number, names.join(", "), gates.concat());
+                        say!("wave {}: {}{}", w.number, names.join(", "), gates.concat());
                     }
                 }
                 if let Some(m) = &self.multi {
@@ -127,7 +127,7 @@ impl FleetProgress {
             }
             FleetEvent::WaveStarted(n) => {
                 if self.multi.is_none() {
-                    eprintln!("==> wave {n}");
+                    say!("==> wave {n}");
                 }
             }
             FleetEvent::TargetStarted { wave, name } => match self.bar(name) {
@@ -137,7 +137,7 @@ impl FleetProgress {
                     bar.reset_elapsed();
                     bar.enable_steady_tick(Duration::from_millis(120));
                 }
-                None => eprintln!("{name}: deploying (wave {wave})"),
+                None => say!("{name}: deploying (wave {wave})"),
             },
             FleetEvent::Progress { name, progress } => {
                 if let Some(msg) = notice(progress) {
@@ -149,7 +149,7 @@ impl FleetProgress {
                     }
                     None => {
                         if let Some(line) = self.plain_progress(name, progress) {
-                            eprintln!("{name}: {line}");
+                            say!("{name}: {line}");
                         }
                     }
                 }
@@ -176,7 +176,7 @@ impl FleetProgress {
                             .unwrap_or_else(|e| e.into_inner())
                             .insert(gate.file.display().to_string(), bar);
                     }
-                    None => eprintln!("==> {head}"),
+                    None => say!("==> {head}"),
                 }
             }
             FleetEvent::Gate { gate, progress } => {
@@ -209,9 +209,10 @@ impl FleetProgress {
                                 let mut last =
                                     self.last_pending.lock().unwrap_or_else(|e| e.into_inner());
                                 let seen = last.entry(key).or_default();
-                                if *seen != Some(pending) {
-                                    *seen = Some(pending);
-                                    eprintln!("gate {level}: {msg}");
+                                let now = (pending, String::new());
+                                if seen.as_ref() != Some(&now) {
+                                    *seen = Some(now);
+                                    say!("gate {level}: {msg}");
                                 }
                             }
                         }
@@ -232,7 +233,7 @@ impl FleetProgress {
                             self.line(&format!("error: gate {level}: {msg}"));
                         }
                     }
-                    None => eprintln!("gate {level}: {msg}"),
+                    None => say!("gate {level}: {msg}"),
                 }
             }
             FleetEvent::WaveHeldBack { wave, why } => match &self.multi {
@@ -244,7 +245,7 @@ impl FleetProgress {
                         }
                     }
                 }
-                None => eprintln!("==> wave {wave} held back: {why}"),
+                None => say!("==> wave {wave} held back: {why}"),
             },
         }
     }
@@ -265,7 +266,7 @@ impl FleetProgress {
                 bar.set_style(style(DONE));
                 bar.finish_with_message(msg);
             }
-            None => eprintln!("{}: {msg}", r.name),
+            None => say!("{}: {msg}", r.name),
         }
         if let Outcome::Failed(why) | Outcome::Refused(why) = &r.outcome {
             self.line(&format!(
@@ -311,6 +312,9 @@ fn target_bar(bar: &ProgressBar, p: Progress<'_>, line: impl Fn(String)) {
             } else {
                 format!("waiting, e.g. {example}")
             });
+        }
+        Progress::WaitingForLock { holder, .. } => {
+            bar.set_message(format!("waiting for the lock held by {holder}"));
         }
         Progress::Repaired { .. } | Progress::RollingBack { .. } => {}
     }

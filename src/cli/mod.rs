@@ -5,7 +5,34 @@
 //! ([`args`]), calls the action, and prints the typed result. Exit codes: 0 ok, 1 error, 2
 //! "changes present" (diff/plan).
 
+/// `print!` to stdout that returns the write error instead of panicking: a reader that went
+/// away (`charter history | head -1`) ends the command quietly ([`CliError::is_broken_pipe`]).
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stdout(), $($arg)*)
+    }};
+}
+
+/// `println!` to stdout that returns the write error; see [`out!`].
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout(), $($arg)*)
+    }};
+}
+
+/// `eprintln!` that never panics: a message on stderr that cannot be written (stderr closed)
+/// must not stop a deploy halfway.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod args;
+mod chart_cmds;
 mod diff_cmds;
 mod fleet;
 mod output;
@@ -75,6 +102,13 @@ pub struct GlobalArgs {
     /// More log output (-v info, -vv debug, -vvv trace).
     #[arg(short = 'v', long = "verbose", global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Debug log output, as Helm's --debug: the same as -vv.
+    #[arg(long, global = true)]
+    pub debug: bool,
+    /// How long connecting to the Kubernetes API server (TCP and TLS) and its first answer may
+    /// take, e.g. 30s [default: 10s].
+    #[arg(long, global = true, value_name = "DURATION", value_parser = args::parse_duration)]
+    pub request_timeout: Option<std::time::Duration>,
 }
 
 /// `-o/--output` formats.
@@ -126,6 +160,12 @@ enum Command {
     Values(render_cmds::ValuesArgs),
     /// Check a chart or every target of a deploy tree: structure, schema, rendering, objects.
     Lint(render_cmds::LintArgs),
+    /// Write a new chart (Deployment, Service, values with a schema, NOTES) into NAME.
+    #[command(
+        long_about = "Write a new charter chart into the directory NAME (created; an existing directory must be empty, nothing is overwritten). The chart deploys a Deployment and a Service from values.yaml, checked by values.schema.json; it lints clean and installs as it is.",
+        after_help = "Example:\n  charter create web && charter lint web && charter install web ./web -n web --create-namespace --wait"
+    )]
+    Create(chart_cmds::CreateArgs),
     /// Package a chart directory into a reproducible <name>-<version>.tgz.
     Package(repo_cmds::PackageArgs),
     /// Chart repositories: index a directory; add, list, update, remove configured ones.
@@ -156,12 +196,16 @@ oci://HOST/PATH/NAME:VERSION; Helm pulls it as it pulls its own pushes. Credenti
     Push(registry_cmds::PushArgs),
     /// Log in to or out of an OCI registry.
     Registry(registry_cmds::RegistryArgs),
-    /// Print a chart's Chart.yaml, values.yaml or README (local, repository or oci://).
+    /// Print a chart's Chart.yaml, values.yaml, README or CRDs, or all of them (local,
+    /// repository or oci://).
+    #[command(
+        after_help = "Examples:\n  charter show values charts/demo\n  charter show chart myrepo/web --version '^1'\n  charter show all web-1.2.0.tgz"
+    )]
     Show(repo_cmds::ShowArgs),
     /// Chart dependencies: update (resolve, vendor, lock), build (restore from Chart.lock), list.
     Dep(repo_cmds::DepArgs),
     /// Install a chart as a new release: apply in dependency order, record revision 1.
-    Install(release_cmds::DeployArgs),
+    Install(release_cmds::InstallArgs),
     /// Upgrade a release to a new revision (prunes objects that left the chart).
     Upgrade(release_cmds::UpgradeArgs),
     /// Delete a release's objects and records (--keep-history keeps the records).
@@ -170,7 +214,8 @@ oci://HOST/PATH/NAME:VERSION; Helm pulls it as it pulls its own pushes. Credenti
     History(release_cmds::HistoryArgs),
     /// Roll a release back to an earlier revision (default: the previous deployed one).
     Rollback(release_cmds::RollbackArgs),
-    /// Print a release's values, manifest, notes or whole record (--revision N).
+    /// Print a release's values (--all: merged with the defaults), manifest, notes, hooks,
+    /// metadata, or all of it (--revision N).
     Get(release_cmds::GetArgs),
     /// List releases (-A every namespace, --all every status, --status S).
     List(release_cmds::ListArgs),
@@ -221,6 +266,14 @@ failed or was refused. See docs/fleet.md.",
     Apply(diff_cmds::ApplyArgs),
     /// Print charter's version.
     Version,
+    /// Print the environment variables charter reads, with the values in effect.
+    #[command(
+        after_help = "Examples:\n  charter env\n  charter env XDG_CACHE_HOME\n  charter env -o json"
+    )]
+    Env {
+        /// Print only this variable's value.
+        name: Option<String>,
+    },
     /// Print a shell completion script.
     Completion {
         /// The shell.
@@ -234,6 +287,7 @@ failed or was refused. See docs/fleet.md.",
 pub struct CliError {
     message: String,
     code: i32,
+    broken_pipe: bool,
 }
 
 impl CliError {
@@ -241,7 +295,42 @@ impl CliError {
         CliError {
             message: message.to_string(),
             code: 1,
+            broken_pipe: false,
         }
+    }
+
+    /// Whether writing the output failed because its reader went away (`| head`): not an
+    /// error of the command, which ends quietly.
+    pub fn is_broken_pipe(&self) -> bool {
+        self.broken_pipe
+    }
+}
+
+/// Whether `e` (or an error it wraps) is a write to a pipe whose reader is gone.
+fn is_broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        let kind = err
+            .downcast_ref::<std::io::Error>()
+            .map(std::io::Error::kind)
+            .or_else(|| {
+                err.downcast_ref::<serde_json::Error>()
+                    .and_then(serde_json::Error::io_error_kind)
+            });
+        if kind == Some(std::io::ErrorKind::BrokenPipe) {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
+}
+
+/// The exit code of a command that printed its result: `code`, also when the reader of its
+/// output went away early (diff and plan keep their "changes present" answer).
+fn printed(code: i32, result: Result<(), CliError>) -> CmdResult {
+    match result {
+        Err(e) if e.is_broken_pipe() => Ok(code),
+        other => other.map(|()| code),
     }
 }
 
@@ -252,13 +341,25 @@ impl GlobalArgs {
             kubeconfig: self.kubeconfig.clone(),
             kube_context: self.kube_context.clone(),
             namespace: self.namespace.clone(),
+            warnings: output::warnings(),
+            request_timeout: self.request_timeout,
         }
     }
 }
 
-impl<E: std::error::Error> From<E> for CliError {
+impl<E: std::error::Error + 'static> From<E> for CliError {
     fn from(e: E) -> Self {
-        CliError::new(e)
+        let broken_pipe = is_broken_pipe(&e);
+        // An operation a signal stopped exits as the signal would have ended it.
+        let code = match (&e as &dyn std::error::Error).downcast_ref::<crate::action::Error>() {
+            Some(crate::action::Error::Interrupted { signal, .. }) => signal.exit_code(),
+            _ => 1,
+        };
+        CliError {
+            broken_pipe,
+            code,
+            ..CliError::new(e)
+        }
     }
 }
 
@@ -283,12 +384,22 @@ pub fn main() -> i32 {
             return 1;
         }
     };
-    init_logging(cli.global.verbose);
+    let verbose = if cli.global.debug {
+        cli.global.verbose.max(2)
+    } else {
+        cli.global.verbose
+    };
+    init_logging(verbose);
+    if let Err(e) = crate::interrupt::listen() {
+        tracing::warn!(
+            "cannot handle SIGINT/SIGTERM ({e}); an interrupted operation leaves its revision pending"
+        );
+    }
     let mut cli = cli;
     if cli.global.format == Some(Format::Markdown)
         && !matches!(cli.command, Command::Diff(_) | Command::Plan(_))
     {
-        eprintln!(
+        say!(
             "error: -o markdown is only for `charter diff` and `charter plan`; use table, yaml or json"
         );
         return 1;
@@ -306,6 +417,7 @@ pub fn main() -> i32 {
         Command::Status(args) => release_cmds::status(&cli.global, args),
         Command::Values(args) => render_cmds::values(&cli.global, args, set_flags),
         Command::Lint(args) => render_cmds::lint(&cli.global, args, set_flags),
+        Command::Create(args) => chart_cmds::create(&cli.global, args),
         Command::Package(args) => repo_cmds::package(&cli.global, args),
         Command::Repo(args) => repo_cmds::repo(&cli.global, args),
         Command::Search(args) => repo_cmds::search_cmd(&cli.global, args),
@@ -317,21 +429,25 @@ pub fn main() -> i32 {
         Command::Diff(args) => diff_cmds::diff(&cli.global, args, set_flags),
         Command::Plan(args) => diff_cmds::plan(&cli.global, args),
         Command::Apply(args) => diff_cmds::apply(&cli.global, args),
-        Command::Version => {
-            println!("charter {}", env!("CARGO_PKG_VERSION"));
-            Ok(0)
-        }
+        Command::Env { name } => chart_cmds::env(&cli.global, name),
+        Command::Version => printed(
+            0,
+            outln!("charter {}", env!("CARGO_PKG_VERSION")).map_err(Into::into),
+        ),
         Command::Completion { shell } => {
-            let mut cmd = Cli::command();
-            clap_complete::generate(shell, &mut cmd, "charter", &mut std::io::stdout());
-            Ok(0)
+            // Into a buffer: clap_complete panics when its writer fails (a closed pipe).
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "charter", &mut script);
+            printed(0, std::io::stdout().write_all(&script).map_err(Into::into))
         }
     };
     match result {
         Ok(code) => code,
+        // The reader of the output went away: nothing to say, and nobody to say it to.
+        Err(e) if e.is_broken_pipe() => 0,
         Err(e) => {
             let _ = std::io::stdout().flush();
-            eprintln!("error: {}", e.message.trim_end());
+            say!("error: {}", e.message.trim_end());
             e.code
         }
     }

@@ -17,8 +17,9 @@ pub struct Reporter {
     /// The bar of the operation under way: made on its first event, gone after [`Reporter::finish`]
     /// (an `apply` runs one operation per target).
     bar: Mutex<Option<ProgressBar>>,
-    /// The last pending count printed while waiting, so a line goes out only on a change.
-    last_pending: Mutex<Option<usize>>,
+    /// The last pending count and example printed while waiting, so a line goes out only
+    /// when the state changes.
+    last_pending: Mutex<Option<(usize, String)>>,
 }
 
 fn new_bar() -> ProgressBar {
@@ -57,7 +58,7 @@ impl Reporter {
     pub fn line(&self, msg: &str) {
         match self.bar() {
             Some(bar) => bar.println(msg),
-            None => eprintln!("{msg}"),
+            None => say!("{msg}"),
         }
     }
 
@@ -88,13 +89,15 @@ impl Reporter {
                     bar.set_position(total.saturating_sub(pending) as u64);
                     bar.set_prefix(example.to_string());
                 }
-                Progress::Repaired { .. } | Progress::RollingBack { .. } => {}
+                Progress::Repaired { .. }
+                | Progress::RollingBack { .. }
+                | Progress::WaitingForLock { .. } => {}
             }
             return;
         }
         let mut last = self.last_pending.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(line) = plain_line(p, &mut last) {
-            eprintln!("{line}");
+            say!("{line}");
         }
     }
 
@@ -122,19 +125,28 @@ pub fn notice(p: Progress<'_>) -> Option<String> {
         Progress::RollingBack { error, revision } => Some(format!(
             "--atomic: {error}; rolling back to revision {revision}"
         )),
+        Progress::WaitingForLock {
+            release,
+            namespace,
+            holder,
+            since,
+        } => Some(format!(
+            "waiting for the lock of release {namespace}/{release}: held by `{holder}` since {since} (--wait-for-lock)"
+        )),
         _ => None,
     }
 }
 
 /// The line a [`Progress`] event prints where there is no terminal (CI logs, pipes), if any:
-/// one per change, and a waiting line only when the count of pending objects changed since
-/// `last_pending`.
-pub fn plain_line(p: Progress<'_>, last_pending: &mut Option<usize>) -> Option<String> {
+/// one per change, and a waiting line only when the count of pending objects or the reason
+/// shown changed since `last_pending`.
+pub fn plain_line(p: Progress<'_>, last_pending: &mut Option<(usize, String)>) -> Option<String> {
     match p {
         Progress::Phase(..)
         | Progress::Unchanged(_)
         | Progress::Repaired { .. }
-        | Progress::RollingBack { .. } => None,
+        | Progress::RollingBack { .. }
+        | Progress::WaitingForLock { .. } => None,
         Progress::Applied(i) => Some(format!("applied {}", i.display())),
         Progress::Pruned(i) => Some(format!("pruned {}", i.display())),
         Progress::Kept(i) => Some(format!("kept {} ({ANNOTATION_POLICY}: keep)", i.display())),
@@ -144,10 +156,11 @@ pub fn plain_line(p: Progress<'_>, last_pending: &mut Option<usize>) -> Option<S
             total,
             example,
         } => {
-            if *last_pending == Some(pending) {
+            let now = (pending, example.to_string());
+            if last_pending.as_ref() == Some(&now) {
                 return None;
             }
-            *last_pending = Some(pending);
+            *last_pending = Some(now);
             Some(if pending == 0 {
                 format!("ready: all {total}")
             } else {

@@ -79,8 +79,8 @@ pub fn push(global: &GlobalArgs, args: PushArgs) -> CmdResult {
     reference.digest = None;
     match global.output.unwrap_or(OutputFormat::Table) {
         OutputFormat::Table => {
-            println!("Pushed: {reference}");
-            println!("Digest: {}", pushed.manifest_digest);
+            outln!("Pushed: {reference}")?;
+            outln!("Digest: {}", pushed.manifest_digest)?;
         }
         format => super::output::print_data(
             format,
@@ -128,16 +128,16 @@ pub fn registry(_global: &GlobalArgs, args: RegistryArgs) -> CmdResult {
                 password,
                 registry: connection.settings(),
             })?;
-            println!("Login Succeeded: {host} (saved in {})", file.display());
+            outln!("Login Succeeded: {host} (saved in {})", file.display())?;
             Ok(0)
         }
         RegistryCommand::Logout { host } => {
             let host = registry::registry_host(&host)?;
             let file = registry::logout(&host)?;
-            println!(
+            outln!(
                 "Removing login credentials for {host} (from {})",
                 file.display()
-            );
+            )?;
             Ok(0)
         }
     }

@@ -172,12 +172,12 @@ fn print_lint(global: &GlobalArgs, report: &LintReport) -> Result<(), CliError> 
                     Severity::Error => "[ERROR]",
                     Severity::Warning => "[WARNING]",
                 };
-                println!("{tag} {}: {}", f.location, f.message.trim_end());
+                outln!("{tag} {}: {}", f.location, f.message.trim_end())?;
             }
-            println!(
+            outln!(
                 "{} linted, {errors} error(s), {warnings} warning(s)",
                 report.linted
-            );
+            )?;
         }
     }
     Ok(())

@@ -36,6 +36,14 @@ pub struct PackageArgs {
     pub registry: RegistryFlags,
 }
 
+/// `--timeout` of the commands that download from repositories.
+#[derive(Debug, Args, Clone, Copy)]
+pub struct DownloadTimeout {
+    /// How long one download may take, from connecting to the last byte (e.g. 30s, 5m).
+    #[arg(long, value_name = "DURATION", default_value = "120s", value_parser = super::args::parse_duration)]
+    pub timeout: std::time::Duration,
+}
+
 /// `charter repo`.
 #[derive(Debug, Args)]
 pub struct RepoArgs {
@@ -78,6 +86,8 @@ enum RepoCommand {
         /// Replace an existing repository of the same name.
         #[arg(long)]
         force_update: bool,
+        #[command(flatten)]
+        timeout: DownloadTimeout,
     },
     /// List the configured repositories.
     #[command(visible_alias = "ls")]
@@ -87,6 +97,8 @@ enum RepoCommand {
     Update {
         /// Repositories to update (default: all).
         names: Vec<String>,
+        #[command(flatten)]
+        timeout: DownloadTimeout,
     },
     /// Remove repositories, their credentials and cached indexes.
     #[command(visible_alias = "rm")]
@@ -132,6 +144,8 @@ pub struct PullArgs {
     /// Directory to write into (default: the current directory).
     #[arg(short = 'd', long = "destination", value_name = "DIR")]
     pub destination: Option<PathBuf>,
+    #[command(flatten)]
+    pub timeout: DownloadTimeout,
     /// Also fetch the provenance file, <name>-<version>.tgz.prov (oci:// only).
     #[arg(long)]
     pub prov: bool,
@@ -170,6 +184,10 @@ enum ShowCommand {
     Values(ShowChart),
     /// Print the chart's README.
     Readme(ShowChart),
+    /// Print the CRDs of the chart's crds/ and of its vendored dependencies'.
+    Crds(ShowChart),
+    /// Print Chart.yaml, values, README and CRDs, as YAML documents.
+    All(ShowChart),
 }
 
 /// `charter dep`.
@@ -191,6 +209,8 @@ enum DepCommand {
         #[arg(long)]
         skip_refresh: bool,
         #[command(flatten)]
+        timeout: DownloadTimeout,
+        #[command(flatten)]
         registry: RegistryFlags,
     },
     /// Restore charts/ exactly as Chart.lock records it (refusing digest mismatches).
@@ -198,6 +218,8 @@ enum DepCommand {
         /// The chart directory.
         #[arg(value_name = "CHART", default_value = ".")]
         chart: PathBuf,
+        #[command(flatten)]
+        timeout: DownloadTimeout,
         #[command(flatten)]
         registry: RegistryFlags,
     },
@@ -230,18 +252,20 @@ pub fn package(_global: &GlobalArgs, args: PackageArgs) -> CmdResult {
             &args.registry.settings(),
         )?;
         for v in &done.vendored {
-            eprintln!(
+            say!(
                 "dependency {} {}: {}",
-                v.locked.name, v.locked.version, v.how
+                v.locked.name,
+                v.locked.version,
+                v.how
             );
         }
-        println!(
+        outln!(
             "Packaged {} {} to {} (sha256:{})",
             done.package.name,
             done.package.version,
             done.path.display(),
             done.package.sha256
-        );
+        )?;
     }
     Ok(0)
 }
@@ -253,17 +277,17 @@ pub fn repo(global: &GlobalArgs, args: RepoArgs) -> CmdResult {
             let done = repo::index(&dir, url.as_deref(), merge.as_deref())?;
             warn(&done.skipped);
             if let (true, Some(m)) = (done.merge_missing, &merge) {
-                eprintln!(
+                say!(
                     "note: --merge {} does not exist yet; writing a fresh index",
                     m.display()
                 );
             }
-            println!(
+            outln!(
                 "Wrote {} ({} charts, {} versions)",
                 done.path.display(),
                 done.index.entries.len(),
                 done.index.len()
-            );
+            )?;
             Ok(0)
         }
         RepoCommand::Add {
@@ -274,6 +298,7 @@ pub fn repo(global: &GlobalArgs, args: RepoArgs) -> CmdResult {
             ca_file,
             insecure_skip_tls_verify,
             force_update,
+            timeout,
         } => {
             let password = if password_stdin {
                 let mut s = String::new();
@@ -299,18 +324,19 @@ pub fn repo(global: &GlobalArgs, args: RepoArgs) -> CmdResult {
                 ca_file,
                 insecure_skip_tls_verify,
                 force_update,
+                timeout: timeout.timeout,
             };
             match repo::add(req)? {
                 Added::Unchanged => {
-                    println!("\"{name}\" already exists with the same configuration, skipping")
+                    outln!("\"{name}\" already exists with the same configuration, skipping")?
                 }
                 Added::Added(index, skipped) => {
                     warn(&skipped);
-                    println!(
+                    outln!(
                         "\"{name}\" has been added to your repositories ({} charts, {} versions)",
                         index.entries.len(),
                         index.len()
-                    );
+                    )?;
                 }
             }
             Ok(0)
@@ -338,22 +364,22 @@ pub fn repo(global: &GlobalArgs, args: RepoArgs) -> CmdResult {
             print_table(&mut std::io::stdout().lock(), &["NAME", "URL"], &rows)?;
             Ok(0)
         }
-        RepoCommand::Update { names } => {
-            let results = repo::update(&names)?;
+        RepoCommand::Update { names, timeout } => {
+            let results = repo::update(&names, timeout.timeout)?;
             let mut failed = Vec::new();
             for (e, result) in &results {
                 match result {
                     Ok((index, skipped)) => {
                         warn(skipped);
-                        println!(
+                        outln!(
                             "Updated \"{}\" ({} charts, {} versions)",
                             e.name,
                             index.entries.len(),
                             index.len()
-                        );
+                        )?;
                     }
                     Err(err) => {
-                        eprintln!("error: \"{}\": {err}", e.name);
+                        say!("error: \"{}\": {err}", e.name);
                         failed.push(e.name.clone());
                     }
                 }
@@ -372,7 +398,7 @@ pub fn repo(global: &GlobalArgs, args: RepoArgs) -> CmdResult {
         RepoCommand::Remove { names } => {
             repo::remove(&names)?;
             for n in &names {
-                println!("\"{n}\" has been removed from your repositories");
+                outln!("\"{n}\" has been removed from your repositories")?;
             }
             Ok(0)
         }
@@ -388,7 +414,7 @@ pub fn search_cmd(global: &GlobalArgs, args: SearchArgs) -> CmdResult {
         devel: args.devel,
     })?;
     for r in &searched.uncached {
-        eprintln!("warning: repository \"{r}\" has no cached index; run `charter repo update {r}`");
+        say!("warning: repository \"{r}\" has no cached index; run `charter repo update {r}`");
     }
     let hits = searched.hits();
     let format = format_of(global);
@@ -408,7 +434,7 @@ pub fn search_cmd(global: &GlobalArgs, args: SearchArgs) -> CmdResult {
         return Ok(0);
     }
     if hits.is_empty() {
-        println!("No results found");
+        outln!("No results found")?;
         return Ok(0);
     }
     let rows: Vec<Vec<String>> = hits
@@ -439,6 +465,7 @@ pub fn search_cmd(global: &GlobalArgs, args: SearchArgs) -> CmdResult {
 /// `charter pull`.
 pub fn pull(_global: &GlobalArgs, args: PullArgs) -> CmdResult {
     let req = PullRequest {
+        timeout: args.timeout.timeout,
         chart: args.chart,
         version: args.version,
         devel: args.devel,
@@ -453,7 +480,7 @@ pub fn pull(_global: &GlobalArgs, args: PullArgs) -> CmdResult {
         Some(s) => format!(" from {}@{}", s.reference, s.digest),
         None => String::new(),
     };
-    println!(
+    outln!(
         "Pulled {} {}{from} (sha256:{}{}) to {}",
         fetched.version.name,
         fetched.version.version,
@@ -464,33 +491,41 @@ pub fn pull(_global: &GlobalArgs, args: PullArgs) -> CmdResult {
             ""
         },
         pulled.path.display()
-    );
+    )?;
     if let Some(p) = &pulled.prov {
-        println!("Provenance file: {}", p.display());
+        outln!("Provenance file: {}", p.display())?;
     }
     Ok(0)
 }
 
-/// `charter show chart|values|readme`.
+/// `charter show chart|values|readme|crds|all`.
 pub fn show_cmd(_global: &GlobalArgs, args: ShowArgs) -> CmdResult {
     let (what, c) = match args.what {
-        ShowCommand::Chart(c) => (ShowWhat::Chart, c),
-        ShowCommand::Values(c) => (ShowWhat::Values, c),
-        ShowCommand::Readme(c) => (ShowWhat::Readme, c),
+        ShowCommand::Chart(c) => (Some(ShowWhat::Chart), c),
+        ShowCommand::Values(c) => (Some(ShowWhat::Values), c),
+        ShowCommand::Readme(c) => (Some(ShowWhat::Readme), c),
+        ShowCommand::Crds(c) => (Some(ShowWhat::Crds), c),
+        ShowCommand::All(c) => (None, c),
     };
-    let shown = show::show(&ShowRequest {
+    let req = ShowRequest {
         chart: c.chart.clone(),
         version: c.version,
         devel: c.devel,
         registry: c.registry.settings(),
-        what,
-    })?;
+        what: what.unwrap_or(ShowWhat::Chart),
+    };
+    let Some(what) = what else {
+        out!("{}", show::show_all(req)?)?;
+        return Ok(0);
+    };
+    let shown = show::show(&req)?;
     if shown.file.is_none() {
-        eprintln!(
+        say!(
             "note: {} has no {}",
             c.chart,
             match what {
                 ShowWhat::Values => "values.yaml",
+                ShowWhat::Crds => "CRDs",
                 _ => "README",
             }
         );
@@ -509,17 +544,19 @@ pub fn dep(global: &GlobalArgs, args: DepArgs) -> CmdResult {
         DepCommand::Update {
             chart,
             skip_refresh,
+            timeout,
             registry,
         } => {
-            let done = repo::dep_update(&chart, !skip_refresh, &registry.settings())?;
+            let done =
+                repo::dep_update(&chart, !skip_refresh, &registry.settings(), timeout.timeout)?;
             if done.is_empty() {
-                println!(
+                outln!(
                     "No dependencies with a repository in {}",
                     chart.join("Chart.yaml").display()
-                );
+                )?;
             }
             for v in &done {
-                println!(
+                outln!(
                     "{} {} from {}: {} (sha256:{})",
                     v.locked.name,
                     v.locked.version,
@@ -530,17 +567,21 @@ pub fn dep(global: &GlobalArgs, args: DepArgs) -> CmdResult {
                         .as_deref()
                         .unwrap_or("")
                         .trim_start_matches("sha256:")
-                );
+                )?;
             }
-            println!("Wrote {}", chart.join(deps::LOCK_FILE).display());
+            outln!("Wrote {}", chart.join(deps::LOCK_FILE).display())?;
             Ok(0)
         }
-        DepCommand::Build { chart, registry } => {
-            let done = repo::dep_build(&chart, &registry.settings())?;
+        DepCommand::Build {
+            chart,
+            timeout,
+            registry,
+        } => {
+            let done = repo::dep_build(&chart, &registry.settings(), timeout.timeout)?;
             for v in &done {
-                println!("{} {}: {}", v.locked.name, v.locked.version, v.how);
+                outln!("{} {}: {}", v.locked.name, v.locked.version, v.how)?;
             }
-            println!("charts/ matches {}", chart.join(deps::LOCK_FILE).display());
+            outln!("charts/ matches {}", chart.join(deps::LOCK_FILE).display())?;
             Ok(0)
         }
         DepCommand::List { chart } => {
@@ -554,7 +595,7 @@ pub fn dep(global: &GlobalArgs, args: DepArgs) -> CmdResult {
                 return Ok(0);
             }
             if rows.is_empty() {
-                println!("No dependencies in {}", chart.join("Chart.yaml").display());
+                outln!("No dependencies in {}", chart.join("Chart.yaml").display())?;
                 return Ok(0);
             }
             let table: Vec<Vec<String>> = rows
@@ -585,11 +626,11 @@ pub fn dep(global: &GlobalArgs, args: DepArgs) -> CmdResult {
                 &table,
             )?;
             match lock_current {
-                Some(false) => eprintln!(
+                Some(false) => say!(
                     "warning: {} is out of date with Chart.yaml; run `charter dep update`",
                     chart.join(deps::LOCK_FILE).display()
                 ),
-                None => eprintln!(
+                None => say!(
                     "note: no {}; run `charter dep update` to write it",
                     deps::LOCK_FILE
                 ),

@@ -271,9 +271,25 @@ pub struct Target {
     pub gates: Vec<LevelGate>,
 }
 
-/// Whether `path` is inside a deploy tree (a charter.yaml in it or above it).
+/// Whether `path` is inside a deploy tree (a charter.yaml in it or above it, below the
+/// repository root). Only the files' presence counts: a charter.yaml that does not parse still
+/// makes a deploy tree, so resolving the target reports what is wrong with it (a misspelt key
+/// and its line) instead of taking the directory for something else.
 pub fn is_in_deploy_tree(path: &Path) -> bool {
-    path.is_dir() && find_root(path).is_ok()
+    if !path.is_dir() {
+        return false;
+    }
+    let mut cur = Some(path);
+    while let Some(d) = cur {
+        if d.join(CONFIG_FILE).is_file() {
+            return true;
+        }
+        if d.join(".git").exists() {
+            return false;
+        }
+        cur = d.parent().filter(|p| !p.as_os_str().is_empty());
+    }
+    false
 }
 
 /// Resolves `--stack DIR --env E --region R` to a target directory, listing what exists when a

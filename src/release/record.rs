@@ -173,6 +173,10 @@ pub struct ReleaseRecord {
     /// Generated values, read back on upgrade so they stay stable.
     #[serde(default)]
     pub generated: std::collections::BTreeMap<String, String>,
+    /// Labels given with `--labels`, also set on the revision's Secret (`charter get metadata`
+    /// shows them).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub labels: std::collections::BTreeMap<String, String>,
     /// When the release was first deployed (RFC 3339).
     pub first_deployed: String,
     /// When this revision was written (RFC 3339).
@@ -356,6 +360,7 @@ pub(crate) fn sample(name: &str, revision: u64, status: Status) -> ReleaseRecord
         inventory: vec![ObjectRef::new("v1", "ConfigMap", Some("ns"), "x")],
         notes: String::new(),
         generated: Default::default(),
+        labels: Default::default(),
         first_deployed: "2026-01-01T00:00:00Z".into(),
         last_deployed: "2026-01-01T00:00:00Z".into(),
         deleted: None,

@@ -496,7 +496,7 @@ fn source_of(
         return Ok(Some(Source::Repo {
             url: entry.url.clone(),
             name: Some(entry.name.clone()),
-            transport: resolver.config.transport_for(entry),
+            transport: resolver.transport(entry),
         }));
     }
     if crate::oci::is_oci(repo) {

@@ -143,6 +143,8 @@ pub struct Resolver {
     pub config: RepoConfig,
     /// The cache.
     pub cache: Cache,
+    /// `--timeout` for every download (default [`super::http::DEFAULT_TIMEOUT`]).
+    pub timeout: Option<std::time::Duration>,
     /// How to reach OCI registries (`--ca-file`, `--plain-http`, …).
     pub registry: crate::oci::ClientOptions,
 }
@@ -161,8 +163,23 @@ impl Resolver {
             paths,
             config,
             cache,
+            timeout: None,
             registry: crate::oci::ClientOptions::default(),
         })
+    }
+
+    /// The same resolver with `--timeout` for its downloads.
+    pub fn with_timeout(mut self, timeout: Option<std::time::Duration>) -> Resolver {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Transport for a configured repository: its settings and this resolver's timeout.
+    pub fn transport(&self, entry: &RepoEntry) -> Transport {
+        Transport {
+            timeout: self.timeout,
+            ..self.config.transport_for(entry)
+        }
     }
 
     /// The same resolver, reaching registries with `options`.
@@ -194,8 +211,11 @@ impl Resolver {
     /// credentials).
     pub fn transport_for_url(&self, url: &str) -> Transport {
         match self.config.find_for_url(url) {
-            Some(entry) => self.config.transport_for(entry),
-            None => Transport::default(),
+            Some(entry) => self.transport(entry),
+            None => Transport {
+                timeout: self.timeout,
+                ..Transport::default()
+            },
         }
     }
 
@@ -214,7 +234,7 @@ impl Resolver {
 
     /// Downloads a configured repository's index and stores it in the cache.
     pub fn update_repo(&self, entry: &RepoEntry) -> Result<(Index, Vec<String>), RepoError> {
-        let fetcher = Fetcher::new(self.config.transport_for(entry));
+        let fetcher = Fetcher::new(self.transport(entry));
         let (raw, index, skipped) = self.download_index(&entry.url, &fetcher)?;
         self.cache.store_index(&entry.name, &raw, &index)?;
         Ok((index, skipped))
@@ -249,7 +269,7 @@ impl Resolver {
             let index = self.repo_index(entry)?;
             (
                 entry.url.clone(),
-                self.config.transport_for(entry),
+                self.transport(entry),
                 index,
                 format!("repository `{repo}` ({})", entry.url),
             )

@@ -18,6 +18,7 @@
 
 pub mod cli;
 pub mod clusters;
+pub mod proxy;
 pub mod registry;
 pub mod tools;
 
