@@ -10,6 +10,8 @@ pub mod cli;
 pub mod cluster;
 pub mod deploy;
 pub mod diff;
+pub mod duration;
+pub mod interrupt;
 pub mod manifest;
 pub mod object;
 pub mod oci;

@@ -190,7 +190,7 @@ fn show_only_output_dir_and_notes() {
 
     let out = ok(&["template", "testdata/deploy/demo/prod/westus", "--notes"]);
     assert!(
-        out.contains("NOTES:\ndemo (chart demo-1.4.0) is installed in namespace demo."),
+        out.contains("NOTES:\ndemo (chart demo-1.4.0) is installed in namespace demo-prod-westus."),
         "{out}"
     );
     assert!(out.contains("https://westus.demo.example.com"), "{out}");
@@ -405,7 +405,9 @@ fn template_errors_name_template_and_line() {
     for (tpl, at, wants) in cases {
         let c = chart_dir(&[("templates/x.yaml", tpl)]);
         let err = fails(&["template", "x", c.path().to_str().unwrap()]);
-        assert!(err.contains(at), "{tpl:?}: {err}");
+        // Errors name the file on disk, not its path inside the chart (`t/templates/…`).
+        let at = at.replacen("t/", &format!("{}/", c.path().display()), 1);
+        assert!(err.contains(&at), "{tpl:?}: {err}");
         for w in *wants {
             assert!(err.contains(w), "{tpl:?}: {err}");
         }

@@ -11,7 +11,7 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use serde_json::{Value, json};
-use support::{ADMIN_CONTEXT, cluster_or_skip, write};
+use support::{ADMIN_CONTEXT, ExtraCluster, cluster_or_skip, write};
 
 const OLD_SECRET: &str = "s3cr3t-old-value";
 const NEW_SECRET: &str = "n3w-s3cr3t-value-x";
@@ -435,50 +435,11 @@ async fn changed_objects_agree_with_kubectl_diff() {
     ns.delete().await;
 }
 
-/// A second test cluster, brought down when dropped.
-struct SecondCluster {
-    name: String,
-    kubeconfig: PathBuf,
-}
-
-impl SecondCluster {
-    fn up(name: &str) -> SecondCluster {
-        let out = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/test-cluster"))
-            .args(["up", "--name", name, "--owner-pid"])
-            .arg(std::process::id().to_string())
-            .output()
-            .expect("scripts/test-cluster up");
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "scripts/test-cluster up --name {name}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let kubeconfig = stdout
-            .lines()
-            .find_map(|l| l.strip_prefix("export KUBECONFIG="))
-            .map(|p| PathBuf::from(p.trim_matches(['\'', '"'])))
-            .unwrap_or_else(|| panic!("no KUBECONFIG in: {stdout}"));
-        SecondCluster {
-            name: name.to_string(),
-            kubeconfig,
-        }
-    }
-}
-
-impl Drop for SecondCluster {
-    fn drop(&mut self) {
-        let _ = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/test-cluster"))
-            .args(["down", "--name", &self.name])
-            .output();
-    }
-}
-
 #[tokio::test]
 async fn plan_over_two_clusters_and_apply_exactly_the_plan() {
     let cluster = cluster_or_skip!();
     let ns = cluster.namespace("plan").await;
-    let second = SecondCluster::up(&format!("plan2-{}", std::process::id()));
+    let second = ExtraCluster::up(&format!("plan2-{}", std::process::id()), None).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let chart_dir = tmp.path().join("chart");
     chart(&chart_dir);
@@ -510,7 +471,15 @@ async fn plan_over_two_clusters_and_apply_exactly_the_plan() {
     // Nothing installed: both targets have changes.
     let (c, out, err) = run(&["plan", root_s]);
     assert_eq!(c, 2, "{err}\n{out}");
-    let rows: Vec<&str> = out.lines().filter(|l| l.starts_with("prod/")).collect();
+    // Rows: WAVE, TARGET, ...
+    let rows: Vec<&str> = out
+        .lines()
+        .filter(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .is_some_and(|t| t.starts_with("prod/"))
+        })
+        .collect();
     assert_eq!(rows.len(), 2, "{out}");
     assert!(rows.iter().all(|r| r.contains("changes")), "{out}");
 

@@ -27,6 +27,7 @@ fn record(name: &str, revision: u64, manifest: String) -> ReleaseRecord {
             app_version: Some("2.3.1".into()),
             description: None,
             digest: "sha256:00".into(),
+            source: None,
         },
         values: json!({"replicaCount": 2}),
         user_values: json!({}),
@@ -36,6 +37,7 @@ fn record(name: &str, revision: u64, manifest: String) -> ReleaseRecord {
         inventory: vec![ObjectRef::new("apps/v1", "Deployment", Some("x"), "web")],
         notes: String::new(),
         generated: Default::default(),
+        labels: Default::default(),
         first_deployed: "2026-11-23T00:00:00Z".into(),
         last_deployed: "2026-11-23T00:00:00Z".into(),
         deleted: None,
@@ -191,15 +193,31 @@ async fn release_lock_is_exclusive_waits_and_takes_over_expired_leases() {
     let client = cluster.client.clone();
     let ttl = Duration::from_secs(3);
 
-    let (first, how) = acquire(client.clone(), ns.name(), "web", "ci-job-1", ttl, None)
-        .await
-        .unwrap();
+    let (first, how) = acquire(
+        client.clone(),
+        ns.name(),
+        "web",
+        "ci-job-1",
+        ttl,
+        None,
+        &|_| {},
+    )
+    .await
+    .unwrap();
     assert_eq!(how, Acquired::Fresh);
     // A second operation fails at once and says who holds the lock since when.
-    let err = acquire(client.clone(), ns.name(), "web", "ci-job-2", ttl, None)
-        .await
-        .err()
-        .unwrap();
+    let err = acquire(
+        client.clone(),
+        ns.name(),
+        "web",
+        "ci-job-2",
+        ttl,
+        None,
+        &|_| {},
+    )
+    .await
+    .err()
+    .unwrap();
     assert!(matches!(err, LockError::Held { .. }));
     let msg = err.to_string();
     assert!(
@@ -209,9 +227,17 @@ async fn release_lock_is_exclusive_waits_and_takes_over_expired_leases() {
     // The holder keeps renewing: after longer than the TTL it is still held.
     tokio::time::sleep(Duration::from_secs(5)).await;
     assert!(
-        acquire(client.clone(), ns.name(), "web", "ci-job-2", ttl, None)
-            .await
-            .is_err()
+        acquire(
+            client.clone(),
+            ns.name(),
+            "web",
+            "ci-job-2",
+            ttl,
+            None,
+            &|_| {}
+        )
+        .await
+        .is_err()
     );
 
     // With a wait, the second gets it once the first releases.
@@ -226,6 +252,7 @@ async fn release_lock_is_exclusive_waits_and_takes_over_expired_leases() {
                 "ci-job-2",
                 ttl,
                 Some(Duration::from_secs(30)),
+                &|_| {},
             )
             .await
         }
@@ -238,9 +265,17 @@ async fn release_lock_is_exclusive_waits_and_takes_over_expired_leases() {
     // A crashed holder (no renewal, no release) expires; the next run takes over and is told.
     drop(second);
     tokio::time::sleep(Duration::from_secs(5)).await;
-    let (third, how) = acquire(client.clone(), ns.name(), "web", "ci-job-3", ttl, None)
-        .await
-        .unwrap();
+    let (third, how) = acquire(
+        client.clone(),
+        ns.name(),
+        "web",
+        "ci-job-3",
+        ttl,
+        None,
+        &|_| {},
+    )
+    .await
+    .unwrap();
     assert_eq!(
         how,
         Acquired::TookOver {

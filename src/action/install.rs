@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use super::prepare::{ChartRequest, Detail, Prepared, ReuseValues, prepare};
-use super::{Error, Globals, connect, in_session, next_revision_options};
+use super::{Error, Globals, InMissingNamespace, connect, in_session, next_revision_options};
 use crate::cluster::{ApplyOptions, Cluster};
 use crate::release::desired::{Desired, not_yet_servable, prepare_desired};
 use crate::release::{
@@ -57,6 +57,14 @@ pub struct DeployOptions {
     pub wait_for_lock: Option<Duration>,
     /// On failure, return to the last deployed revision (or remove a failed install).
     pub atomic: bool,
+    /// On a failed upgrade, delete the objects this upgrade created (`--cleanup-on-fail`).
+    pub cleanup_on_fail: bool,
+    /// Leave out the chart's `crds/` (`--skip-crds`).
+    pub skip_crds: bool,
+    /// Do not check values against `values.schema.json` (`--skip-schema-validation`).
+    pub skip_schema_validation: bool,
+    /// Labels of the revision, set on its record Secret (`--labels`).
+    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 /// An install or upgrade.
@@ -69,6 +77,11 @@ pub struct InstallRequest {
     pub options: DeployOptions,
     /// Change nothing, only show.
     pub dry_run: Option<DryRun>,
+    /// Name the release `<chart>-<unix seconds>` (`--generate-name`; the chart only is given).
+    pub generate_name: bool,
+    /// Install even though the release has revisions, when none of them is deployed (a failed
+    /// install, a release uninstalled with --keep-history): `--replace`.
+    pub replace: bool,
 }
 
 /// What an install or upgrade did.
@@ -85,18 +98,24 @@ pub fn run(
     req: &InstallRequest,
     report: Report<'_>,
 ) -> Result<Installed, Error> {
-    run_on(&super::runtime()?, globals, req, report)
+    run_on(super::runtime()?.handle(), globals, req, report)
 }
 
-/// Runs an install or upgrade on `rt`: the chart is prepared first, outside the runtime.
+/// Runs an install or upgrade on `rt` (called from a thread outside the runtime): the chart is
+/// prepared first, before the runtime is entered.
 pub fn run_on(
-    rt: &tokio::runtime::Runtime,
+    rt: &tokio::runtime::Handle,
     globals: &Globals,
     req: &InstallRequest,
     report: Report<'_>,
 ) -> Result<Installed, Error> {
-    let prepared = prepare(globals, &req.chart, Detail::Full)?;
-    prepared.validate_schema()?;
+    let mut prepared = prepare(globals, &req.chart, Detail::Full)?;
+    if req.generate_name {
+        prepared.release = generated_name(&req.chart.source, &prepared.chart.meta.name)?;
+    }
+    if !req.options.skip_schema_validation {
+        prepared.validate_schema()?;
+    }
     if req.dry_run == Some(DryRun::Client) {
         let opts = RenderOptions {
             release: Some(ReleaseInfo::install(&prepared.release, &prepared.namespace)),
@@ -104,7 +123,10 @@ pub fn run_on(
             notes: true,
             ..Default::default()
         };
-        let rendered = render::render(&prepared.chart, &prepared.resolved.values, &opts)?;
+        let mut rendered = render::render(&prepared.chart, &prepared.resolved.values, &opts)?;
+        if req.options.skip_crds {
+            rendered.crds.clear();
+        }
         return Ok(Installed::DryRun(rendered));
     }
     rt.block_on(on_cluster(globals, req, prepared, report))
@@ -125,25 +147,82 @@ async fn on_cluster(
         ensure_namespace(&cluster, &p.namespace).await?;
     }
     let lock = LockOptions::for_this_process(req.options.lock_ttl, req.options.wait_for_lock);
+    let doing = match req.mode {
+        Mode::Install | Mode::Upgrade { install: true, .. } => InMissingNamespace::Install,
+        Mode::Upgrade { install: false, .. } => InMissingNamespace::Upgrade,
+    };
     let (namespace, release) = (p.namespace.clone(), p.release.clone());
-    let record = in_session(&cluster, &namespace, &release, &lock, async |session| {
-        if let Mode::Upgrade {
-            reuse_values: true, ..
-        } = req.mode
-            && let Some(prev) = session.deployed()
-        {
-            // On top of the deployed revision's own values.
-            let reuse = ReuseValues {
-                values: &prev.user_values,
-                revision: prev.revision,
-            };
-            p.relayer(&req.chart, Detail::Full, Some(reuse))?;
-            p.validate_schema()?;
-        }
-        deploy_in_session(&cluster, session, &p, req, report).await
-    })
+    let record = in_session(
+        &cluster,
+        &namespace,
+        &release,
+        &lock,
+        report,
+        doing,
+        async |session| {
+            if let Mode::Upgrade {
+                reuse_values: true, ..
+            } = req.mode
+                && let Some(prev) = session.deployed()
+            {
+                // On top of the deployed revision's own values.
+                let reuse = ReuseValues {
+                    values: &prev.user_values,
+                    revision: prev.revision,
+                };
+                p.relayer(&req.chart, Detail::Full, Some(reuse))?;
+                if !req.options.skip_schema_validation {
+                    p.validate_schema()?;
+                }
+            }
+            deploy_in_session(&cluster, session, &p, req, report).await
+        },
+    )
     .await?;
     Ok(Installed::Deployed(Box::new(record)))
+}
+
+/// The objects of `deploy` that neither the deployed revision holds nor exist now: those the
+/// upgrade creates, which `--cleanup-on-fail` deletes when it fails.
+async fn to_be_created(
+    cluster: &Cluster,
+    session: &Session<'_>,
+    p: &Prepared,
+    deploy: &Deploy,
+) -> Result<Vec<crate::object::ObjectRef>, Error> {
+    let held: HashSet<&crate::object::ObjectRef> = session
+        .deployed()
+        .map(|r| r.inventory.iter().collect())
+        .unwrap_or_default();
+    let desired = prepare_desired(
+        cluster,
+        &p.release,
+        &p.namespace,
+        &deploy.crds,
+        &deploy.manifests,
+        &HashMap::new(),
+    )
+    .await?;
+    let mut out = Vec::new();
+    for d in desired {
+        if !held.contains(&d.item) && cluster.get_object(&d.item).await?.is_none() {
+            out.push(d.item);
+        }
+    }
+    Ok(out)
+}
+
+/// `--generate-name`: `<chart>-<unix seconds>`, for a chart given without a release name.
+fn generated_name(source: &super::Source, chart: &str) -> Result<String, Error> {
+    if !matches!(source, super::Source::Chart { release: None, .. }) {
+        return Err(Error::Invalid(
+            "--generate-name names the release: give only CHART (a deploy-tree target or RELEASE CHART already names it)".into(),
+        ));
+    }
+    let suffix = format!("-{}", jiff::Timestamp::now().as_second());
+    // Release names are at most 53 characters (Helm's limit, which charter keeps).
+    let head: String = chart.chars().take(53 - suffix.len()).collect();
+    Ok(format!("{}{suffix}", head.trim_end_matches('-')))
 }
 
 async fn ensure_namespace(cluster: &Cluster, namespace: &str) -> Result<(), Error> {
@@ -173,6 +252,8 @@ async fn deploy_in_session(
         });
     }
     match req.mode {
+        // --replace: a release none of whose revisions is deployed is installed again.
+        Mode::Install if req.replace && session.deployed().is_none() => {}
         Mode::Install if session.exists() => {
             return Err(Error::Invalid(format!(
                 "release {}/{} already exists; use `charter upgrade` to change it",
@@ -197,7 +278,7 @@ async fn deploy_in_session(
     let deploy = Deploy {
         revision: session.next_revision(),
         rollback_of: None,
-        chart: ChartRef::of(&p.chart),
+        chart: ChartRef::of(&p.chart, p.source.as_ref()),
         values: p.resolved.values.clone(),
         user_values: p.user_values.clone().unwrap_or(serde_json::Value::Null),
         layers: p.user_layers.clone(),
@@ -206,16 +287,52 @@ async fn deploy_in_session(
             region: t.region.clone(),
             name: t.name.clone(),
         }),
-        crds: rendered.crds,
+        crds: if o.skip_crds {
+            Vec::new()
+        } else {
+            rendered.crds
+        },
         manifests: rendered.manifests,
         notes: rendered.notes.unwrap_or_default(),
         generated: rendered.generated,
         description: o.description.clone(),
         how: o.how,
         history_max: o.history_max,
+        labels: o.labels.clone(),
+    };
+    let created = if o.cleanup_on_fail && !o.atomic && session.deployed().is_some() {
+        to_be_created(cluster, session, p, &deploy).await?
+    } else {
+        Vec::new()
     };
     match session.deploy(deploy, report).await {
         Ok(r) => Ok(r),
+        Err(e) if !created.is_empty() => {
+            let mut deleted = 0;
+            let mut failed = Vec::new();
+            for item in &created {
+                match cluster.delete_object(item).await {
+                    Ok(true) => {
+                        deleted += 1;
+                        report(Progress::Deleted(item));
+                    }
+                    Ok(false) => {}
+                    Err(err) => failed.push(format!("{}: {err}", item.display())),
+                }
+            }
+            let cleanup = if failed.is_empty() {
+                format!("Deleted the {deleted} object(s) the upgrade created")
+            } else {
+                format!(
+                    "Deleted {deleted} of the objects the upgrade created; not deleted: {}",
+                    failed.join("; ")
+                )
+            };
+            Err(Error::CleanedUp {
+                error: Box::new(e),
+                cleanup,
+            })
+        }
         Err(e) if o.atomic => {
             session.refresh().await?;
             match session.deployed().cloned() {
@@ -237,7 +354,9 @@ async fn deploy_in_session(
                     })
                 }
                 None => {
-                    session.uninstall(false, None, report).await?;
+                    session
+                        .uninstall(false, None, Default::default(), report)
+                        .await?;
                     Err(Error::Atomic {
                         error: Box::new(e),
                         rolled_back_to: None,

@@ -11,21 +11,32 @@
 //! | [`rollback`], [`uninstall`] | release operations on recorded revisions |
 //! | [`query`] | history, get, status, list: lock-free reads of release records |
 //! | [`diff`] | what an install/upgrade of one target would change, and drift |
-//! | [`plan`], [`apply`] | a whole deploy tree: a typed plan file, and applying it |
+//! | [`plan`], [`apply`] | a whole deploy tree: a typed plan file, and applying it in waves |
+//! | [`fleet`], [`gate`] | many targets at once within bounds; the checks between waves |
 //! | [`repo`] | packages, repositories, search, pull, dependencies |
+//! | [`registry`] | push to OCI registries, registry logins |
+//! | [`show`] | a chart's Chart.yaml, values.yaml, README or CRDs |
+//! | [`create`] | a new chart |
 //!
-//! Charts are resolved (a repository chart downloaded) before any async runtime starts
-//! ([`prepare`]); the cluster part of an action then runs on one runtime ([`runtime`]).
+//! Charts are resolved (a repository chart downloaded, an `oci://` chart pulled) before any
+//! async runtime starts ([`prepare`]); the cluster part of an action then runs on one runtime
+//! ([`runtime`]). Registry access refuses to run inside the runtime.
 
 pub mod apply;
+pub mod create;
 pub mod diff;
+pub mod env;
+pub mod fleet;
+pub mod gate;
 pub mod install;
 pub mod lint;
 pub mod plan;
 pub mod prepare;
 pub mod query;
+pub mod registry;
 pub mod repo;
 pub mod rollback;
+pub mod show;
 pub mod template;
 pub mod uninstall;
 
@@ -36,6 +47,7 @@ pub use prepare::{ChartRequest, Detail, Prepared, Source};
 
 use crate::cluster::{Cluster, ClusterError};
 use crate::deploy::{self, Target, TargetError};
+use crate::release::lock::LockError;
 use crate::release::record::ReleaseRecord;
 use crate::release::session::{deployed, next_revision};
 use crate::release::{LockOptions, OpError, SecretStore, Session, StoreError};
@@ -56,6 +68,9 @@ pub enum Error {
     /// A chart on disk.
     #[error(transparent)]
     Chart(Box<crate::chart::ChartError>),
+    /// An OCI registry.
+    #[error(transparent)]
+    Oci(Box<crate::oci::OciError>),
     /// Values files and flags.
     #[error(transparent)]
     Values(Box<crate::values::ValuesError>),
@@ -99,6 +114,25 @@ pub enum Error {
         /// The revision returned to; `None` when a failed install was removed.
         rolled_back_to: Option<u64>,
     },
+    /// `--cleanup-on-fail`: the upgrade failed, and the objects it created were deleted.
+    #[error("{error}. {cleanup} (--cleanup-on-fail)")]
+    CleanedUp {
+        /// Why the upgrade failed.
+        error: Box<OpError>,
+        /// What was deleted, or why not all of it.
+        cleanup: String,
+    },
+    /// A signal stopped the operation (exit code 130 or 143).
+    #[error(
+        "interrupted by {}: {what}",
+        signal.name()
+    )]
+    Interrupted {
+        /// The signal.
+        signal: crate::interrupt::Signal,
+        /// What was left behind: the revision marked failed, the lock released.
+        what: String,
+    },
     /// The same error, inside one target of a deploy tree.
     #[error("target {name} ({}): {source}", dir.display())]
     InTarget {
@@ -127,6 +161,7 @@ boxed_from! {
     Target: TargetError,
     Repo: crate::repo::RepoError,
     Chart: crate::chart::ChartError,
+    Oci: crate::oci::OciError,
     Values: crate::values::ValuesError,
     Set: crate::values::SetError,
     Schema: crate::values::SchemaErrors,
@@ -144,6 +179,38 @@ impl Error {
     }
 }
 
+/// Where actions send warnings: input that works but deserves a note (an ignored `--set`
+/// form, a scalar replacing a map default). The CLI prints them on stderr, once each; without a
+/// sink they are dropped.
+#[derive(Clone, Default)]
+pub struct Warnings(Option<Arc<WarningSink>>);
+
+type WarningSink = dyn Fn(&str) + Send + Sync;
+
+impl Warnings {
+    /// Warnings sent to `sink`.
+    pub fn to(sink: impl Fn(&str) + Send + Sync + 'static) -> Warnings {
+        Warnings(Some(Arc::new(sink)))
+    }
+
+    /// Sends one warning.
+    pub fn warn(&self, message: &str) {
+        if let Some(sink) = &self.0 {
+            sink(message);
+        }
+    }
+}
+
+impl std::fmt::Debug for Warnings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Warnings(sink)"
+        } else {
+            "Warnings(dropped)"
+        })
+    }
+}
+
 /// The flags of every command that actions read: which cluster and which namespace.
 #[derive(Debug, Clone, Default)]
 pub struct Globals {
@@ -154,6 +221,11 @@ pub struct Globals {
     pub kube_context: Option<String>,
     /// `-n/--namespace` (default: the target's charter.yaml, else `default`).
     pub namespace: Option<String>,
+    /// Where warnings go.
+    pub warnings: Warnings,
+    /// `--request-timeout`: how long connecting to the API server and its first answer may
+    /// take (default [`crate::cluster::DEFAULT_REQUEST_TIMEOUT`]).
+    pub request_timeout: Option<std::time::Duration>,
 }
 
 /// A release named on the command line: `RELEASE` (with `-n`), or a deploy-tree target
@@ -216,36 +288,126 @@ pub async fn connect(globals: &Globals, target: Option<&Target>) -> Result<Clust
         .kubeconfig
         .clone()
         .or_else(|| target.and_then(|t| t.kubeconfig.clone()));
-    Ok(Cluster::connect(kubeconfig.as_deref(), context.as_deref()).await?)
+    let timeout = globals
+        .request_timeout
+        .unwrap_or(crate::cluster::DEFAULT_REQUEST_TIMEOUT);
+    Ok(Cluster::connect_within(kubeconfig.as_deref(), context.as_deref(), timeout).await?)
+}
+
+/// What an operation was about to do in a namespace that turned out not to exist, which
+/// decides what the message suggests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InMissingNamespace {
+    /// Install a release: `--create-namespace` creates it.
+    Install,
+    /// Upgrade a release, which therefore does not exist either.
+    Upgrade,
+    /// Act on an existing release: it is not found.
+    Release,
+}
+
+/// Starts an operation on a release: its lock taken and its history read. A namespace that
+/// does not exist is said so plainly, naming the cluster, with what to do.
+pub async fn begin<'c>(
+    cluster: &'c Cluster,
+    store: &'c dyn crate::release::ReleaseStore,
+    namespace: &str,
+    release: &str,
+    lock: &crate::release::LockOptions,
+    report: crate::release::Report<'_>,
+    doing: InMissingNamespace,
+) -> Result<crate::release::Session<'c>, Error> {
+    match crate::release::begin(cluster, store, namespace, release, lock, report).await {
+        Ok(s) => Ok(s),
+        Err(OpError::Lock(e)) if matches!(*e, LockError::NoNamespace { .. }) => {
+            Err(missing_namespace(cluster, namespace, release, doing))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The error for a namespace that does not exist.
+pub fn missing_namespace(
+    cluster: &Cluster,
+    namespace: &str,
+    release: &str,
+    doing: InMissingNamespace,
+) -> Error {
+    let missing = format!(
+        "namespace `{namespace}` does not exist in the cluster at {} (context {})",
+        cluster.url, cluster.context
+    );
+    Error::Invalid(match doing {
+        InMissingNamespace::Install => {
+            format!(
+                "{missing}: pass --create-namespace to create it, or install into another -n NAMESPACE"
+            )
+        }
+        InMissingNamespace::Upgrade => format!(
+            "release {namespace}/{release} not found: {missing}; `charter upgrade --install --create-namespace` installs it and creates the namespace"
+        ),
+        InMissingNamespace::Release => {
+            format!("release {namespace}/{release} not found: {missing}")
+        }
+    })
 }
 
 /// Runs `op` on an operation of release `release` in `namespace`: its lock taken (and released
 /// afterwards whatever `op` returns), its history read, through the cluster's release store.
+/// A namespace that does not exist is said so as `doing` decides ([`begin`]). A signal
+/// (SIGINT, SIGTERM) stops `op` where it stands — in the middle of applying or waiting — and
+/// the revision it left pending is marked failed before the lock is released; a second signal
+/// ends the process at once ([`crate::interrupt`]).
 pub async fn in_session<T>(
     cluster: &Cluster,
     namespace: &str,
     release: &str,
     lock: &LockOptions,
+    report: crate::release::Report<'_>,
+    doing: InMissingNamespace,
     op: impl AsyncFnOnce(&mut Session<'_>) -> Result<T, Error>,
 ) -> Result<T, Error> {
     let store = SecretStore::new(cluster);
-    let mut session = crate::release::begin(cluster, &store, namespace, release, lock).await?;
-    let result = op(&mut session).await;
+    let mut session = begin(cluster, &store, namespace, release, lock, report, doing).await?;
+    let outcome = tokio::select! {
+        // Work that is done wins over a signal that arrived at the same moment.
+        biased;
+        r = op(&mut session) => Ok(r),
+        signal = crate::interrupt::wait() => Err(signal),
+    };
+    let result = match outcome {
+        Ok(r) => r,
+        Err(signal) => {
+            let release = format!("{}/{}", session.namespace, session.release);
+            let what = match session.interrupted(signal.name()).await {
+                Ok(Some(n)) => format!(
+                    "revision {n} of release {release} marked failed, its lock released; objects applied until then stay as they are (`charter status`, then upgrade or roll back)"
+                ),
+                Ok(None) => format!("release {release}: its lock released"),
+                Err(e) => format!(
+                    "release {release}: the pending revision could not be marked failed ({e}); the next operation on it does that. Its lock released"
+                ),
+            };
+            Err(Error::Interrupted { signal, what })
+        }
+    };
     session.finish().await;
     result
 }
 
-/// Runs `op` on an operation of the release `r`, on a runtime of its own: connected to the
-/// release's cluster, then [`in_session`].
+/// Runs `op` on an operation of the existing release `r`, on a runtime of its own: connected
+/// to the release's cluster, then [`in_session`].
 pub fn on_release<T>(
     globals: &Globals,
     r: &ReleaseRef,
     lock: &LockOptions,
+    report: crate::release::Report<'_>,
     op: impl AsyncFnOnce(&mut Session<'_>) -> Result<T, Error>,
 ) -> Result<T, Error> {
     runtime()?.block_on(async {
         let cluster = connect(globals, r.target.as_ref()).await?;
-        in_session(&cluster, &r.namespace, &r.release, lock, op).await
+        let doing = InMissingNamespace::Release;
+        in_session(&cluster, &r.namespace, &r.release, lock, report, doing, op).await
     })
 }
 
@@ -332,13 +494,4 @@ pub fn leaves(dir: &Path) -> Result<Vec<PathBuf>, Error> {
         )));
     }
     Ok(leaves)
-}
-
-/// A target's name below its stack root (`prod/westus`) and kube context, or its path when it
-/// cannot be resolved (acting on it then reports why).
-pub fn target_name(dir: &Path) -> (String, Option<String>) {
-    match deploy::resolve(dir) {
-        Ok(t) => (t.name, t.kube_context),
-        Err(_) => (dir.display().to_string(), None),
-    }
 }

@@ -1,14 +1,16 @@
-//! `plan`: every target of a deploy tree diffed against its own cluster, in parallel, and the
-//! plan file (`schemas/plan.schema.json`) that `apply --plan` checks before it applies.
+//! `plan`: every target of a deploy tree diffed against its own cluster, many at once
+//! ([`super::fleet`]), with the waves `apply` will follow, and the plan file
+//! (`schemas/plan.schema.json`) that `apply --plan` checks before it applies.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::diff::{TargetDiff, of_target, run_on};
-use super::{Error, Globals, leaves, target_name};
+use super::fleet::{self, Limits};
+use super::{Error, Globals};
+use crate::deploy::{Gate, LevelGate, Rollout, Target};
 use crate::diff::{DiffSummary, canonical_json, sha256, to_json};
 
 /// The `apiVersion` of a plan file.
@@ -20,8 +22,8 @@ const CHARTER_VERSION: &str = env!("CARGO_PKG_VERSION");
 pub struct PlanRequest {
     /// The deploy-tree directory: every target below it is planned.
     pub dir: PathBuf,
-    /// How many targets are rendered and diffed at once.
-    pub parallel: usize,
+    /// How many targets are rendered and diffed at once, in all and per cluster.
+    pub limits: Limits,
     /// `--ignore` rules, added to each target's own.
     pub ignore: Vec<String>,
     /// Show Secret values in the diffs.
@@ -36,11 +38,13 @@ pub struct Planned {
     pub dir: PathBuf,
     /// Its kube context, when its charter.yaml names one.
     pub context: Option<String>,
+    /// The wave it rolls out in.
+    pub wave: u32,
     /// Its diff.
     pub result: Result<TargetDiff, Error>,
 }
 
-/// Every target's diff, sorted by target name.
+/// Every target's diff, in rollout order (by wave, then by name).
 pub struct Plan {
     /// The deploy-tree directory.
     pub root: PathBuf,
@@ -48,54 +52,43 @@ pub struct Plan {
     pub ignore: Vec<String>,
     /// The targets.
     pub targets: Vec<Planned>,
+    /// The gates, each with the wave it runs after.
+    pub gates: Vec<(u32, LevelGate)>,
 }
 
-/// Diffs every target below `req.dir`, `req.parallel` at a time.
+/// Diffs every target below `req.dir`, within `req.limits`. Bad input (see [`fleet::rollout`])
+/// is refused before any cluster is contacted.
 pub fn run(globals: &Globals, req: &PlanRequest) -> Result<Plan, Error> {
-    let leaves = leaves(&req.dir)?;
+    let rollout = fleet::rollout(globals, &req.dir)?;
     let rt = super::runtime()?;
-    let targets = rt.block_on(async {
-        let limit = Arc::new(tokio::sync::Semaphore::new(req.parallel));
-        let mut tasks = Vec::new();
-        for leaf in leaves {
-            let (globals, limit) = (globals.clone(), limit.clone());
-            let (ignore, show_secrets) = (req.ignore.clone(), req.show_secrets);
-            // Each target on a thread of its own: the chart is loaded there (it may be
-            // downloaded, which blocks), and renders (CPU) of different targets run in
-            // parallel too.
-            let handle = tokio::runtime::Handle::current();
-            tasks.push(tokio::spawn(async move {
-                let _permit = limit.acquire_owned().await;
-                tokio::task::spawn_blocking(move || {
-                    let (name, context) = target_name(&leaf);
-                    let result = of_target(&leaf, &ignore, show_secrets)
-                        .and_then(|req| run_on(&handle, &globals, &req));
-                    Planned {
-                        name,
-                        dir: leaf,
-                        context,
-                        result,
-                    }
-                })
-                .await
-            }));
-        }
-        let mut out = Vec::new();
-        for t in tasks {
-            let joined = t
-                .await
-                .map_err(|e| Error::Invalid(format!("a plan task failed: {e}")))?;
-            out.push(joined.map_err(|e| Error::Invalid(format!("a plan task failed: {e}")))?);
-        }
-        Ok::<_, Error>(out)
-    })?;
-    let mut targets = targets;
-    targets.sort_by(|a, b| a.name.cmp(&b.name));
+    let handle = rt.handle();
+    let items: Vec<(String, (u32, &Target))> = rollout
+        .targets()
+        .map(|(w, t)| (fleet::destination(globals, t).cluster, (w, t)))
+        .collect();
+    let targets = fleet::run_each(req.limits, &items, |&(wave, t)| Planned {
+        name: t.name.clone(),
+        dir: t.dir.clone(),
+        context: t.kube_context.clone(),
+        wave,
+        result: of_target(&t.dir, &req.ignore, req.show_secrets)
+            .and_then(|r| run_on(handle, globals, &r)),
+    });
     Ok(Plan {
         root: req.dir.clone(),
         ignore: req.ignore.clone(),
         targets,
+        gates: gates_of(&rollout),
     })
+}
+
+/// The gates of a rollout with the wave each runs after.
+fn gates_of(rollout: &Rollout) -> Vec<(u32, LevelGate)> {
+    rollout
+        .waves
+        .iter()
+        .flat_map(|w| w.gates.iter().map(|g| (w.number, g.clone())))
+        .collect()
 }
 
 impl Plan {
@@ -126,6 +119,7 @@ impl Plan {
                 Ok(d) => PlannedTarget {
                     name: p.name.clone(),
                     dir: p.dir.display().to_string(),
+                    wave: p.wave,
                     release: Some(d.release.clone()),
                     namespace: Some(d.namespace.clone()),
                     context: Some(d.context.clone()),
@@ -138,6 +132,7 @@ impl Plan {
                 Err(e) => PlannedTarget {
                     name: p.name.clone(),
                     dir: p.dir.display().to_string(),
+                    wave: p.wave,
                     context: p.context.clone(),
                     error: Some(e.to_string()),
                     ..Default::default()
@@ -150,6 +145,18 @@ impl Plan {
             root: self.root.display().to_string(),
             ignore: self.ignore.clone(),
             targets,
+            gates: self
+                .gates
+                .iter()
+                .map(|(wave, g)| PlannedGate {
+                    after_wave: *wave,
+                    root: g.root.display().to_string(),
+                    level: g.level.clone(),
+                    file: g.file.display().to_string(),
+                    line: g.line,
+                    gate: g.gate.clone(),
+                })
+                .collect(),
             checksum: String::new(),
         };
         file.checksum = file.compute_checksum();
@@ -169,10 +176,43 @@ pub struct PlanFile {
     pub root: String,
     /// The `--ignore` rules of the plan.
     pub ignore: Vec<String>,
-    /// The targets, by name.
+    /// The targets, by wave and name.
     pub targets: Vec<PlannedTarget>,
+    /// The gates between waves.
+    pub gates: Vec<PlannedGate>,
     /// sha256 over the document without this field, as canonical JSON.
     pub checksum: String,
+}
+
+/// A gate of a plan file: run after the last wave that holds a target below its level.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PlannedGate {
+    /// The wave it runs after.
+    pub after_wave: u32,
+    /// The stack root of its level.
+    pub root: String,
+    /// Its level below the root (empty: the root itself).
+    pub level: String,
+    /// The charter.yaml that sets it.
+    pub file: String,
+    /// Its line there.
+    pub line: usize,
+    /// The checks.
+    pub gate: Gate,
+}
+
+impl PlannedGate {
+    /// The gate as a deploy tree states it.
+    pub fn to_level_gate(&self) -> LevelGate {
+        LevelGate {
+            root: PathBuf::from(&self.root),
+            level: self.level.clone(),
+            gate: self.gate.clone(),
+            file: PathBuf::from(&self.file),
+            line: self.line,
+        }
+    }
 }
 
 /// One target of a plan file: either its resolved release, context, fingerprints and counts,
@@ -184,6 +224,8 @@ pub struct PlannedTarget {
     pub name: String,
     /// Its directory.
     pub dir: String,
+    /// The wave it rolls out in.
+    pub wave: u32,
     /// The release it resolved to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub release: Option<String>,
@@ -308,7 +350,8 @@ mod tests {
             "charterVersion": version,
             "root": "deploy/app",
             "ignore": [],
-            "targets": [{"name": "prod/east", "dir": "deploy/app/prod/east", "error": "x"}],
+            "targets": [{"name": "prod/east", "dir": "deploy/app/prod/east", "wave": 0, "error": "x"}],
+            "gates": [],
         });
         doc["checksum"] = serde_json::json!(checksum(&doc));
         doc

@@ -15,6 +15,18 @@ async fn read_history(
         .history(&r.namespace, &r.release)
         .await?;
     if records.is_empty() {
+        if cluster
+            .get("v1", "Namespace", None, &r.namespace)
+            .await?
+            .is_none()
+        {
+            return Err(super::missing_namespace(
+                &cluster,
+                &r.namespace,
+                &r.release,
+                super::InMissingNamespace::Release,
+            ));
+        }
         return Err(Error::Invalid(format!(
             "release {ns}/{release} not found: it has no revisions in namespace {ns}",
             ns = r.namespace,
@@ -133,4 +145,44 @@ pub fn list(globals: &Globals, req: &ListRequest) -> Result<Vec<ReleaseRecord>, 
         }
         Ok(rows)
     })
+}
+
+/// The hooks of a revision's `manifest`: its documents annotated `helm.sh/hook`, each with its
+/// `# Source:` line, in manifest order.
+pub fn hooks(manifest: &str) -> Vec<String> {
+    let mut docs = Vec::new();
+    let mut cur = String::new();
+    for line in manifest.lines().chain(std::iter::once("---")) {
+        if line == "---" {
+            let is_hook = crate::yaml::parse_str(&cur, "manifest").is_ok_and(|v| {
+                v.pointer("/metadata/annotations/helm.sh~1hook")
+                    .is_some_and(|h| !h.is_null())
+            });
+            if is_hook {
+                docs.push(std::mem::take(&mut cur));
+            }
+            cur.clear();
+        } else {
+            cur.push_str(line);
+            cur.push('\n');
+        }
+    }
+    docs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hooks_are_the_documents_annotated_as_hooks() {
+        let manifest = "---\n# Source: a/templates/cm.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plain\n---\n# Source: a/templates/job.yaml\napiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate\n  annotations:\n    helm.sh/hook: pre-upgrade\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: other\n  annotations:\n    example.com/hook: x\n";
+        assert_eq!(
+            hooks(manifest),
+            [
+                "# Source: a/templates/job.yaml\napiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate\n  annotations:\n    helm.sh/hook: pre-upgrade\n"
+            ]
+        );
+        assert!(hooks("").is_empty());
+    }
 }

@@ -17,16 +17,28 @@ pub struct RollbackRequest {
     pub lock: LockOptions,
 }
 
-/// Rolls a release back; returns the revision written.
+/// What a rollback did.
+pub struct RolledBack {
+    /// The revision written.
+    pub record: ReleaseRecord,
+    /// The revision whose manifest and values it returned to.
+    pub to: u64,
+}
+
+/// Rolls a release back.
 pub fn run(
     globals: &Globals,
     req: &RollbackRequest,
     report: Report<'_>,
-) -> Result<ReleaseRecord, Error> {
-    on_release(globals, &req.release, &req.lock, async |session| {
+) -> Result<RolledBack, Error> {
+    on_release(globals, &req.release, &req.lock, report, async |session| {
         let target = session.rollback_target(req.revision)?.clone();
         let next = session.next_revision();
         let deploy = release::rollback_deploy(&target, next, req.how, req.history_max)?;
-        Ok(session.deploy(deploy, report).await?)
+        let record = session.deploy(deploy, report).await?;
+        Ok(RolledBack {
+            record,
+            to: target.revision,
+        })
     })
 }

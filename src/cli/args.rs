@@ -9,13 +9,17 @@ use clap::{ArgMatches, Args};
 use super::CliError;
 use crate::action::install::DeployOptions;
 use crate::action::{ChartRequest, Source};
+use crate::oci::RegistrySettings;
 use crate::release::ApplyHow;
 use crate::values::{SetFlag, SetKind};
+
+pub use crate::duration::parse_duration;
 
 /// Chart, target and values flags shared by template, values, install, upgrade and diff.
 #[derive(Debug, Args, Clone, Default)]
 pub struct ChartArgs {
-    /// TARGET (a deploy-tree directory), CHART (a chart directory or .tgz), or RELEASE CHART.
+    /// TARGET (a deploy-tree directory), CHART (a chart directory or .tgz, REPO/NAME, an https
+    /// URL, or oci://HOST/PATH/NAME[:TAG][@sha256:DIGEST]), or RELEASE CHART.
     #[arg(value_name = "TARGET | [RELEASE] CHART", num_args = 0..=2)]
     pub args: Vec<String>,
     /// The deploy tree (stack) directory; with --env and --region names a target.
@@ -45,13 +49,42 @@ pub struct ChartArgs {
     /// Set a value to a literal string (no escapes or lists).
     #[arg(long = "set-literal", value_name = "KEY=VAL")]
     pub set_literal: Vec<String>,
-    /// Chart version range (e.g. `^1.2`): for REPO/NAME the highest match is used; a local
-    /// chart must satisfy it. Overrides a deploy tree's `version`.
+    /// Chart version range (e.g. `^1.2`): for REPO/NAME and oci:// the highest match is used
+    /// (an oci:// chart also takes an exact version as its tag); a local chart must satisfy
+    /// it. Overrides a deploy tree's `version`.
     #[arg(long, value_name = "RANGE")]
     pub version: Option<String>,
     /// Consider pre-release chart versions when no --version is given.
     #[arg(long)]
     pub devel: bool,
+    #[command(flatten)]
+    pub registry: RegistryFlags,
+}
+
+/// How to reach an OCI registry: the flags of every command that pulls or pushes `oci://`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct RegistryFlags {
+    /// PEM file of CA certificates that sign the OCI registry's certificate (overrides a
+    /// deploy tree's `registry.caFile`).
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// Do not verify the OCI registry's TLS certificate (unsafe).
+    #[arg(long, visible_alias = "insecure")]
+    pub insecure_skip_tls_verify: bool,
+    /// Talk plain HTTP to the OCI registry (a local registry without TLS).
+    #[arg(long)]
+    pub plain_http: bool,
+}
+
+impl RegistryFlags {
+    /// The settings the flags give; an absent flag leaves the deploy tree's setting.
+    pub fn settings(&self) -> RegistrySettings {
+        RegistrySettings {
+            ca_file: self.ca_file.clone(),
+            insecure_skip_tls_verify: self.insecure_skip_tls_verify.then_some(true),
+            plain_http: self.plain_http.then_some(true),
+        }
+    }
 }
 
 impl ChartArgs {
@@ -68,6 +101,7 @@ impl ChartArgs {
             sets,
             version: self.version.clone(),
             devel: self.devel,
+            registry: self.registry.settings(),
         })
     }
 }
@@ -143,12 +177,21 @@ pub struct DeployFlags {
     /// How long the release lock outlives a run that died without releasing it.
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     pub lock_ttl: Duration,
+    /// Leave out the chart's crds/ (CRDs already installed, or managed elsewhere).
+    #[arg(long)]
+    pub skip_crds: bool,
+    /// Do not check the values against the chart's values.schema.json.
+    #[arg(long)]
+    pub skip_schema_validation: bool,
+    /// Labels of the revision, set on its record Secret (`key1=v1,key2=v2`); repeatable.
+    #[arg(long, value_name = "KEY=VALUE,…", value_delimiter = ',')]
+    pub labels: Vec<String>,
 }
 
 impl DeployFlags {
     /// The deploy options.
-    pub fn options(&self) -> DeployOptions {
-        DeployOptions {
+    pub fn options(&self) -> Result<DeployOptions, String> {
+        Ok(DeployOptions {
             create_namespace: self.create_namespace,
             how: ApplyHow {
                 take_ownership: self.take_ownership,
@@ -160,38 +203,38 @@ impl DeployFlags {
             lock_ttl: self.lock_ttl,
             wait_for_lock: self.wait_for_lock,
             atomic: self.atomic,
-        }
+            cleanup_on_fail: false,
+            skip_crds: self.skip_crds,
+            skip_schema_validation: self.skip_schema_validation,
+            labels: parse_labels(&self.labels)?,
+        })
     }
 }
 
-/// Parses `90s`, `5m`, `1h`, `1h30m` or plain seconds.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let bad = || format!("`{s}` is not a duration: use e.g. 90s, 5m, 1h30m");
-    if let Ok(n) = s.parse::<u64>() {
-        return Ok(Duration::from_secs(n));
-    }
-    let span: jiff::Span = s.parse().map_err(|_| bad())?;
-    let secs = span
-        .total(jiff::Unit::Second)
-        .map_err(|_| bad())
-        .and_then(|t| if t >= 0.0 { Ok(t) } else { Err(bad()) })?;
-    Ok(Duration::from_secs_f64(secs))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
-        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
-        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
-        for bad in ["", "5x", "m", "-5m", "1.5.3s"] {
-            let err = parse_duration(bad).unwrap_err();
-            assert!(err.contains("is not a duration"), "{bad}: {err}");
+/// `--labels k=v,…`: each key a label key, none of those charter sets itself.
+fn parse_labels(given: &[String]) -> Result<std::collections::BTreeMap<String, String>, String> {
+    use crate::release::store::encoding::RESERVED_LABELS;
+    let mut out = std::collections::BTreeMap::new();
+    for kv in given.iter().filter(|s| !s.is_empty()) {
+        let Some((k, v)) = kv.split_once('=') else {
+            return Err(format!("--labels `{kv}`: expected KEY=VALUE"));
+        };
+        if k.is_empty()
+            || !k
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
+        {
+            return Err(format!(
+                "--labels `{kv}`: `{k}` is not a label key (letters, digits, '-', '_', '.', '/')"
+            ));
         }
+        if RESERVED_LABELS.contains(&k) {
+            return Err(format!(
+                "--labels `{kv}`: `{k}` is set by charter on the release's Secrets; choose another key (reserved: {})",
+                RESERVED_LABELS.join(", ")
+            ));
+        }
+        out.insert(k.to_string(), v.to_string());
     }
+    Ok(out)
 }

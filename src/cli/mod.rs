@@ -5,10 +5,39 @@
 //! ([`args`]), calls the action, and prints the typed result. Exit codes: 0 ok, 1 error, 2
 //! "changes present" (diff/plan).
 
+/// `print!` to stdout that returns the write error instead of panicking: a reader that went
+/// away (`charter history | head -1`) ends the command quietly ([`CliError::is_broken_pipe`]).
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stdout(), $($arg)*)
+    }};
+}
+
+/// `println!` to stdout that returns the write error; see [`out!`].
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout(), $($arg)*)
+    }};
+}
+
+/// `eprintln!` that never panics: a message on stderr that cannot be written (stderr closed)
+/// must not stop a deploy halfway.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod args;
+mod chart_cmds;
 mod diff_cmds;
+mod fleet;
 mod output;
 mod progress;
+mod registry_cmds;
 mod release_cmds;
 mod render_cmds;
 mod repo_cmds;
@@ -35,7 +64,7 @@ Helm charts (`apiVersion: v2` or `v1`: Go templates, Sprig, subcharts), rendered
 see docs/helm-charts.md).\n\nA TARGET is a leaf directory of a deploy tree (e.g. \
 deploy/app/prod/westus), or `--stack DIR --env E --region R`; Helm-style `RELEASE CHART` \
 (a directory, a .tgz or REPO/NAME) also works.",
-    after_help = "Examples:\n  charter template testdata/deploy/demo/prod/westus\n  charter template --stack testdata/deploy/demo --env staging --region eastus\n  charter template my-release charts/demo -f my-values.yaml --set image.tag=v2\n  charter install mysite myrepo/wordpress --set wordpressUsername=admin -n blog\n  charter values testdata/deploy/demo/prod/westus --explain\n  charter lint testdata/deploy/demo"
+    after_help = "Examples:\n  charter template testdata/deploy/demo/prod/westus\n  charter template --stack testdata/deploy/demo --env staging --region eastus\n  charter template my-release charts/demo -f my-values.yaml --set image.tag=v2\n  charter install mysite myrepo/wordpress --set wordpressUsername=admin -n blog\n  charter values testdata/deploy/demo/prod/westus --explain\n  charter lint testdata/deploy/demo\n  charter install web oci://ghcr.io/acme/charts/web --version '^1.2' -n shop"
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -77,6 +106,13 @@ pub struct GlobalArgs {
     /// More log output (-v info, -vv debug, -vvv trace).
     #[arg(short = 'v', long = "verbose", global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Debug log output, as Helm's --debug: the same as -vv.
+    #[arg(long, global = true)]
+    pub debug: bool,
+    /// How long connecting to the Kubernetes API server (TCP and TLS) and its first answer may
+    /// take, e.g. 30s [default: 10s].
+    #[arg(long, global = true, value_name = "DURATION", value_parser = args::parse_duration)]
+    pub request_timeout: Option<std::time::Duration>,
 }
 
 /// `-o/--output` formats.
@@ -128,18 +164,52 @@ enum Command {
     Values(render_cmds::ValuesArgs),
     /// Check a chart or every target of a deploy tree: structure, schema, rendering, objects.
     Lint(render_cmds::LintArgs),
+    /// Write a new chart (Deployment, Service, values with a schema, NOTES) into NAME.
+    #[command(
+        long_about = "Write a new charter chart into the directory NAME (created; an existing directory must be empty, nothing is overwritten). The chart deploys a Deployment and a Service from values.yaml, checked by values.schema.json; it lints clean and installs as it is.",
+        after_help = "Example:\n  charter create web && charter lint web && charter install web ./web -n web --create-namespace --wait"
+    )]
+    Create(chart_cmds::CreateArgs),
     /// Package a chart directory into a reproducible <name>-<version>.tgz.
     Package(repo_cmds::PackageArgs),
     /// Chart repositories: index a directory; add, list, update, remove configured ones.
     Repo(repo_cmds::RepoArgs),
     /// Search the configured repositories' charts.
     Search(repo_cmds::SearchArgs),
-    /// Download a chart from a repository (verified against the index digest).
+    /// Download a chart from a repository or OCI registry (verified against its digest).
+    #[command(
+        long_about = "Download a chart: REPO/NAME from a configured repository (the highest version \
+in --version's range, verified against the index's sha256), an https URL, or an OCI registry \
+reference oci://HOST/PATH/NAME with a tag (:1.2.3), a digest (@sha256:…) or --version (an exact \
+version, or a range resolved against the tags). Registry content is verified against its \
+digests and cached: pulling a cached chart again asks the registry only which digest the tag \
+names (and nothing at all for a digest reference).",
+        after_help = "Examples:\n  charter pull shop/web --version '^1.2'\n  charter pull oci://ghcr.io/acme/charts/web --version 1.2.3 --untar\n  charter pull oci://127.0.0.1:5000/charts/web@sha256:0f3c… --ca-file ca.pem -d vendor/"
+    )]
     Pull(repo_cmds::PullArgs),
+    /// Push a chart archive to an OCI registry, as Helm's chart artifact.
+    #[command(
+        long_about = "Push a packaged chart (.tgz) to an OCI registry as Helm's chart artifact \
+(config application/vnd.cncf.helm.config.v1+json, layer \
+application/vnd.cncf.helm.chart.content.v1.tar+gzip, the provenance file when CHART.tgz.prov \
+exists), tagged with the chart's version ('+' written '_'). The chart goes to \
+oci://HOST/PATH/NAME:VERSION; Helm pulls it as it pulls its own pushes. Credentials: \
+`charter registry login`, else Docker's config.json.",
+        after_help = "Examples:\n  charter package charts/web && charter push web-1.2.3.tgz oci://ghcr.io/acme/charts\n  charter push web-1.2.3.tgz oci://127.0.0.1:5000/charts --ca-file ca.pem"
+    )]
+    Push(registry_cmds::PushArgs),
+    /// Log in to or out of an OCI registry.
+    Registry(registry_cmds::RegistryArgs),
+    /// Print a chart's Chart.yaml, values.yaml, README or CRDs, or all of them (local,
+    /// repository or oci://).
+    #[command(
+        after_help = "Examples:\n  charter show values charts/demo\n  charter show chart myrepo/web --version '^1'\n  charter show all web-1.2.0.tgz"
+    )]
+    Show(repo_cmds::ShowArgs),
     /// Chart dependencies: update (resolve, vendor, lock), build (restore from Chart.lock), list.
     Dep(repo_cmds::DepArgs),
     /// Install a chart as a new release: apply in dependency order, record revision 1.
-    Install(release_cmds::DeployArgs),
+    Install(release_cmds::InstallArgs),
     /// Upgrade a release to a new revision (prunes objects that left the chart).
     Upgrade(release_cmds::UpgradeArgs),
     /// Delete a release's objects and records (--keep-history keeps the records).
@@ -148,7 +218,8 @@ enum Command {
     History(release_cmds::HistoryArgs),
     /// Roll a release back to an earlier revision (default: the previous deployed one).
     Rollback(release_cmds::RollbackArgs),
-    /// Print a release's values, manifest, notes or whole record (--revision N).
+    /// Print a release's values (--all: merged with the defaults), manifest, notes, hooks,
+    /// metadata, or all of it (--revision N).
     Get(release_cmds::GetArgs),
     /// List releases (-A every namespace, --all every status, --status S).
     List(release_cmds::ListArgs),
@@ -171,10 +242,13 @@ Output: a unified diff per object (colored on a terminal), -o json (schemas/diff
     /// Diff every target of a deploy tree against its own cluster: one report, one exit code.
     #[command(
         long_about = "Render and diff every target (leaf directory) below DIR, each against the \
-cluster of its own charter.yaml kube context / kubeconfig, several at once (--parallel). Prints \
-each target's diff and one summary table (objects to add, change, prune, drifted, errors). \
---out writes a plan file (schemas/plan.schema.json) with fingerprints of each target's rendered \
-objects and live state, for `charter apply --plan`. Exit codes: 0 nothing to change, 2 some \
+cluster of its own charter.yaml kube context / kubeconfig, many at once (--parallel in all, \
+--per-cluster per API server). Prints each target's diff, one summary table (wave, objects to \
+add, change, prune, drifted, errors) and the rollout's waves and gates (`wave:`, `after:`, \
+`gate:` in charter.yaml; docs/fleet.md). A wave cycle, an `after:` naming no level or two \
+targets deploying the same release are refused before any cluster is contacted. --out writes a \
+plan file (schemas/plan.schema.json) with fingerprints of each target's rendered objects and \
+live state and the waves, for `charter apply --plan`. Exit codes: 0 nothing to change, 2 some \
 target has changes (or drift with --fail-on-drift), 1 some target failed.",
         after_help = "Examples:\n  charter plan deploy/app\n  charter plan deploy/app --out plan.json -o markdown > plan.md"
     )]
@@ -182,16 +256,28 @@ target has changes (or drift with --fail-on-drift), 1 some target failed.",
     /// Install or upgrade every target of a deploy tree, or exactly the targets of a plan.
     #[command(
         long_about = "Install or upgrade (as `charter upgrade --install`) every target below DIR, \
-one after another. With --plan FILE, apply the targets of a plan made by `charter plan --out`, \
-refusing a target whose rendered objects or live state no longer match the plan (and a plan \
-from another charter version or edited by hand); planned targets without changes are left \
-alone. A failing target does not stop the others unless --fail-fast; the exit code is 1 when \
-any target failed or was refused.",
-        after_help = "Examples:\n  charter apply deploy/app --wait\n  charter plan deploy/app --out plan.json && charter apply --plan plan.json"
+wave by wave (`wave:` and `after:` in charter.yaml; without them every target is in wave 0): the \
+targets of a wave together (--parallel, --per-cluster), each waited ready with --wait, then the \
+wave's gates (`gate:`: a command, or every object ready for a while). A failed target or gate \
+holds the later waves back (--continue-on-failure goes on; --fail-fast starts nothing more). \
+--until WAVE and --only TARGETS roll out part of the tree. With --plan FILE, apply the targets \
+of a plan made by `charter plan --out` in its waves, refusing a target whose rendered objects \
+or live state no longer match the plan (and a plan from another charter version or edited by \
+hand); planned targets without changes are left alone. Exit code 1 when any target or gate \
+failed or was refused. See docs/fleet.md.",
+        after_help = "Examples:\n  charter apply deploy/app --wait\n  charter apply deploy/app --wait --until staging\n  charter apply deploy/app --only prod/eastus\n  charter plan deploy/app --out plan.json && charter apply --plan plan.json --wait"
     )]
     Apply(diff_cmds::ApplyArgs),
     /// Print charter's version.
     Version,
+    /// Print the environment variables charter reads, with the values in effect.
+    #[command(
+        after_help = "Examples:\n  charter env\n  charter env XDG_CACHE_HOME\n  charter env -o json"
+    )]
+    Env {
+        /// Print only this variable's value.
+        name: Option<String>,
+    },
     /// Print a shell completion script.
     Completion {
         /// The shell.
@@ -205,6 +291,7 @@ any target failed or was refused.",
 pub struct CliError {
     message: String,
     code: i32,
+    broken_pipe: bool,
 }
 
 impl CliError {
@@ -212,7 +299,42 @@ impl CliError {
         CliError {
             message: message.to_string(),
             code: 1,
+            broken_pipe: false,
         }
+    }
+
+    /// Whether writing the output failed because its reader went away (`| head`): not an
+    /// error of the command, which ends quietly.
+    pub fn is_broken_pipe(&self) -> bool {
+        self.broken_pipe
+    }
+}
+
+/// Whether `e` (or an error it wraps) is a write to a pipe whose reader is gone.
+fn is_broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        let kind = err
+            .downcast_ref::<std::io::Error>()
+            .map(std::io::Error::kind)
+            .or_else(|| {
+                err.downcast_ref::<serde_json::Error>()
+                    .and_then(serde_json::Error::io_error_kind)
+            });
+        if kind == Some(std::io::ErrorKind::BrokenPipe) {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
+}
+
+/// The exit code of a command that printed its result: `code`, also when the reader of its
+/// output went away early (diff and plan keep their "changes present" answer).
+fn printed(code: i32, result: Result<(), CliError>) -> CmdResult {
+    match result {
+        Err(e) if e.is_broken_pipe() => Ok(code),
+        other => other.map(|()| code),
     }
 }
 
@@ -223,13 +345,25 @@ impl GlobalArgs {
             kubeconfig: self.kubeconfig.clone(),
             kube_context: self.kube_context.clone(),
             namespace: self.namespace.clone(),
+            warnings: output::warnings(),
+            request_timeout: self.request_timeout,
         }
     }
 }
 
-impl<E: std::error::Error> From<E> for CliError {
+impl<E: std::error::Error + 'static> From<E> for CliError {
     fn from(e: E) -> Self {
-        CliError::new(e)
+        let broken_pipe = is_broken_pipe(&e);
+        // An operation a signal stopped exits as the signal would have ended it.
+        let code = match (&e as &dyn std::error::Error).downcast_ref::<crate::action::Error>() {
+            Some(crate::action::Error::Interrupted { signal, .. }) => signal.exit_code(),
+            _ => 1,
+        };
+        CliError {
+            broken_pipe,
+            code,
+            ..CliError::new(e)
+        }
     }
 }
 
@@ -254,12 +388,22 @@ pub fn main() -> i32 {
             return 1;
         }
     };
-    init_logging(cli.global.verbose);
+    let verbose = if cli.global.debug {
+        cli.global.verbose.max(2)
+    } else {
+        cli.global.verbose
+    };
+    init_logging(verbose);
+    if let Err(e) = crate::interrupt::listen() {
+        tracing::warn!(
+            "cannot handle SIGINT/SIGTERM ({e}); an interrupted operation leaves its revision pending"
+        );
+    }
     let mut cli = cli;
     if cli.global.format == Some(Format::Markdown)
         && !matches!(cli.command, Command::Diff(_) | Command::Plan(_))
     {
-        eprintln!(
+        say!(
             "error: -o markdown is only for `charter diff` and `charter plan`; use table, yaml or json"
         );
         return 1;
@@ -277,29 +421,37 @@ pub fn main() -> i32 {
         Command::Status(args) => release_cmds::status(&cli.global, args),
         Command::Values(args) => render_cmds::values(&cli.global, args, set_flags),
         Command::Lint(args) => render_cmds::lint(&cli.global, args, set_flags),
+        Command::Create(args) => chart_cmds::create(&cli.global, args),
         Command::Package(args) => repo_cmds::package(&cli.global, args),
         Command::Repo(args) => repo_cmds::repo(&cli.global, args),
         Command::Search(args) => repo_cmds::search_cmd(&cli.global, args),
         Command::Pull(args) => repo_cmds::pull(&cli.global, args),
+        Command::Push(args) => registry_cmds::push(&cli.global, args),
+        Command::Registry(args) => registry_cmds::registry(&cli.global, args),
+        Command::Show(args) => repo_cmds::show_cmd(&cli.global, args),
         Command::Dep(args) => repo_cmds::dep(&cli.global, args),
         Command::Diff(args) => diff_cmds::diff(&cli.global, args, set_flags),
         Command::Plan(args) => diff_cmds::plan(&cli.global, args),
         Command::Apply(args) => diff_cmds::apply(&cli.global, args),
-        Command::Version => {
-            println!("charter {}", env!("CARGO_PKG_VERSION"));
-            Ok(0)
-        }
+        Command::Env { name } => chart_cmds::env(&cli.global, name),
+        Command::Version => printed(
+            0,
+            outln!("charter {}", env!("CARGO_PKG_VERSION")).map_err(Into::into),
+        ),
         Command::Completion { shell } => {
-            let mut cmd = Cli::command();
-            clap_complete::generate(shell, &mut cmd, "charter", &mut std::io::stdout());
-            Ok(0)
+            // Into a buffer: clap_complete panics when its writer fails (a closed pipe).
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "charter", &mut script);
+            printed(0, std::io::stdout().write_all(&script).map_err(Into::into))
         }
     };
     match result {
         Ok(code) => code,
+        // The reader of the output went away: nothing to say, and nobody to say it to.
+        Err(e) if e.is_broken_pipe() => 0,
         Err(e) => {
             let _ = std::io::stdout().flush();
-            eprintln!("error: {}", e.message.trim_end());
+            say!("error: {}", e.message.trim_end());
             e.code
         }
     }

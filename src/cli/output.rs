@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 
 use super::{CliError, OutputFormat};
-use crate::release::ReleaseRecord;
+use crate::release::{ReleaseRecord, Status};
 use crate::values::ExplainRow;
 
 /// Writes `values --explain` rows: every leaf, its value, and the layer that set it.
@@ -108,39 +108,98 @@ pub fn print_table<W: Write>(
 /// Prints warnings on stderr.
 pub fn warn(lines: &[String]) {
     for l in lines {
-        eprintln!("warning: {l}");
+        say!("warning: {l}");
+    }
+}
+
+/// The actions' warnings, printed on stderr once each (a deploy tree's targets share layers,
+/// and values are merged again where a message needs line numbers).
+pub fn warnings() -> crate::action::Warnings {
+    static SEEN: std::sync::Mutex<Option<std::collections::HashSet<String>>> =
+        std::sync::Mutex::new(None);
+    crate::action::Warnings::to(|w| {
+        if SEEN
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert_with(Default::default)
+            .insert(w.to_string())
+        {
+            say!("warning: {w}");
+        }
+    })
+}
+
+/// When a revision last changed: its uninstall for an uninstalled one, else its deploy.
+pub fn updated(r: &ReleaseRecord) -> &str {
+    match (&r.status, &r.deleted) {
+        (Status::Uninstalled, Some(deleted)) => deleted,
+        _ => &r.last_deployed,
+    }
+}
+
+/// A timestamp for a table: whole seconds in UTC (`2026-11-30T13:34:18Z`), so the column keeps
+/// its width; as stored when it does not parse.
+pub fn seconds(stamp: &str) -> String {
+    match stamp.parse::<jiff::Timestamp>() {
+        Ok(t) => t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        Err(_) => stamp.to_string(),
     }
 }
 
 /// A revision's summary as JSON/YAML show it.
 pub fn summary_json(r: &ReleaseRecord) -> serde_json::Value {
-    serde_json::json!({
+    let mut v = serde_json::json!({
         "name": r.name,
         "namespace": r.namespace,
         "revision": r.revision,
         "status": r.status,
         "chart": format!("{}-{}", r.chart.name, r.chart.version),
         "appVersion": r.chart.app_version,
-        "updated": r.last_deployed,
+        "updated": updated(r),
         "description": r.description,
         "notes": r.notes,
-    })
+    });
+    if let Some(s) = &r.chart.source {
+        v["chartSource"] = serde_json::json!({"reference": s.reference, "digest": s.digest});
+    }
+    v
 }
 
-/// Prints the revision an install, upgrade or rollback wrote.
-pub fn print_record_summary(r: &ReleaseRecord, out: OutputFormat) -> Result<(), CliError> {
+/// `SOURCE: oci://…:TAG@sha256:…` for a chart pulled from a registry, else nothing.
+pub fn source_line(r: &ReleaseRecord) -> String {
+    match &r.chart.source {
+        Some(s) => format!("SOURCE: {}@{}\n", s.reference, s.digest),
+        None => String::new(),
+    }
+}
+
+/// Prints the revision an install, upgrade or rollback wrote; `rolled_back_to` for a
+/// rollback, which does not print the notes it copied (they were rendered for the revision it
+/// returns to, and would say "installed" or "upgraded to revision N").
+pub fn print_record_summary(
+    r: &ReleaseRecord,
+    rolled_back_to: Option<u64>,
+    out: OutputFormat,
+) -> Result<(), CliError> {
     match out {
-        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&summary_json(r))?),
-        OutputFormat::Yaml => print!("{}", crate::yaml::to_yaml(&summary_json(r))),
+        OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(&summary_json(r))?)?,
+        OutputFormat::Yaml => out!("{}", crate::yaml::to_yaml(&summary_json(r)))?,
         OutputFormat::Table => {
-            println!("NAME: {}", r.name);
-            println!("NAMESPACE: {}", r.namespace);
-            println!("REVISION: {}", r.revision);
-            println!("STATUS: {}", r.status);
-            println!("CHART: {}-{}", r.chart.name, r.chart.version);
-            println!("DESCRIPTION: {}", r.description);
-            if !r.notes.trim().is_empty() {
-                println!("\nNOTES:\n{}", r.notes.trim_end());
+            outln!("NAME: {}", r.name)?;
+            outln!("NAMESPACE: {}", r.namespace)?;
+            outln!("REVISION: {}", r.revision)?;
+            outln!("STATUS: {}", r.status)?;
+            outln!("CHART: {}-{}", r.chart.name, r.chart.version)?;
+            out!("{}", source_line(r))?;
+            outln!("DESCRIPTION: {}", r.description)?;
+            match rolled_back_to {
+                Some(to) => outln!(
+                    "\nrelease \"{}\" rolled back to revision {to} (as revision {})",
+                    r.name,
+                    r.revision
+                )?,
+                None if !r.notes.trim().is_empty() => outln!("\nNOTES:\n{}", r.notes.trim_end())?,
+                None => {}
             }
         }
     }
@@ -151,8 +210,8 @@ pub fn print_record_summary(r: &ReleaseRecord, out: OutputFormat) -> Result<(), 
 pub fn print_summaries(records: &[&ReleaseRecord], out: OutputFormat) -> Result<(), CliError> {
     let v: Vec<_> = records.iter().map(|r| summary_json(r)).collect();
     match out {
-        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&v)?),
-        _ => print!("{}", crate::yaml::to_yaml(&serde_json::Value::Array(v))),
+        OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(&v)?)?,
+        _ => out!("{}", crate::yaml::to_yaml(&serde_json::Value::Array(v)))?,
     }
     Ok(())
 }

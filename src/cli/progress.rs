@@ -17,8 +17,9 @@ pub struct Reporter {
     /// The bar of the operation under way: made on its first event, gone after [`Reporter::finish`]
     /// (an `apply` runs one operation per target).
     bar: Mutex<Option<ProgressBar>>,
-    /// The last pending count printed while waiting, so a line goes out only on a change.
-    last_pending: Mutex<Option<usize>>,
+    /// The last pending count and example printed while waiting, so a line goes out only
+    /// when the state changes.
+    last_pending: Mutex<Option<(usize, String)>>,
 }
 
 fn new_bar() -> ProgressBar {
@@ -57,34 +58,14 @@ impl Reporter {
     pub fn line(&self, msg: &str) {
         match self.bar() {
             Some(bar) => bar.println(msg),
-            None => eprintln!("{msg}"),
+            None => say!("{msg}"),
         }
     }
 
     /// Handles one event.
     pub fn report(&self, p: Progress<'_>) {
-        match p {
-            Progress::Repaired {
-                release,
-                namespace,
-                revision,
-            } => {
-                return self.line(&format!(
-                    "release {namespace}/{release}: revision {revision} was left pending by an operation that died; marked failed"
-                ));
-            }
-            Progress::RollingBack { error, revision } => {
-                return self.line(&format!(
-                    "--atomic: {error}; rolling back to revision {revision}"
-                ));
-            }
-            Progress::HooksNotRun(hooks) => {
-                return self.line(&format!(
-                    "warning: the chart's Helm hooks are neither run nor applied (charter does not run hooks yet): {}",
-                    hooks.join("; ")
-                ));
-            }
-            _ => {}
+        if let Some(msg) = notice(p) {
+            return self.line(&msg);
         }
         if let Some(bar) = self.bar() {
             match p {
@@ -110,35 +91,14 @@ impl Reporter {
                 }
                 Progress::Repaired { .. }
                 | Progress::RollingBack { .. }
-                | Progress::HooksNotRun(_) => {}
+                | Progress::HooksNotRun(_)
+                | Progress::WaitingForLock { .. } => {}
             }
             return;
         }
-        match p {
-            Progress::Phase(..)
-            | Progress::Unchanged(_)
-            | Progress::Repaired { .. }
-            | Progress::RollingBack { .. }
-            | Progress::HooksNotRun(_) => {}
-            Progress::Applied(i) => eprintln!("applied {}", i.display()),
-            Progress::Pruned(i) => eprintln!("pruned {}", i.display()),
-            Progress::Kept(i) => eprintln!("kept {} ({ANNOTATION_POLICY}: keep)", i.display()),
-            Progress::Deleted(i) => eprintln!("deleted {}", i.display()),
-            Progress::Waiting {
-                pending,
-                total,
-                example,
-            } => {
-                let mut last = self.last_pending.lock().unwrap_or_else(|e| e.into_inner());
-                if *last != Some(pending) {
-                    *last = Some(pending);
-                    if pending == 0 {
-                        eprintln!("ready: all {total}");
-                    } else {
-                        eprintln!("waiting: {pending} of {total} not ready, e.g. {example}");
-                    }
-                }
-            }
+        let mut last = self.last_pending.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(line) = plain_line(p, &mut last) {
+            say!("{line}");
         }
     }
 
@@ -149,6 +109,70 @@ impl Reporter {
             bar.finish_and_clear();
         }
         *self.last_pending.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+}
+
+/// The message of an event that is not progress but news (a repaired revision, an --atomic
+/// rollback), shown on a terminal too.
+pub fn notice(p: Progress<'_>) -> Option<String> {
+    match p {
+        Progress::Repaired {
+            release,
+            namespace,
+            revision,
+        } => Some(format!(
+            "release {namespace}/{release}: revision {revision} was left pending by an operation that died; marked failed"
+        )),
+        Progress::RollingBack { error, revision } => Some(format!(
+            "--atomic: {error}; rolling back to revision {revision}"
+        )),
+        Progress::WaitingForLock {
+            release,
+            namespace,
+            holder,
+            since,
+        } => Some(format!(
+            "waiting for the lock of release {namespace}/{release}: held by `{holder}` since {since} (--wait-for-lock)"
+        )),
+        Progress::HooksNotRun(hooks) => Some(format!(
+            "warning: the chart's Helm hooks are neither run nor applied (charter does not run hooks yet): {}",
+            hooks.join("; ")
+        )),
+        _ => None,
+    }
+}
+
+/// The line a [`Progress`] event prints where there is no terminal (CI logs, pipes), if any:
+/// one per change, and a waiting line only when the count of pending objects or the reason
+/// shown changed since `last_pending`.
+pub fn plain_line(p: Progress<'_>, last_pending: &mut Option<(usize, String)>) -> Option<String> {
+    match p {
+        Progress::Phase(..)
+        | Progress::Unchanged(_)
+        | Progress::Repaired { .. }
+        | Progress::RollingBack { .. }
+        | Progress::HooksNotRun(_)
+        | Progress::WaitingForLock { .. } => None,
+        Progress::Applied(i) => Some(format!("applied {}", i.display())),
+        Progress::Pruned(i) => Some(format!("pruned {}", i.display())),
+        Progress::Kept(i) => Some(format!("kept {} ({ANNOTATION_POLICY}: keep)", i.display())),
+        Progress::Deleted(i) => Some(format!("deleted {}", i.display())),
+        Progress::Waiting {
+            pending,
+            total,
+            example,
+        } => {
+            let now = (pending, example.to_string());
+            if last_pending.as_ref() == Some(&now) {
+                return None;
+            }
+            *last_pending = Some(now);
+            Some(if pending == 0 {
+                format!("ready: all {total}")
+            } else {
+                format!("waiting: {pending} of {total} not ready, e.g. {example}")
+            })
+        }
     }
 }
 

@@ -6,14 +6,17 @@ use std::time::Duration;
 use clap::Args;
 
 use super::args::{ChartArgs, DeployFlags, parse_duration};
-use super::output::{print_record_summary, print_summaries, summary_json};
+use super::output::{
+    print_record_summary, print_summaries, print_table, seconds, source_line, summary_json, updated,
+};
 use super::progress::Reporter;
 use super::{CliError, CmdResult, GlobalArgs, OutputFormat};
 use crate::action::install::{self, DryRun, InstallRequest, Installed, Mode};
 use crate::action::query::{self, ListRequest};
 use crate::action::rollback::RollbackRequest;
-use crate::action::uninstall::UninstallRequest;
+use crate::action::uninstall::{UninstallRequest, Uninstalled};
 use crate::action::{ReleaseRef, rollback, uninstall};
+use crate::cluster::Cascade;
 use crate::release::{ApplyHow, LockOptions, ReleaseRecord, Status};
 use crate::values::SetFlag;
 
@@ -28,6 +31,20 @@ pub struct DeployArgs {
     /// validate and default every object (server-side apply dry run). Prints the manifest.
     #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "client", require_equals = true)]
     pub dry_run: Option<DryRunArg>,
+}
+
+/// `charter install` flags.
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    #[command(flatten)]
+    pub deploy: DeployArgs,
+    /// Name the release `<chart>-<unix seconds>`; give only CHART.
+    #[arg(short = 'g', long)]
+    pub generate_name: bool,
+    /// Install a release none of whose revisions is deployed (a failed install, or one
+    /// uninstalled with --keep-history), continuing its revision numbers.
+    #[arg(long)]
+    pub replace: bool,
 }
 
 /// `--dry-run` modes.
@@ -48,12 +65,22 @@ pub struct UpgradeArgs {
     #[arg(short = 'i', long)]
     pub install: bool,
     /// Start from the values the deployed revision was given (its -f/--set and deploy-tree
-    /// layers), then apply this run's layers on top.
-    #[arg(long, conflicts_with = "reset_values")]
+    /// layers) over the new chart's defaults, then apply this run's layers on top. Helm's
+    /// --reuse-values keeps the old chart's defaults too; charter never does, so a default the
+    /// new chart changes takes effect.
+    #[arg(
+        long,
+        visible_alias = "reset-then-reuse-values",
+        conflicts_with = "reset_values"
+    )]
     pub reuse_values: bool,
     /// Start from the chart's defaults (the default): only this run's layers apply.
     #[arg(long)]
     pub reset_values: bool,
+    /// When the upgrade fails, delete the objects it created (those that did not exist
+    /// before it); objects it changed stay as they are.
+    #[arg(long)]
+    pub cleanup_on_fail: bool,
 }
 
 /// `charter uninstall` flags.
@@ -70,6 +97,27 @@ pub struct UninstallArgs {
     /// How long --wait may take.
     #[arg(long, default_value = "5m", value_parser = parse_duration)]
     pub timeout: Duration,
+    /// Only print the objects that would be deleted.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// A release that does not exist is not an error.
+    #[arg(long)]
+    pub ignore_not_found: bool,
+    /// What happens to the dependents of deleted objects (a Deployment's ReplicaSets and
+    /// Pods): background (deleted after), foreground (deleted first), orphan (kept).
+    #[arg(long, value_enum, default_value = "background")]
+    pub cascade: CascadeArg,
+}
+
+/// `uninstall --cascade`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CascadeArg {
+    /// The objects go at once; their dependents after them.
+    Background,
+    /// Dependents first, then the objects.
+    Foreground,
+    /// The dependents stay.
+    Orphan,
 }
 
 /// `charter history` flags.
@@ -109,13 +157,20 @@ pub struct RollbackArgs {
 /// What `charter get` prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum GetWhat {
-    /// The merged values.
+    /// The values the user supplied (every layer above the chart's defaults); --all: every
+    /// value, merged.
     Values,
     /// The rendered manifest.
     Manifest,
     /// The rendered NOTES.txt.
     Notes,
-    /// The whole record.
+    /// The hooks of the revision (its manifest's documents annotated `helm.sh/hook`).
+    Hooks,
+    /// Name, chart, versions, namespace, revision, status, deploy time (-o json/yaml: the same
+    /// as data).
+    Metadata,
+    /// A readable summary: metadata, values, hooks, manifest, notes (-o json/yaml: the whole
+    /// stored record).
     All,
 }
 
@@ -130,6 +185,9 @@ pub struct GetArgs {
     /// The revision (default: the latest).
     #[arg(long)]
     pub revision: Option<u64>,
+    /// With `values`: every value, the chart's defaults merged in, not only those supplied.
+    #[arg(short = 'a', long)]
+    pub all: bool,
 }
 
 /// `charter list` flags.
@@ -158,15 +216,33 @@ fn short_lock(wait: Option<Duration>) -> LockOptions {
     LockOptions::for_this_process(Duration::from_secs(30), wait)
 }
 
-fn deploy(global: &GlobalArgs, args: &DeployArgs, sets: Vec<SetFlag>, mode: Mode) -> CmdResult {
+/// What only install (the first two) or only upgrade (the last) takes.
+#[derive(Default)]
+struct ModeFlags {
+    generate_name: bool,
+    replace: bool,
+    cleanup_on_fail: bool,
+}
+
+fn deploy(
+    global: &GlobalArgs,
+    args: &DeployArgs,
+    sets: Vec<SetFlag>,
+    mode: Mode,
+    only: ModeFlags,
+) -> CmdResult {
+    let mut options = args.deploy.options().map_err(CliError::new)?;
+    options.cleanup_on_fail = only.cleanup_on_fail;
     let req = InstallRequest {
         chart: args.chart.request(sets)?,
         mode,
-        options: args.deploy.options(),
+        options,
         dry_run: args.dry_run.map(|d| match d {
             DryRunArg::Client => DryRun::Client,
             DryRunArg::Server => DryRun::Server,
         }),
+        generate_name: only.generate_name,
+        replace: only.replace,
     };
     let rep = Reporter::new();
     let done = install::run(&global.globals(), &req, &|p| rep.report(p));
@@ -187,19 +263,24 @@ fn deploy(global: &GlobalArgs, args: &DeployArgs, sets: Vec<SetFlag>, mode: Mode
                 )?;
             }
             if let Some(n) = &rendered.notes {
-                println!("\nNOTES:\n{}", n.trim_end());
+                outln!("\nNOTES:\n{}", n.trim_end())?;
             }
         }
         Installed::Deployed(record) => {
-            print_record_summary(&record, global.output.unwrap_or(OutputFormat::Table))?
+            print_record_summary(&record, None, global.output.unwrap_or(OutputFormat::Table))?
         }
     }
     Ok(0)
 }
 
 /// `charter install`.
-pub fn install(global: &GlobalArgs, args: DeployArgs, sets: Vec<SetFlag>) -> CmdResult {
-    deploy(global, &args, sets, Mode::Install)
+pub fn install(global: &GlobalArgs, args: InstallArgs, sets: Vec<SetFlag>) -> CmdResult {
+    let only = ModeFlags {
+        generate_name: args.generate_name,
+        replace: args.replace,
+        ..ModeFlags::default()
+    };
+    deploy(global, &args.deploy, sets, Mode::Install, only)
 }
 
 /// `charter upgrade`.
@@ -208,7 +289,11 @@ pub fn upgrade(global: &GlobalArgs, args: UpgradeArgs, sets: Vec<SetFlag>) -> Cm
         install: args.install,
         reuse_values: args.reuse_values,
     };
-    deploy(global, &args.deploy, sets, mode)
+    let only = ModeFlags {
+        cleanup_on_fail: args.cleanup_on_fail,
+        ..ModeFlags::default()
+    };
+    deploy(global, &args.deploy, sets, mode, only)
 }
 
 /// `charter uninstall`.
@@ -219,12 +304,34 @@ pub fn uninstall(global: &GlobalArgs, args: UninstallArgs) -> CmdResult {
         keep_history: args.keep_history,
         wait: args.wait.then_some(args.timeout),
         lock: short_lock(None),
+        cascade: match args.cascade {
+            CascadeArg::Background => Cascade::Background,
+            CascadeArg::Foreground => Cascade::Foreground,
+            CascadeArg::Orphan => Cascade::Orphan,
+        },
+        dry_run: args.dry_run,
+        ignore_not_found: args.ignore_not_found,
     };
     let rep = Reporter::new();
     let done = uninstall::run(&globals, &req, &|p| rep.report(p));
     rep.finish();
-    done?;
-    println!("release \"{}\" uninstalled", req.release.release);
+    let name = &req.release.release;
+    match done? {
+        Uninstalled::Done => outln!("release \"{name}\" uninstalled")?,
+        Uninstalled::NotFound => outln!(
+            "release \"{name}\" not found in namespace {}: nothing to uninstall",
+            req.release.namespace
+        )?,
+        Uninstalled::DryRun(items) => {
+            outln!(
+                "release \"{name}\" would be uninstalled (dry run), deleting {} object(s):",
+                items.len()
+            )?;
+            for item in items {
+                outln!("  {}", item.display())?;
+            }
+        }
+    }
     Ok(0)
 }
 
@@ -245,7 +352,12 @@ pub fn rollback(global: &GlobalArgs, args: RollbackArgs) -> CmdResult {
     let rep = Reporter::new();
     let done = rollback::run(&globals, &req, &|p| rep.report(p));
     rep.finish();
-    print_record_summary(&done?, global.output.unwrap_or(OutputFormat::Table))?;
+    let done = done?;
+    print_record_summary(
+        &done.record,
+        Some(done.to),
+        global.output.unwrap_or(OutputFormat::Table),
+    )?;
     Ok(0)
 }
 
@@ -256,21 +368,28 @@ pub fn history(global: &GlobalArgs, args: HistoryArgs) -> CmdResult {
     let records = query::history(&globals, &r, args.max)?;
     match global.output.unwrap_or(OutputFormat::Table) {
         OutputFormat::Table => {
-            println!(
-                "{:<9} {:<26} {:<16} {:<16} {:<12} DESCRIPTION",
-                "REVISION", "UPDATED", "STATUS", "CHART", "APP VERSION"
-            );
-            for r in &records {
-                println!(
-                    "{:<9} {:<26} {:<16} {:<16} {:<12} {}",
-                    r.revision,
-                    r.last_deployed,
-                    r.status.as_str(),
-                    format!("{}-{}", r.chart.name, r.chart.version),
-                    r.chart.app_version.as_deref().unwrap_or(""),
-                    r.description
-                );
-            }
+            let rows: Vec<Vec<String>> = records
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.revision.to_string(),
+                        seconds(updated(r)),
+                        r.status.as_str().to_string(),
+                        format!("{}-{}", r.chart.name, r.chart.version),
+                        r.chart.app_version.clone().unwrap_or_default(),
+                        r.description.clone(),
+                    ]
+                })
+                .collect();
+            let header = [
+                "REVISION",
+                "UPDATED",
+                "STATUS",
+                "CHART",
+                "APP VERSION",
+                "DESCRIPTION",
+            ];
+            print_table(&mut std::io::stdout(), &header, &rows)?;
         }
         format => print_summaries(&records.iter().collect::<Vec<_>>(), format)?,
     }
@@ -283,21 +402,105 @@ pub fn get(global: &GlobalArgs, args: GetArgs) -> CmdResult {
     let r = ReleaseRef::from_arg(&globals, &args.release)?;
     let record = query::get(&globals, &r, args.revision)?;
     let out = global.output;
-    match args.what {
-        GetWhat::Values => match out {
-            Some(OutputFormat::Json) => {
-                println!("{}", serde_json::to_string_pretty(&record.values)?)
+    let values = if args.all || args.what == GetWhat::All {
+        &record.values
+    } else {
+        &record.user_values
+    };
+    if args.all && args.what != GetWhat::Values {
+        return Err(CliError::new(
+            "--all is for `charter get values` (every value, not only those supplied)",
+        ));
+    }
+    let metadata = || {
+        serde_json::json!({
+            "name": record.name,
+            "chart": record.chart.name,
+            "version": record.chart.version,
+            "appVersion": record.chart.app_version,
+            "namespace": record.namespace,
+            "revision": record.revision,
+            "status": record.status,
+            "deployedAt": record.last_deployed,
+            "labels": record.labels,
+        })
+    };
+    match (args.what, out) {
+        (GetWhat::Values, Some(OutputFormat::Json)) => {
+            outln!("{}", serde_json::to_string_pretty(values)?)?
+        }
+        (GetWhat::Values, _) if values.is_null() => out!("{{}}\n")?,
+        (GetWhat::Values, _) => out!("{}", crate::yaml::to_yaml(values))?,
+        (GetWhat::Manifest, _) => out!("{}", record.manifest)?,
+        (GetWhat::Notes, _) => outln!("{}", record.notes.trim_end())?,
+        (GetWhat::Hooks, _) => {
+            for h in query::hooks(&record.manifest) {
+                out!("---\n{h}")?;
             }
-            _ => print!("{}", crate::yaml::to_yaml(&record.values)),
-        },
-        GetWhat::Manifest => print!("{}", record.manifest),
-        GetWhat::Notes => println!("{}", record.notes.trim_end()),
-        GetWhat::All => match out {
-            Some(OutputFormat::Yaml) => {
-                print!("{}", crate::yaml::to_yaml(&serde_json::to_value(&record)?))
+        }
+        (GetWhat::Metadata, Some(OutputFormat::Json)) => {
+            outln!("{}", serde_json::to_string_pretty(&metadata())?)?
+        }
+        (GetWhat::Metadata, Some(OutputFormat::Yaml)) => {
+            out!("{}", crate::yaml::to_yaml(&metadata()))?
+        }
+        (GetWhat::Metadata, _) => outln!(
+            "NAME: {}\nCHART: {}\nVERSION: {}\nAPP_VERSION: {}\nNAMESPACE: {}\nREVISION: {}\nSTATUS: {}\nDEPLOYED_AT: {}\nLABELS: {}",
+            record.name,
+            record.chart.name,
+            record.chart.version,
+            record.chart.app_version.as_deref().unwrap_or(""),
+            record.namespace,
+            record.revision,
+            record.status,
+            seconds(&record.last_deployed),
+            record
+                .labels
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(","),
+        )?,
+        (GetWhat::All, Some(OutputFormat::Yaml)) => {
+            out!("{}", crate::yaml::to_yaml(&serde_json::to_value(&record)?))?
+        }
+        (GetWhat::All, Some(OutputFormat::Json)) => {
+            outln!("{}", serde_json::to_string_pretty(&record)?)?
+        }
+        (GetWhat::All, _) => {
+            outln!(
+                "NAME: {}\nNAMESPACE: {}\nREVISION: {}\nSTATUS: {}\nCHART: {}-{}\nAPP_VERSION: {}\nUPDATED: {}\nDESCRIPTION: {}",
+                record.name,
+                record.namespace,
+                record.revision,
+                record.status,
+                record.chart.name,
+                record.chart.version,
+                record.chart.app_version.as_deref().unwrap_or(""),
+                seconds(updated(&record)),
+                record.description,
+            )?;
+            let supplied = match &record.user_values {
+                serde_json::Value::Null => "{}\n".to_string(),
+                v => crate::yaml::to_yaml(v),
+            };
+            out!("\nUSER-SUPPLIED VALUES:\n{supplied}")?;
+            out!(
+                "\nCOMPUTED VALUES:\n{}",
+                crate::yaml::to_yaml(&record.values)
+            )?;
+            let hooks = query::hooks(&record.manifest);
+            if !hooks.is_empty() {
+                outln!("\nHOOKS:")?;
+                for h in hooks {
+                    out!("---\n{h}")?;
+                }
             }
-            _ => println!("{}", serde_json::to_string_pretty(&record)?),
-        },
+            out!("\nMANIFEST:\n{}", record.manifest)?;
+            if !record.notes.trim().is_empty() {
+                outln!("\nNOTES:\n{}", record.notes.trim_end())?;
+            }
+        }
     }
     Ok(0)
 }
@@ -323,22 +526,30 @@ pub fn list(global: &GlobalArgs, args: ListArgs) -> CmdResult {
     let rows: Vec<ReleaseRecord> = query::list(&global.globals(), &req)?;
     match global.output.unwrap_or(OutputFormat::Table) {
         OutputFormat::Table => {
-            println!(
-                "{:<24} {:<20} {:<9} {:<32} {:<16} {:<16} APP VERSION",
-                "NAME", "NAMESPACE", "REVISION", "UPDATED", "STATUS", "CHART"
-            );
-            for r in &rows {
-                println!(
-                    "{:<24} {:<20} {:<9} {:<32} {:<16} {:<16} {}",
-                    r.name,
-                    r.namespace,
-                    r.revision,
-                    r.last_deployed,
-                    r.status.as_str(),
-                    format!("{}-{}", r.chart.name, r.chart.version),
-                    r.chart.app_version.as_deref().unwrap_or("")
-                );
-            }
+            let table: Vec<Vec<String>> = rows
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.name.clone(),
+                        r.namespace.clone(),
+                        r.revision.to_string(),
+                        seconds(updated(r)),
+                        r.status.as_str().to_string(),
+                        format!("{}-{}", r.chart.name, r.chart.version),
+                        r.chart.app_version.clone().unwrap_or_default(),
+                    ]
+                })
+                .collect();
+            let header = [
+                "NAME",
+                "NAMESPACE",
+                "REVISION",
+                "UPDATED",
+                "STATUS",
+                "CHART",
+                "APP VERSION",
+            ];
+            print_table(&mut std::io::stdout(), &header, &table)?;
         }
         format => print_summaries(&rows.iter().collect::<Vec<_>>(), format)?,
     }
@@ -360,29 +571,31 @@ pub fn status(global: &GlobalArgs, args: StatusArgs) -> CmdResult {
                 .map(|(o, s)| serde_json::json!({"object": o, "state": s}))
                 .collect();
             if global.output == Some(OutputFormat::Json) {
-                println!("{}", serde_json::to_string_pretty(&v)?);
+                outln!("{}", serde_json::to_string_pretty(&v)?)?;
             } else {
-                print!("{}", crate::yaml::to_yaml(&v));
+                out!("{}", crate::yaml::to_yaml(&v))?;
             }
         }
         OutputFormat::Table => {
-            println!(
-                "NAME: {}\nNAMESPACE: {}\nREVISION: {}\nSTATUS: {}\nCHART: {}-{}\nUPDATED: {}\nDESCRIPTION: {}",
+            outln!(
+                "NAME: {}\nNAMESPACE: {}\nREVISION: {}\nSTATUS: {}\nCHART: {}-{}\n{}UPDATED: {}\nDESCRIPTION: {}",
                 r.name,
                 r.namespace,
                 r.revision,
                 r.status,
                 r.chart.name,
                 r.chart.version,
-                r.last_deployed,
+                source_line(r),
+                seconds(updated(r)),
                 r.description
-            );
-            println!("\nRESOURCES:");
+            )?;
+            outln!("\nRESOURCES:")?;
             for (o, s) in &s.resources {
-                println!("  {o:<56} {s}");
+                outln!("  {o:<56} {s}")?;
             }
-            if !r.notes.trim().is_empty() {
-                println!("\nNOTES:\n{}", r.notes.trim_end());
+            // An uninstalled release's notes describe objects that are gone.
+            if r.status != Status::Uninstalled && !r.notes.trim().is_empty() {
+                outln!("\nNOTES:\n{}", r.notes.trim_end())?;
             }
         }
     }

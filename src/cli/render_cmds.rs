@@ -76,6 +76,12 @@ pub struct LintArgs {
     /// Treat warnings as errors.
     #[arg(long)]
     pub strict: bool,
+    /// Chart version range, for a REPO/NAME or oci:// chart (an exact version is an oci://
+    /// chart's tag).
+    #[arg(long, value_name = "RANGE")]
+    pub version: Option<String>,
+    #[command(flatten)]
+    pub registry: super::args::RegistryFlags,
 }
 
 /// `charter template`.
@@ -163,6 +169,8 @@ pub fn lint(global: &GlobalArgs, args: LintArgs, sets: Vec<SetFlag>) -> CmdResul
         path: args.path,
         values: args.values,
         sets,
+        version: args.version,
+        registry: args.registry.settings(),
     };
     let report = crate::action::lint::run(&global.globals(), &req)?;
     print_lint(global, &report)?;
@@ -182,12 +190,12 @@ fn print_lint(global: &GlobalArgs, report: &LintReport) -> Result<(), CliError> 
                     Severity::Error => "[ERROR]",
                     Severity::Warning => "[WARNING]",
                 };
-                println!("{tag} {}: {}", f.location, f.message.trim_end());
+                outln!("{tag} {}: {}", f.location, f.message.trim_end())?;
             }
-            println!(
+            outln!(
                 "{} linted, {errors} error(s), {warnings} warning(s)",
                 report.linted
-            );
+            )?;
         }
     }
     Ok(())

@@ -1,4 +1,4 @@
-//! `charter package`, `repo index|add|list|update|remove`, `search`, `pull`,
+//! `charter package`, `repo index|add|list|update|remove`, `search`, `pull`, `show`,
 //! `dep update|build|list`.
 
 use std::io::{BufWriter, Read, Write};
@@ -6,9 +6,11 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
+use super::args::RegistryFlags;
 use super::output::{print_data, print_table, warn};
 use super::{CliError, CmdResult, GlobalArgs, OutputFormat};
 use crate::action::repo::{self, AddRequest, Added, PullRequest, SearchRequest};
+use crate::action::show::{self, ShowRequest, ShowWhat};
 use crate::chart::PackageOptions;
 use crate::repo::{Credentials, deps};
 
@@ -30,6 +32,16 @@ pub struct PackageArgs {
     /// Run `charter dep update` on the chart first.
     #[arg(short = 'u', long)]
     pub dependency_update: bool,
+    #[command(flatten)]
+    pub registry: RegistryFlags,
+}
+
+/// `--timeout` of the commands that download from repositories.
+#[derive(Debug, Args, Clone, Copy)]
+pub struct DownloadTimeout {
+    /// How long one download may take, from connecting to the last byte (e.g. 30s, 5m).
+    #[arg(long, value_name = "DURATION", default_value = "120s", value_parser = super::args::parse_duration)]
+    pub timeout: std::time::Duration,
 }
 
 /// `charter repo`.
@@ -74,6 +86,8 @@ enum RepoCommand {
         /// Replace an existing repository of the same name.
         #[arg(long)]
         force_update: bool,
+        #[command(flatten)]
+        timeout: DownloadTimeout,
     },
     /// List the configured repositories.
     #[command(visible_alias = "ls")]
@@ -83,6 +97,8 @@ enum RepoCommand {
     Update {
         /// Repositories to update (default: all).
         names: Vec<String>,
+        #[command(flatten)]
+        timeout: DownloadTimeout,
     },
     /// Remove repositories, their credentials and cached indexes.
     #[command(visible_alias = "rm")]
@@ -112,10 +128,11 @@ pub struct SearchArgs {
 /// Flags of `charter pull`.
 #[derive(Debug, Args)]
 pub struct PullArgs {
-    /// REPO/NAME, or the https URL of a .tgz.
-    #[arg(value_name = "REPO/NAME | URL")]
+    /// REPO/NAME, the https URL of a .tgz, or oci://HOST/PATH/NAME[:TAG][@sha256:DIGEST].
+    #[arg(value_name = "REPO/NAME | URL | oci://…")]
     pub chart: String,
     /// Version range; the highest matching version is pulled (default: the newest release).
+    /// For oci://, an exact version is the tag, and a range is resolved against the tags.
     #[arg(long, value_name = "RANGE")]
     pub version: Option<String>,
     /// Consider pre-release versions when no --version is given.
@@ -127,6 +144,50 @@ pub struct PullArgs {
     /// Directory to write into (default: the current directory).
     #[arg(short = 'd', long = "destination", value_name = "DIR")]
     pub destination: Option<PathBuf>,
+    #[command(flatten)]
+    pub timeout: DownloadTimeout,
+    /// Also fetch the provenance file, <name>-<version>.tgz.prov (oci:// only).
+    #[arg(long)]
+    pub prov: bool,
+    #[command(flatten)]
+    pub registry: RegistryFlags,
+}
+
+/// Flags of `charter show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    #[command(subcommand)]
+    what: ShowCommand,
+}
+
+/// The chart and version flags of every `show` subcommand.
+#[derive(Debug, Args)]
+struct ShowChart {
+    /// A chart directory or .tgz, REPO/NAME, an https URL, or oci://HOST/PATH/NAME[:TAG][@sha256:…].
+    #[arg(value_name = "CHART")]
+    chart: String,
+    /// Version range (for oci://, an exact version is the tag).
+    #[arg(long, value_name = "RANGE")]
+    version: Option<String>,
+    /// Consider pre-release versions when no --version is given.
+    #[arg(long)]
+    devel: bool,
+    #[command(flatten)]
+    registry: RegistryFlags,
+}
+
+#[derive(Debug, Subcommand)]
+enum ShowCommand {
+    /// Print the chart's Chart.yaml.
+    Chart(ShowChart),
+    /// Print the chart's values.yaml (its defaults).
+    Values(ShowChart),
+    /// Print the chart's README.
+    Readme(ShowChart),
+    /// Print the CRDs of the chart's crds/ and of its vendored dependencies'.
+    Crds(ShowChart),
+    /// Print Chart.yaml, values, README and CRDs, as YAML documents.
+    All(ShowChart),
 }
 
 /// `charter dep`.
@@ -147,12 +208,20 @@ enum DepCommand {
         /// Use the cached indexes of configured repositories instead of downloading them again.
         #[arg(long)]
         skip_refresh: bool,
+        #[command(flatten)]
+        timeout: DownloadTimeout,
+        #[command(flatten)]
+        registry: RegistryFlags,
     },
     /// Restore charts/ exactly as Chart.lock records it (refusing digest mismatches).
     Build {
         /// The chart directory.
         #[arg(value_name = "CHART", default_value = ".")]
         chart: PathBuf,
+        #[command(flatten)]
+        timeout: DownloadTimeout,
+        #[command(flatten)]
+        registry: RegistryFlags,
     },
     /// Show each dependency and whether it is vendored and locked.
     #[command(visible_alias = "ls")]
@@ -175,20 +244,28 @@ pub fn package(_global: &GlobalArgs, args: PackageArgs) -> CmdResult {
         app_version: args.app_version,
     };
     for chart in &args.charts {
-        let done = repo::package(chart, &dest, &opts, args.dependency_update)?;
+        let done = repo::package(
+            chart,
+            &dest,
+            &opts,
+            args.dependency_update,
+            &args.registry.settings(),
+        )?;
         for v in &done.vendored {
-            eprintln!(
+            say!(
                 "dependency {} {}: {}",
-                v.locked.name, v.locked.version, v.how
+                v.locked.name,
+                v.locked.version,
+                v.how
             );
         }
-        println!(
+        outln!(
             "Packaged {} {} to {} (sha256:{})",
             done.package.name,
             done.package.version,
             done.path.display(),
             done.package.sha256
-        );
+        )?;
     }
     Ok(0)
 }
@@ -200,17 +277,17 @@ pub fn repo(global: &GlobalArgs, args: RepoArgs) -> CmdResult {
             let done = repo::index(&dir, url.as_deref(), merge.as_deref())?;
             warn(&done.skipped);
             if let (true, Some(m)) = (done.merge_missing, &merge) {
-                eprintln!(
+                say!(
                     "note: --merge {} does not exist yet; writing a fresh index",
                     m.display()
                 );
             }
-            println!(
+            outln!(
                 "Wrote {} ({} charts, {} versions)",
                 done.path.display(),
                 done.index.entries.len(),
                 done.index.len()
-            );
+            )?;
             Ok(0)
         }
         RepoCommand::Add {
@@ -221,6 +298,7 @@ pub fn repo(global: &GlobalArgs, args: RepoArgs) -> CmdResult {
             ca_file,
             insecure_skip_tls_verify,
             force_update,
+            timeout,
         } => {
             let password = if password_stdin {
                 let mut s = String::new();
@@ -246,18 +324,19 @@ pub fn repo(global: &GlobalArgs, args: RepoArgs) -> CmdResult {
                 ca_file,
                 insecure_skip_tls_verify,
                 force_update,
+                timeout: timeout.timeout,
             };
             match repo::add(req)? {
                 Added::Unchanged => {
-                    println!("\"{name}\" already exists with the same configuration, skipping")
+                    outln!("\"{name}\" already exists with the same configuration, skipping")?
                 }
                 Added::Added(index, skipped) => {
                     warn(&skipped);
-                    println!(
+                    outln!(
                         "\"{name}\" has been added to your repositories ({} charts, {} versions)",
                         index.entries.len(),
                         index.len()
-                    );
+                    )?;
                 }
             }
             Ok(0)
@@ -285,22 +364,22 @@ pub fn repo(global: &GlobalArgs, args: RepoArgs) -> CmdResult {
             print_table(&mut std::io::stdout().lock(), &["NAME", "URL"], &rows)?;
             Ok(0)
         }
-        RepoCommand::Update { names } => {
-            let results = repo::update(&names)?;
+        RepoCommand::Update { names, timeout } => {
+            let results = repo::update(&names, timeout.timeout)?;
             let mut failed = Vec::new();
             for (e, result) in &results {
                 match result {
                     Ok((index, skipped)) => {
                         warn(skipped);
-                        println!(
+                        outln!(
                             "Updated \"{}\" ({} charts, {} versions)",
                             e.name,
                             index.entries.len(),
                             index.len()
-                        );
+                        )?;
                     }
                     Err(err) => {
-                        eprintln!("error: \"{}\": {err}", e.name);
+                        say!("error: \"{}\": {err}", e.name);
                         failed.push(e.name.clone());
                     }
                 }
@@ -319,7 +398,7 @@ pub fn repo(global: &GlobalArgs, args: RepoArgs) -> CmdResult {
         RepoCommand::Remove { names } => {
             repo::remove(&names)?;
             for n in &names {
-                println!("\"{n}\" has been removed from your repositories");
+                outln!("\"{n}\" has been removed from your repositories")?;
             }
             Ok(0)
         }
@@ -335,7 +414,7 @@ pub fn search_cmd(global: &GlobalArgs, args: SearchArgs) -> CmdResult {
         devel: args.devel,
     })?;
     for r in &searched.uncached {
-        eprintln!("warning: repository \"{r}\" has no cached index; run `charter repo update {r}`");
+        say!("warning: repository \"{r}\" has no cached index; run `charter repo update {r}`");
     }
     let hits = searched.hits();
     let format = format_of(global);
@@ -355,7 +434,7 @@ pub fn search_cmd(global: &GlobalArgs, args: SearchArgs) -> CmdResult {
         return Ok(0);
     }
     if hits.is_empty() {
-        println!("No results found");
+        outln!("No results found")?;
         return Ok(0);
     }
     let rows: Vec<Vec<String>> = hits
@@ -386,15 +465,23 @@ pub fn search_cmd(global: &GlobalArgs, args: SearchArgs) -> CmdResult {
 /// `charter pull`.
 pub fn pull(_global: &GlobalArgs, args: PullArgs) -> CmdResult {
     let req = PullRequest {
+        timeout: args.timeout.timeout,
         chart: args.chart,
         version: args.version,
         devel: args.devel,
         untar: args.untar,
         destination: args.destination.unwrap_or_else(|| PathBuf::from(".")),
+        prov: args.prov,
+        registry: args.registry.settings(),
     };
-    let (fetched, path) = repo::pull(&req)?;
-    println!(
-        "Pulled {} {} (sha256:{}{}) to {}",
+    let pulled = repo::pull(&req)?;
+    let fetched = &pulled.fetched;
+    let from = match &pulled.source {
+        Some(s) => format!(" from {}@{}", s.reference, s.digest),
+        None => String::new(),
+    };
+    outln!(
+        "Pulled {} {}{from} (sha256:{}{}) to {}",
         fetched.version.name,
         fetched.version.version,
         fetched.digest,
@@ -403,8 +490,51 @@ pub fn pull(_global: &GlobalArgs, args: PullArgs) -> CmdResult {
         } else {
             ""
         },
-        path.display()
-    );
+        pulled.path.display()
+    )?;
+    if let Some(p) = &pulled.prov {
+        outln!("Provenance file: {}", p.display())?;
+    }
+    Ok(0)
+}
+
+/// `charter show chart|values|readme|crds|all`.
+pub fn show_cmd(_global: &GlobalArgs, args: ShowArgs) -> CmdResult {
+    let (what, c) = match args.what {
+        ShowCommand::Chart(c) => (Some(ShowWhat::Chart), c),
+        ShowCommand::Values(c) => (Some(ShowWhat::Values), c),
+        ShowCommand::Readme(c) => (Some(ShowWhat::Readme), c),
+        ShowCommand::Crds(c) => (Some(ShowWhat::Crds), c),
+        ShowCommand::All(c) => (None, c),
+    };
+    let req = ShowRequest {
+        chart: c.chart.clone(),
+        version: c.version,
+        devel: c.devel,
+        registry: c.registry.settings(),
+        what: what.unwrap_or(ShowWhat::Chart),
+    };
+    let Some(what) = what else {
+        out!("{}", show::show_all(req)?)?;
+        return Ok(0);
+    };
+    let shown = show::show(&req)?;
+    if shown.file.is_none() {
+        say!(
+            "note: {} has no {}",
+            c.chart,
+            match what {
+                ShowWhat::Values => "values.yaml",
+                ShowWhat::Crds => "CRDs",
+                _ => "README",
+            }
+        );
+    }
+    let mut out = std::io::stdout().lock();
+    out.write_all(shown.text.as_bytes())?;
+    if !shown.text.is_empty() && !shown.text.ends_with('\n') {
+        out.write_all(b"\n")?;
+    }
     Ok(0)
 }
 
@@ -414,16 +544,19 @@ pub fn dep(global: &GlobalArgs, args: DepArgs) -> CmdResult {
         DepCommand::Update {
             chart,
             skip_refresh,
+            timeout,
+            registry,
         } => {
-            let done = repo::dep_update(&chart, !skip_refresh)?;
+            let done =
+                repo::dep_update(&chart, !skip_refresh, &registry.settings(), timeout.timeout)?;
             if done.is_empty() {
-                println!(
+                outln!(
                     "No dependencies with a repository in {}",
                     chart.join("Chart.yaml").display()
-                );
+                )?;
             }
             for v in &done {
-                println!(
+                outln!(
                     "{} {} from {}: {} (sha256:{})",
                     v.locked.name,
                     v.locked.version,
@@ -434,17 +567,21 @@ pub fn dep(global: &GlobalArgs, args: DepArgs) -> CmdResult {
                         .as_deref()
                         .unwrap_or("")
                         .trim_start_matches("sha256:")
-                );
+                )?;
             }
-            println!("Wrote {}", chart.join(deps::LOCK_FILE).display());
+            outln!("Wrote {}", chart.join(deps::LOCK_FILE).display())?;
             Ok(0)
         }
-        DepCommand::Build { chart } => {
-            let done = repo::dep_build(&chart)?;
+        DepCommand::Build {
+            chart,
+            timeout,
+            registry,
+        } => {
+            let done = repo::dep_build(&chart, &registry.settings(), timeout.timeout)?;
             for v in &done {
-                println!("{} {}: {}", v.locked.name, v.locked.version, v.how);
+                outln!("{} {}: {}", v.locked.name, v.locked.version, v.how)?;
             }
-            println!("charts/ matches {}", chart.join(deps::LOCK_FILE).display());
+            outln!("charts/ matches {}", chart.join(deps::LOCK_FILE).display())?;
             Ok(0)
         }
         DepCommand::List { chart } => {
@@ -458,7 +595,7 @@ pub fn dep(global: &GlobalArgs, args: DepArgs) -> CmdResult {
                 return Ok(0);
             }
             if rows.is_empty() {
-                println!("No dependencies in {}", chart.join("Chart.yaml").display());
+                outln!("No dependencies in {}", chart.join("Chart.yaml").display())?;
                 return Ok(0);
             }
             let table: Vec<Vec<String>> = rows
@@ -489,11 +626,11 @@ pub fn dep(global: &GlobalArgs, args: DepArgs) -> CmdResult {
                 &table,
             )?;
             match lock_current {
-                Some(false) => eprintln!(
+                Some(false) => say!(
                     "warning: {} is out of date with Chart.yaml; run `charter dep update`",
                     chart.join(deps::LOCK_FILE).display()
                 ),
-                None => eprintln!(
+                None => say!(
                     "note: no {}; run `charter dep update` to write it",
                     deps::LOCK_FILE
                 ),

@@ -51,6 +51,18 @@ pub enum ClusterError {
         /// The last cause.
         cause: String,
     },
+    /// Something answered at the API server's URL, but not Kubernetes.
+    #[error(
+        "{url} (context `{context}`) is not a Kubernetes API server: GET /version answered {answer}. Check the server URL of the context in the kubeconfig"
+    )]
+    NotKubernetes {
+        /// Server URL.
+        url: String,
+        /// The kube context.
+        context: String,
+        /// What answered, in a few words.
+        answer: String,
+    },
     /// RBAC forbids an operation.
     #[error("forbidden: user `{user}` cannot {verb} {resource}{in_ns}: {message}")]
     Forbidden {
@@ -168,7 +180,7 @@ impl Cluster {
                     object: object.to_string(),
                     code: s.code,
                     reason: s.reason.clone(),
-                    message: s.message.clone(),
+                    message: status_message(&s),
                 }
             }
             e if is_transient(&e) => ClusterError::Unreachable {
@@ -205,6 +217,52 @@ fn parse_conflicts(s: &kube::core::Status) -> Vec<FieldConflict> {
         }
     }
     out
+}
+
+/// The reason kube gives an error answer whose body is not a Kubernetes `Status` (a proxy's or
+/// web server's page); the body is then the message.
+pub(super) const NOT_A_STATUS: &str = "Failed to parse error data";
+
+/// A kube error for a message: an API error as `CODE REASON: message` (kube's own display
+/// appends the whole Status in debug form).
+pub fn describe(e: &kube::Error) -> String {
+    match e {
+        kube::Error::Api(s) => format!("{} {}: {}", s.code, s.reason, status_message(s)),
+        e => root_cause(e),
+    }
+}
+
+/// A Status's message; for an answer that was no Status (an HTML page), its title or first
+/// line instead of the whole page.
+fn status_message(s: &kube::core::Status) -> String {
+    if s.reason == NOT_A_STATUS {
+        format!("the server answered: {}", brief(&s.message))
+    } else {
+        s.message.clone()
+    }
+}
+
+/// An answer body in a few words: the `<title>` of an HTML page, else its first line, at most
+/// 120 characters.
+pub(super) fn brief(body: &str) -> String {
+    let lower = body.to_ascii_lowercase();
+    let title = lower.find("<title>").and_then(|start| {
+        let rest = &body[start + 7..];
+        let end = rest.to_ascii_lowercase().find("</title>")?;
+        Some(rest[..end].trim().to_string())
+    });
+    let text = title.filter(|t| !t.is_empty()).unwrap_or_else(|| {
+        body.lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .unwrap_or("")
+            .to_string()
+    });
+    if text.chars().count() > 120 {
+        format!("{}…", text.chars().take(119).collect::<String>())
+    } else {
+        text
+    }
 }
 
 fn root_cause(e: &dyn std::error::Error) -> String {

@@ -20,9 +20,9 @@ pub use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::discovery::{ApiResource, Discovery};
 use tokio::sync::RwLock;
 
-pub use connect::kubeconfig_path;
-pub use error::{ClusterError, FieldConflict};
-pub use objects::ApplyOptions;
+pub use connect::{DEFAULT_REQUEST_TIMEOUT, kubeconfig_path, server_url};
+pub use error::{ClusterError, FieldConflict, describe};
+pub use objects::{ApplyOptions, Cascade};
 pub use retry::retry_for;
 
 /// The field manager charter applies with.

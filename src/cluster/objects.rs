@@ -18,6 +18,19 @@ fn apply_params(opts: ApplyOptions) -> PatchParams {
     pp
 }
 
+/// What happens to the dependents of a deleted object (its Pods, its ReplicaSets): Kubernetes'
+/// propagation policies, `--cascade` of uninstall.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Cascade {
+    /// The object goes at once; the garbage collector deletes its dependents afterwards.
+    #[default]
+    Background,
+    /// The object goes after its dependents.
+    Foreground,
+    /// The dependents stay, no longer owned.
+    Orphan,
+}
+
 /// Options of one apply.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ApplyOptions {
@@ -264,9 +277,25 @@ impl Cluster {
         namespace: Option<&str>,
         name: &str,
     ) -> Result<bool, ClusterError> {
+        let r = ObjectRef::new(api_version, kind, namespace, name);
+        self.delete_cascade(&r, Cascade::Background).await
+    }
+
+    /// Deletes the object `r` names, its dependents as `cascade` says. Returns false when it
+    /// was already gone.
+    pub async fn delete_cascade(
+        &self,
+        r: &ObjectRef,
+        cascade: Cascade,
+    ) -> Result<bool, ClusterError> {
+        let (api_version, kind, namespace, name) = (&r.api_version, &r.kind, r.ns(), &r.name);
         let res = self.resource(api_version, kind).await?;
         let api = self.api(&res, namespace);
-        let dp = DeleteParams::background();
+        let dp = match cascade {
+            Cascade::Background => DeleteParams::background(),
+            Cascade::Foreground => DeleteParams::foreground(),
+            Cascade::Orphan => DeleteParams::orphan(),
+        };
         match self.retry(|| async { api.delete(name, &dp).await }).await {
             Ok(_) => Ok(true),
             Err(kube::Error::Api(s)) if s.code == 404 => Ok(false),
@@ -287,7 +316,7 @@ impl Cluster {
 
     /// Deletes the object `r` names; false when it was already gone.
     pub async fn delete_object(&self, r: &ObjectRef) -> Result<bool, ClusterError> {
-        self.delete(&r.api_version, &r.kind, r.ns(), &r.name).await
+        self.delete_cascade(r, Cascade::Background).await
     }
 }
 

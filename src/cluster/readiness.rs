@@ -182,10 +182,116 @@ pub fn readiness(obj: &Value) -> Readiness {
     }
 }
 
+/// Why a Pod is not running and ready, from its own status: not schedulable (the scheduler's
+/// message: which nodes and why), a container waiting on something that will not resolve by
+/// itself (an image that does not pull, a crash loop, a bad config), a container that exited
+/// with an error, or the Pod failed. `None` when the status names no problem (the Pod may
+/// simply be starting).
+pub fn pod_problem(pod: &Value) -> Option<String> {
+    let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    if let Some(c) = condition(pod, "PodScheduled")
+        && c.get("status").and_then(Value::as_str) == Some("False")
+    {
+        let (reason, message) = (text(c, "reason"), text(c, "message"));
+        return Some(
+            format!("{reason}: {message}")
+                .trim_matches([':', ' '])
+                .to_string(),
+        );
+    }
+    if pod.pointer("/status/phase").and_then(Value::as_str) == Some("Failed") {
+        let (reason, message) = (
+            text(&pod["status"], "reason"),
+            text(&pod["status"], "message"),
+        );
+        let why = format!("{reason}: {message}");
+        let why = why.trim_matches([':', ' ']);
+        if !why.is_empty() {
+            return Some(format!("failed: {why}"));
+        }
+    }
+    let statuses = ["initContainerStatuses", "containerStatuses"]
+        .iter()
+        .filter_map(|k| pod.pointer(&format!("/status/{k}"))?.as_array())
+        .flatten();
+    for c in statuses {
+        let name = text(c, "name");
+        if let Some(w) = c.pointer("/state/waiting") {
+            let reason = text(w, "reason");
+            if !reason.is_empty() && reason != "ContainerCreating" && reason != "PodInitializing" {
+                let message = text(w, "message");
+                return Some(if message.is_empty() {
+                    format!("container {name}: {reason}")
+                } else {
+                    format!("container {name}: {reason}: {message}")
+                });
+            }
+        }
+        if let Some(t) = c.pointer("/state/terminated")
+            && t.get("exitCode").and_then(Value::as_i64).unwrap_or(0) != 0
+        {
+            return Some(format!(
+                "container {name} exited with code {} ({})",
+                t.get("exitCode").and_then(Value::as_i64).unwrap_or(0),
+                text(t, "reason")
+            ));
+        }
+    }
+    None
+}
+
+/// Whether `pod` carries every label of `selector` (a workload's `spec.selector.matchLabels`).
+pub fn selects(selector: &Value, pod: &Value) -> bool {
+    let Some(want) = selector.as_object().filter(|m| !m.is_empty()) else {
+        return false;
+    };
+    let labels = pod.pointer("/metadata/labels");
+    want.iter()
+        .all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn pod_problems_name_the_reason() {
+        let unschedulable = json!({"kind": "Pod", "status": {"phase": "Pending", "conditions": [
+            {"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+             "message": "0/2 nodes are available: 2 node(s) didn't match Pod's node affinity/selector."}]}});
+        assert_eq!(
+            pod_problem(&unschedulable).as_deref(),
+            Some(
+                "Unschedulable: 0/2 nodes are available: 2 node(s) didn't match Pod's node affinity/selector."
+            )
+        );
+        let pull = json!({"status": {"phase": "Pending", "containerStatuses": [
+            {"name": "app", "state": {"waiting": {"reason": "ImagePullBackOff", "message": "Back-off pulling image \"x\""}}}]}});
+        assert_eq!(
+            pod_problem(&pull).as_deref(),
+            Some("container app: ImagePullBackOff: Back-off pulling image \"x\"")
+        );
+        let starting = json!({"status": {"phase": "Pending", "containerStatuses": [
+            {"name": "app", "state": {"waiting": {"reason": "ContainerCreating"}}}]}});
+        assert_eq!(pod_problem(&starting), None);
+        let crashed = json!({"status": {"phase": "Running", "containerStatuses": [
+            {"name": "app", "state": {"terminated": {"exitCode": 1, "reason": "Error"}}}]}});
+        assert_eq!(
+            pod_problem(&crashed).as_deref(),
+            Some("container app exited with code 1 (Error)")
+        );
+        let sel = json!({"app": "web"});
+        assert!(selects(
+            &sel,
+            &json!({"metadata": {"labels": {"app": "web", "x": "y"}}})
+        ));
+        assert!(!selects(
+            &sel,
+            &json!({"metadata": {"labels": {"app": "db"}}})
+        ));
+        assert!(!selects(&json!({}), &json!({"metadata": {"labels": {}}})));
+    }
 
     #[test]
     fn deployment_rollout() {

@@ -9,13 +9,23 @@
 //!
 //! The stack root is the topmost directory with a `charter.yaml` found walking up from the
 //! target (stopping at a repository root, or at a `charter.yaml` that says `root: true`).
+//!
+//! A whole tree rolls out in waves ([`rollout`]: `wave:`, `after:` and `gate:` in any level);
+//! targets that would deploy the same release are refused ([`collision`]).
+
+pub mod collision;
+pub mod rollout;
 
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+pub use collision::{Destination, SharedRelease, refuse_shared_releases};
+pub use rollout::{Gate, GateSpec, LevelGate, Rollout, Wave};
+
 use crate::diff::{IgnoreRule, IgnoreRuleError, IgnoreSpec};
-use crate::yaml::PathSeg;
+use crate::oci::RegistrySettings;
+use crate::yaml::{LineTree, PathSeg};
 
 /// The names of the layer files looked for at each level of a deploy tree.
 pub const VALUES_FILE: &str = "values.yaml";
@@ -91,6 +101,27 @@ pub enum TargetError {
         /// What is wrong.
         source: IgnoreRuleError,
     },
+    /// A malformed `wave:`, `after:` or `gate:` in charter.yaml.
+    #[error("{path}:{line}: {message}")]
+    Rollout {
+        /// The charter.yaml.
+        path: PathBuf,
+        /// 1-based line of the setting.
+        line: usize,
+        /// What is wrong and what to do.
+        message: String,
+    },
+    /// `after:` entries that make targets wait for each other in a loop.
+    #[error(
+        "the waves of this deploy tree form a cycle: {cycle}. Remove one of these `after:` entries"
+    )]
+    WaveCycle {
+        /// Each step of the loop: the target, what it waits for, and the charter.yaml:line.
+        cycle: String,
+    },
+    /// Two or more targets deploy the same release into the same namespace of the same cluster.
+    #[error("{}", collision::describe(.0))]
+    SharedRelease(Vec<SharedRelease>),
     /// A file could not be read.
     #[error("cannot read {path}: {source}")]
     Io {
@@ -108,11 +139,13 @@ pub struct StackConfig {
     /// Marks the stack root explicitly: the upward search stops here.
     #[serde(default)]
     pub root: bool,
-    /// The chart: a directory or .tgz path relative to this file.
+    /// The chart: a directory or .tgz path relative to this file, or an OCI registry
+    /// reference `oci://HOST/PATH/NAME` (with `version`, or `:TAG` / `@sha256:…`).
     #[serde(default)]
     pub chart: Option<String>,
     /// A chart repository to take the chart from instead of `chart`: a name configured with
-    /// `charter repo add`, or a repository URL. Used with `name` (and `version`).
+    /// `charter repo add`, a repository URL, or a registry path `oci://HOST/PATH`. Used with
+    /// `name` (and `version`).
     #[serde(default)]
     pub repo: Option<String>,
     /// The chart's name in `repo`.
@@ -141,12 +174,45 @@ pub struct StackConfig {
     /// or `{path, kind, namespace, name}` maps. They add up from the root down.
     #[serde(default)]
     pub ignore: Vec<IgnoreSpec>,
+    /// How to reach the chart's OCI registry (`caFile` relative to this file,
+    /// `insecureSkipTlsVerify`, `plainHttp`); deeper levels override field by field.
+    #[serde(default)]
+    pub registry: RegistrySettings,
+    /// The wave this level's targets roll out in (docs/fleet.md); a deeper level's wins.
+    #[serde(default)]
+    pub wave: Option<u32>,
+    /// Levels or targets (paths below the stack root, e.g. `staging`) whose targets must all be
+    /// done before this level's targets start: one or a list. They add up from the root down.
+    #[serde(default, deserialize_with = "rollout::one_or_many")]
+    pub after: Vec<String>,
+    /// A check run once this level's targets are applied, before the next wave starts: a
+    /// command, or `{command, readyFor, timeout}`.
+    #[serde(default)]
+    pub gate: Option<GateSpec>,
+}
+
+/// A setting of one charter.yaml level, with where it is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Setting<T> {
+    /// The value.
+    pub value: T,
+    /// The charter.yaml.
+    pub file: PathBuf,
+    /// Its 1-based line.
+    pub line: usize,
+}
+
+impl<T> Setting<T> {
+    /// `file:line`.
+    pub fn at(&self) -> String {
+        format!("{}:{}", self.file.display(), self.line)
+    }
 }
 
 /// A chart named by repository and name in a deploy tree.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RepoChart {
-    /// A configured repository's name, or a repository URL.
+    /// A configured repository's name, a repository URL, or a registry path (`oci://HOST/PATH`).
     pub repo: String,
     /// The chart's name.
     pub name: String,
@@ -181,6 +247,8 @@ pub struct Target {
     pub chart_repo: Option<RepoChart>,
     /// The version range from charter.yaml (`version`), if any.
     pub chart_version: Option<String>,
+    /// How to reach the chart's registry, from every level's `registry:`.
+    pub registry: RegistrySettings,
     /// The release name.
     pub release: String,
     /// The namespace.
@@ -195,11 +263,33 @@ pub struct Target {
     pub configs: Vec<PathBuf>,
     /// The diff ignore rules of every level, root first, each with its charter.yaml file:line.
     pub ignore: Vec<IgnoreRule>,
+    /// `wave:` of the deepest level that sets one.
+    pub wave: Option<Setting<u32>>,
+    /// `after:` of every level, root first: levels named by their path below the root.
+    pub after: Vec<Setting<String>>,
+    /// `gate:` of every level, root first.
+    pub gates: Vec<LevelGate>,
 }
 
-/// Whether `path` is inside a deploy tree (a charter.yaml in it or above it).
+/// Whether `path` is inside a deploy tree (a charter.yaml in it or above it, below the
+/// repository root). Only the files' presence counts: a charter.yaml that does not parse still
+/// makes a deploy tree, so resolving the target reports what is wrong with it (a misspelt key
+/// and its line) instead of taking the directory for something else.
 pub fn is_in_deploy_tree(path: &Path) -> bool {
-    path.is_dir() && find_root(path).is_ok()
+    if !path.is_dir() {
+        return false;
+    }
+    let mut cur = Some(path);
+    while let Some(d) = cur {
+        if d.join(CONFIG_FILE).is_file() {
+            return true;
+        }
+        if d.join(".git").exists() {
+            return false;
+        }
+        cur = d.parent().filter(|p| !p.as_os_str().is_empty());
+    }
+    false
 }
 
 /// Resolves `--stack DIR --env E --region R` to a target directory, listing what exists when a
@@ -262,6 +352,7 @@ pub fn resolve(dir: &Path) -> Result<Target, TargetError> {
     let mut chart: Option<(PathBuf, String, PathBuf)> = None;
     let mut chart_repo: Option<(Option<String>, Option<String>, PathBuf)> = None;
     let mut chart_version = None;
+    let mut registry = RegistrySettings::default();
     let mut release = None;
     let mut namespace = None;
     let mut kube_context = None;
@@ -269,12 +360,53 @@ pub fn resolve(dir: &Path) -> Result<Target, TargetError> {
     let mut layers = Vec::new();
     let mut configs = Vec::new();
     let mut ignore = Vec::new();
-    for (level_dir, level) in &levels {
+    let mut wave = None;
+    let mut after = Vec::new();
+    let mut gates = Vec::new();
+    for (i, (level_dir, level)) in levels.iter().enumerate() {
         let cfg_path = level_dir.join(CONFIG_FILE);
         let cfg = if cfg_path.is_file() {
             configs.push(cfg_path.clone());
             let (cfg, src) = read_config_source(&cfg_path)?;
-            ignore.extend(ignore_rules(&cfg_path, &src, &cfg.ignore)?);
+            let positioned = !cfg.ignore.is_empty()
+                || cfg.wave.is_some()
+                || !cfg.after.is_empty()
+                || cfg.gate.is_some();
+            let lines = positioned
+                .then(|| crate::yaml::parse_str_with_lines(&src, &cfg_path.display().to_string()))
+                .and_then(Result::ok)
+                .map(|(_, lines)| lines);
+            let line = |at: &[&str]| line_of(lines.as_ref(), at);
+            ignore.extend(ignore_rules(&cfg_path, lines.as_ref(), &cfg.ignore)?);
+            if let Some(w) = cfg.wave {
+                wave = Some(Setting {
+                    value: w,
+                    file: cfg_path.clone(),
+                    line: line(&["wave"]),
+                });
+            }
+            for (j, a) in cfg.after.iter().enumerate() {
+                let at = line_of_seq(lines.as_ref(), "after", j);
+                after.push(Setting {
+                    value: rollout::level_path(a, &cfg_path, at)?,
+                    file: cfg_path.clone(),
+                    line: at,
+                });
+            }
+            if let Some(spec) = &cfg.gate {
+                let at = line(&["gate"]);
+                gates.push(LevelGate {
+                    root: root.clone(),
+                    level: names[..i].join("/"),
+                    gate: spec.to_gate().map_err(|message| TargetError::Rollout {
+                        path: cfg_path.clone(),
+                        line: at,
+                        message,
+                    })?,
+                    file: cfg_path.clone(),
+                    line: at,
+                });
+            }
             cfg
         } else {
             StackConfig::default()
@@ -287,7 +419,18 @@ pub fn resolve(dir: &Path) -> Result<Target, TargetError> {
                         .into(),
             });
         }
-        if let Some(c) = &cfg.chart {
+        if let Some(c) = &cfg.chart
+            && crate::oci::is_oci(c)
+        {
+            // A registry chart is its repository path and name, as `repo:` + `name:` say it.
+            let (repo, name) = c.rsplit_once('/').unwrap_or((c.as_str(), ""));
+            chart_repo = Some((
+                Some(repo.to_string()),
+                Some(name.to_string()),
+                cfg_path.clone(),
+            ));
+            chart = None;
+        } else if let Some(c) = &cfg.chart {
             chart = Some((clean_path(&level_dir.join(c)), c.clone(), cfg_path.clone()));
             chart_repo = None;
         }
@@ -301,6 +444,7 @@ pub fn resolve(dir: &Path) -> Result<Target, TargetError> {
             chart = None;
         }
         chart_version = cfg.version.or(chart_version);
+        registry = cfg.registry.relative_to(level_dir).over(&registry);
         release = cfg.release.or(release);
         namespace = cfg.namespace.or(namespace);
         kube_context = cfg.kube_context.or(kube_context);
@@ -365,6 +509,7 @@ pub fn resolve(dir: &Path) -> Result<Target, TargetError> {
         chart,
         chart_repo,
         chart_version,
+        registry,
         release,
         namespace,
         kube_context,
@@ -372,6 +517,9 @@ pub fn resolve(dir: &Path) -> Result<Target, TargetError> {
         layers,
         configs,
         ignore,
+        wave,
+        after,
+        gates,
     })
 }
 
@@ -436,20 +584,25 @@ fn read_config_source(path: &Path) -> Result<(StackConfig, String), TargetError>
     Ok((cfg, src))
 }
 
-/// Validates one charter.yaml's ignore rules and tags each with its file:line. The typed
-/// parser keeps no positions, so the lines come from a second, line-tracking parse; it only
-/// runs when the file has rules.
+/// The line of a key path in a charter.yaml. The typed parser keeps no positions, so the lines
+/// come from a second, line-tracking parse, made only for files whose settings need them.
+fn line_of(lines: Option<&LineTree>, at: &[&str]) -> usize {
+    let path: Vec<PathSeg> = at.iter().map(|k| PathSeg::Key(k.to_string())).collect();
+    lines.and_then(|l| l.line_of(&path)).unwrap_or(1)
+}
+
+/// The line of item `i` of a list under `key` (or of `key` itself when it holds one string).
+fn line_of_seq(lines: Option<&LineTree>, key: &str, i: usize) -> usize {
+    let path = [PathSeg::Key(key.into()), PathSeg::Index(i)];
+    lines.and_then(|l| l.line_of(&path)).unwrap_or(1)
+}
+
+/// Validates one charter.yaml's ignore rules and tags each with its file:line.
 fn ignore_rules(
     path: &Path,
-    src: &str,
+    lines: Option<&LineTree>,
     specs: &[IgnoreSpec],
 ) -> Result<Vec<IgnoreRule>, TargetError> {
-    if specs.is_empty() {
-        return Ok(Vec::new());
-    }
-    let lines = crate::yaml::parse_str_with_lines(src, &path.display().to_string())
-        .ok()
-        .map(|(_, lines)| lines);
     specs
         .iter()
         .enumerate()
@@ -459,7 +612,7 @@ fn ignore_rules(
                 PathSeg::Index(i),
                 PathSeg::Key("path".into()),
             ];
-            let line = lines.as_ref().and_then(|l| l.line_of(&at)).unwrap_or(1);
+            let line = lines.and_then(|l| l.line_of(&at)).unwrap_or(1);
             spec.to_rule()
                 .map(|r| r.with_source(path, line))
                 .map_err(|source| TargetError::Ignore {

@@ -165,6 +165,8 @@ impl Client {
             ca_file: options.ca_file.clone(),
             insecure_skip_tls_verify: options.insecure_skip_tls_verify,
             credentials: None,
+            // Each request bounded as a repository download is (Helm's 120 s).
+            timeout: None,
         };
         let http = crate::repo::http::build_client(&transport)
             .map_err(|message| OciError::Tls { message })?;

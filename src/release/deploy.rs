@@ -52,6 +52,8 @@ pub struct Deploy {
     pub how: ApplyHow,
     /// Keep at most this many revisions.
     pub history_max: usize,
+    /// The revision's labels (`--labels`).
+    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 /// How objects are applied.
@@ -90,6 +92,7 @@ pub fn rollback_deploy(
             ..how
         },
         history_max,
+        labels: target.labels.clone(),
     })
 }
 
@@ -173,6 +176,7 @@ impl Session<'_> {
             inventory: objects.iter().map(|o| o.item.clone()).collect(),
             notes: d.notes,
             generated: d.generated,
+            labels: d.labels,
             first_deployed,
             last_deployed: now(),
             deleted: None,
@@ -197,12 +201,7 @@ impl Session<'_> {
                         *h = prev;
                     }
                 }
-                // The lock keeps other writers out, so the history is known without reading
-                // it back (a list right after a write waits on the API server's watch cache,
-                // ~50 ms).
-                self.history.retain(|r| r.revision != record.revision);
-                self.history.push(record.clone());
-                self.history.sort_by_key(|r| r.revision);
+                self.remember(&record);
                 self.prune_history(history_max).await?;
                 Ok(record)
             }
@@ -211,9 +210,24 @@ impl Session<'_> {
                 record.description = format!("{verb} failed: {e}");
                 record.last_deployed = now();
                 self.put(&mut record).await?;
+                // A failed revision counts against --history-max too, or repeated failures
+                // grow the history without bound; the deployed revision is never pruned.
+                self.remember(&record);
+                if let Err(prune) = self.prune_history(history_max).await {
+                    tracing::warn!("pruning old revisions after the failure: {prune}");
+                }
                 Err(e)
             }
         }
+    }
+
+    /// Puts a revision just written into the history kept in memory. The lock keeps other
+    /// writers out, so the history is known without reading it back (a list right after a
+    /// write waits on the API server's watch cache, ~50 ms).
+    fn remember(&mut self, record: &ReleaseRecord) {
+        self.history.retain(|r| r.revision != record.revision);
+        self.history.push(record.clone());
+        self.history.sort_by_key(|r| r.revision);
     }
 
     /// Applies every group in order, prunes what left the chart, and waits when asked.

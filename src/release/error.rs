@@ -44,6 +44,17 @@ pub enum Progress<'a> {
     /// A Helm chart's hooks that this operation does not run (hooks are not run yet): each
     /// as `EVENTS KIND/NAME (TEMPLATE)`.
     HooksNotRun(&'a [String]),
+    /// `--wait-for-lock`: another operation holds the release's lock; waiting for it.
+    WaitingForLock {
+        /// The release.
+        release: &'a str,
+        /// Its namespace.
+        namespace: &'a str,
+        /// Who holds the lock.
+        holder: &'a str,
+        /// Since when (RFC 3339).
+        since: &'a str,
+    },
     /// `--atomic`: the operation failed with `error`; returning to `revision`.
     RollingBack {
         /// Why the operation failed.

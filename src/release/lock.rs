@@ -8,6 +8,7 @@ use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
 use kube::api::{Api, DeleteParams, PostParams};
 
+use super::error::{Progress, Report};
 use crate::cluster::retry_for;
 use serde_json::json;
 
@@ -31,6 +32,12 @@ pub enum LockError {
         lease: String,
         /// The lease duration.
         ttl: i32,
+    },
+    /// The release's namespace does not exist.
+    #[error("namespace `{namespace}` does not exist")]
+    NoNamespace {
+        /// Namespace.
+        namespace: String,
     },
     /// The API server refused or failed.
     #[error("lease {lease} in {namespace}: {message}")]
@@ -99,16 +106,28 @@ pub async fn acquire(
     holder: &str,
     ttl: Duration,
     wait: Option<Duration>,
+    report: Report<'_>,
 ) -> Result<(LockGuard, Acquired), LockError> {
     let api: Api<Lease> = Api::namespaced(client, namespace);
     let name = lease_name(release);
     let ttl_s = i32::try_from(ttl.as_secs().max(1)).unwrap_or(i32::MAX);
-    let api_err = |e: kube::Error| LockError::Api {
-        namespace: namespace.to_string(),
-        lease: name.clone(),
-        message: e.to_string(),
+    let api_err = |e: kube::Error| match e {
+        kube::Error::Api(s)
+            if s.code == 404 && s.details.as_ref().is_some_and(|d| d.kind == "namespaces") =>
+        {
+            LockError::NoNamespace {
+                namespace: namespace.to_string(),
+            }
+        }
+        e => LockError::Api {
+            namespace: namespace.to_string(),
+            lease: name.clone(),
+            message: crate::cluster::describe(&e),
+        },
     };
     let deadline = wait.map(|w| std::time::Instant::now() + w);
+    // The holder last reported as waited for: said once per holder.
+    let mut reported: Option<String> = None;
     let pp = PostParams::default();
     loop {
         let fresh: Lease = serde_json::from_value(json!({
@@ -159,18 +178,29 @@ pub async fn acquire(
                     }
                 } else {
                     let spec = current.spec.unwrap_or_default();
+                    let holder_now = spec.holder_identity.unwrap_or_default();
+                    let since = spec
+                        .acquire_time
+                        .map(|t| t.0.to_string())
+                        .unwrap_or_else(|| "an unknown time".into());
                     if deadline.is_none_or(|d| std::time::Instant::now() >= d) {
                         return Err(LockError::Held {
                             namespace: namespace.to_string(),
                             release: release.to_string(),
-                            holder: spec.holder_identity.unwrap_or_default(),
-                            since: spec
-                                .acquire_time
-                                .map(|t| t.0.to_string())
-                                .unwrap_or_else(|| "an unknown time".into()),
+                            holder: holder_now,
+                            since,
                             lease: name.clone(),
                             ttl: spec.lease_duration_seconds.unwrap_or(0),
                         });
+                    }
+                    if reported.as_ref() != Some(&holder_now) {
+                        report(Progress::WaitingForLock {
+                            release,
+                            namespace,
+                            holder: &holder_now,
+                            since: &since,
+                        });
+                        reported = Some(holder_now);
                     }
                     None
                 }

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::error::OpError;
+use super::error::{OpError, Report};
 use super::lock::{self, Acquired, LockGuard};
 use super::record::{ReleaseRecord, Status};
 use super::store::ReleaseStore;
@@ -23,6 +23,10 @@ pub struct Session<'c> {
     pub history: Vec<ReleaseRecord>,
     /// A stale pending revision that was marked failed on taking over an expired lock.
     pub repaired: Option<u64>,
+    /// The first revision this operation may write: what [`Session::interrupted`] may mark.
+    first_own_revision: u64,
+    /// While the lock is held, a signal is the operation's to handle ([`crate::interrupt`]).
+    _shield: crate::interrupt::Shield,
 }
 
 /// How to take the release's lock.
@@ -40,13 +44,43 @@ impl LockOptions {
     /// A lock for this process (user, host and pid as the holder).
     pub fn for_this_process(ttl: Duration, wait: Option<Duration>) -> LockOptions {
         let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
-        let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
         LockOptions {
-            holder: format!("{user}@{} pid {}", host.trim(), std::process::id()),
+            holder: format!("{}@{} pid {}", user_name(), host.trim(), std::process::id()),
             ttl,
             wait,
         }
     }
+}
+
+/// Who runs this process: $USER or $LOGNAME, else the name /etc/passwd gives the process's
+/// user id (CI runners and containers often set neither variable), else `uid N`.
+fn user_name() -> String {
+    for var in ["USER", "LOGNAME"] {
+        if let Ok(u) = std::env::var(var)
+            && !u.is_empty()
+        {
+            return u;
+        }
+    }
+    let uid = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Uid:"))
+                .and_then(|rest| rest.split_whitespace().next().map(str::to_string))
+        });
+    let Some(uid) = uid else {
+        return "unknown".into();
+    };
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    passwd
+        .lines()
+        .find_map(|l| {
+            let mut f = l.split(':');
+            let name = f.next()?;
+            (f.nth(1)? == uid).then(|| name.to_string())
+        })
+        .unwrap_or_else(|| format!("uid {uid}"))
 }
 
 /// Starts an operation: takes the lock, reads the history, and repairs a stale pending
@@ -57,6 +91,7 @@ pub async fn begin<'c>(
     namespace: &str,
     release: &str,
     lock_opts: &LockOptions,
+    report: Report<'_>,
 ) -> Result<Session<'c>, OpError> {
     let (guard, acquired) = lock::acquire(
         cluster.client(),
@@ -65,6 +100,7 @@ pub async fn begin<'c>(
         &lock_opts.holder,
         lock_opts.ttl,
         lock_opts.wait,
+        report,
     )
     .await?;
     let mut history = store.history(namespace, release).await?;
@@ -90,8 +126,10 @@ pub async fn begin<'c>(
         guard: Some(guard),
         release: release.to_string(),
         namespace: namespace.to_string(),
+        first_own_revision: next_revision(&history),
         history,
         repaired,
+        _shield: crate::interrupt::Shield::new(),
     })
 }
 
@@ -136,6 +174,12 @@ impl<'c> Session<'c> {
                 .collect::<Vec<_>>()
                 .join(", "),
         };
+        if self.history.is_empty() {
+            return Err(OpError::NotFound {
+                release: self.release.clone(),
+                namespace: self.namespace.clone(),
+            });
+        }
         if let Some(n) = revision {
             return self
                 .history
@@ -169,6 +213,35 @@ impl<'c> Session<'c> {
         Ok(())
     }
 
+    /// After the operation was stopped by `signal` wherever it stood: marks the revision it
+    /// left pending failed (saying so), and returns that revision. Objects applied so far stay
+    /// as they are; the next upgrade or a rollback takes over from there.
+    pub async fn interrupted(&mut self, signal: &str) -> Result<Option<u64>, OpError> {
+        self.refresh().await?;
+        let first_own = self.first_own_revision;
+        let Some(last) = self.history.last_mut() else {
+            return Ok(None);
+        };
+        if !last.status.is_pending() || last.revision < first_own {
+            return Ok(None);
+        }
+        let verb = match last.status {
+            Status::PendingInstall => "Install",
+            Status::PendingRollback => "Rollback",
+            Status::Uninstalling => "Uninstall",
+            _ => "Upgrade",
+        };
+        last.status = Status::Failed;
+        last.description = format!(
+            "{verb} interrupted by {signal} before it finished; objects applied until then stay as they are"
+        );
+        last.last_deployed = jiff::Timestamp::now().to_string();
+        let revision = last.revision;
+        let mut record = last.clone();
+        self.store.put(&self.namespace, &mut record).await?;
+        Ok(Some(revision))
+    }
+
     /// Releases the lock.
     pub async fn finish(mut self) {
         if let Some(g) = self.guard.take() {
@@ -181,19 +254,25 @@ impl<'c> Session<'c> {
         Ok(self.store.put(&self.namespace, record).await?)
     }
 
-    /// Deletes the oldest revisions beyond `max` (0: keep all), never a deployed one.
+    /// Deletes the oldest revisions until at most `max` are left (0: keep all), never the
+    /// deployed one nor the latest.
     pub(super) async fn prune_history(&mut self, max: usize) -> Result<(), OpError> {
         if max == 0 || self.history.len() <= max {
             return Ok(());
         }
-        let excess = self.history.len() - max;
+        let mut excess = self.history.len() - max;
+        let latest = self.history.last().map(|r| r.revision);
         let mut deleted = Vec::new();
-        for r in self.history.iter().take(excess) {
-            if r.status != Status::Deployed {
+        for r in &self.history {
+            if excess == 0 {
+                break;
+            }
+            if r.status != Status::Deployed && Some(r.revision) != latest {
                 self.store
                     .delete(&self.namespace, &self.release, r.revision)
                     .await?;
                 deleted.push(r.revision);
+                excess -= 1;
             }
         }
         self.history.retain(|r| !deleted.contains(&r.revision));

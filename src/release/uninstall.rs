@@ -12,15 +12,17 @@ use super::error::{OpError, Progress, Report};
 use super::record::Status;
 use super::session::Session;
 use super::wait::Until;
+use crate::cluster::Cascade;
 use crate::object::{ObjectRef, install_rank};
 
 impl Session<'_> {
-    /// Deletes the release's objects in reverse install order, then its records (or marks
-    /// the last one uninstalled with `keep_history`).
+    /// Deletes the release's objects in reverse install order, their dependents as `cascade`
+    /// says, then its records (or marks the last one uninstalled with `keep_history`).
     pub async fn uninstall(
         &mut self,
         keep_history: bool,
         wait: Option<Duration>,
+        cascade: Cascade,
         report: Report<'_>,
     ) -> Result<(), OpError> {
         let Some(last) = self
@@ -48,7 +50,7 @@ impl Session<'_> {
         for items in ranks.values() {
             futures::stream::iter(items.iter().map(Ok::<_, OpError>))
                 .try_for_each_concurrent(PARALLEL_APPLIES, |item| async move {
-                    if this.cluster.delete_object(item).await? {
+                    if this.cluster.delete_cascade(item, cascade).await? {
                         report(Progress::Deleted(item));
                     }
                     Ok(())

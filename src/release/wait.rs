@@ -1,13 +1,23 @@
 //! Waiting for a release's objects: until every one is ready (see
 //! [`crate::cluster::readiness`]), or until every one is gone. Each round reads the objects with
 //! one list per kind and namespace, not a GET each.
+//!
+//! A workload that is not ready says why in its own status only as a count ("0/5 replicas
+//! available"); the reason is on its Pods (not schedulable, an image that does not pull, a
+//! crash) or in Warning Events. So every few seconds, and when the wait times out, the Pods and
+//! Events of the namespaces with pending workloads are read once each and the first reason
+//! found is added to what is reported.
 
+use std::collections::HashMap;
 use std::time::Duration;
+
+use serde_json::Value;
 
 use super::error::{OpError, Progress, Report};
 use super::live::{LiveIndex, LiveObject, Lookup};
 use super::session::Session;
-use crate::cluster::readiness::{Readiness, readiness};
+use crate::cluster::Cluster;
+use crate::cluster::readiness::{Readiness, pod_problem, readiness, selects};
 use crate::object::ObjectRef;
 
 /// What a wait waits for.
@@ -22,9 +32,19 @@ pub enum Until {
 /// How often the objects are read again.
 const POLL: Duration = Duration::from_millis(500);
 
+/// How often the reasons of pending workloads are looked up (Pods and Events read).
+const EXPLAIN_EVERY: Duration = Duration::from_secs(3);
+
+/// An object not yet as waited for: why, and its live state when it was read.
+struct Pending<'a> {
+    item: &'a ObjectRef,
+    why: String,
+    live: Option<Value>,
+}
+
 impl Session<'_> {
     /// Waits until every object of `items` is as `until` says, or the timeout passes (an error
-    /// naming what was still pending).
+    /// naming what was still pending, and why).
     pub async fn wait(
         &self,
         items: &[&ObjectRef],
@@ -34,57 +54,233 @@ impl Session<'_> {
     ) -> Result<(), OpError> {
         let deadline = tokio::time::Instant::now() + timeout;
         report(Progress::Phase("waiting", items.len()));
+        let mut explained: Option<tokio::time::Instant> = None;
+        let mut reasons: HashMap<ObjectRef, String> = HashMap::new();
         loop {
-            let live = LiveIndex::read(self.cluster, &self.release, items.iter().copied()).await?;
-            let mut pending = Vec::new();
-            for item in items {
-                if let Some(why) = self.not_yet(item, &live, until).await? {
-                    pending.push(format!("{} ({why})", item.display()));
-                }
+            let pending = pending_items(self.cluster, &self.release, items, until).await?;
+            let now = tokio::time::Instant::now();
+            let timed_out = now >= deadline;
+            if until == Until::Ready
+                && !pending.is_empty()
+                && (timed_out || explained.is_none_or(|t| now - t >= EXPLAIN_EVERY))
+            {
+                reasons = self.explain(&pending).await;
+                explained = Some(now);
             }
+            let described: Vec<String> = pending
+                .iter()
+                .map(|p| match reasons.get(p.item) {
+                    Some(r) => format!("{} ({}; {r})", p.item.display(), p.why),
+                    None => format!("{} ({})", p.item.display(), p.why),
+                })
+                .collect();
             report(Progress::Waiting {
-                pending: pending.len(),
+                pending: described.len(),
                 total: items.len(),
-                example: pending.first().map(String::as_str).unwrap_or(""),
+                example: described.first().map(String::as_str).unwrap_or(""),
             });
-            if pending.is_empty() {
+            if described.is_empty() {
                 return Ok(());
             }
-            if tokio::time::Instant::now() >= deadline {
+            if timed_out {
                 return Err(OpError::Timeout {
                     seconds: timeout.as_secs(),
-                    pending: pending.join(", "),
+                    pending: described.join(", "),
                 });
             }
             tokio::time::sleep(POLL).await;
         }
     }
 
-    /// Why `item` is not yet as `until` says, or `None` when it is.
-    async fn not_yet(
-        &self,
-        item: &ObjectRef,
-        live: &LiveIndex,
-        until: Until,
-    ) -> Result<Option<String>, OpError> {
-        if until == Until::Gone {
-            return Ok(
-                matches!(live.lookup(item), Lookup::Present(_)).then(|| "still there".into())
-            );
+    /// The reason each pending workload (or Pod) is not ready, where one can be found: a
+    /// problem its Pods' status names, else the latest Warning Event about it, its ReplicaSets
+    /// or its Pods. Best effort: a failed read only leaves the reason out.
+    async fn explain(&self, pending: &[Pending<'_>]) -> HashMap<ObjectRef, String> {
+        const WITH_PODS: [&str; 5] = [
+            "Deployment",
+            "StatefulSet",
+            "DaemonSet",
+            "ReplicaSet",
+            "Job",
+        ];
+        let mut out = HashMap::new();
+        let mut pods: HashMap<&str, Vec<Value>> = HashMap::new();
+        let mut events: HashMap<&str, Vec<Value>> = HashMap::new();
+        for p in pending {
+            let (Some(obj), Some(ns)) = (&p.live, p.item.ns()) else {
+                continue;
+            };
+            let kind = p.item.kind.as_str();
+            let reason = if kind == "Pod" {
+                pod_problem(obj)
+            } else if WITH_PODS.contains(&kind) {
+                let selector = obj
+                    .pointer("/spec/selector/matchLabels")
+                    .cloned()
+                    .unwrap_or(Value::Null);
+                if !pods.contains_key(ns) {
+                    let listed = self.cluster.list("v1", "Pod", Some(ns), "").await;
+                    pods.insert(ns, listed.unwrap_or_default());
+                }
+                pods[ns]
+                    .iter()
+                    .filter(|pod| selects(&selector, pod))
+                    .find_map(|pod| {
+                        let name = pod.pointer("/metadata/name").and_then(Value::as_str)?;
+                        Some(format!("pod {name}: {}", pod_problem(pod)?))
+                    })
+            } else {
+                None
+            };
+            let reason = match reason {
+                Some(r) => Some(r),
+                None if kind == "Pod" || WITH_PODS.contains(&kind) => {
+                    if !events.contains_key(ns) {
+                        let listed = self.cluster.list("v1", "Event", Some(ns), "").await;
+                        events.insert(ns, listed.unwrap_or_default());
+                    }
+                    latest_warning(&events[ns], &p.item.name)
+                }
+                None => None,
+            };
+            if let Some(r) = reason {
+                out.insert(p.item.clone(), r);
+            }
         }
-        let state = match live.lookup(item) {
-            Lookup::Present(LiveObject {
-                full: Some(obj), ..
-            }) => readiness(obj),
-            Lookup::Absent => Readiness::Pending("not found".into()),
-            Lookup::Present(_) | Lookup::Unknown => match self.cluster.get_object(item).await? {
-                Some(obj) => readiness(&obj),
-                None => Readiness::Pending("not found".into()),
-            },
-        };
-        Ok(match state {
-            Readiness::Ready => None,
-            Readiness::Pending(why) | Readiness::Failed(why) => Some(why),
+        out
+    }
+}
+
+/// The objects of `items` (of `release`) that are not yet as `until` says, each as
+/// `Kind/name (why)`; empty when all are. One round of a wait, for waits of every shape (a
+/// deploy's `--wait`, a rollout gate's soak).
+pub async fn pending(
+    cluster: &Cluster,
+    release: &str,
+    items: &[&ObjectRef],
+    until: Until,
+) -> Result<Vec<String>, OpError> {
+    Ok(pending_items(cluster, release, items, until)
+        .await?
+        .iter()
+        .map(|p| format!("{} ({})", p.item.display(), p.why))
+        .collect())
+}
+
+/// The objects of `items` not yet as `until` says, with why and their live state.
+async fn pending_items<'i>(
+    cluster: &Cluster,
+    release: &str,
+    items: &[&'i ObjectRef],
+    until: Until,
+) -> Result<Vec<Pending<'i>>, OpError> {
+    let live = LiveIndex::read(cluster, release, items.iter().copied()).await?;
+    let mut pending = Vec::new();
+    for item in items {
+        if let Some(p) = not_yet(cluster, item, &live, until).await? {
+            pending.push(p);
+        }
+    }
+    Ok(pending)
+}
+
+/// Why `item` is not yet as `until` says (and its live state), or `None` when it is.
+async fn not_yet<'i>(
+    cluster: &Cluster,
+    item: &'i ObjectRef,
+    live: &LiveIndex,
+    until: Until,
+) -> Result<Option<Pending<'i>>, OpError> {
+    let pending = |why: &str, live: Option<Value>| Pending {
+        item,
+        why: why.to_string(),
+        live,
+    };
+    if until == Until::Gone {
+        return Ok(
+            matches!(live.lookup(item), Lookup::Present(_)).then(|| pending("still there", None))
+        );
+    }
+    let obj = match live.lookup(item) {
+        Lookup::Present(LiveObject {
+            full: Some(obj), ..
+        }) => Some(obj.clone()),
+        Lookup::Absent => None,
+        Lookup::Present(_) | Lookup::Unknown => cluster.get_object(item).await?,
+    };
+    let Some(obj) = obj else {
+        return Ok(Some(pending("not found", None)));
+    };
+    Ok(match readiness(&obj) {
+        Readiness::Ready => None,
+        Readiness::Pending(why) | Readiness::Failed(why) => Some(pending(&why, Some(obj))),
+    })
+}
+
+/// The latest Warning Event about an object whose name starts with `name` (the workload, its
+/// ReplicaSets `name-hash`, its Pods `name-hash-id`): `Reason: message (object)`.
+fn latest_warning(events: &[Value], name: &str) -> Option<String> {
+    let text = |e: &Value, p: &str| {
+        e.pointer(p)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    events
+        .iter()
+        .filter(|e| text(e, "/type") == "Warning")
+        .filter(|e| {
+            let about = text(e, "/involvedObject/name");
+            about == name || about.starts_with(&format!("{name}-"))
         })
+        .max_by_key(|e| {
+            [
+                "/lastTimestamp",
+                "/eventTime",
+                "/metadata/creationTimestamp",
+            ]
+            .iter()
+            .map(|p| text(e, p))
+            .find(|t| !t.is_empty())
+            .unwrap_or_default()
+        })
+        .map(|e| {
+            format!(
+                "{}: {} ({} {})",
+                text(e, "/reason"),
+                text(e, "/message").trim_end(),
+                text(e, "/involvedObject/kind"),
+                text(e, "/involvedObject/name")
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_latest_warning_about_the_workload_or_its_pods() {
+        let ev = |name: &str, ty: &str, reason: &str, at: &str| {
+            json!({"type": ty, "reason": reason, "message": "m", "lastTimestamp": at,
+                   "involvedObject": {"kind": "Pod", "name": name}})
+        };
+        let events = [
+            ev(
+                "web-7d9-abc",
+                "Warning",
+                "FailedMount",
+                "2026-01-01T00:00:02Z",
+            ),
+            ev("web-7d9-abc", "Warning", "BackOff", "2026-01-01T00:00:05Z"),
+            ev("web-7d9-abc", "Normal", "Pulling", "2026-01-01T00:00:09Z"),
+            ev("webhook-1", "Warning", "Other", "2026-01-01T00:00:09Z"),
+        ];
+        assert_eq!(
+            latest_warning(&events, "web").as_deref(),
+            Some("BackOff: m (Pod web-7d9-abc)")
+        );
+        assert_eq!(latest_warning(&events, "db"), None);
     }
 }

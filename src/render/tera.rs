@@ -13,7 +13,7 @@ use super::functions::{self, RenderState};
 use super::{
     ReleaseInfo, RenderError, RenderOptions, Rendered, check_kube_version, collect_charts,
 };
-use crate::chart::{Chart, ChartType, is_partial};
+use crate::chart::{Chart, ChartType, SourceFile, is_partial};
 use crate::manifest::{self, Manifest};
 
 pub(super) fn render(
@@ -57,8 +57,9 @@ pub(super) fn render(
                         let name = template_name(c, &t.path);
                         render_and_check(&c.display_path, &name, |sink| {
                             tera.render_to(&name, &ctx, sink)
-                                .map_err(|e| convert_error(&c.display_path, e))
+                                .map_err(|e| convert_error(c, e))
                         })
+                        .map_err(|e| at_real_path(c, e))
                     })
                     .collect()
             };
@@ -72,17 +73,14 @@ pub(super) fn render(
         }
         for crd in &c.crds {
             let name = template_name(c, &crd.path);
-            crds.extend(check_output(&name, crd.content.clone())?);
+            crds.extend(check_output(&name, crd.content.clone()).map_err(|e| at_real_path(c, e))?);
         }
         if i == 0
             && opts.notes
             && let Some(n) = c.notes()
         {
             let name = template_name(c, &n.path);
-            notes = Some(
-                tera.render(&name, &ctx)
-                    .map_err(|e| convert_error(&c.display_path, e))?,
-            );
+            notes = Some(tera.render(&name, &ctx).map_err(|e| convert_error(c, e))?);
         }
         // Freeing a large context is many small frees: do it off the critical path.
         rayon::spawn(move || drop((tera, ctx)));
@@ -127,28 +125,176 @@ pub(crate) fn tera_message(e: &tera::Error) -> String {
     }
 }
 
-fn convert_error(chart: &str, e: tera::Error) -> RenderError {
+fn convert_error(chart: &Chart, e: tera::Error) -> RenderError {
     match e.kind() {
         tera::ErrorKind::SyntaxError(r) | tera::ErrorKind::RenderingError(r) => {
             let full = e.to_string();
             // Tera's report repeats the message on its first line; keep the excerpt.
-            let detail = full
+            let mut detail = full
                 .split_once('\n')
                 .map(|(_, rest)| rest.to_string())
                 .unwrap_or_default();
+            let name = r.filename();
+            let (mut line, mut column) = (r.span().start_line, r.span().start_col + 1);
+            let mut message = r.message().to_string();
+            let found = find_template(chart, name);
+            // Tera reports an unclosed block at the end of the file (past its last line): point
+            // at the tag that opened it instead.
+            if let Some((_, t)) = found
+                && message == "Unexpected end of input"
+                && let Some(open) = unclosed_block(&t.content)
+            {
+                (line, column) = (open.line, open.column);
+                message = format!(
+                    "`{{% {} %}}` is never closed: add `{{% end{} %}}` where its block ends",
+                    open.tag, open.keyword
+                );
+                let text = t.content.lines().nth(line - 1).unwrap_or_default();
+                let w = line.to_string().len();
+                detail = format!(
+                    "{:w$}--> {name}:{line}:{column}\n{:w$} |\n{line} | {text}\n{:w$} | {}^",
+                    "",
+                    "",
+                    "",
+                    " ".repeat(column - 1)
+                );
+            }
+            // Name the file where the user can open it, not its path inside the chart.
+            let mut template = name.to_string();
+            if let Some((c, t)) = found
+                && c.origin.is_dir()
+            {
+                template = c.origin.join(&t.path).display().to_string();
+                detail = detail.replace(&format!("--> {name}:"), &format!("--> {template}:"));
+            }
             RenderError::Template {
-                template: r.filename().to_string(),
-                line: r.span().start_line,
-                column: r.span().start_col + 1,
-                message: r.message().to_string(),
+                template,
+                line,
+                column,
+                message,
                 detail,
             }
         }
         _ => RenderError::Engine {
-            chart: chart.to_string(),
+            chart: chart.display_path.clone(),
             message: tera_message(&e),
         },
     }
+}
+
+/// A rendered document that is not an object, named by the file it came from (when the
+/// chart is a directory) rather than its path inside the chart.
+fn at_real_path(chart: &Chart, e: RenderError) -> RenderError {
+    match e {
+        RenderError::Manifest(mut m) => {
+            let file = chart
+                .templates
+                .iter()
+                .chain(&chart.crds)
+                .find(|t| template_name(chart, &t.path) == m.source_name);
+            if let Some(t) = file
+                && chart.origin.is_dir()
+            {
+                m.source_name = chart.origin.join(&t.path).display().to_string();
+            }
+            RenderError::Manifest(m)
+        }
+        other => other,
+    }
+}
+
+/// The chart (this one, or a subchart whose partials it uses) and file of a template by the
+/// name Tera knows it by.
+fn find_template<'c>(chart: &'c Chart, name: &str) -> Option<(&'c Chart, &'c SourceFile)> {
+    if let Some(t) = chart
+        .templates
+        .iter()
+        .find(|t| template_name(chart, &t.path) == name)
+    {
+        return Some((chart, t));
+    }
+    chart.subcharts.iter().find_map(|s| find_template(s, name))
+}
+
+/// A block tag that is never closed.
+#[derive(Debug, PartialEq, Eq)]
+struct OpenBlock {
+    /// The tag as written, without its delimiters (`if values.a`).
+    tag: String,
+    /// The keyword its end tag is made from (`if` for `endif`).
+    keyword: String,
+    /// 1-based line and column of its `{%`.
+    line: usize,
+    column: usize,
+}
+
+/// The innermost block of `src` that is opened (`{% if %}`, `for`, `filter`, `block`,
+/// `component`, a capturing `set`) and never closed, skipping comments and `raw` blocks.
+fn unclosed_block(src: &str) -> Option<OpenBlock> {
+    const BLOCKS: [&str; 7] = [
+        "if",
+        "for",
+        "filter",
+        "block",
+        "component",
+        "set",
+        "set_global",
+    ];
+    let mut open: Vec<OpenBlock> = Vec::new();
+    let mut rest = src;
+    let mut raw = false;
+    while let Some(start) = rest.find('{') {
+        let after = &rest[start..];
+        let offset = src.len() - after.len();
+        let close = if after.starts_with("{#") {
+            "#}"
+        } else if after.starts_with("{%") {
+            "%}"
+        } else {
+            rest = &after[1..];
+            continue;
+        };
+        let Some(end) = after[2..].find(close) else {
+            break;
+        };
+        let inner = after[2..2 + end].trim_matches(|c: char| c == '-' || c.is_whitespace());
+        rest = &after[2 + end + 2..];
+        if close == "#}" {
+            continue;
+        }
+        let keyword = inner
+            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .next()
+            .unwrap_or_default();
+        if raw {
+            raw = keyword != "endraw";
+            continue;
+        }
+        if keyword == "raw" {
+            raw = true;
+        } else if let Some(ended) = keyword.strip_prefix("end") {
+            if let Some(i) = open.iter().rposition(|b| b.keyword == ended) {
+                open.truncate(i);
+            }
+        } else if BLOCKS.contains(&keyword) && !(keyword.starts_with("set") && inner.contains('='))
+        {
+            let before = &src[..offset];
+            let line = before.matches('\n').count() + 1;
+            let column = offset - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            open.push(OpenBlock {
+                tag: inner.to_string(),
+                keyword: if keyword == "set_global" {
+                    "set"
+                } else {
+                    keyword
+                }
+                .to_string(),
+                line,
+                column,
+            });
+        }
+    }
+    open.pop()
 }
 
 fn template_name(chart: &Chart, path: &str) -> String {
@@ -225,7 +371,7 @@ fn build_tera(chart: &Chart, state: Arc<RenderState>) -> Result<Tera, RenderErro
         .collect();
     add_library_partials(chart, &mut sources);
     tera.add_raw_templates(sources)
-        .map_err(|e| convert_error(&chart.display_path, e))?;
+        .map_err(|e| convert_error(chart, e))?;
     let _ = cell.set(tera.clone());
     Ok(tera)
 }
@@ -273,4 +419,36 @@ fn context(
         .collect();
     ctx.insert("files", &files);
     Ok(ctx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_unclosed_block_is_the_innermost_open_one() {
+        let open = |src: &str| unclosed_block(src).map(|b| (b.tag, b.keyword, b.line, b.column));
+        assert_eq!(open("{% if a %}x{% endif %}"), None);
+        assert_eq!(
+            open("a\n  {%- if a -%}\n{% for x in y %}{% endfor %}\n"),
+            Some(("if a".into(), "if".into(), 2, 3))
+        );
+        assert_eq!(
+            open("{% for x in y %}\n{% if a %}\n{% endif %}"),
+            Some(("for x in y".into(), "for".into(), 1, 1))
+        );
+        // Assignments, comments and raw blocks open nothing.
+        assert_eq!(
+            open("{% set x = 1 %}{# {% if %} #}{% raw %}{% if %}{% endraw %}"),
+            None
+        );
+        assert_eq!(
+            open("{% set_global x %}y"),
+            Some(("set_global x".into(), "set".into(), 1, 1))
+        );
+        assert_eq!(
+            open("{% component c() %}{{ x }}"),
+            Some(("component c()".into(), "component".into(), 1, 1))
+        );
+    }
 }

@@ -261,6 +261,7 @@ impl RepoConfig {
     /// How to talk to a repository: its TLS settings, and its credentials bound to its origin.
     pub fn transport_for(&self, entry: &RepoEntry) -> Transport {
         Transport {
+            timeout: None,
             ca_file: entry.ca_file.clone(),
             insecure_skip_tls_verify: entry.insecure_skip_tls_verify,
             credentials: self

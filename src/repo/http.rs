@@ -25,6 +25,10 @@ use super::config::Credentials;
 /// Most redirects followed for one download.
 pub const MAX_REDIRECTS: usize = 10;
 
+/// How long one download may take by default, from connecting to the last byte: Helm's
+/// default for repositories.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+
 /// How to reach a repository.
 #[derive(Debug, Clone, Default)]
 pub struct Transport {
@@ -34,6 +38,8 @@ pub struct Transport {
     pub insecure_skip_tls_verify: bool,
     /// Basic-auth credentials and the only origin (`scheme://host:port`) they may be sent to.
     pub credentials: Option<(String, Credentials)>,
+    /// How long one download may take (`--timeout`; default [`DEFAULT_TIMEOUT`]).
+    pub timeout: Option<Duration>,
 }
 
 /// A download client for one [`Transport`].
@@ -71,6 +77,10 @@ impl Fetcher {
         &self.transport
     }
 
+    fn timeout(&self) -> Duration {
+        self.transport.timeout.unwrap_or(DEFAULT_TIMEOUT)
+    }
+
     fn client(&self, url: &str) -> Result<&Client, RepoError> {
         self.client
             .get_or_init(|| build_client(&self.transport))
@@ -106,9 +116,12 @@ impl Fetcher {
             {
                 req = req.basic_auth(&creds.username, Some(&creds.password));
             }
-            let resp = req
-                .send()
-                .map_err(|e| fail(current.as_str(), describe_send_error(&e, &current)))?;
+            let resp = req.send().map_err(|e| {
+                fail(
+                    current.as_str(),
+                    describe_send_error(&e, &current, self.timeout()),
+                )
+            })?;
             let status = resp.status();
             if status.is_redirection() {
                 let location = resp
@@ -158,7 +171,19 @@ impl Fetcher {
             let mut body = Vec::new();
             resp.take(max_bytes + 1)
                 .read_to_end(&mut body)
-                .map_err(|e| fail(current.as_str(), format!("download interrupted: {e}")))?;
+                .map_err(|e| {
+                    let why = if e.kind() == std::io::ErrorKind::TimedOut
+                        || e.to_string().contains("timed out")
+                    {
+                        format!(
+                            "the download did not finish within {}s (--timeout)",
+                            self.timeout().as_secs_f64()
+                        )
+                    } else {
+                        format!("download interrupted: {e}")
+                    };
+                    fail(current.as_str(), why)
+                })?;
             if body.len() as u64 > max_bytes {
                 return Err(fail(
                     current.as_str(),
@@ -201,15 +226,19 @@ pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     msg
 }
 
-fn describe_send_error(e: &reqwest::Error, url: &Url) -> String {
+fn describe_send_error(e: &reqwest::Error, url: &Url, timeout: Duration) -> String {
     let mut msg = error_chain(e);
     let lower = msg.to_lowercase();
+    if e.is_timeout() {
+        return format!(
+            "the server did not answer within {}s (--timeout): {msg}",
+            timeout.as_secs_f64()
+        );
+    }
     if url.scheme() == "https"
         && (lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake"))
     {
         msg.push_str(". TLS verification failed: for a private CA pass --ca-file PEM to `charter repo add`, or --insecure-skip-tls-verify (unsafe)");
-    } else if e.is_timeout() {
-        msg.push_str(". The server did not answer in time");
     } else if e.is_connect() {
         msg.push_str(". Check the URL and that the server is reachable");
     }
@@ -258,8 +287,12 @@ pub(crate) fn build_client(t: &Transport) -> Result<Client, String> {
     Client::builder()
         .use_preconfigured_tls(tls)
         .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(Duration::from_secs(15))
-        .timeout(Duration::from_secs(300))
+        .connect_timeout(
+            t.timeout
+                .unwrap_or(DEFAULT_TIMEOUT)
+                .min(Duration::from_secs(15)),
+        )
+        .timeout(t.timeout.unwrap_or(DEFAULT_TIMEOUT))
         .user_agent(concat!("charter/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| format!("cannot set up the HTTP client: {e}"))

@@ -10,7 +10,7 @@
 //! messages. So this path never accepts a document the full parser would reject; it only
 //! avoids building parser events for the common case.
 
-use saphyr_parser::{Event, Parser, ScanError};
+use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Tag};
 
 use crate::object::ObjectRef;
 
@@ -32,6 +32,12 @@ enum Path {
     Root,
     Metadata,
     Other,
+    /// `spec`, `spec.template` and `spec.template.metadata`: the way to a pod template's labels.
+    Spec,
+    Template,
+    TemplateMetadata,
+    /// The labels or annotations of the object or its pod template: every value a string.
+    Strings,
 }
 
 /// What a value on a line turned out to be.
@@ -40,8 +46,8 @@ enum Val<'a> {
     Empty,
     /// A block scalar header (`|`, `>-`, …): more-indented lines follow.
     Block,
-    /// A complete scalar (unquoted text).
-    Scalar(std::borrow::Cow<'a, str>),
+    /// A complete scalar (unquoted text), and whether it was quoted.
+    Scalar(std::borrow::Cow<'a, str>, bool),
     /// `{}` or `[]`.
     EmptyFlow,
 }
@@ -56,15 +62,54 @@ pub fn scan(doc: &str) -> Result<ObjectRef, (usize, String)> {
     }
 }
 
+/// A collection open while [`scan_events`] streams a document.
+enum Frame {
+    Map {
+        key: Option<String>,
+        expecting_key: bool,
+    },
+    Seq,
+}
+
+/// `metadata.labels.KEY` (or an annotation, or the same in `spec.template`) when the value
+/// about to be read is a label or annotation value.
+fn string_map_entry(frames: &[Frame]) -> Option<String> {
+    if !(frames.len() == 3 || frames.len() == 5) {
+        return None;
+    }
+    if !matches!(
+        frames.last(),
+        Some(Frame::Map {
+            expecting_key: false,
+            ..
+        })
+    ) {
+        return None;
+    }
+    let mut path = Vec::with_capacity(frames.len());
+    for f in frames {
+        match f {
+            Frame::Map { key, .. } => path.push(key.as_deref()?),
+            Frame::Seq => return None,
+        }
+    }
+    match path.as_slice() {
+        ["metadata", map @ ("labels" | "annotations"), key] => {
+            Some(format!("metadata.{map}.{key}"))
+        }
+        [
+            "spec",
+            "template",
+            "metadata",
+            map @ ("labels" | "annotations"),
+            key,
+        ] => Some(format!("spec.template.metadata.{map}.{key}")),
+        _ => None,
+    }
+}
+
 /// The full check: streams parser events, keeping only the object's identity.
 fn scan_events(doc: &str) -> Result<ObjectRef, (usize, String)> {
-    enum Frame {
-        Map {
-            key: Option<String>,
-            expecting_key: bool,
-        },
-        Seq,
-    }
     let mut parser = Parser::new_from_str(doc);
     let mut frames: Vec<Frame> = Vec::new();
     let (mut api_version, mut kind, mut name, mut namespace) = (None, None, None, None);
@@ -84,6 +129,21 @@ fn scan_events(doc: &str) -> Result<ObjectRef, (usize, String)> {
                     ));
                 }
             }
+            Event::MappingStart(..) | Event::SequenceStart(..)
+                if let Some(at) = string_map_entry(&frames) =>
+            {
+                return Err((
+                    span.start.line(),
+                    format!(
+                        "has {at}: a {}; label and annotation values must be strings",
+                        if matches!(ev, Event::MappingStart(..)) {
+                            "map"
+                        } else {
+                            "list"
+                        }
+                    ),
+                ));
+            }
             Event::MappingStart(..) => {
                 top_is_map.get_or_insert(true);
                 frames.push(Frame::Map {
@@ -101,8 +161,13 @@ fn scan_events(doc: &str) -> Result<ObjectRef, (usize, String)> {
                     *expecting_key = !*expecting_key;
                 }
             }
-            Event::Scalar(value, ..) => {
+            Event::Scalar(value, style, _, tag) => {
                 top_is_map.get_or_insert(false);
+                if let Some(at) = string_map_entry(&frames)
+                    && let Some(why) = not_a_string(&value, style, tag.as_deref())
+                {
+                    return Err((span.start.line(), format!("has {at}: {why}")));
+                }
                 let depth = frames.len();
                 match frames.last_mut() {
                     Some(Frame::Map {
@@ -243,7 +308,6 @@ fn fast_scan(doc: &str) -> Option<ObjectRef> {
 
         // Place this line in the structure.
         let line_kind = if is_item { Kind::Seq } else { Kind::Map };
-        let mut child_path = Path::Other;
         if let Some((parent, path, seq_same)) = pending.take() {
             let opens = indent > parent || (seq_same && indent == parent && is_item);
             if opens {
@@ -279,7 +343,7 @@ fn fast_scan(doc: &str) -> Option<ObjectRef> {
             }
             match split_entry(rest)? {
                 Entry::Scalar(v) => match v {
-                    Val::Scalar(_) | Val::EmptyFlow => continue,
+                    Val::Scalar(..) | Val::EmptyFlow => continue,
                     Val::Block => {
                         block_parent = Some(indent);
                         continue;
@@ -296,7 +360,7 @@ fn fast_scan(doc: &str) -> Option<ObjectRef> {
                     match v {
                         Val::Empty => pending = Some((rest_indent, Path::Other, true)),
                         Val::Block => block_parent = Some(rest_indent),
-                        Val::Scalar(_) | Val::EmptyFlow => {}
+                        Val::Scalar(..) | Val::EmptyFlow => {}
                     }
                     continue;
                 }
@@ -305,18 +369,29 @@ fn fast_scan(doc: &str) -> Option<ObjectRef> {
         let Entry::Pair(key, v) = split_entry(rest)? else {
             return None;
         };
-        if here == Path::Root {
-            child_path = if key == "metadata" {
-                Path::Metadata
-            } else {
-                Path::Other
-            };
+        let child_path = match (here, key.as_ref()) {
+            (Path::Root, "metadata") => Path::Metadata,
+            (Path::Root, "spec") => Path::Spec,
+            (Path::Spec, "template") => Path::Template,
+            (Path::Template, "metadata") => Path::TemplateMetadata,
+            (Path::Metadata | Path::TemplateMetadata, "labels" | "annotations") => Path::Strings,
+            _ => Path::Other,
+        };
+        if here == Path::Strings {
+            // A label or annotation value that is not plainly a string (a nested block, `{}`,
+            // or a plain scalar YAML reads as a boolean, number or null): the full parser
+            // reports it with its line.
+            match &v {
+                Val::Block => {}
+                Val::Scalar(s, quoted) if *quoted || plain_is_string(s) => {}
+                _ => return None,
+            }
         }
         match v {
             Val::Empty => pending = Some((indent, child_path, true)),
             Val::Block => block_parent = Some(indent),
             Val::EmptyFlow => {}
-            Val::Scalar(s) => match (here, key.as_ref()) {
+            Val::Scalar(s, _) => match (here, key.as_ref()) {
                 (Path::Root, "apiVersion") => api_version = Some(s.into_owned()),
                 (Path::Root, "kind") => kind = Some(s.into_owned()),
                 (Path::Metadata, "name") => name = Some(s.into_owned()),
@@ -331,6 +406,28 @@ fn fast_scan(doc: &str) -> Option<ObjectRef> {
         name: name.filter(|s| !s.is_empty())?,
         namespace: namespace.filter(|s| !s.is_empty()),
     })
+}
+
+/// Whether a plain scalar reads as a string under Helm's (YAML 1.1) rules.
+fn plain_is_string(s: &str) -> bool {
+    matches!(
+        super::scalar::resolve_plain(s),
+        Ok(serde_json::Value::String(_))
+    )
+}
+
+/// Why a label or annotation value is not a string, or `None` when it is one.
+fn not_a_string(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Option<String> {
+    let what = match super::scalar::resolve_scalar(text, style, tag).ok()? {
+        serde_json::Value::String(_) => return None,
+        serde_json::Value::Bool(b) => format!("the boolean {b}"),
+        serde_json::Value::Number(n) => format!("the number {n}"),
+        serde_json::Value::Null => "null".to_string(),
+        other => format!("{other}"),
+    };
+    Some(format!(
+        "`{text}`, which YAML reads as {what}; label and annotation values must be strings: quote it in the template (`{{{{ x | quote }}}}`)"
+    ))
 }
 
 /// Pops levels deeper than `indent`; the level left must sit exactly at `indent` with the
@@ -367,7 +464,7 @@ fn split_entry(s: &str) -> Option<Entry<'_>> {
             Some(a) if a.is_empty() || a.starts_with(' ') => (k, a),
             _ => {
                 // A quoted scalar alone (sequence item).
-                return trailing_ok(after).then_some(Entry::Scalar(Val::Scalar(k)));
+                return trailing_ok(after).then_some(Entry::Scalar(Val::Scalar(k, true)));
             }
         }
     } else {
@@ -406,7 +503,7 @@ fn value(v: &str) -> Option<Val<'_>> {
     match v.as_bytes()[0] {
         b'"' | b'\'' => {
             let (s, end) = quoted(v)?;
-            trailing_ok(&v[end..]).then_some(Val::Scalar(s))
+            trailing_ok(&v[end..]).then_some(Val::Scalar(s, true))
         }
         b'|' | b'>' => {
             let header = v.split(" #").next().unwrap_or(v).trim_end();
@@ -426,7 +523,7 @@ fn value(v: &str) -> Option<Val<'_>> {
                 None => v,
             }
             .trim_end();
-            plain_ok(body).then_some(Val::Scalar(std::borrow::Cow::Borrowed(body)))
+            plain_ok(body).then_some(Val::Scalar(std::borrow::Cow::Borrowed(body), false))
         }
     }
 }
@@ -548,6 +645,45 @@ mod tests {
 
     fn scan_object_full(doc: &str) -> Result<ObjectRef, (usize, String)> {
         scan_events(doc)
+    }
+
+    #[test]
+    fn label_and_annotation_values_must_be_strings() {
+        let doc = |labels: &str| {
+            format!(
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: x\n  labels:\n{labels}spec:\n  template:\n    metadata:\n      annotations:\n        a: \"1\"\n        b: |\n          text\n"
+            )
+        };
+        // Strings, quoted or plain, take the fast path.
+        for ok in [
+            "    r: eastus\n",
+            "    r: \"no\"\n",
+            "    r: 'y'\n",
+            "    r: v1.2\n",
+        ] {
+            assert!(agrees(&doc(ok)).is_some(), "{ok}");
+        }
+        // A plain scalar YAML reads as another type falls back, and the full parser names it
+        // with its line.
+        for (bad, what) in [
+            ("    r: no\n", "the boolean false"),
+            ("    r: Y\n", "the boolean true"),
+            ("    r: 12\n", "the number 12"),
+            ("    r: ~\n", "null"),
+            ("    r: {}\n", "a map"),
+        ] {
+            assert!(agrees(&doc(bad)).is_none(), "{bad}");
+            let (line, msg) = scan(&doc(bad)).unwrap_err();
+            assert_eq!(line, 6, "{msg}");
+            assert!(
+                msg.contains("metadata.labels.r") && msg.contains(what),
+                "{msg}"
+            );
+        }
+        let pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  template:\n    metadata:\n      labels:\n        on: off\n";
+        let (line, msg) = scan(pod).unwrap_err();
+        assert_eq!(line, 9);
+        assert!(msg.contains("spec.template.metadata.labels.on"), "{msg}");
     }
 
     #[test]

@@ -13,14 +13,17 @@
 //! helm do the same ([`tools`]). A skip is said with [`say`]: libtest swallows the output of
 //! `println!` and `eprintln!` in a passing test.
 //!
-//! [`cli`] runs the charter binary and writes test files.
+//! [`cli`] runs the charter binary and writes test files; [`clusters`] starts more clusters.
 #![allow(dead_code, unused_macros, unused_imports)]
 
 pub mod cli;
+pub mod clusters;
+pub mod proxy;
 pub mod registry;
 pub mod tools;
 
 pub use cli::{charter, root, write};
+pub use clusters::ExtraCluster;
 pub use tools::{helm, helm_charts_corpus, reference_tools, run_helm};
 
 use std::fmt::Debug;

@@ -73,12 +73,24 @@ pub fn selector(release: Option<&str>) -> String {
     }
 }
 
+/// Labels charter sets on a release's Secrets itself; `--labels` may not use them.
+pub const RESERVED_LABELS: [&str; 5] = [
+    LABEL_OWNER,
+    LABEL_NAME,
+    LABEL_REVISION,
+    LABEL_STATUS,
+    LABEL_PART,
+];
+
 fn labels(record: &ReleaseRecord) -> BTreeMap<String, String> {
-    BTreeMap::from([
+    // The user's labels first: charter's own always win.
+    let mut l = record.labels.clone();
+    l.extend([
         (LABEL_OWNER.to_string(), "charter".to_string()),
         (LABEL_NAME.to_string(), record.name.clone()),
         (LABEL_REVISION.to_string(), record.revision.to_string()),
-    ])
+    ]);
+    l
 }
 
 /// Encodes a record (setting its checksum) into its main Secret and part Secrets.
