@@ -7,7 +7,7 @@ use super::prepare::{ChartRequest, Source, prepare_checked};
 use super::{Error, Globals, connect, next_revision_options};
 use crate::diff::{DiffOptions, DiffReport, IgnoreRules, diff_objects, live_fingerprint, sha256};
 use crate::release::preview::preview;
-use crate::release::{ReleaseStore, SecretStore};
+use crate::release::{ClusterStore, ReleaseStore};
 use crate::render;
 
 /// A diff of one target.
@@ -83,7 +83,7 @@ pub fn run_on(
                 },
                 None => e,
             })?;
-        let history = SecretStore::new(&cluster)
+        let history = ClusterStore::new(&cluster)
             .history(&p.namespace, &p.release)
             .await?;
         let render_opts = next_revision_options(&cluster, &p, &history, false).await?;

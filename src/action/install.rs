@@ -12,8 +12,8 @@ use super::{Error, Globals, connect, next_revision_options};
 use crate::cluster::{ApplyOptions, Cluster};
 use crate::release::desired::{Desired, not_yet_servable, prepare_desired};
 use crate::release::{
-    self, ApplyHow, ChartRef, Deploy, LockOptions, Progress, ReleaseRecord, ReleaseStore, Report,
-    SecretStore, Session, TargetRef,
+    self, ApplyHow, ChartRef, ClusterStore, Deploy, LockOptions, Progress, ReleaseRecord,
+    ReleaseStore, Report, Session, TargetRef,
 };
 use crate::render::{self, ReleaseInfo, RenderOptions, Rendered};
 
@@ -117,7 +117,7 @@ async fn on_cluster(
     report: Report<'_>,
 ) -> Result<Installed, Error> {
     let cluster = connect(globals, p.target.as_ref()).await?;
-    let store = SecretStore::new(&cluster);
+    let store = ClusterStore::new(&cluster);
     if req.dry_run == Some(DryRun::Server) {
         return server_dry_run(&cluster, &store, &p, &req.options).await;
     }
@@ -206,6 +206,7 @@ async fn deploy_in_session(
         crds: rendered.crds,
         manifests: rendered.manifests,
         notes: rendered.notes.unwrap_or_default(),
+        hooks: Vec::new(),
         generated: rendered.generated,
         description: o.description.clone(),
         how: o.how,

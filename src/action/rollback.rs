@@ -1,7 +1,7 @@
 //! `rollback`: a new revision with an earlier revision's manifest and values.
 
 use super::{Error, Globals, ReleaseRef, connect};
-use crate::release::{self, ApplyHow, LockOptions, ReleaseRecord, Report, SecretStore};
+use crate::release::{self, ApplyHow, ClusterStore, LockOptions, ReleaseRecord, Report};
 
 /// A rollback.
 pub struct RollbackRequest {
@@ -26,7 +26,7 @@ pub fn run(
     super::runtime()?.block_on(async {
         let r = &req.release;
         let cluster = connect(globals, r.target.as_ref()).await?;
-        let store = SecretStore::new(&cluster);
+        let store = ClusterStore::new(&cluster);
         let mut session =
             release::begin(&cluster, &store, &r.namespace, &r.release, &req.lock).await?;
         let result = async {

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::{Error, Globals, ReleaseRef, connect};
-use crate::release::{self, LockOptions, Report, SecretStore};
+use crate::release::{self, ClusterStore, LockOptions, Report};
 
 /// An uninstall.
 pub struct UninstallRequest {
@@ -23,7 +23,7 @@ pub fn run(globals: &Globals, req: &UninstallRequest, report: Report<'_>) -> Res
     super::runtime()?.block_on(async {
         let r = &req.release;
         let cluster = connect(globals, r.target.as_ref()).await?;
-        let store = SecretStore::new(&cluster);
+        let store = ClusterStore::new(&cluster);
         let mut session =
             release::begin(&cluster, &store, &r.namespace, &r.release, &req.lock).await?;
         let result = session.uninstall(req.keep_history, req.wait, report).await;

@@ -6,15 +6,16 @@ use std::time::Duration;
 use clap::Args;
 
 use super::args::{ChartArgs, DeployFlags, parse_duration};
-use super::output::{print_record_summary, print_summaries, summary_json};
+use super::output::{print_data, print_record_summary, print_summaries, summary_json};
 use super::progress::Reporter;
 use super::{CliError, CmdResult, GlobalArgs, OutputFormat};
 use crate::action::install::{self, DryRun, InstallRequest, Installed, Mode};
-use crate::action::query::{self, ListRequest};
+use crate::action::query::{self, ListRequest, Listed};
 use crate::action::rollback::RollbackRequest;
 use crate::action::uninstall::UninstallRequest;
 use crate::action::{ReleaseRef, rollback, uninstall};
-use crate::release::{ApplyHow, LockOptions, ReleaseRecord, Status};
+use crate::release::record::format_age;
+use crate::release::{ApplyHow, LockOptions, ReleaseRecord, Status, Storage};
 use crate::values::SetFlag;
 
 /// Flags shared by install and upgrade.
@@ -115,6 +116,8 @@ pub enum GetWhat {
     Manifest,
     /// The rendered NOTES.txt.
     Notes,
+    /// The hooks (`helm.sh/hook`) recorded with the revision.
+    Hooks,
     /// The whole record.
     All,
 }
@@ -151,6 +154,28 @@ pub struct ListArgs {
 pub struct StatusArgs {
     /// The release name (with -n), or a deploy-tree target directory.
     pub release: String,
+}
+
+/// The status, and how long it has been pending when it is (a pending revision nothing is
+/// working on is left by a run that died: `rollback` or `upgrade` recovers it).
+fn status_with_age(r: &ReleaseRecord) -> String {
+    match r.pending_for() {
+        Some(age) => format!("{} ({})", r.status, format_age(age)),
+        None => r.status.to_string(),
+    }
+}
+
+/// A summary with where the release is stored and, when pending, for how many seconds.
+fn with_storage(
+    mut v: serde_json::Value,
+    r: &ReleaseRecord,
+    storage: Storage,
+) -> serde_json::Value {
+    v["storage"] = storage.as_str().into();
+    if let Some(age) = r.pending_for() {
+        v["pendingSeconds"] = age.as_secs().into();
+    }
+    v
 }
 
 /// The lock of an operation without a --lock-ttl flag (uninstall, rollback).
@@ -282,6 +307,11 @@ pub fn get(global: &GlobalArgs, args: GetArgs) -> CmdResult {
         },
         GetWhat::Manifest => print!("{}", record.manifest),
         GetWhat::Notes => println!("{}", record.notes.trim_end()),
+        GetWhat::Hooks => {
+            for h in &record.hooks {
+                println!("---\n# Source: {}\n{}", h.path, h.manifest.trim_end());
+            }
+        }
         GetWhat::All => match out {
             Some(OutputFormat::Yaml) => {
                 print!("{}", crate::yaml::to_yaml(&serde_json::to_value(&record)?))
@@ -310,27 +340,33 @@ pub fn list(global: &GlobalArgs, args: ListArgs) -> CmdResult {
         all: args.all,
         statuses,
     };
-    let rows: Vec<ReleaseRecord> = query::list(&global.globals(), &req)?;
+    let rows = query::list(&global.globals(), &req)?;
     match global.output.unwrap_or(OutputFormat::Table) {
         OutputFormat::Table => {
             println!(
-                "{:<24} {:<20} {:<9} {:<32} {:<16} {:<16} APP VERSION",
-                "NAME", "NAMESPACE", "REVISION", "UPDATED", "STATUS", "CHART"
+                "{:<24} {:<20} {:<9} {:<32} {:<16} {:<16} {:<12} STORAGE",
+                "NAME", "NAMESPACE", "REVISION", "UPDATED", "STATUS", "CHART", "APP VERSION"
             );
-            for r in &rows {
+            for Listed { record: r, storage } in &rows {
                 println!(
-                    "{:<24} {:<20} {:<9} {:<32} {:<16} {:<16} {}",
+                    "{:<24} {:<20} {:<9} {:<32} {:<16} {:<16} {:<12} {storage}",
                     r.name,
                     r.namespace,
                     r.revision,
                     r.last_deployed,
-                    r.status.as_str(),
+                    status_with_age(r),
                     format!("{}-{}", r.chart.name, r.chart.version),
                     r.chart.app_version.as_deref().unwrap_or("")
                 );
             }
         }
-        format => print_summaries(&rows.iter().collect::<Vec<_>>(), format)?,
+        format => {
+            let v: Vec<serde_json::Value> = rows
+                .iter()
+                .map(|l| with_storage(summary_json(&l.record), &l.record, l.storage))
+                .collect();
+            print_data(format, &v)?;
+        }
     }
     Ok(0)
 }
@@ -343,7 +379,7 @@ pub fn status(global: &GlobalArgs, args: StatusArgs) -> CmdResult {
     let r = &s.record;
     match global.output.unwrap_or(OutputFormat::Table) {
         OutputFormat::Json | OutputFormat::Yaml => {
-            let mut v = summary_json(r);
+            let mut v = with_storage(summary_json(r), r, s.storage);
             v["resources"] = s
                 .resources
                 .iter()
@@ -357,14 +393,16 @@ pub fn status(global: &GlobalArgs, args: StatusArgs) -> CmdResult {
         }
         OutputFormat::Table => {
             println!(
-                "NAME: {}\nNAMESPACE: {}\nREVISION: {}\nSTATUS: {}\nCHART: {}-{}\nUPDATED: {}\nDESCRIPTION: {}",
+                "NAME: {}\nNAMESPACE: {}\nREVISION: {}\nSTATUS: {}\nCHART: {}-{}\nUPDATED: {}\nSTORAGE: {} ({})\nDESCRIPTION: {}",
                 r.name,
                 r.namespace,
                 r.revision,
-                r.status,
+                status_with_age(r),
                 r.chart.name,
                 r.chart.version,
                 r.last_deployed,
+                s.storage,
+                s.storage.describe(),
                 r.description
             );
             println!("\nRESOURCES:");

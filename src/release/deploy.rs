@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::desired::{Desired, manifests_of, prepare_desired, rendered_objects};
 use super::error::{OpError, Progress, Report};
 use super::live::{LiveIndex, LiveObject, Lookup, covers};
-use super::record::{ChartRef, RECORD_API_VERSION, ReleaseRecord, Status, TargetRef};
+use super::record::{ChartRef, Hook, RECORD_API_VERSION, ReleaseRecord, Status, TargetRef};
 use super::session::Session;
 use super::wait::Until;
 use crate::cluster::ApplyOptions;
@@ -44,6 +44,8 @@ pub struct Deploy {
     pub manifests: Vec<Manifest>,
     /// Rendered notes.
     pub notes: String,
+    /// Hooks, recorded with the revision.
+    pub hooks: Vec<Hook>,
     /// Generated values.
     pub generated: std::collections::BTreeMap<String, String>,
     /// Description to record.
@@ -83,6 +85,7 @@ pub fn rollback_deploy(
         crds: Vec::new(),
         manifests: manifests_of(target)?,
         notes: target.notes.clone(),
+        hooks: target.hooks.clone(),
         generated: target.generated.clone(),
         description: None,
         how: ApplyHow {
@@ -172,6 +175,7 @@ impl Session<'_> {
             manifest: manifest::to_stream(d.crds.iter().chain(d.manifests.iter())),
             inventory: objects.iter().map(|o| o.item.clone()).collect(),
             notes: d.notes,
+            hooks: d.hooks,
             generated: d.generated,
             first_deployed,
             last_deployed: now(),

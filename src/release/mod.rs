@@ -24,6 +24,6 @@ pub mod wait;
 
 pub use deploy::{ApplyHow, Deploy, rollback_deploy};
 pub use error::{OpError, Progress, Report};
-pub use record::{ChartRef, RecordError, ReleaseRecord, Status, TargetRef};
+pub use record::{ChartRef, Hook, HookRun, RecordError, ReleaseRecord, Status, TargetRef};
 pub use session::{LockOptions, Session, begin};
-pub use store::{ReleaseStore, SecretStore, StoreError};
+pub use store::{ClusterStore, ReleaseStore, SecretStore, Storage, StoreError};

@@ -35,7 +35,8 @@ fn to_secret_json(s: &StoredSecret) -> Value {
     })
 }
 
-fn from_secret_json(v: &Value) -> Result<StoredSecret, StoreError> {
+/// Reads a listed or fetched Secret charter wrote.
+pub(super) fn from_secret_json(v: &Value) -> Result<StoredSecret, StoreError> {
     let s = |p: &str| {
         v.pointer(p)
             .and_then(Value::as_str)
@@ -77,6 +78,17 @@ fn from_secret_json(v: &Value) -> Result<StoredSecret, StoreError> {
     })
 }
 
+/// The revisions in a release's Secrets (main and part Secrets), oldest first.
+pub(super) fn records_of(secrets: &[StoredSecret]) -> Result<Vec<ReleaseRecord>, StoreError> {
+    let parts: Vec<&StoredSecret> = secrets.iter().filter(|s| s.part().is_some()).collect();
+    let mut out = Vec::new();
+    for main in secrets.iter().filter(|s| s.part().is_none()) {
+        out.push(store::from_secrets(main, &parts)?);
+    }
+    out.sort_by_key(|r| r.revision);
+    Ok(out)
+}
+
 impl SecretStore {
     /// The records of `cluster`.
     pub fn new(cluster: &Cluster) -> SecretStore {
@@ -111,14 +123,7 @@ impl SecretStore {
         namespace: &str,
         release: &str,
     ) -> Result<Vec<ReleaseRecord>, StoreError> {
-        let secrets = self.secrets(namespace, release).await?;
-        let parts: Vec<&StoredSecret> = secrets.iter().filter(|s| s.part().is_some()).collect();
-        let mut out = Vec::new();
-        for main in secrets.iter().filter(|s| s.part().is_none()) {
-            out.push(store::from_secrets(main, &parts)?);
-        }
-        out.sort_by_key(|r| r.revision);
-        Ok(out)
+        records_of(&self.secrets(namespace, release).await?)
     }
 
     async fn get(
@@ -248,6 +253,7 @@ impl SecretStore {
                 name: name.to_string(),
                 revision,
                 status: Status::parse(status),
+                storage: super::Storage::Charter,
             })
         });
         Ok(latest_heads(heads))
