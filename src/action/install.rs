@@ -10,10 +10,10 @@ use std::time::Duration;
 use super::prepare::{ChartRequest, Detail, Prepared, ReuseValues, prepare};
 use super::{Error, Globals, connect, next_revision_options};
 use crate::cluster::{ApplyOptions, Cluster};
-use crate::release::desired::{Desired, not_yet_servable, prepare_desired};
+use crate::release::desired::{Desired, OwnerMarks, not_yet_servable, prepare_desired};
 use crate::release::{
     self, ApplyHow, ChartRef, ClusterStore, Deploy, LockOptions, Progress, ReleaseRecord,
-    ReleaseStore, Report, Session, TargetRef,
+    ReleaseStore, Report, Session, Storage, TargetRef,
 };
 use crate::render::{self, ReleaseInfo, RenderOptions, Rendered};
 
@@ -257,6 +257,10 @@ async fn server_dry_run(
     options: &DeployOptions,
 ) -> Result<Installed, Error> {
     let history = store.history(&p.namespace, &p.release).await?;
+    let storage = store
+        .storage(&p.namespace, &p.release)
+        .await?
+        .unwrap_or(Storage::Charter);
     let opts = next_revision_options(cluster, p, &history, true).await?;
     let rendered = render::render(&p.chart, &p.resolved.values, &opts)?;
     let desired = prepare_desired(
@@ -266,6 +270,7 @@ async fn server_dry_run(
         &rendered.crds,
         &rendered.manifests,
         &HashMap::new(),
+        OwnerMarks::of(storage),
     )
     .await?;
     let created = Created::by(&desired, options.create_namespace.then_some(&*p.namespace));

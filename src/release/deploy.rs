@@ -9,7 +9,7 @@ use std::time::Duration;
 use futures::TryStreamExt;
 use serde_json::Value;
 
-use super::desired::{Desired, manifests_of, prepare_desired, rendered_objects};
+use super::desired::{Desired, OwnerMarks, manifests_of, prepare_desired, rendered_objects};
 use super::error::{OpError, Progress, Report};
 use super::live::{LiveIndex, LiveObject, Lookup, covers};
 use super::record::{ChartRef, Hook, RECORD_API_VERSION, ReleaseRecord, Status, TargetRef};
@@ -153,6 +153,7 @@ impl Session<'_> {
             &d.crds,
             &d.manifests,
             &previous_render,
+            OwnerMarks::of(self.storage),
         )
         .await?;
         let first_deployed = self
@@ -386,6 +387,7 @@ impl Session<'_> {
             release: self.release.clone(),
             namespace: self.namespace.clone(),
             owner: match (&owner.release, &owner.namespace) {
+                (Some(r), Some(n)) if owner.by_helm => format!("owned by Helm release {n}/{r}"),
                 (Some(r), Some(n)) => format!("owned by release {n}/{r}"),
                 _ => "created outside charter".into(),
             },

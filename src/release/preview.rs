@@ -15,7 +15,9 @@ use std::collections::{HashMap, HashSet};
 use futures::{StreamExt, TryStreamExt};
 use serde_json::Value;
 
-use super::desired::{Desired, manifests_of, not_yet_servable, prepare_desired, rendered_objects};
+use super::desired::{
+    Desired, OwnerMarks, manifests_of, not_yet_servable, prepare_desired, rendered_objects,
+};
 use super::error::OpError;
 use super::live::{LiveIndex, LiveObject, Lookup, covers};
 use super::record::ReleaseRecord;
@@ -55,6 +57,7 @@ pub async fn preview(
     history: &[ReleaseRecord],
     crds: &[Manifest],
     manifests: &[Manifest],
+    marks: OwnerMarks,
 ) -> Result<Preview, OpError> {
     let deployed = deployed_of(history);
     let latest = history.last();
@@ -71,6 +74,7 @@ pub async fn preview(
         crds,
         manifests,
         &previous_render,
+        marks,
     )
     .await?;
     let rendered_fp = rendered_fingerprint(desired.iter().map(|d| &d.obj));
@@ -78,9 +82,17 @@ pub async fn preview(
     let mut last_applied: HashMap<ObjectRef, Value> = HashMap::new();
     if let Some(d) = deployed {
         let parsed = match manifests_of(d) {
-            Ok(ms) => prepare_desired(cluster, release, namespace, &[], &ms, &HashMap::new())
-                .await
-                .map_err(|e| e.to_string()),
+            Ok(ms) => prepare_desired(
+                cluster,
+                release,
+                namespace,
+                &[],
+                &ms,
+                &HashMap::new(),
+                marks,
+            )
+            .await
+            .map_err(|e| e.to_string()),
             Err(e) => Err(e.to_string()),
         };
         match parsed {

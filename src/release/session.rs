@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::error::OpError;
 use super::lock::{self, Acquired, LockGuard};
 use super::record::{ReleaseRecord, Status};
-use super::store::ReleaseStore;
+use super::store::{ReleaseStore, Storage};
 use crate::cluster::Cluster;
 
 /// An operation in progress: the lock is held and the history is read.
@@ -21,6 +21,8 @@ pub struct Session<'c> {
     pub namespace: String,
     /// Every revision, oldest first.
     pub history: Vec<ReleaseRecord>,
+    /// Where the records are (charter's for a new release).
+    pub storage: Storage,
     /// A stale pending revision that was marked failed on taking over an expired lock.
     pub repaired: Option<u64>,
 }
@@ -68,6 +70,10 @@ pub async fn begin<'c>(
     )
     .await?;
     let mut history = store.history(namespace, release).await?;
+    let storage = store
+        .storage(namespace, release)
+        .await?
+        .unwrap_or(Storage::Charter);
     let mut repaired = None;
     if let Some(last) = history.last_mut()
         && last.status.is_pending()
@@ -91,6 +97,7 @@ pub async fn begin<'c>(
         release: release.to_string(),
         namespace: namespace.to_string(),
         history,
+        storage,
         repaired,
     })
 }
