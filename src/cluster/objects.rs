@@ -1,5 +1,5 @@
 //! Objects: server-side apply (with field manager `charter` and strict field validation),
-//! get, list (paged), list of metadata only, delete.
+//! merge patch, get, list (paged), list of metadata only, delete.
 
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
 use serde_json::Value;
@@ -285,6 +285,27 @@ impl Cluster {
                 &display(kind, namespace, name),
             )),
         }
+    }
+
+    /// Applies a JSON merge patch (RFC 7386) to the object `r` names, as field manager
+    /// `charter`; returns the object as stored. A `metadata.resourceVersion` in the patch is a
+    /// precondition: the server refuses (409) when the object changed since.
+    pub async fn patch_merge(&self, r: &ObjectRef, patch: &Value) -> Result<Value, ClusterError> {
+        let res = self.resource(&r.api_version, &r.kind).await?;
+        let api = self.api(&res, r.ns());
+        let pp = PatchParams {
+            field_manager: Some(FIELD_MANAGER.to_string()),
+            ..Default::default()
+        };
+        let patch = Patch::Merge(patch);
+        let out = self
+            .retry(|| async { api.patch(&r.name, &pp, &patch).await })
+            .await
+            .map_err(|e| self.map_err(e, "patch", &res.api.plural, r.ns(), &r.display()))?;
+        serde_json::to_value(out).map_err(|e| ClusterError::Other {
+            what: r.display(),
+            message: e.to_string(),
+        })
     }
 
     /// Gets the object `r` names; `None` when it does not exist.

@@ -1,6 +1,10 @@
 //! Installing, upgrading and rolling back: a revision recorded pending, its objects applied in
 //! dependency order (one [`Group`] after another), objects that left the chart pruned, an
 //! optional wait for readiness, and the outcome recorded.
+//!
+//! Fields Helm's field manager owns move to charter's before an object is applied
+//! ([`takeover`]), so fields that left the chart leave the object; while the release stays in
+//! Helm's storage they move back after the apply, so Helm can upgrade it again.
 
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
@@ -14,8 +18,9 @@ use super::error::{OpError, Progress, Report};
 use super::live::{LiveIndex, LiveObject, Lookup, covers};
 use super::record::{ChartRef, Hook, RECORD_API_VERSION, ReleaseRecord, Status, TargetRef};
 use super::session::Session;
+use super::takeover::{self, FieldOwners, HELM_MANAGER};
 use super::wait::Until;
-use crate::cluster::ApplyOptions;
+use crate::cluster::{ApplyOptions, FIELD_MANAGER};
 use crate::manifest::{self, Manifest};
 use crate::object::{ObjectRef, install_rank};
 
@@ -273,7 +278,7 @@ impl Session<'_> {
         };
         futures::stream::iter(batch.iter().map(Ok::<_, OpError>))
             .try_for_each_concurrent(PARALLEL_APPLIES, |o| async move {
-                self.check_owner(&o.item, live, how.take_ownership).await?;
+                let current = self.check_owner(&o.item, live, how.take_ownership).await?;
                 if o.same_render
                     && let Lookup::Present(LiveObject {
                         full: Some(current),
@@ -284,7 +289,29 @@ impl Session<'_> {
                     report(Progress::Unchanged(&o.item));
                     return Ok(());
                 }
-                self.cluster.apply_quiet(&o.obj, opts).await?;
+                if let Some(owners) = current.filter(|c| c.has(HELM_MANAGER)) {
+                    takeover::move_ownership(
+                        self.cluster,
+                        &o.item,
+                        Some(owners),
+                        HELM_MANAGER,
+                        FIELD_MANAGER,
+                    )
+                    .await?;
+                }
+                if self.storage.is_helm() {
+                    let applied = self.cluster.apply(&o.obj, opts).await?;
+                    takeover::move_ownership(
+                        self.cluster,
+                        &o.item,
+                        Some(FieldOwners::of(&applied)),
+                        FIELD_MANAGER,
+                        HELM_MANAGER,
+                    )
+                    .await?;
+                } else {
+                    self.cluster.apply_quiet(&o.obj, opts).await?;
+                }
                 report(Progress::Applied(&o.item));
                 Ok(())
             })
@@ -368,19 +395,20 @@ impl Session<'_> {
         })
     }
 
-    /// Refuses an existing object that another release, or nobody, owns (unless adopting).
+    /// Refuses an existing object that another release, or nobody, owns (unless adopting);
+    /// returns who owns the fields of the object that exists.
     async fn check_owner(
         &self,
         item: &ObjectRef,
         live: &LiveIndex,
         take_ownership: bool,
-    ) -> Result<(), OpError> {
+    ) -> Result<Option<FieldOwners>, OpError> {
         let Some(obj) = self.live_object(live, item).await? else {
-            return Ok(());
+            return Ok(None);
         };
         let owner = &obj.ownership;
         if owner.is(&self.release, &self.namespace) || take_ownership {
-            return Ok(());
+            return Ok(Some(obj.owners.clone()));
         }
         Err(OpError::NotOwned {
             object: item.display(),

@@ -9,6 +9,7 @@
 //! - [`desired`]: rendered manifests turned into the objects a deploy applies.
 //! - [`live`]: the live state of a release's objects, read with a list per kind.
 //! - [`preview`]: what a deploy would do, for `charter diff`, without changing anything.
+//! - [`takeover`]: field ownership moved between Helm's field manager and charter's.
 
 pub mod deploy;
 pub mod desired;
@@ -19,6 +20,7 @@ pub mod preview;
 pub mod record;
 pub mod session;
 pub mod store;
+pub mod takeover;
 pub mod uninstall;
 pub mod wait;
 

@@ -89,3 +89,28 @@ pub fn run_helm(
     );
     out
 }
+
+/// Helm 3 (`scripts/test-tools helm3`, built from upstream's module on first use, minutes
+/// cold), or `None` (a skip, said on stderr; in CI a failure).
+pub fn helm3(what: &str) -> Option<PathBuf> {
+    let built = Command::new(super::cli::root().join("scripts/test-tools"))
+        .arg("helm3")
+        .stderr(Stdio::inherit())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
+        .filter(|p| p.is_file());
+    match built {
+        Some(p) => Some(p),
+        None if cluster_required() => {
+            panic!("{what}: CI=true but Helm 3 could not be built (scripts/test-tools helm3)")
+        }
+        None => {
+            say(&format!(
+                "{what}: skipped: no Helm 3 (scripts/test-tools helm3 failed)"
+            ));
+            None
+        }
+    }
+}

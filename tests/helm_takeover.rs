@@ -1,0 +1,278 @@
+//! Releases Helm installed, operated on by charter in place, through the real binaries against
+//! the real test cluster: Helm 4 (server-side apply, `helm` owns fields with `Apply`) and Helm 3
+//! (client-side, `helm` owns fields with `Update`). charter upgrades with a chart of its own
+//! (the same objects, one field and one object fewer): no object recreated, no conflict, the
+//! removed field and object gone, and Helm's history, rollback and upgrade still working.
+
+mod support;
+
+use std::path::Path;
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::Api;
+use support::{ADMIN_CONTEXT, cluster_or_skip, run_helm, write};
+
+/// The Helm chart: a ConfigMap from values with a field (`extra`) charter's chart drops, a
+/// ConfigMap charter's chart drops, and a Deployment whose container loses an env var.
+fn helm_chart(dir: &Path) {
+    write(
+        dir,
+        "Chart.yaml",
+        "apiVersion: v2\nname: demo\nversion: 0.1.0\nappVersion: \"1.0\"\n",
+    );
+    write(dir, "values.yaml", "message: hello\nreplicas: 1\n");
+    write(
+        dir,
+        "templates/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-cm\ndata:\n  message: {{ .Values.message | quote }}\n  extra: \"yes\"\n",
+    );
+    write(
+        dir,
+        "templates/gone.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-gone\ndata: {}\n",
+    );
+    write(
+        dir,
+        "templates/deploy.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  replicas: {{ .Values.replicas }}\n  selector:\n    matchLabels: {app: {{ .Release.Name }}}\n  template:\n    metadata:\n      labels: {app: {{ .Release.Name }}}\n    spec:\n      containers:\n        - name: app\n          image: registry.invalid/app:1\n          env:\n            - name: OLD\n              value: \"1\"\n",
+    );
+}
+
+/// charter's chart of the same objects: `extra`, the `-gone` ConfigMap and the env var left
+/// out, a new image.
+fn charter_chart(dir: &Path) {
+    write(
+        dir,
+        "Chart.yaml",
+        "apiVersion: charter/v1\nname: demo\nversion: 0.2.0\n",
+    );
+    write(dir, "values.yaml", "message: hello\nreplicas: 1\n");
+    write(
+        dir,
+        "templates/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ release.name }}-cm\ndata:\n  message: {{ values.message | quote }}\n",
+    );
+    write(
+        dir,
+        "templates/deploy.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ release.name }}\nspec:\n  replicas: {{ values.replicas }}\n  selector:\n    matchLabels: {app: {{ release.name }}}\n  template:\n    metadata:\n      labels: {app: {{ release.name }}}\n    spec:\n      containers:\n        - name: app\n          image: registry.invalid/app:2\n",
+    );
+}
+
+/// Both charts, side by side in a temporary directory.
+struct Charts {
+    _dir: tempfile::TempDir,
+    helm: String,
+    charter: String,
+    home: std::path::PathBuf,
+}
+
+fn charts() -> Charts {
+    let dir = tempfile::tempdir().unwrap();
+    helm_chart(&dir.path().join("helm"));
+    charter_chart(&dir.path().join("charter"));
+    let s = |p: &str| dir.path().join(p).to_str().unwrap().to_string();
+    Charts {
+        helm: s("helm"),
+        charter: s("charter"),
+        home: dir.path().join("home"),
+        _dir: dir,
+    }
+}
+
+/// Runs `helm` against the test cluster as its admin; panics when it fails.
+fn helm(bin: &Path, c: &Charts, kc: &Path, args: &[&str]) -> String {
+    let mut all: Vec<&str> = args.to_vec();
+    let kc = kc.to_str().unwrap();
+    all.extend(["--kubeconfig", kc, "--kube-context", ADMIN_CONTEXT]);
+    let out = run_helm(bin, &c.home, &all, None);
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn charter(kc: &Path, args: &[&str]) -> String {
+    support::charter().cluster(kc).ok(args)
+}
+
+/// `data` of a ConfigMap, or `None` when it does not exist.
+async fn data(cms: &Api<ConfigMap>, name: &str) -> Option<Vec<(String, String)>> {
+    let cm = cms.get_opt(name).await.unwrap()?;
+    Some(cm.data.unwrap_or_default().into_iter().collect())
+}
+
+fn pairs(p: &[(&str, &str)]) -> Option<Vec<(String, String)>> {
+    Some(
+        p.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    )
+}
+
+/// The managers owning fields of the object itself, with their operations.
+fn managers(meta: &kube::api::ObjectMeta) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = meta
+        .managed_fields
+        .iter()
+        .flatten()
+        .filter(|e| e.subresource.is_none())
+        .map(|e| {
+            (
+                e.manager.clone().unwrap_or_default(),
+                e.operation.clone().unwrap_or_default(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Revision and status per line of `helm history` (header skipped).
+fn helm_history(out: &str) -> Vec<(u64, String)> {
+    out.lines()
+        .skip(1)
+        .filter_map(|l| {
+            let mut cols = l.split('\t').map(str::trim);
+            let rev = cols.next()?.parse().ok()?;
+            Some((rev, cols.nth(1)?.to_string()))
+        })
+        .collect()
+}
+
+/// Helm installs; charter upgrades; Helm rolls back; charter rolls back; Helm upgrades.
+async fn helm_then_charter(bin: &Path, prefix: &str, helm_field_op: &str) {
+    let cluster = cluster_or_skip!();
+    let ns = cluster.namespace(prefix).await;
+    let n = ns.name();
+    let kc = cluster.kubeconfig.clone();
+    let c = charts();
+    let cms: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), n);
+    let deps: Api<Deployment> = Api::namespaced(cluster.client.clone(), n);
+
+    helm(
+        bin,
+        &c,
+        &kc,
+        &["install", "web", &c.helm, "-n", n, "--set", "message=hi"],
+    );
+    let cm_uid = cms.get("web-cm").await.unwrap().metadata.uid;
+    let dep = deps.get("web").await.unwrap();
+    assert_eq!(
+        managers(&dep.metadata),
+        [("helm".to_string(), helm_field_op.to_string())],
+        "how Helm owns its fields"
+    );
+    let dep_uid = dep.metadata.uid;
+    let listed = charter(&kc, &["list", "-n", n]);
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.starts_with("web ") && l.trim_end().ends_with("helm")),
+        "{listed}"
+    );
+
+    let out = charter(
+        &kc,
+        &[
+            "upgrade",
+            "web",
+            &c.charter,
+            "-n",
+            n,
+            "--set",
+            "message=changed",
+        ],
+    );
+    assert!(
+        out.contains("REVISION: 2") && out.contains("STATUS: deployed"),
+        "{out}"
+    );
+    // The field the chart dropped is gone, the object Helm installed is the same object.
+    assert_eq!(data(&cms, "web-cm").await, pairs(&[("message", "changed")]));
+    assert_eq!(cms.get("web-cm").await.unwrap().metadata.uid, cm_uid);
+    assert_eq!(data(&cms, "web-gone").await, None, "pruned");
+    let dep = deps.get("web").await.unwrap();
+    assert_eq!(dep.metadata.uid, dep_uid, "not recreated");
+    let container = &dep.spec.unwrap().template.spec.unwrap().containers[0];
+    assert_eq!(container.image.as_deref(), Some("registry.invalid/app:2"));
+    assert_eq!(
+        container.env, None,
+        "the env var that left the chart is removed"
+    );
+    // Still Helm's release: Helm owns the fields again, and the objects carry its marks.
+    assert_eq!(
+        managers(&dep.metadata),
+        [("helm".to_string(), "Apply".to_string())]
+    );
+    let ann = dep.metadata.annotations.unwrap();
+    assert_eq!(ann["meta.helm.sh/release-name"], "web");
+    assert_eq!(ann["charter.dev/release-name"], "web");
+    let status = charter(&kc, &["status", "web", "-n", n]);
+    assert!(
+        status.contains("helm"),
+        "status names the storage: {status}"
+    );
+
+    let history = helm(bin, &c, &kc, &["history", "web", "-n", n]);
+    assert_eq!(
+        helm_history(&history),
+        [(1, "superseded".to_string()), (2, "deployed".to_string())],
+        "{history}"
+    );
+    let values = helm(
+        bin,
+        &c,
+        &kc,
+        &["get", "values", "web", "-n", n, "-o", "json"],
+    );
+    assert_eq!(values.trim(), r#"{"message":"changed"}"#);
+
+    helm(bin, &c, &kc, &["rollback", "web", "1", "-n", n]);
+    assert_eq!(
+        data(&cms, "web-cm").await,
+        pairs(&[("extra", "yes"), ("message", "hi")])
+    );
+    assert!(data(&cms, "web-gone").await.is_some());
+
+    let out = charter(&kc, &["rollback", "web", "2", "-n", n]);
+    assert!(
+        out.contains("REVISION: 4") && out.contains("STATUS: deployed"),
+        "{out}"
+    );
+    assert_eq!(data(&cms, "web-cm").await, pairs(&[("message", "changed")]));
+    assert_eq!(data(&cms, "web-gone").await, None);
+
+    helm(
+        bin,
+        &c,
+        &kc,
+        &["upgrade", "web", &c.helm, "-n", n, "--set", "message=again"],
+    );
+    assert_eq!(
+        data(&cms, "web-cm").await,
+        pairs(&[("extra", "yes"), ("message", "again")])
+    );
+    let history = helm(bin, &c, &kc, &["history", "web", "-n", n]);
+    assert_eq!(
+        helm_history(&history).last(),
+        Some(&(5, "deployed".to_string())),
+        "{history}"
+    );
+    assert_eq!(deps.get("web").await.unwrap().metadata.uid, dep_uid);
+    ns.delete().await;
+}
+
+#[tokio::test]
+async fn helm_4_release_upgraded_by_charter_and_back() {
+    let Some(bin) = support::helm("helm_4_release_upgraded_by_charter_and_back") else {
+        return;
+    };
+    helm_then_charter(&bin, "takeover-h4", "Apply").await;
+}
+
+#[tokio::test]
+async fn helm_3_release_upgraded_by_charter_and_back() {
+    let Some(bin) = support::helm3("helm_3_release_upgraded_by_charter_and_back") else {
+        return;
+    };
+    helm_then_charter(&bin, "takeover-h3", "Update").await;
+}
