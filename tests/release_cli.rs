@@ -84,6 +84,13 @@ async fn wait_for_lease(cluster: &support::TestCluster, ns: &str, release: &str)
     }
 }
 
+/// charter's own client for the test cluster, as its admin.
+async fn admin(kubeconfig: &Path) -> charter::cluster::Cluster {
+    charter::cluster::Cluster::connect(Some(kubeconfig), Some(ADMIN_CONTEXT))
+        .await
+        .unwrap()
+}
+
 fn charter(kubeconfig: &Path, args: &[&str]) -> Output {
     support::charter().cluster(kubeconfig).run(args)
 }
@@ -131,9 +138,7 @@ async fn install_upgrade_prune_wait_uninstall() {
     assert_eq!(cm.data.unwrap()["revision"], "1");
     assert!(cms.get_opt("web-extra").await.unwrap().is_some());
 
-    let c = charter::cluster::Cluster::connect(Some(&kc), Some(ADMIN_CONTEXT))
-        .await
-        .unwrap();
+    let c = admin(&kc).await;
     let store = SecretStore::new(&c);
     let h = store.history(n, "web").await.unwrap();
     assert_eq!(h.len(), 1);
@@ -377,9 +382,7 @@ async fn atomic_upgrade_returns_to_the_last_deployed_revision() {
         err.contains("Rolled back to revision 2 (--atomic)"),
         "{err}"
     );
-    let c = charter::cluster::Cluster::connect(Some(&kc), Some(ADMIN_CONTEXT))
-        .await
-        .unwrap();
+    let c = admin(&kc).await;
     let h = SecretStore::new(&c).history(n, "api").await.unwrap();
     let statuses: Vec<Status> = h.iter().map(|r| r.status).collect();
     assert_eq!(
@@ -434,9 +437,7 @@ async fn unknown_fields_are_refused_not_dropped() {
     // OpenAPI v3 schemas (clean objects skip the server's pass), anything else is left to the
     // server's strict validation.
     use charter::cluster::openapi::Verdict;
-    let c = charter::cluster::Cluster::connect(Some(&kc), Some(ADMIN_CONTEXT))
-        .await
-        .unwrap();
+    let c = admin(&kc).await;
     let deploy = serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment",
         "metadata": {"name": "d", "labels": {"a": "b"}, "annotations": {"x": "y"}},
         "spec": {"replicas": 1, "selector": {"matchLabels": {"a": "b"}},
@@ -501,9 +502,7 @@ async fn dry_runs_change_nothing() {
         cms.get_opt("dry-cfg").await.unwrap().is_none(),
         "dry runs persist nothing"
     );
-    let c = charter::cluster::Cluster::connect(Some(&kc), Some(ADMIN_CONTEXT))
-        .await
-        .unwrap();
+    let c = admin(&kc).await;
     assert!(
         SecretStore::new(&c)
             .history(n, "dry")
@@ -512,6 +511,19 @@ async fn dry_runs_change_nothing() {
             .is_empty()
     );
     ns.delete().await;
+}
+
+/// A fresh namespace and, in a temporary directory, a chart with a CRD and a Widget `w1` of
+/// it. The CRD's group is unique to the namespace: CRDs are cluster-scoped and outlive it.
+async fn namespace_with_widget_chart(
+    cluster: &support::TestCluster,
+    prefix: &str,
+) -> (support::TestNamespace, tempfile::TempDir, String) {
+    let ns = cluster.namespace(prefix).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let group = format!("{}.example.com", ns.name());
+    widget_chart(tmp.path(), &group);
+    (ns, tmp, group)
 }
 
 /// A chart with a CRD (group `group`, kind Widget) and a Widget `w1`.
@@ -541,12 +553,8 @@ fn widget_chart(dir: &Path, group: &str) {
 #[tokio::test]
 async fn a_server_dry_run_of_a_crd_and_its_custom_resource_changes_nothing() {
     let cluster = cluster_or_skip!();
-    let ns = cluster.namespace("release-crd-dry").await;
-    let kc = cluster.kubeconfig.clone();
-    let tmp = tempfile::tempdir().unwrap();
-    let group = format!("{}.example.com", ns.name());
-    widget_chart(tmp.path(), &group);
-    let n = ns.name();
+    let (ns, tmp, group) = namespace_with_widget_chart(&cluster, "release-crd-dry").await;
+    let (kc, n) = (cluster.kubeconfig.clone(), ns.name());
     let out = ok(
         &kc,
         &[
@@ -562,9 +570,7 @@ async fn a_server_dry_run_of_a_crd_and_its_custom_resource_changes_nothing() {
         out.contains("kind: CustomResourceDefinition") && out.contains("kind: Widget"),
         "{out}"
     );
-    let c = charter::cluster::Cluster::connect(Some(&kc), Some(ADMIN_CONTEXT))
-        .await
-        .unwrap();
+    let c = admin(&kc).await;
     let crd = c
         .get(
             "apiextensions.k8s.io/v1",
@@ -606,21 +612,14 @@ async fn a_server_dry_run_of_a_crd_and_its_custom_resource_changes_nothing() {
 #[tokio::test]
 async fn a_crd_and_its_custom_resource_install_in_one_go() {
     let cluster = cluster_or_skip!();
-    let ns = cluster.namespace("release-crd").await;
-    let kc = cluster.kubeconfig.clone();
-    let tmp = tempfile::tempdir().unwrap();
-    // A unique group per run: CRDs are cluster-scoped and outlive the test namespace.
-    let group = format!("{}.example.com", ns.name());
-    widget_chart(tmp.path(), &group);
-    let n = ns.name();
+    let (ns, tmp, group) = namespace_with_widget_chart(&cluster, "release-crd").await;
+    let (kc, n) = (cluster.kubeconfig.clone(), ns.name());
     let out = ok(
         &kc,
         &["install", "widgets", tmp.path().to_str().unwrap(), "-n", n],
     );
     assert!(out.contains("STATUS: deployed"), "{out}");
-    let c = charter::cluster::Cluster::connect(Some(&kc), Some(ADMIN_CONTEXT))
-        .await
-        .unwrap();
+    let c = admin(&kc).await;
     let w = c
         .get(&format!("{group}/v1"), "Widget", Some(n), "w1")
         .await
@@ -771,9 +770,7 @@ async fn a_killed_upgrade_is_reported_stale_and_the_next_one_succeeds() {
         .spawn()
         .unwrap();
     wait_for_lease(&cluster, ns.name(), "crash").await;
-    let c0 = charter::cluster::Cluster::connect(Some(&kc), Some(ADMIN_CONTEXT))
-        .await
-        .unwrap();
+    let c0 = admin(&kc).await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while SecretStore::new(&c0)
         .history(n, "crash")
@@ -792,9 +789,7 @@ async fn a_killed_upgrade_is_reported_stale_and_the_next_one_succeeds() {
     }
     child.kill().unwrap(); // SIGKILL: no cleanup runs
     child.wait().unwrap();
-    let c = charter::cluster::Cluster::connect(Some(&kc), Some(ADMIN_CONTEXT))
-        .await
-        .unwrap();
+    let c = admin(&kc).await;
     let store = SecretStore::new(&c);
     assert_eq!(
         store
@@ -926,9 +921,7 @@ async fn a_release_over_three_mib_compressed_round_trips() {
         parts >= 5,
         "expected > 3 MiB compressed, got {parts} parts of 700 KiB"
     );
-    let c = charter::cluster::Cluster::connect(Some(&kc), Some(ADMIN_CONTEXT))
-        .await
-        .unwrap();
+    let c = admin(&kc).await;
     let h = SecretStore::new(&c).history(n, "big").await.unwrap();
     assert_eq!(h.len(), 3);
     assert_eq!(h[2].status, Status::Deployed);
@@ -1230,9 +1223,7 @@ async fn history_max_keeps_only_the_newest_revisions() {
     );
     // The pruned revisions' Secrets are gone from the cluster, not only from the listing, and
     // what is left reads back intact.
-    let c = charter::cluster::Cluster::connect(Some(&kc), Some(ADMIN_CONTEXT))
-        .await
-        .unwrap();
+    let c = admin(&kc).await;
     let store = SecretStore::new(&c);
     let stored = store.history(n, "hm").await.unwrap();
     assert_eq!(

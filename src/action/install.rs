@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use super::prepare::{ChartRequest, Detail, Prepared, ReuseValues, prepare};
-use super::{Error, Globals, connect, next_revision_options};
+use super::{Error, Globals, connect, in_session, next_revision_options};
 use crate::cluster::{ApplyOptions, Cluster};
 use crate::release::desired::{Desired, OwnerMarks, not_yet_servable, prepare_desired};
 use crate::release::{
@@ -125,8 +125,8 @@ async fn on_cluster(
         ensure_namespace(&cluster, &p.namespace).await?;
     }
     let lock = LockOptions::for_this_process(req.options.lock_ttl, req.options.wait_for_lock);
-    let mut session = release::begin(&cluster, &store, &p.namespace, &p.release, &lock).await?;
-    let result = async {
+    let (namespace, release) = (p.namespace.clone(), p.release.clone());
+    let record = in_session(&cluster, &namespace, &release, &lock, async |session| {
         if let Mode::Upgrade {
             reuse_values: true, ..
         } = req.mode
@@ -140,11 +140,10 @@ async fn on_cluster(
             p.relayer(&req.chart, Detail::Full, Some(reuse))?;
             p.validate_schema()?;
         }
-        deploy_in_session(&cluster, &mut session, &p, req, report).await
-    }
-    .await;
-    session.finish().await;
-    Ok(Installed::Deployed(Box::new(result?)))
+        deploy_in_session(&cluster, session, &p, req, report).await
+    })
+    .await?;
+    Ok(Installed::Deployed(Box::new(record)))
 }
 
 async fn ensure_namespace(cluster: &Cluster, namespace: &str) -> Result<(), Error> {

@@ -172,6 +172,16 @@ fn lint_chart_structure(path: &Path, report: &mut LintReport) -> bool {
             &chart_yaml,
             "no `appVersion`; say which version of the application the chart deploys",
         );
+    } else if let Some(n) = unquoted_app_version(path) {
+        report.push(
+            Severity::Warning,
+            &subject,
+            &chart_yaml,
+            format!(
+                "`appVersion: {n}` is a number in YAML and reads as `{}`; quote it to keep it as written",
+                chart.meta.app_version.as_deref().unwrap_or_default()
+            ),
+        );
     }
     if chart.values.is_none() {
         report.push(
@@ -198,6 +208,18 @@ fn lint_chart_structure(path: &Path, report: &mut LintReport) -> bool {
         );
     }
     true
+}
+
+/// The text of a chart directory's `appVersion` when YAML reads it as a number (`1.10` is the
+/// float 1.1): Helm and charter then read the number's text, not what was written.
+fn unquoted_app_version(chart_dir: &Path) -> Option<String> {
+    let src = std::fs::read_to_string(chart_dir.join("Chart.yaml")).ok()?;
+    let line = src.lines().find(|l| l.starts_with("appVersion:"))?;
+    let written = line["appVersion:".len()..].split(" #").next()?.trim();
+    let v = crate::yaml::parse_str(&src, "Chart.yaml").ok()?;
+    v.get("appVersion")?
+        .is_number()
+        .then(|| written.to_string())
 }
 
 fn lint_render(globals: &Globals, req: &ChartRequest, subject: &str, report: &mut LintReport) {
@@ -321,6 +343,28 @@ fn check_label_key(k: &str) -> Result<(), &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unquoted_numeric_app_version_is_a_warning() {
+        let t = tempfile::tempdir().unwrap();
+        let meta =
+            |v: &str| format!("apiVersion: charter/v1\nname: a\nversion: 1.0.0\nappVersion: {v}\n");
+        let found = |v: &str| {
+            std::fs::write(t.path().join("Chart.yaml"), meta(v)).unwrap();
+            let mut r = LintReport::default();
+            assert!(lint_chart_structure(t.path(), &mut r));
+            r.findings
+                .into_iter()
+                .filter(|f| f.message.contains("is a number in YAML"))
+                .map(|f| f.message)
+                .collect::<Vec<_>>()
+        };
+        let warned = found("1.10");
+        assert_eq!(warned.len(), 1, "{warned:?}");
+        assert!(warned[0].contains("`appVersion: 1.10`") && warned[0].contains("`1.1`"));
+        assert!(found("\"1.10\"").is_empty());
+        assert!(found("v1.10").is_empty());
+    }
 
     #[test]
     fn label_syntax() {

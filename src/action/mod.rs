@@ -38,7 +38,7 @@ use crate::cluster::{Cluster, ClusterError};
 use crate::deploy::{self, Target, TargetError};
 use crate::release::record::ReleaseRecord;
 use crate::release::session::{deployed, next_revision};
-use crate::release::{OpError, StoreError};
+use crate::release::{ClusterStore, LockOptions, OpError, Session, StoreError};
 use crate::render::{Capabilities, LookupFn, ReleaseInfo, RenderError, RenderOptions};
 
 /// Why an action failed. Every message names the file, flag, object or release concerned.
@@ -217,6 +217,36 @@ pub async fn connect(globals: &Globals, target: Option<&Target>) -> Result<Clust
         .clone()
         .or_else(|| target.and_then(|t| t.kubeconfig.clone()));
     Ok(Cluster::connect(kubeconfig.as_deref(), context.as_deref()).await?)
+}
+
+/// Runs `op` on an operation of release `release` in `namespace`: its lock taken (and released
+/// afterwards whatever `op` returns), its history read, through the cluster's release store.
+pub async fn in_session<T>(
+    cluster: &Cluster,
+    namespace: &str,
+    release: &str,
+    lock: &LockOptions,
+    op: impl AsyncFnOnce(&mut Session<'_>) -> Result<T, Error>,
+) -> Result<T, Error> {
+    let store = ClusterStore::new(cluster);
+    let mut session = crate::release::begin(cluster, &store, namespace, release, lock).await?;
+    let result = op(&mut session).await;
+    session.finish().await;
+    result
+}
+
+/// Runs `op` on an operation of the release `r`, on a runtime of its own: connected to the
+/// release's cluster, then [`in_session`].
+pub fn on_release<T>(
+    globals: &Globals,
+    r: &ReleaseRef,
+    lock: &LockOptions,
+    op: impl AsyncFnOnce(&mut Session<'_>) -> Result<T, Error>,
+) -> Result<T, Error> {
+    runtime()?.block_on(async {
+        let cluster = connect(globals, r.target.as_ref()).await?;
+        in_session(&cluster, &r.namespace, &r.release, lock, op).await
+    })
 }
 
 /// What the cluster serves, for `capabilities` in templates.

@@ -1,7 +1,7 @@
 //! `rollback`: a new revision with an earlier revision's manifest and values.
 
-use super::{Error, Globals, ReleaseRef, connect};
-use crate::release::{self, ApplyHow, ClusterStore, LockOptions, ReleaseRecord, Report};
+use super::{Error, Globals, ReleaseRef, on_release};
+use crate::release::{self, ApplyHow, LockOptions, ReleaseRecord, Report};
 
 /// A rollback.
 pub struct RollbackRequest {
@@ -23,24 +23,10 @@ pub fn run(
     req: &RollbackRequest,
     report: Report<'_>,
 ) -> Result<ReleaseRecord, Error> {
-    super::runtime()?.block_on(async {
-        let r = &req.release;
-        let cluster = connect(globals, r.target.as_ref()).await?;
-        let store = ClusterStore::new(&cluster);
-        let mut session =
-            release::begin(&cluster, &store, &r.namespace, &r.release, &req.lock).await?;
-        let result = async {
-            let target = session.rollback_target(req.revision)?.clone();
-            let deploy = release::rollback_deploy(
-                &target,
-                session.next_revision(),
-                req.how,
-                req.history_max,
-            )?;
-            session.deploy(deploy, report).await
-        }
-        .await;
-        session.finish().await;
-        Ok(result?)
+    on_release(globals, &req.release, &req.lock, async |session| {
+        let target = session.rollback_target(req.revision)?.clone();
+        let next = session.next_revision();
+        let deploy = release::rollback_deploy(&target, next, req.how, req.history_max)?;
+        Ok(session.deploy(deploy, report).await?)
     })
 }

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use super::{Error, Globals, ReleaseRef, connect};
-use crate::release::{self, ClusterStore, LockOptions, Report};
+use super::{Error, Globals, ReleaseRef, on_release};
+use crate::release::{LockOptions, Report};
 
 /// An uninstall.
 pub struct UninstallRequest {
@@ -20,14 +20,9 @@ pub struct UninstallRequest {
 
 /// Uninstalls a release.
 pub fn run(globals: &Globals, req: &UninstallRequest, report: Report<'_>) -> Result<(), Error> {
-    super::runtime()?.block_on(async {
-        let r = &req.release;
-        let cluster = connect(globals, r.target.as_ref()).await?;
-        let store = ClusterStore::new(&cluster);
-        let mut session =
-            release::begin(&cluster, &store, &r.namespace, &r.release, &req.lock).await?;
-        let result = session.uninstall(req.keep_history, req.wait, report).await;
-        session.finish().await;
-        Ok(result?)
+    on_release(globals, &req.release, &req.lock, async |session| {
+        Ok(session
+            .uninstall(req.keep_history, req.wait, report)
+            .await?)
     })
 }

@@ -163,16 +163,13 @@ impl Cluster {
         namespace: Option<&str>,
         selector: &str,
     ) -> Result<Vec<Value>, ClusterError> {
-        let res = self.resource(api_version, kind).await?;
-        let api = self.api(&res, namespace);
         let items = self
             .paged(
+                api_version,
+                kind,
+                namespace,
                 selector,
-                |lp| {
-                    let api = &api;
-                    async move { api.list(&lp).await }
-                },
-                |e| self.list_err(e, &res, kind, namespace),
+                |api, lp| async move { api.list(&lp).await },
             )
             .await?;
         items
@@ -201,33 +198,34 @@ impl Cluster {
         namespace: Option<&str>,
         selector: &str,
     ) -> Result<Vec<ObjectMeta>, ClusterError> {
-        let res = self.resource(api_version, kind).await?;
-        let api = self.api(&res, namespace);
         let items = self
             .paged(
+                api_version,
+                kind,
+                namespace,
                 selector,
-                |lp| {
-                    let api = &api;
-                    async move { api.list_metadata(&lp).await }
-                },
-                |e| self.list_err(e, &res, kind, namespace),
+                |api, lp| async move { api.list_metadata(&lp).await },
             )
             .await?;
         Ok(items.into_iter().map(|o| o.metadata).collect())
     }
 
-    /// Runs a list call page by page ([`LIST_PAGE`] objects each), with retries.
+    /// Runs a list call of a kind page by page ([`LIST_PAGE`] objects each), with retries.
     async fn paged<K, F, Fut>(
         &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
         selector: &str,
         list: F,
-        err: impl Fn(kube::Error) -> ClusterError,
     ) -> Result<Vec<K>, ClusterError>
     where
         K: Clone + serde::de::DeserializeOwned,
-        F: Fn(ListParams) -> Fut,
+        F: Fn(Api<DynamicObject>, ListParams) -> Fut,
         Fut: std::future::Future<Output = Result<kube::core::ObjectList<K>, kube::Error>>,
     {
+        let res = self.resource(api_version, kind).await?;
+        let api = self.api(&res, namespace);
         let mut out = Vec::new();
         let mut token: Option<String> = None;
         loop {
@@ -238,29 +236,24 @@ impl Cluster {
             if let Some(t) = &token {
                 lp = lp.continue_token(t);
             }
-            let page = self.retry(|| list(lp.clone())).await.map_err(&err)?;
+            let page = self
+                .retry(|| list(api.clone(), lp.clone()))
+                .await
+                .map_err(|e| {
+                    self.map_err(
+                        e,
+                        "list",
+                        &res.api.plural,
+                        namespace,
+                        &format!("{kind} list"),
+                    )
+                })?;
             token = page.metadata.continue_.filter(|t| !t.is_empty());
             out.extend(page.items);
             if token.is_none() {
                 return Ok(out);
             }
         }
-    }
-
-    fn list_err(
-        &self,
-        e: kube::Error,
-        res: &Resource,
-        kind: &str,
-        namespace: Option<&str>,
-    ) -> ClusterError {
-        self.map_err(
-            e,
-            "list",
-            &res.api.plural,
-            namespace,
-            &format!("{kind} list"),
-        )
     }
 
     /// Deletes an object with background propagation. Returns false when it was already gone.

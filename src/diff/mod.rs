@@ -102,24 +102,24 @@ pub enum Action {
 }
 
 impl Action {
+    /// The sign and the name of the action.
+    fn spelled(self) -> (char, &'static str) {
+        match self {
+            Action::Create => ('+', "create"),
+            Action::Change => ('~', "change"),
+            Action::Prune => ('-', "prune"),
+            Action::Unchanged => ('=', "unchanged"),
+        }
+    }
+
     /// `+`, `~`, `-` or `=`.
     pub fn sign(self) -> char {
-        match self {
-            Action::Create => '+',
-            Action::Change => '~',
-            Action::Prune => '-',
-            Action::Unchanged => '=',
-        }
+        self.spelled().0
     }
 
     /// `create`, `change`, `prune` or `unchanged`.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Create => "create",
-            Action::Change => "change",
-            Action::Prune => "prune",
-            Action::Unchanged => "unchanged",
-        }
+        self.spelled().1
     }
 }
 

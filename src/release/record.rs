@@ -428,6 +428,21 @@ pub(crate) fn sample(name: &str, revision: u64, status: Status) -> ReleaseRecord
     }
 }
 
+/// Incompressible text of `len` characters, so that a record holding it stays large when
+/// compressed.
+#[cfg(test)]
+pub(crate) fn noise(len: usize) -> String {
+    let mut x: u64 = 0x9E3779B97F4A7C15;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            char::from(b'!' + (x % 90) as u8)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

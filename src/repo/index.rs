@@ -21,13 +21,11 @@
 //! Helm would skip (no name, a version that is not SemVer) is skipped with a warning.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 
-use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
-use super::RepoError;
+use super::{RepoError, lenient};
 use crate::chart::{ArchiveLimits, Constraint, parse_version_lenient, read_archive};
 
 /// The only index `apiVersion`.
@@ -40,13 +38,13 @@ pub struct Index {
     /// Always `v1`.
     pub api_version: String,
     /// Chart versions by chart name, newest first.
-    #[serde(default, deserialize_with = "null_default")]
+    #[serde(default, deserialize_with = "lenient::null_default")]
     pub entries: BTreeMap<String, Vec<ChartVersion>>,
     /// When the index was written (RFC 3339).
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient_opt_string"
+        deserialize_with = "lenient::opt_string"
     )]
     pub generated: Option<String>,
 }
@@ -58,17 +56,17 @@ pub struct IndexMaintainer {
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient_opt_string"
+        deserialize_with = "lenient::opt_string"
     )]
     pub email: Option<String>,
     /// Name.
-    #[serde(default, deserialize_with = "lenient_string")]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub name: String,
     /// Home page.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient_opt_string"
+        deserialize_with = "lenient::opt_string"
     )]
     pub url: Option<String>,
 }
@@ -80,38 +78,38 @@ pub struct IndexDependency {
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient_opt_string"
+        deserialize_with = "lenient::opt_string"
     )]
     pub alias: Option<String>,
     /// Condition.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient_opt_string"
+        deserialize_with = "lenient::opt_string"
     )]
     pub condition: Option<String>,
     /// Name.
-    #[serde(default, deserialize_with = "lenient_string")]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub name: String,
     /// Repository.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient_opt_string"
+        deserialize_with = "lenient::opt_string"
     )]
     pub repository: Option<String>,
     /// Tags.
     #[serde(
         default,
         skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "lenient_vec_string"
+        deserialize_with = "lenient::vec_string"
     )]
     pub tags: Vec<String>,
     /// Version range.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient_opt_string"
+        deserialize_with = "lenient::opt_string"
     )]
     pub version: Option<String>,
 }
@@ -125,108 +123,108 @@ pub struct ChartVersion {
     #[serde(
         default,
         skip_serializing_if = "BTreeMap::is_empty",
-        deserialize_with = "lenient_string_map"
+        deserialize_with = "lenient::string_map"
     )]
     pub annotations: BTreeMap<String, String>,
     /// The chart's `apiVersion` (`charter/v1`, or `v2` for a Helm chart).
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient_opt_string"
+        deserialize_with = "lenient::opt_string"
     )]
     pub api_version: Option<String>,
     /// The application version.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient_opt_string"
+        deserialize_with = "lenient::opt_string"
     )]
     pub app_version: Option<String>,
     /// When this version was indexed (RFC 3339).
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient_opt_string"
+        deserialize_with = "lenient::opt_string"
     )]
     pub created: Option<String>,
     /// Dependencies.
     #[serde(
         default,
         skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_default"
+        deserialize_with = "lenient::null_default"
     )]
     pub dependencies: Vec<IndexDependency>,
     /// Whether the chart is deprecated.
     #[serde(
         default,
         skip_serializing_if = "is_false",
-        deserialize_with = "lenient_bool"
+        deserialize_with = "lenient::bool"
     )]
     pub deprecated: bool,
     /// One-line description.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient_opt_string"
+        deserialize_with = "lenient::opt_string"
     )]
     pub description: Option<String>,
     /// sha256 of the archive, lower-case hex.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient_opt_string"
+        deserialize_with = "lenient::opt_string"
     )]
     pub digest: Option<String>,
     /// Home page.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient_opt_string"
+        deserialize_with = "lenient::opt_string"
     )]
     pub home: Option<String>,
     /// Icon URL.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient_opt_string"
+        deserialize_with = "lenient::opt_string"
     )]
     pub icon: Option<String>,
     /// Search keywords.
     #[serde(
         default,
         skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "lenient_vec_string"
+        deserialize_with = "lenient::vec_string"
     )]
     pub keywords: Vec<String>,
     /// Kubernetes version constraint.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient_opt_string"
+        deserialize_with = "lenient::opt_string"
     )]
     pub kube_version: Option<String>,
     /// Maintainers.
     #[serde(
         default,
         skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_default"
+        deserialize_with = "lenient::null_default"
     )]
     pub maintainers: Vec<IndexMaintainer>,
     /// The chart's name.
-    #[serde(default, deserialize_with = "lenient_string")]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub name: String,
     /// Whether the version was withdrawn (never selected).
     #[serde(
         default,
         skip_serializing_if = "is_false",
-        deserialize_with = "lenient_bool"
+        deserialize_with = "lenient::bool"
     )]
     pub removed: bool,
     /// Source URLs.
     #[serde(
         default,
         skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "lenient_vec_string"
+        deserialize_with = "lenient::vec_string"
     )]
     pub sources: Vec<String>,
     /// `application` or `library`.
@@ -234,18 +232,18 @@ pub struct ChartVersion {
         default,
         rename = "type",
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient_opt_string"
+        deserialize_with = "lenient::opt_string"
     )]
     pub chart_type: Option<String>,
     /// Where to download the archive: absolute, or relative to the repository URL.
     #[serde(
         default,
         skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "lenient_vec_string"
+        deserialize_with = "lenient::vec_string"
     )]
     pub urls: Vec<String>,
     /// The chart version (SemVer).
-    #[serde(default, deserialize_with = "lenient_string")]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub version: String,
 }
 
@@ -638,110 +636,6 @@ pub fn chart_version_from_chart_yaml(bytes: &[u8], label: &str) -> Result<ChartV
 
 fn is_false(b: &bool) -> bool {
     !*b
-}
-
-struct LenientStr;
-
-impl<'de> Visitor<'de> for LenientStr {
-    type Value = Option<String>;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a string")
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Some(v.to_string()))
-    }
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-        Ok(Some(v))
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(Some(v.to_string()))
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(Some(v.to_string()))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        Ok(Some(crate::yaml::float_as_string(v)))
-    }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        Ok(Some(v.to_string()))
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(LenientStr)
-    }
-}
-
-fn lenient_opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    d.deserialize_any(LenientStr)
-}
-
-fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    Ok(d.deserialize_any(LenientStr)?.unwrap_or_default())
-}
-
-#[derive(Deserialize)]
-struct LenientItem(#[serde(deserialize_with = "lenient_opt_string")] Option<String>);
-
-fn lenient_vec_string<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    struct V;
-    impl<'de> Visitor<'de> for V {
-        type Value = Vec<String>;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("a list of strings")
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(Vec::new())
-        }
-        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(Vec::new())
-        }
-        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-            d.deserialize_any(V)
-        }
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            Ok(vec![v.to_string()])
-        }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-            let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-            while let Some(LenientItem(item)) = seq.next_element()? {
-                if let Some(s) = item {
-                    out.push(s);
-                }
-            }
-            Ok(out)
-        }
-    }
-    d.deserialize_any(V)
-}
-
-fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-    Ok(matches!(
-        d.deserialize_any(LenientStr)?.as_deref(),
-        Some("true" | "True" | "TRUE")
-    ))
-}
-
-fn lenient_string_map<'de, D: Deserializer<'de>>(
-    d: D,
-) -> Result<BTreeMap<String, String>, D::Error> {
-    let m: Option<BTreeMap<String, LenientItem>> = Option::deserialize(d)?;
-    Ok(m.unwrap_or_default()
-        .into_iter()
-        .map(|(k, LenientItem(v))| (k, v.unwrap_or_default()))
-        .collect())
-}
-
-fn null_default<'de, D, T>(d: D) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de> + Default,
-{
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ pub mod config;
 pub mod deps;
 pub mod http;
 pub mod index;
+mod lenient;
 pub mod resolve;
 
 use std::path::PathBuf;

@@ -280,10 +280,10 @@ pub fn load_chart(
     version: Option<&str>,
     devel: bool,
 ) -> Result<Chart, RepoError> {
-    match spec {
-        ChartSpec::Path(p) => load_local(p, version),
-        _ => Resolver::from_env()?.load(spec, version, devel),
+    if let ChartSpec::Path(p) = spec {
+        return load_local(p, version);
     }
+    Resolver::from_env()?.load(spec, version, devel)
 }
 
 fn load_local(path: &Path, version: Option<&str>) -> Result<Chart, RepoError> {

@@ -4,7 +4,7 @@
 //! - [`override_merge`]: how user layers (deploy-tree files, `-f` files) stack: maps merge key by
 //!   key, recursively; anything else (list, scalar, **and null**) replaces. A null is kept as a
 //!   deletion marker so that it can delete the chart default beneath it.
-//! - coalescing ([`coalesce_values`]): the merged user values over the chart's defaults. A null
+//! - coalescing ([`coalesce_maps`]): the merged user values over the chart's defaults. A null
 //!   deletes the default's key; a null with nothing (or only a null) beneath it is kept.
 use indexmap::IndexMap;
 use serde_json::{Map, Value};
@@ -53,22 +53,37 @@ pub(crate) fn override_merge(
     }
 }
 
-/// Helm's `coalesceValues`: `user` over the chart's `defaults` at the root of a chart's values.
+/// Which of Helm's two coalescing functions runs.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Level<'a> {
+    /// `coalesceValues`, at the root of a chart's values; the sections of its subcharts
+    /// (`child_keys`) keep their nulls for the subchart's own coalescing.
+    Root {
+        /// The keys of the chart's subchart sections.
+        child_keys: &'a [String],
+    },
+    /// `coalesceTablesFullKey`, for a table below the root.
+    Table,
+}
+
+/// Helm's `coalesceValues` ([`Level::Root`]) and `coalesceTablesFullKey` ([`Level::Table`]):
+/// `user` (authoritative) over `defaults`.
 ///
-/// - a user null deletes the key when the defaults have it (whatever its value), unless
-///   `merge` (Helm's `MergeValues`, which keeps nulls);
-/// - user map over default map: [`coalesce_tables`] (with nulls kept for subchart sections,
+/// - a user null deletes the key: at the root whenever the defaults have it, in a table only
+///   when the default's value is not null (a null over a missing or null default is kept);
+///   with `merge` nulls are always kept;
+/// - user map over default map: coalesced as a table (with nulls kept in subchart sections,
 ///   whose own defaults are coalesced later);
 /// - otherwise the user value wins; keys only in the defaults are copied.
 ///
 /// The result lists the defaults' keys first (in their order), then keys only the user set.
-#[allow(clippy::too_many_arguments)] // mirrors Helm's coalesceValues, plus provenance
-pub(crate) fn coalesce_values(
+#[allow(clippy::too_many_arguments)] // mirrors Helm's functions, plus provenance
+pub(crate) fn coalesce_maps(
     user: Map<String, Value>,
     mut up: PMap,
     defaults: Map<String, Value>,
     mut dp: PMap,
-    child_keys: &[String],
+    level: Level<'_>,
     merge: bool,
     warnings: &mut Vec<String>,
     prefix: &str,
@@ -77,55 +92,41 @@ pub(crate) fn coalesce_values(
     let mut out = Map::new();
     let mut op = PMap::new();
     let zero = Src { source: 0, line: 0 };
+    let root = matches!(level, Level::Root { .. });
     for (k, dv) in defaults {
         let dpn = take_child(&mut dp, &k, &dv, zero);
-        match user.shift_remove(&k) {
-            None => {
-                out.insert(k.clone(), dv);
-                op.insert(k, dpn);
+        let Some(uv) = user.shift_remove(&k) else {
+            out.insert(k.clone(), dv);
+            op.insert(k, dpn);
+            continue;
+        };
+        let upn = take_child(&mut up, &k, &uv, zero);
+        match (uv, dv) {
+            (Value::Null, dv) if !merge && (root || !dv.is_null()) => {} // deleted
+            (Value::Object(um), Value::Object(dm)) => {
+                let merge =
+                    merge || matches!(level, Level::Root { child_keys } if child_keys.contains(&k));
+                let (v, p) =
+                    coalesce_table((um, upn), (dm, dpn), merge, warnings, &join(prefix, &k));
+                out.insert(k.clone(), v);
+                op.insert(k, p);
             }
-            Some(uv) => {
-                let upn = take_child(&mut up, &k, &uv, zero);
-                match (uv, dv) {
-                    (Value::Null, _) if !merge => {} // deleted
-                    (Value::Object(um), Value::Object(dm)) => {
-                        let merge = merge || child_keys.iter().any(|c| c == &k);
-                        let usrc = upn.src();
-                        let (m, p) = coalesce_tables(
-                            um,
-                            as_pmap(upn),
-                            dm,
-                            as_pmap(dpn),
-                            merge,
-                            warnings,
-                            &join(prefix, &k),
-                        );
-                        out.insert(k.clone(), Value::Object(m));
-                        op.insert(k, PNode::Map(usrc, p));
-                    }
-                    (uv @ Value::Object(_), dv) => {
-                        if !dv.is_null() {
-                            warnings.push(format!(
-                                "{}: a map was given where the chart default is not a map; \
-                                 the map is used",
-                                join(prefix, &k)
-                            ));
-                        }
-                        out.insert(k.clone(), uv);
-                        op.insert(k, upn);
-                    }
-                    (uv, dv) => {
-                        if dv.is_object() {
-                            warnings.push(format!(
-                                "{}: the chart default is a map but a non-map value was given; \
-                                 the value replaces the map",
-                                join(prefix, &k)
-                            ));
-                        }
-                        out.insert(k.clone(), uv);
-                        op.insert(k, upn);
-                    }
+            (uv, dv) => {
+                if dv.is_object() && (root || !uv.is_null()) {
+                    warnings.push(format!(
+                        "{}: the chart default is a map but a non-map value was given; \
+                         the value replaces the map",
+                        join(prefix, &k)
+                    ));
+                } else if uv.is_object() && !dv.is_null() {
+                    warnings.push(format!(
+                        "{}: a map was given where the chart default is not a map; \
+                         the map is used",
+                        join(prefix, &k)
+                    ));
                 }
+                out.insert(k.clone(), uv);
+                op.insert(k, upn);
             }
         }
     }
@@ -135,6 +136,29 @@ pub(crate) fn coalesce_values(
         op.insert(k, upn);
     }
     (out, op)
+}
+
+/// A user map over a default map below the root, each with its provenance: the coalesced map
+/// and its provenance, attributed to the user map.
+fn coalesce_table(
+    (user, up): (Map<String, Value>, PNode),
+    (defaults, dp): (Map<String, Value>, PNode),
+    merge: bool,
+    warnings: &mut Vec<String>,
+    prefix: &str,
+) -> (Value, PNode) {
+    let src = up.src();
+    let (m, p) = coalesce_maps(
+        user,
+        as_pmap(up),
+        defaults,
+        as_pmap(dp),
+        Level::Table,
+        merge,
+        warnings,
+        prefix,
+    );
+    (Value::Object(m), PNode::Map(src, p))
 }
 
 fn join(prefix: &str, k: &str) -> String {
@@ -143,77 +167,6 @@ fn join(prefix: &str, k: &str) -> String {
     } else {
         format!("{prefix}.{k}")
     }
-}
-
-/// Helm's `coalesceTablesFullKey`: `user` (authoritative) over `defaults` below the root.
-///
-/// With `merge == false` a user null deletes the key when the default's value is not null;
-/// a null over a missing or null default is kept. With `merge == true` nulls are always kept.
-pub(crate) fn coalesce_tables(
-    user: Map<String, Value>,
-    mut up: PMap,
-    defaults: Map<String, Value>,
-    mut dp: PMap,
-    merge: bool,
-    warnings: &mut Vec<String>,
-    prefix: &str,
-) -> (Map<String, Value>, PMap) {
-    let mut user = user;
-    let mut out = Map::new();
-    let mut op = PMap::new();
-    let zero = Src { source: 0, line: 0 };
-    for (k, dv) in defaults {
-        let dpn = take_child(&mut dp, &k, &dv, zero);
-        match user.shift_remove(&k) {
-            None => {
-                out.insert(k.clone(), dv);
-                op.insert(k, dpn);
-            }
-            Some(uv) => {
-                let upn = take_child(&mut up, &k, &uv, zero);
-                match (uv, dv) {
-                    (Value::Null, dv) if !merge && !dv.is_null() => {} // deleted
-                    (Value::Object(um), Value::Object(dm)) => {
-                        let usrc = upn.src();
-                        let (m, p) = coalesce_tables(
-                            um,
-                            as_pmap(upn),
-                            dm,
-                            as_pmap(dpn),
-                            merge,
-                            warnings,
-                            &join(prefix, &k),
-                        );
-                        out.insert(k.clone(), Value::Object(m));
-                        op.insert(k, PNode::Map(usrc, p));
-                    }
-                    (uv, dv) => {
-                        if dv.is_object() && !uv.is_null() {
-                            warnings.push(format!(
-                                "{}: the chart default is a map but a non-map value was given; \
-                                 the value replaces the map",
-                                join(prefix, &k)
-                            ));
-                        } else if uv.is_object() && !dv.is_null() {
-                            warnings.push(format!(
-                                "{}: a map was given where the chart default is not a map; \
-                                 the map is used",
-                                join(prefix, &k)
-                            ));
-                        }
-                        out.insert(k.clone(), uv);
-                        op.insert(k, upn);
-                    }
-                }
-            }
-        }
-    }
-    for (k, uv) in user {
-        let upn = take_child(&mut up, &k, &uv, zero);
-        out.insert(k.clone(), uv);
-        op.insert(k, upn);
-    }
-    (out, op)
 }
 
 /// Helm's `coalesceGlobals`: the parent's `global` map merged into a subchart section's
@@ -272,18 +225,10 @@ pub(crate) fn coalesce_globals(
                     let ep = dgp.get(&k).cloned().unwrap_or_else(|| {
                         PNode::uniform(&Value::Object(existing.clone()), global_src)
                     });
-                    let psrc = pv.src();
-                    let (m, p) = coalesce_tables(
-                        vv,
-                        as_pmap(pv),
-                        existing,
-                        as_pmap(ep),
-                        true,
-                        warnings,
-                        &format!("{prefix}.global.{k}"),
-                    );
-                    dg.insert(k.clone(), Value::Object(m));
-                    dgp.insert(k, PNode::Map(psrc, p));
+                    let path = format!("{prefix}.global.{k}");
+                    let (v, p) = coalesce_table((vv, pv), (existing, ep), true, warnings, &path);
+                    dg.insert(k.clone(), v);
+                    dgp.insert(k, p);
                 }
                 Some(_) => warnings.push(format!(
                     "{prefix}.global.{k}: cannot merge the parent's map onto a non-map; skipped"
@@ -374,12 +319,12 @@ pub fn coalesce_subchart_defaults(section: Value, sub_defaults: &Value) -> Value
         _ => Map::new(),
     };
     let mut warnings = Vec::new();
-    let (m, _) = coalesce_values(
+    let (m, _) = coalesce_maps(
         user,
         PMap::new(),
         defaults,
         PMap::new(),
-        &[],
+        Level::Root { child_keys: &[] },
         false,
         &mut warnings,
         "",

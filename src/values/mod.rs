@@ -1,6 +1,6 @@
 //! Values: layers, merge, `--set`, schema, provenance.
 //!
-//! Precedence, lowest first (PRODUCT.md "Values, layered per environment and region"):
+//! Precedence, lowest first (README, "Rendering"):
 //! the chart's `values.yaml` (each subchart's scoped under its key), the deploy-tree layers
 //! (environment, then region), `-f` files in order, then the `--set` family in the order given.
 //!
@@ -534,8 +534,10 @@ fn coalesce_chart(
         }
     }
     let prefix = scope.join(".");
-    let (mut m, mut mp) =
-        merge::coalesce_values(user, up, d, dp, &children, merge, warnings, &prefix);
+    let level = merge::Level::Root {
+        child_keys: &children,
+    };
+    let (mut m, mut mp) = merge::coalesce_maps(user, up, d, dp, level, merge, warnings, &prefix);
     for c in &children {
         let mut path: Vec<PathSeg> = scope.iter().map(|s| PathSeg::Key(s.clone())).collect();
         path.push(PathSeg::Key(c.clone()));

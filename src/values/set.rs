@@ -16,7 +16,7 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use super::{SetError, SetKind};
+use super::{SetError, SetKind, type_name};
 use crate::yaml::PathSeg;
 
 /// Helm's `MaxIndex`.
@@ -88,17 +88,6 @@ pub(crate) fn apply(
             }
             Err(Stop::Fail(e)) => return Err(e),
         }
-    }
-}
-
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "a map",
     }
 }
 

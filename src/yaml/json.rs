@@ -54,6 +54,26 @@ pub(super) fn json_lines(src: &str) -> Option<LineTree> {
             }
             None
         }
+        /// The items of an object or array up to `close`, each read by `item`; commas between
+        /// them are skipped.
+        fn items(
+            &mut self,
+            close: u8,
+            mut item: impl FnMut(&mut Self) -> Option<()>,
+        ) -> Option<()> {
+            loop {
+                self.ws();
+                match *self.s.as_bytes().get(self.i)? {
+                    c if c == close => {
+                        self.i += 1;
+                        return Some(());
+                    }
+                    b',' => self.i += 1,
+                    _ => item(self)?,
+                }
+            }
+        }
+
         fn node(&mut self, depth: usize) -> Option<LineTree> {
             if depth > 512 {
                 return None;
@@ -65,48 +85,26 @@ pub(super) fn json_lines(src: &str) -> Option<LineTree> {
                 b'{' => {
                     self.i += 1;
                     let mut entries = IndexMap::new();
-                    loop {
-                        self.ws();
-                        match *b.get(self.i)? {
-                            b'}' => {
-                                self.i += 1;
-                                break;
-                            }
-                            b',' => {
-                                self.i += 1;
-                                continue;
-                            }
-                            _ => {}
-                        }
-                        let raw = self.string()?;
+                    self.items(b'}', |scan| {
+                        let raw = scan.string()?;
                         let key: String = serde_json::from_str(raw).ok()?;
-                        self.ws();
-                        if *b.get(self.i)? != b':' {
+                        scan.ws();
+                        if *scan.s.as_bytes().get(scan.i)? != b':' {
                             return None;
                         }
-                        self.i += 1;
-                        let child = self.node(depth + 1)?;
-                        entries.insert(key, child);
-                    }
+                        scan.i += 1;
+                        entries.insert(key, scan.node(depth + 1)?);
+                        Some(())
+                    })?;
                     Some(LineTree::Map { line, entries })
                 }
                 b'[' => {
                     self.i += 1;
                     let mut items = Vec::new();
-                    loop {
-                        self.ws();
-                        match *b.get(self.i)? {
-                            b']' => {
-                                self.i += 1;
-                                break;
-                            }
-                            b',' => {
-                                self.i += 1;
-                                continue;
-                            }
-                            _ => items.push(self.node(depth + 1)?),
-                        }
-                    }
+                    self.items(b']', |scan| {
+                        items.push(scan.node(depth + 1)?);
+                        Some(())
+                    })?;
                     Some(LineTree::Seq { line, items })
                 }
                 b'"' => {

@@ -208,47 +208,37 @@ fn go_parse_int(s: &str) -> Option<Value> {
 
 fn is_yaml_style_float(s: &str) -> bool {
     let b = s.as_bytes();
-    let mut i = 0;
-    if matches!(b.first(), Some(b'+' | b'-')) {
-        i += 1;
-    }
-    let int_start = i;
-    while i < b.len() && b[i].is_ascii_digit() {
-        i += 1;
-    }
-    let int_digits = i - int_start;
-    if int_digits == 0 {
-        // must be `\.[0-9]+`
-        if i < b.len() && b[i] == b'.' {
-            i += 1;
-            let s2 = i;
-            while i < b.len() && b[i].is_ascii_digit() {
-                i += 1;
-            }
-            if i == s2 {
-                return false;
-            }
-        } else {
-            return false;
-        }
-    } else if i < b.len() && b[i] == b'.' {
-        i += 1;
+    // The end of the run of digits that starts at `i`.
+    let digits_from = |mut i: usize| {
         while i < b.len() && b[i].is_ascii_digit() {
             i += 1;
         }
-    }
-    if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
-        i += 1;
-        if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
-            i += 1;
-        }
-        let s3 = i;
-        while i < b.len() && b[i].is_ascii_digit() {
-            i += 1;
-        }
-        if i == s3 {
+        i
+    };
+    let mut i = usize::from(matches!(b.first(), Some(b'+' | b'-')));
+    let int_end = digits_from(i);
+    let int_digits = int_end - i;
+    i = int_end;
+    if b.get(i) == Some(&b'.') {
+        let frac_end = digits_from(i + 1);
+        // `\.[0-9]+`: without digits before the dot, there must be some after it.
+        if int_digits == 0 && frac_end == i + 1 {
             return false;
         }
+        i = frac_end;
+    } else if int_digits == 0 {
+        return false;
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        let exp_end = digits_from(i);
+        if exp_end == i {
+            return false;
+        }
+        i = exp_end;
     }
     i == b.len()
 }
@@ -261,4 +251,24 @@ fn parse_go_float(s: &str) -> Option<f64> {
     }
     let f: f64 = s.parse().ok()?;
     f.is_finite().then_some(f)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yaml_style_floats() {
+        for ok in [
+            "1", "1.", ".5", "-1.5", "+2e3", "1E-7", "0.0", "12", "-.5e+2",
+        ] {
+            assert!(is_yaml_style_float(ok), "{ok}");
+        }
+        for bad in [
+            "", ".", "-", "+.", "e3", ".e3", "1e", "1e+", "1.2.3", "..5", "1_0", "0x1", " 1", "1 ",
+            "--1",
+        ] {
+            assert!(!is_yaml_style_float(bad), "{bad}");
+        }
+    }
 }

@@ -280,6 +280,15 @@ fn unexpected(v: &Value) -> de::Unexpected<'_> {
     }
 }
 
+/// Deserializes the value at `path` with `seed`, naming `path` in its error.
+fn child<'de, T: DeserializeSeed<'de>>(
+    seed: T,
+    value: &'de Value,
+    path: &Path<'_>,
+) -> Result<T::Value, Error> {
+    seed.deserialize(De { value, path }).map_err(|e| e.at(path))
+}
+
 struct Seq<'de, 'p> {
     items: std::iter::Enumerate<std::slice::Iter<'de, Value>>,
     path: &'p Path<'p>,
@@ -295,10 +304,7 @@ impl<'de> SeqAccess<'de> for Seq<'de, '_> {
         let Some((i, value)) = self.items.next() else {
             return Ok(None);
         };
-        let path = Path::Index(self.path, i);
-        seed.deserialize(De { value, path: &path })
-            .map(Some)
-            .map_err(|e| e.at(&path))
+        child(seed, value, &Path::Index(self.path, i)).map(Some)
     }
 }
 
@@ -329,9 +335,7 @@ impl<'de> MapAccess<'de> for Map<'de, '_> {
         let Some((k, value)) = self.pending.take() else {
             return Err(de::Error::custom("a map value without its key"));
         };
-        let path = Path::Key(self.path, k);
-        seed.deserialize(De { value, path: &path })
-            .map_err(|e| e.at(&path))
+        child(seed, value, &Path::Key(self.path, k))
     }
 }
 

@@ -330,24 +330,13 @@ fn generated_templates_match_go() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(1500);
     let funcs = FuncMap::new();
-    // A new seed each run (printed, so a failure can be replayed with GOTEMPLATE_SEED).
-    let seed: u64 = std::env::var("GOTEMPLATE_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos() as u64)
-                .unwrap_or_default()
-        });
-    let mut seed_bytes = [0u8; 32];
-    seed_bytes[..8].copy_from_slice(&seed.to_le_bytes());
+    let seed = seed();
     let mut runner = TestRunner::new_with_rng(
         Config {
             cases,
             ..Config::default()
         },
-        TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes),
+        rng(seed),
     );
     let strategy = case();
     let (mut ran, mut differ, mut errors, mut known) = (0u32, 0u32, 0u32, 0u32);
@@ -405,6 +394,25 @@ fn generated_templates_match_go() {
 /// The one difference kept on purpose: `index "str" 0` is a byte, Go's `uint8`; values here
 /// have no unsigned kind, so it is an `int`, which prints and compares the same and differs
 /// only where Go names its type.
+/// A new seed each run (printed, so a failure can be replayed with GOTEMPLATE_SEED).
+fn seed() -> u64 {
+    std::env::var("GOTEMPLATE_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or_default()
+        })
+}
+
+fn rng(seed: u64) -> TestRng {
+    let mut seed_bytes = [0u8; 32];
+    seed_bytes[..8].copy_from_slice(&seed.to_le_bytes());
+    TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes)
+}
+
 fn known_difference(want: &oracle::Outcome, got: &oracle::Outcome) -> bool {
     let show = |o: &oracle::Outcome| format!("{o:?}");
     let (w, g) = (show(want), show(got));
@@ -477,10 +485,14 @@ fn generated_charts_render_as_helm_renders_them() {
         .ok()
         .and_then(|s| s.parse().ok())
         .map_or(500, |n: u32| n / 3);
-    let mut runner = TestRunner::new(Config {
-        cases,
-        ..Config::default()
-    });
+    let seed = seed();
+    let mut runner = TestRunner::new_with_rng(
+        Config {
+            cases,
+            ..Config::default()
+        },
+        rng(seed),
+    );
     let strategy = chart();
     let (mut ran, mut failed, mut skipped, mut differ) = (0u32, 0u32, 0u32, Vec::new());
     for _ in 0..cases {
@@ -531,6 +543,15 @@ fn generated_charts_render_as_helm_renders_them() {
             }
             _ => false,
         };
+        // The known difference of this engine: a byte of a string is an int here, a uint8 in
+        // Go (it shows only in %T and in error messages naming the type).
+        let agree = agree
+            || matches!((helm.get("error").and_then(|e| e.as_str()), &ours),
+                (Some(h), Err(e)) if h.contains("uint8") && h.replace("uint8", "int").trim_end().ends_with(innermost_message(e).trim_end()))
+            || matches!((helm.get("rendered").and_then(|r| r.as_object()), &ours),
+            (Some(rendered), Ok(ours)) if ours.iter().all(|(name, text)| {
+                rendered.get(name).and_then(|v| v.as_str()).map(|h| h.replace("uint8", "int")).as_deref() == Some(text.as_str())
+            }));
         if !agree && differ.len() < 3 {
             differ.push(format!(
                 "files {files:?}\nvalues {values}\nhelm: {helm}\nours: {:?}",
@@ -539,7 +560,7 @@ fn generated_charts_render_as_helm_renders_them() {
         }
     }
     eprintln!(
-        "generated charts: {ran} rendered by Helm and here ({failed} failing in both, with the same innermost message; {skipped} printing the whole top level, not compared), {} differed",
+        "generated charts (GOTEMPLATE_SEED={seed}): {ran} rendered by Helm and here ({failed} failing in both, with the same innermost message; {skipped} printing the whole top level, not compared), {} differed",
         differ.len()
     );
     assert!(differ.is_empty(), "{}", differ.join("\n\n"));

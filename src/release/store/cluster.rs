@@ -10,9 +10,10 @@ use std::sync::Mutex;
 use futures::FutureExt;
 use serde_json::Value;
 
-use super::encoding::SECRET_TYPE;
+use super::encoding::{self, SECRET_TYPE};
 use super::helm::{self, Driver, HelmStore};
-use super::secret::{from_secret_json, records_of};
+
+use super::secret::from_secret_json;
 use super::{
     ReleaseHead, ReleaseStore, SecretStore, Storage, StoreError, StoreFuture, TwoStorages,
 };
@@ -184,7 +185,7 @@ impl ClusterStore {
                     .iter()
                     .map(from_secret_json)
                     .collect::<Result<Vec<_>, _>>()?;
-                records_of(&secrets)
+                encoding::records(&secrets)
             }
             Some(Storage::HelmSecrets) => {
                 self.helm_secrets

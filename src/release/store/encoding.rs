@@ -150,6 +150,18 @@ pub fn from_secrets(
     Ok(ReleaseRecord::decode(&blob, &what)?)
 }
 
+/// Every revision of one release held in `secrets` (its main and part Secrets), oldest first.
+pub fn records(secrets: &[StoredSecret]) -> Result<Vec<ReleaseRecord>, StoreError> {
+    let parts: Vec<&StoredSecret> = secrets.iter().filter(|s| s.part().is_some()).collect();
+    let mut out = secrets
+        .iter()
+        .filter(|s| s.part().is_none())
+        .map(|main| from_secrets(main, &parts))
+        .collect::<Result<Vec<_>, _>>()?;
+    out.sort_by_key(|r| r.revision);
+    Ok(out)
+}
+
 /// Reads the revision number and status from a main Secret's labels without decoding it.
 pub fn peek(secret: &StoredSecret) -> Option<(u64, Option<Status>)> {
     if secret.part().is_some() {
@@ -168,7 +180,7 @@ pub fn peek(secret: &StoredSecret) -> Option<(u64, Option<Status>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::release::record::sample;
+    use crate::release::record::{noise, sample};
 
     #[test]
     fn small_record_is_one_secret() {
@@ -189,16 +201,7 @@ mod tests {
     fn large_record_splits_and_reassembles() {
         let mut r = sample("big", 1, Status::Deployed);
         // Incompressible content: ~3.5 MiB after gzip.
-        let mut x: u64 = 0x9E3779B97F4A7C15;
-        let noise: String = (0..5_000_000)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                char::from(b'!' + (x % 90) as u8)
-            })
-            .collect();
-        r.manifest = noise;
+        r.manifest = noise(5_000_000);
         let secrets = to_secrets(&mut r);
         assert!(secrets.len() >= 5, "{}", secrets.len());
         assert!(secrets.iter().all(|s| s.data.len() <= PART_BYTES));

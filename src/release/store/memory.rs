@@ -46,15 +46,7 @@ impl MemoryStore {
         namespace: &str,
         release: &str,
     ) -> Result<Vec<ReleaseRecord>, StoreError> {
-        let secrets = self.of_release(namespace, release);
-        let parts: Vec<&StoredSecret> = secrets.iter().filter(|s| s.part().is_some()).collect();
-        let mut out = secrets
-            .iter()
-            .filter(|s| s.part().is_none())
-            .map(|main| encoding::from_secrets(main, &parts))
-            .collect::<Result<Vec<_>, _>>()?;
-        out.sort_by_key(|r| r.revision);
-        Ok(out)
+        encoding::records(&self.of_release(namespace, release))
     }
 
     fn get_now(
@@ -63,13 +55,8 @@ impl MemoryStore {
         release: &str,
         revision: u64,
     ) -> Result<Option<ReleaseRecord>, StoreError> {
-        let main_name = encoding::secret_name(release, revision);
-        let secrets = self.of_release(namespace, release);
-        let Some(main) = secrets.iter().find(|s| s.name == main_name) else {
-            return Ok(None);
-        };
-        let parts: Vec<&StoredSecret> = secrets.iter().filter(|s| s.part().is_some()).collect();
-        Ok(Some(encoding::from_secrets(main, &parts)?))
+        let history = self.history_now(namespace, release)?;
+        Ok(history.into_iter().find(|r| r.revision == revision))
     }
 
     fn put_now(&self, namespace: &str, record: &mut ReleaseRecord) {
@@ -158,7 +145,7 @@ impl ReleaseStore for MemoryStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::release::record::{Status, sample};
+    use crate::release::record::{Status, noise, sample};
 
     fn block<T>(f: StoreFuture<'_, T>) -> T {
         futures::executor::block_on(f).unwrap()
@@ -206,15 +193,7 @@ mod tests {
     fn a_large_record_is_split_and_a_smaller_rewrite_leaves_no_parts() {
         let store = MemoryStore::new();
         let mut big = sample("big", 1, Status::Deployed);
-        let mut x: u64 = 0x9E3779B97F4A7C15;
-        big.manifest = (0..3_000_000)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                char::from(b'!' + (x % 90) as u8)
-            })
-            .collect();
+        big.manifest = noise(3_000_000);
         block(store.put("ns", &mut big));
         let count = || store.with(|m| m.len());
         assert!(count() >= 3, "{}", count());

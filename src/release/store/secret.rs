@@ -78,17 +78,6 @@ pub(super) fn from_secret_json(v: &Value) -> Result<StoredSecret, StoreError> {
     })
 }
 
-/// The revisions in a release's Secrets (main and part Secrets), oldest first.
-pub(super) fn records_of(secrets: &[StoredSecret]) -> Result<Vec<ReleaseRecord>, StoreError> {
-    let parts: Vec<&StoredSecret> = secrets.iter().filter(|s| s.part().is_some()).collect();
-    let mut out = Vec::new();
-    for main in secrets.iter().filter(|s| s.part().is_none()) {
-        out.push(store::from_secrets(main, &parts)?);
-    }
-    out.sort_by_key(|r| r.revision);
-    Ok(out)
-}
-
 impl SecretStore {
     /// The records of `cluster`.
     pub fn new(cluster: &Cluster) -> SecretStore {
@@ -123,7 +112,7 @@ impl SecretStore {
         namespace: &str,
         release: &str,
     ) -> Result<Vec<ReleaseRecord>, StoreError> {
-        records_of(&self.secrets(namespace, release).await?)
+        store::records(&self.secrets(namespace, release).await?)
     }
 
     async fn get(
