@@ -35,7 +35,7 @@ fn helm_chart(dir: &Path) {
     write(
         dir,
         "templates/deploy.yaml",
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  replicas: {{ .Values.replicas }}\n  selector:\n    matchLabels: {app: {{ .Release.Name }}}\n  template:\n    metadata:\n      labels: {app: {{ .Release.Name }}}\n    spec:\n      containers:\n        - name: app\n          image: registry.invalid/app:1\n          env:\n            - name: OLD\n              value: \"1\"\n",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  replicas: {{ .Values.replicas }}\n  selector:\n    matchLabels: {app: {{ .Release.Name }}}\n  template:\n    metadata:\n      labels: {app: {{ .Release.Name }}}\n    spec:\n      {{- with .Values.nodeSelector }}\n      nodeSelector: {{ toJson . }}\n      {{- end }}\n      containers:\n        - name: app\n          image: registry.invalid/app:1\n          env:\n            - name: OLD\n              value: \"1\"\n",
     );
 }
 
@@ -275,4 +275,127 @@ async fn helm_3_release_upgraded_by_charter_and_back() {
         return;
     };
     helm_then_charter(&bin, "takeover-h3", "Update").await;
+}
+
+/// A Helm 4 upgrade killed while it waits leaves its revision `pending-upgrade`: charter
+/// reports it with its age, refuses to touch it while Helm may still be running, and once it
+/// is as old as the lock TTL (30 s for rollback) `charter rollback` marks it failed and rolls
+/// back; Helm works on the release afterwards.
+#[tokio::test]
+async fn pending_helm_release_recovered_by_rollback() {
+    let Some(bin) = support::helm("pending_helm_release_recovered_by_rollback") else {
+        return;
+    };
+    let cluster = cluster_or_skip!();
+    let ns = cluster.namespace("takeover-pending").await;
+    let n = ns.name();
+    let kc = cluster.kubeconfig.clone();
+    let c = charts();
+    let cms: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), n);
+    helm(&bin, &c, &kc, &["install", "web", &c.helm, "-n", n]);
+
+    // No node matches: the upgrade waits until it is killed.
+    let mut upgrade = std::process::Command::new(&bin)
+        .args([
+            "upgrade",
+            "web",
+            &c.helm,
+            "-n",
+            n,
+            "--wait",
+            "--timeout",
+            "10m",
+        ])
+        .args([
+            "--set-string",
+            "nodeSelector.nowhere=yes",
+            "--set",
+            "message=stuck",
+        ])
+        .args([
+            "--kubeconfig",
+            kc.to_str().unwrap(),
+            "--kube-context",
+            ADMIN_CONTEXT,
+        ])
+        .env("HOME", &c.home)
+        .env("HELM_CONFIG_HOME", c.home.join("config"))
+        .env("HELM_CACHE_HOME", c.home.join("cache"))
+        .env("HELM_DATA_HOME", c.home.join("data"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(c.home.with_extension("stderr")).unwrap())
+        .spawn()
+        .unwrap();
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> =
+        Api::namespaced(cluster.client.clone(), n);
+    support::wait_until(
+        "the upgrade to be applied and waiting",
+        support::WAIT,
+        || async {
+            let pending = secrets
+                .get_opt("sh.helm.release.v1.web.v2")
+                .await
+                .unwrap()
+                .and_then(|s| s.metadata.labels)
+                .is_some_and(|l| l.get("status").map(String::as_str) == Some("pending-upgrade"));
+            let applied =
+                data(&cms, "web-cm").await == pairs(&[("extra", "yes"), ("message", "stuck")]);
+            (pending && applied).then_some(())
+        },
+    )
+    .await;
+    upgrade.kill().unwrap();
+    upgrade.wait().unwrap();
+    let killed_at = std::time::Instant::now();
+
+    let listed = charter(&kc, &["list", "-n", n, "--all"]);
+    let line = listed
+        .lines()
+        .find(|l| l.starts_with("web "))
+        .unwrap_or_default();
+    assert!(
+        line.contains("pending-upgrade (") && line.contains("s)"),
+        "pending with its age: {listed}"
+    );
+    let err = support::charter()
+        .cluster(&kc)
+        .fails(&["rollback", "web", "-n", n]);
+    assert!(
+        err.contains("revision 2 in Helm's records is pending-upgrade")
+            && err.contains("may still be working"),
+        "{err}"
+    );
+
+    let ttl = std::time::Duration::from_secs(31);
+    tokio::time::sleep(ttl.saturating_sub(killed_at.elapsed())).await;
+    let out = charter(&kc, &["rollback", "web", "-n", n]);
+    assert!(
+        out.contains("REVISION: 3") && out.contains("STATUS: deployed"),
+        "{out}"
+    );
+    assert_eq!(
+        data(&cms, "web-cm").await,
+        pairs(&[("extra", "yes"), ("message", "hello")])
+    );
+    let history = helm(&bin, &c, &kc, &["history", "web", "-n", n]);
+    assert_eq!(
+        helm_history(&history),
+        [
+            (1, "superseded".to_string()),
+            (2, "failed".to_string()),
+            (3, "deployed".to_string())
+        ],
+        "{history}"
+    );
+    helm(
+        &bin,
+        &c,
+        &kc,
+        &["upgrade", "web", &c.helm, "-n", n, "--set", "message=after"],
+    );
+    assert_eq!(
+        data(&cms, "web-cm").await,
+        pairs(&[("extra", "yes"), ("message", "after")])
+    );
+    ns.delete().await;
 }

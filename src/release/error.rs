@@ -110,6 +110,25 @@ pub enum OpError {
         /// The revisions that exist.
         available: String,
     },
+    /// The latest revision in Helm's storage is pending and recent: Helm, which takes no lock
+    /// charter sees, may still be running.
+    #[error(
+        "release {namespace}/{release}: revision {revision} in Helm's records is {status} since {age}s ago; a Helm run may still be working on it (Helm takes no lock charter can see). Wait until it finishes, or run again once it is {ttl}s old: charter then takes it as a crashed run, marks it failed and goes on"
+    )]
+    HelmPending {
+        /// Release.
+        release: String,
+        /// Namespace.
+        namespace: String,
+        /// The pending revision.
+        revision: u64,
+        /// Its status.
+        status: String,
+        /// How long it has been pending, in seconds.
+        age: u64,
+        /// The age from which it counts as crashed (the lock TTL), in seconds.
+        ttl: u64,
+    },
     /// The release does not exist.
     #[error(
         "release {namespace}/{release} not found; `charter list -n {namespace}` shows the releases there"

@@ -52,7 +52,7 @@ impl LockOptions {
 }
 
 /// Starts an operation: takes the lock, reads the history, and repairs a stale pending
-/// revision left by a run that died.
+/// revision left by a run that died (in Helm's storage: one older than the lock's TTL).
 pub async fn begin<'c>(
     cluster: &'c Cluster,
     store: &'c dyn ReleaseStore,
@@ -78,6 +78,22 @@ pub async fn begin<'c>(
     if let Some(last) = history.last_mut()
         && last.status.is_pending()
     {
+        // charter's own runs hold the lock while a revision is pending; Helm's hold none, so a
+        // pending Helm revision counts as a crashed run only once it is as old as a lock that
+        // nobody renews.
+        let age = last.pending_for().unwrap_or_default();
+        if storage.is_helm() && age < lock_opts.ttl {
+            let e = OpError::HelmPending {
+                release: release.to_string(),
+                namespace: namespace.to_string(),
+                revision: last.revision,
+                status: last.status.to_string(),
+                age: age.as_secs(),
+                ttl: lock_opts.ttl.as_secs(),
+            };
+            guard.release().await;
+            return Err(e);
+        }
         let who = match &acquired {
             Acquired::TookOver { holder } => format!("`{holder}`"),
             Acquired::Fresh => "an earlier run".to_string(),
