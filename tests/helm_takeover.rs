@@ -8,6 +8,7 @@ mod support;
 
 use std::path::Path;
 
+use charter::release::ReleaseStore;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::Api;
@@ -396,6 +397,174 @@ async fn pending_helm_release_recovered_by_rollback() {
     assert_eq!(
         data(&cms, "web-cm").await,
         pairs(&[("extra", "yes"), ("message", "after")])
+    );
+    ns.delete().await;
+}
+
+/// Names of a release's Secrets with their `owner` labels, sorted.
+async fn record_secrets(
+    secrets: &Api<k8s_openapi::api::core::v1::Secret>,
+    release: &str,
+) -> Vec<(String, String)> {
+    let lp = kube::api::ListParams::default().labels(&format!("name={release}"));
+    let mut out: Vec<(String, String)> = secrets
+        .list(&lp)
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|s| {
+            let owner = s.metadata.labels.unwrap_or_default().remove("owner");
+            (
+                s.metadata.name.unwrap_or_default(),
+                owner.unwrap_or_default(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn named(p: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs(p).unwrap_or_default()
+}
+
+/// `charter adopt` moves a Helm release into charter's records (Helm's kept as hidden backups,
+/// or deleted), charter's history goes on there and drops Helm's marks; `adopt --to-helm`
+/// writes it back and Helm upgrades and rolls back again.
+#[tokio::test]
+async fn adopt_and_return_to_helm() {
+    let Some(bin) = support::helm("adopt_and_return_to_helm") else {
+        return;
+    };
+    let cluster = cluster_or_skip!();
+    let ns = cluster.namespace("takeover-adopt").await;
+    let n = ns.name();
+    let kc = cluster.kubeconfig.clone();
+    let c = charts();
+    let cms: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), n);
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> =
+        Api::namespaced(cluster.client.clone(), n);
+    helm(&bin, &c, &kc, &["install", "web", &c.helm, "-n", n]);
+    helm(
+        &bin,
+        &c,
+        &kc,
+        &["upgrade", "web", &c.helm, "-n", n, "--set", "message=two"],
+    );
+    let uid = cms.get("web-cm").await.unwrap().metadata.uid;
+
+    let out = charter(&kc, &["adopt", "web", "-n", n]);
+    assert!(
+        out.contains("2 revisions moved from Helm's records"),
+        "{out}"
+    );
+    assert_eq!(
+        record_secrets(&secrets, "web").await,
+        named(&[
+            ("charter.release.v1.web.v1", "charter"),
+            ("charter.release.v1.web.v2", "charter"),
+            ("sh.helm.release.v1.web.v1", "charter-adopted"),
+            ("sh.helm.release.v1.web.v2", "charter-adopted"),
+        ])
+    );
+    let listed = charter(&kc, &["list", "-n", n]);
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.starts_with("web ") && l.trim_end().ends_with("charter")),
+        "{listed}"
+    );
+    let helm_list = helm(&bin, &c, &kc, &["list", "-n", n, "-q"]);
+    assert_eq!(helm_list.trim(), "", "Helm no longer sees it");
+    let err = support::charter()
+        .cluster(&kc)
+        .fails(&["adopt", "web", "-n", n]);
+    assert!(err.contains("already in charter's records"), "{err}");
+
+    let out = charter(
+        &kc,
+        &[
+            "upgrade",
+            "web",
+            &c.charter,
+            "-n",
+            n,
+            "--set",
+            "message=three",
+        ],
+    );
+    assert!(out.contains("REVISION: 3"), "{out}");
+    let cm = cms.get("web-cm").await.unwrap();
+    assert_eq!(cm.metadata.uid, uid);
+    assert_eq!(data(&cms, "web-cm").await, pairs(&[("message", "three")]));
+    assert_eq!(
+        managers(&cm.metadata),
+        [("charter".to_string(), "Apply".to_string())]
+    );
+    let ann = cm.metadata.annotations.unwrap_or_default();
+    assert!(
+        !ann.contains_key("meta.helm.sh/release-name"),
+        "Helm's marks dropped: {ann:?}"
+    );
+    let c2 = charter::cluster::Cluster::connect(Some(&kc), Some(ADMIN_CONTEXT))
+        .await
+        .unwrap();
+    let h = charter::release::SecretStore::new(&c2)
+        .history(n, "web")
+        .await
+        .unwrap();
+    assert_eq!(h.iter().map(|r| r.revision).collect::<Vec<_>>(), [1, 2, 3]);
+
+    let out = charter(&kc, &["adopt", "web", "-n", n, "--to-helm"]);
+    assert!(
+        out.contains("3 revisions moved from charter's records"),
+        "{out}"
+    );
+    assert_eq!(
+        record_secrets(&secrets, "web").await,
+        named(&[
+            ("sh.helm.release.v1.web.v1", "helm"),
+            ("sh.helm.release.v1.web.v2", "helm"),
+            ("sh.helm.release.v1.web.v3", "helm"),
+        ])
+    );
+    let history = helm(&bin, &c, &kc, &["history", "web", "-n", n]);
+    assert_eq!(
+        helm_history(&history),
+        [
+            (1, "superseded".to_string()),
+            (2, "superseded".to_string()),
+            (3, "deployed".to_string())
+        ],
+        "{history}"
+    );
+    let cm = cms.get("web-cm").await.unwrap();
+    assert_eq!(
+        managers(&cm.metadata),
+        [("helm".to_string(), "Apply".to_string())]
+    );
+    helm(
+        &bin,
+        &c,
+        &kc,
+        &["upgrade", "web", &c.helm, "-n", n, "--set", "message=four"],
+    );
+    assert_eq!(
+        data(&cms, "web-cm").await,
+        pairs(&[("extra", "yes"), ("message", "four")])
+    );
+    helm(&bin, &c, &kc, &["rollback", "web", "3", "-n", n]);
+    assert_eq!(data(&cms, "web-cm").await, pairs(&[("message", "three")]));
+    assert_eq!(cms.get("web-cm").await.unwrap().metadata.uid, uid);
+
+    // --delete-helm-records leaves no Helm record behind.
+    helm(&bin, &c, &kc, &["install", "api", &c.helm, "-n", n]);
+    let out = charter(&kc, &["adopt", "api", "-n", n, "--delete-helm-records"]);
+    assert!(out.contains("Helm's records deleted"), "{out}");
+    assert_eq!(
+        record_secrets(&secrets, "api").await,
+        named(&[("charter.release.v1.api.v1", "charter")])
     );
     ns.delete().await;
 }

@@ -17,6 +17,7 @@
 //! Charts are resolved (a repository chart downloaded) before any async runtime starts
 //! ([`prepare`]); the cluster part of an action then runs on one runtime ([`runtime`]).
 
+pub mod adopt;
 pub mod apply;
 pub mod diff;
 pub mod install;

@@ -144,6 +144,8 @@ enum Command {
     History(release_cmds::HistoryArgs),
     /// Roll a release back to an earlier revision (default: the previous deployed one).
     Rollback(release_cmds::RollbackArgs),
+    /// Move a release Helm installed into charter's records (--to-helm: back to Helm's).
+    Adopt(release_cmds::AdoptArgs),
     /// Print a release's values, manifest, notes or whole record (--revision N).
     Get(release_cmds::GetArgs),
     /// List releases (-A every namespace, --all every status, --status S).
@@ -268,6 +270,7 @@ pub fn main() -> i32 {
         Command::Uninstall(args) => release_cmds::uninstall(&cli.global, args),
         Command::History(args) => release_cmds::history(&cli.global, args),
         Command::Rollback(args) => release_cmds::rollback(&cli.global, args),
+        Command::Adopt(args) => release_cmds::adopt(&cli.global, args),
         Command::Get(args) => release_cmds::get(&cli.global, args),
         Command::List(args) => release_cmds::list(&cli.global, args),
         Command::Status(args) => release_cmds::status(&cli.global, args),

@@ -9,12 +9,14 @@ use super::args::{ChartArgs, DeployFlags, parse_duration};
 use super::output::{print_data, print_record_summary, print_summaries, summary_json};
 use super::progress::Reporter;
 use super::{CliError, CmdResult, GlobalArgs, OutputFormat};
+use crate::action::adopt::AdoptRequest;
 use crate::action::install::{self, DryRun, InstallRequest, Installed, Mode};
 use crate::action::query::{self, ListRequest, Listed};
 use crate::action::rollback::RollbackRequest;
 use crate::action::uninstall::UninstallRequest;
-use crate::action::{ReleaseRef, rollback, uninstall};
+use crate::action::{ReleaseRef, adopt, rollback, uninstall};
 use crate::release::record::format_age;
+use crate::release::store::helm::format::ADOPTED_OWNER;
 use crate::release::{ApplyHow, LockOptions, ReleaseRecord, Status, Storage};
 use crate::values::SetFlag;
 
@@ -71,6 +73,24 @@ pub struct UninstallArgs {
     /// How long --wait may take.
     #[arg(long, default_value = "5m", value_parser = parse_duration)]
     pub timeout: Duration,
+}
+
+/// `charter adopt` flags.
+#[derive(Debug, Args)]
+pub struct AdoptArgs {
+    /// The release name (with -n), or a deploy-tree target directory.
+    pub release: String,
+    /// Return a release in charter's records to Helm's storage (Secrets), so Helm operates
+    /// on it again.
+    #[arg(long)]
+    pub to_helm: bool,
+    /// Delete Helm's records once copied, instead of keeping them as backups labelled
+    /// owner=charter-adopted.
+    #[arg(long, conflicts_with = "to_helm")]
+    pub delete_helm_records: bool,
+    /// Wait this long for another operation's lock instead of failing at once.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub wait_for_lock: Option<Duration>,
 }
 
 /// `charter history` flags.
@@ -261,6 +281,41 @@ pub fn rollback(global: &GlobalArgs, args: RollbackArgs) -> CmdResult {
     let done = rollback::run(&globals, &req, &|p| rep.report(p));
     rep.finish();
     print_record_summary(&done?, global.output.unwrap_or(OutputFormat::Table))?;
+    Ok(0)
+}
+
+/// `charter adopt`: move a release's history between Helm's storage and charter's.
+pub fn adopt(global: &GlobalArgs, args: AdoptArgs) -> CmdResult {
+    let globals = global.globals();
+    let req = AdoptRequest {
+        release: ReleaseRef::from_arg(&globals, &args.release)?,
+        to_helm: args.to_helm,
+        delete_helm_records: args.delete_helm_records,
+        lock: short_lock(args.wait_for_lock),
+    };
+    let done = adopt::run(&globals, &req)?;
+    let (ns, name) = (&req.release.namespace, &req.release.release);
+    println!(
+        "release {ns}/{name}: {} revisions moved from {} to {}",
+        done.revisions,
+        done.from.describe(),
+        done.to.describe()
+    );
+    if done.to.is_helm() {
+        println!(
+            "{} objects marked as Helm's, their fields owned by Helm's field manager; charter's records deleted",
+            done.objects
+        );
+    } else if done.deleted {
+        println!("Helm's records deleted");
+    } else {
+        println!(
+            "Helm's records kept as backups, hidden from Helm (label owner={}); delete them with `kubectl delete {} -n {ns} -l owner={},name={name}`",
+            ADOPTED_OWNER,
+            done.from.kubectl_kind(),
+            ADOPTED_OWNER,
+        );
+    }
     Ok(0)
 }
 

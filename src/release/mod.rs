@@ -9,8 +9,10 @@
 //! - [`desired`]: rendered manifests turned into the objects a deploy applies.
 //! - [`live`]: the live state of a release's objects, read with a list per kind.
 //! - [`preview`]: what a deploy would do, for `charter diff`, without changing anything.
+//! - [`adopt`]: a release's history moved between Helm's storage and charter's.
 //! - [`takeover`]: field ownership moved between Helm's field manager and charter's.
 
+pub mod adopt;
 pub mod deploy;
 pub mod desired;
 pub mod error;

@@ -113,13 +113,21 @@ impl Storage {
         }
     }
 
+    /// The kind of object holding the records, as kubectl names it.
+    pub fn kubectl_kind(self) -> &'static str {
+        match self {
+            Storage::Charter | Storage::HelmSecrets => "secret",
+            Storage::HelmConfigMaps => "configmap",
+        }
+    }
+
     /// The kubectl command that deletes a release's records in this storage.
     pub fn delete_command(self, namespace: &str, release: &str) -> String {
-        let (kind, owner) = match self {
-            Storage::Charter => ("secret", "charter"),
-            Storage::HelmSecrets => ("secret", "helm"),
-            Storage::HelmConfigMaps => ("configmap", "helm"),
+        let owner = match self {
+            Storage::Charter => "charter",
+            Storage::HelmSecrets | Storage::HelmConfigMaps => "helm",
         };
+        let kind = self.kubectl_kind();
         format!("kubectl delete {kind} -n {namespace} -l owner={owner},name={release}")
     }
 }

@@ -34,6 +34,9 @@ use crate::release::record::{ChartRef, Hook, HookRun, RECORD_API_VERSION, Releas
 pub const SECRET_TYPE: &str = "helm.sh/release.v1";
 /// The `owner` label value of Helm's records.
 pub const OWNER: &str = "helm";
+/// The `owner` label of a Helm record `charter adopt` kept as a backup: neither Helm nor
+/// charter lists it as a revision.
+pub const ADOPTED_OWNER: &str = "charter-adopted";
 /// The data key holding the encoded record.
 pub const DATA_KEY: &str = "release";
 /// What Kubernetes accepts in one Secret's or ConfigMap's data: 1 MiB.

@@ -390,6 +390,26 @@ impl HelmStore {
         Ok(())
     }
 
+    /// Takes a revision out of Helm's storage after `charter adopt` copied it: deleted, or
+    /// kept as a backup Helm and charter no longer read (its `owner` label becomes
+    /// [`format::ADOPTED_OWNER`]; setting it back to `helm` restores it).
+    pub async fn retire(
+        &self,
+        namespace: &str,
+        release: &str,
+        revision: u64,
+        delete: bool,
+    ) -> Result<(), StoreError> {
+        let name = format::object_name(release, revision);
+        if delete {
+            return self.delete(namespace, release, revision).await;
+        }
+        let item = ObjectRef::new("v1", self.driver.kind(), Some(namespace), &name);
+        let patch = json!({"metadata": {"labels": {"owner": format::ADOPTED_OWNER}}});
+        self.cluster.patch_merge(&item, &patch).await?;
+        Ok(())
+    }
+
     async fn delete(
         &self,
         namespace: &str,
