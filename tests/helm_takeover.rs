@@ -568,3 +568,117 @@ async fn adopt_and_return_to_helm() {
     );
     ns.delete().await;
 }
+
+/// Bad input: a release in both storages is refused naming both; a damaged Helm record names
+/// its Secret; a revision too large for one of Helm's Secrets is refused with its size before
+/// anything is applied.
+#[tokio::test]
+async fn two_storages_damaged_and_too_large_records() {
+    let Some(bin) = support::helm("two_storages_damaged_and_too_large_records") else {
+        return;
+    };
+    let cluster = cluster_or_skip!();
+    let ns = cluster.namespace("takeover-bad").await;
+    let n = ns.name();
+    let kc = cluster.kubeconfig.clone();
+    let c = charts();
+    let cms: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), n);
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> =
+        Api::namespaced(cluster.client.clone(), n);
+
+    // The same release name installed by charter and by Helm.
+    charter(&kc, &["install", "both", &c.charter, "-n", n]);
+    helm(
+        &bin,
+        &c,
+        &kc,
+        &[
+            "install",
+            "both",
+            &c.helm,
+            "-n",
+            n,
+            "--take-ownership",
+            "--server-side=false",
+        ],
+    );
+    let err = support::charter()
+        .cluster(&kc)
+        .fails(&["status", "both", "-n", n]);
+    assert!(
+        err.contains("records in two storages")
+            && err.contains("charter.release.v1.both.v1")
+            && err.contains("sh.helm.release.v1.both.v1"),
+        "{err}"
+    );
+
+    // A damaged Helm record.
+    helm(&bin, &c, &kc, &["install", "broken", &c.helm, "-n", n]);
+    let patch = serde_json::json!({"data": {"release": "bm90IGd6aXA="}});
+    secrets
+        .patch(
+            "sh.helm.release.v1.broken.v1",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(&patch),
+        )
+        .await
+        .unwrap();
+    let err = support::charter()
+        .cluster(&kc)
+        .fails(&["history", "broken", "-n", n]);
+    assert!(
+        err.contains(&format!("Secret {n}/sh.helm.release.v1.broken.v1"))
+            && err.contains("damaged"),
+        "{err}"
+    );
+
+    // Incompressible data: three ConfigMaps of 400 KB each make a record over 1 MiB.
+    helm(&bin, &c, &kc, &["install", "big", &c.helm, "-n", n]);
+    let big = tempfile::tempdir().unwrap();
+    charter_chart(big.path());
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    for i in 0..3 {
+        let text: String = (0..400_000)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                char::from(
+                    b"abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                        [(seed % 62) as usize],
+                )
+            })
+            .collect();
+        write(
+            big.path(),
+            &format!("templates/blob{i}.yaml"),
+            &format!(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: blob{i}\ndata:\n  x: {text}\n"
+            ),
+        );
+    }
+    let err = support::charter().cluster(&kc).fails(&[
+        "upgrade",
+        "big",
+        big.path().to_str().unwrap(),
+        "-n",
+        n,
+    ]);
+    assert!(
+        err.contains("revision 2: the record is ")
+            && err.contains("bytes as Helm stores it")
+            && err.contains("charter adopt big"),
+        "{err}"
+    );
+    assert!(
+        cms.get_opt("blob0").await.unwrap().is_none(),
+        "nothing applied"
+    );
+    let history = helm(&bin, &c, &kc, &["history", "big", "-n", n]);
+    assert_eq!(
+        helm_history(&history),
+        [(1, "deployed".to_string())],
+        "{history}"
+    );
+    ns.delete().await;
+}
