@@ -10,7 +10,7 @@ use std::path::Path;
 
 use charter::release::ReleaseStore;
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::ConfigMap;
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::Api;
 use support::{ADMIN_CONTEXT, cluster_or_skip, run_helm, write};
 
@@ -82,6 +82,29 @@ fn charts() -> Charts {
     }
 }
 
+/// A test's namespace, both charts, and the APIs it reads.
+struct Setup {
+    ns: support::TestNamespace,
+    kc: std::path::PathBuf,
+    c: Charts,
+    cms: Api<ConfigMap>,
+    deps: Api<Deployment>,
+    secrets: Api<Secret>,
+}
+
+async fn setup(cluster: &support::TestCluster, prefix: &str) -> Setup {
+    let ns = cluster.namespace(prefix).await;
+    let api = || cluster.client.clone();
+    Setup {
+        cms: Api::namespaced(api(), ns.name()),
+        deps: Api::namespaced(api(), ns.name()),
+        secrets: Api::namespaced(api(), ns.name()),
+        kc: cluster.kubeconfig.clone(),
+        c: charts(),
+        ns,
+    }
+}
+
 /// Runs `helm` against the test cluster as its admin; panics when it fails.
 fn helm(bin: &Path, c: &Charts, kc: &Path, args: &[&str]) -> String {
     let mut all: Vec<&str> = args.to_vec();
@@ -142,12 +165,15 @@ fn helm_history(out: &str) -> Vec<(u64, String)> {
 /// Helm installs; charter upgrades; Helm rolls back; charter rolls back; Helm upgrades.
 async fn helm_then_charter(bin: &Path, prefix: &str, helm_field_op: &str) {
     let cluster = cluster_or_skip!();
-    let ns = cluster.namespace(prefix).await;
+    let Setup {
+        ns,
+        kc,
+        c,
+        cms,
+        deps,
+        ..
+    } = setup(&cluster, prefix).await;
     let n = ns.name();
-    let kc = cluster.kubeconfig.clone();
-    let c = charts();
-    let cms: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), n);
-    let deps: Api<Deployment> = Api::namespaced(cluster.client.clone(), n);
 
     helm(
         bin,
@@ -288,11 +314,15 @@ async fn pending_helm_release_recovered_by_rollback() {
         return;
     };
     let cluster = cluster_or_skip!();
-    let ns = cluster.namespace("takeover-pending").await;
+    let Setup {
+        ns,
+        kc,
+        c,
+        cms,
+        secrets,
+        ..
+    } = setup(&cluster, "takeover-pending").await;
     let n = ns.name();
-    let kc = cluster.kubeconfig.clone();
-    let c = charts();
-    let cms: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), n);
     helm(&bin, &c, &kc, &["install", "web", &c.helm, "-n", n]);
 
     // No node matches: the upgrade waits until it is killed.
@@ -327,8 +357,6 @@ async fn pending_helm_release_recovered_by_rollback() {
         .stderr(std::fs::File::create(c.home.with_extension("stderr")).unwrap())
         .spawn()
         .unwrap();
-    let secrets: Api<k8s_openapi::api::core::v1::Secret> =
-        Api::namespaced(cluster.client.clone(), n);
     support::wait_until(
         "the upgrade to be applied and waiting",
         support::WAIT,
@@ -402,10 +430,7 @@ async fn pending_helm_release_recovered_by_rollback() {
 }
 
 /// Names of a release's Secrets with their `owner` labels, sorted.
-async fn record_secrets(
-    secrets: &Api<k8s_openapi::api::core::v1::Secret>,
-    release: &str,
-) -> Vec<(String, String)> {
+async fn record_secrets(secrets: &Api<Secret>, release: &str) -> Vec<(String, String)> {
     let lp = kube::api::ListParams::default().labels(&format!("name={release}"));
     let mut out: Vec<(String, String)> = secrets
         .list(&lp)
@@ -438,13 +463,15 @@ async fn adopt_and_return_to_helm() {
         return;
     };
     let cluster = cluster_or_skip!();
-    let ns = cluster.namespace("takeover-adopt").await;
+    let Setup {
+        ns,
+        kc,
+        c,
+        cms,
+        secrets,
+        ..
+    } = setup(&cluster, "takeover-adopt").await;
     let n = ns.name();
-    let kc = cluster.kubeconfig.clone();
-    let c = charts();
-    let cms: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), n);
-    let secrets: Api<k8s_openapi::api::core::v1::Secret> =
-        Api::namespaced(cluster.client.clone(), n);
     helm(&bin, &c, &kc, &["install", "web", &c.helm, "-n", n]);
     helm(
         &bin,
@@ -578,13 +605,15 @@ async fn two_storages_damaged_and_too_large_records() {
         return;
     };
     let cluster = cluster_or_skip!();
-    let ns = cluster.namespace("takeover-bad").await;
+    let Setup {
+        ns,
+        kc,
+        c,
+        cms,
+        secrets,
+        ..
+    } = setup(&cluster, "takeover-bad").await;
     let n = ns.name();
-    let kc = cluster.kubeconfig.clone();
-    let c = charts();
-    let cms: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), n);
-    let secrets: Api<k8s_openapi::api::core::v1::Secret> =
-        Api::namespaced(cluster.client.clone(), n);
 
     // The same release name installed by charter and by Helm.
     charter(&kc, &["install", "both", &c.charter, "-n", n]);
