@@ -12,7 +12,7 @@ use charter::release::ReleaseStore;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::Api;
-use support::{ADMIN_CONTEXT, cluster_or_skip, run_helm, write};
+use support::{ADMIN_CONTEXT, cluster_or_skip, helm_command, write};
 
 /// The Helm chart: a ConfigMap from values with a field (`extra`) charter's chart drops, a
 /// ConfigMap charter's chart drops, and a Deployment whose container loses an env var.
@@ -61,12 +61,14 @@ fn charter_chart(dir: &Path) {
     );
 }
 
-/// Both charts, side by side in a temporary directory.
+/// Both charts, side by side in a temporary directory, and Helm's home and storage driver.
 struct Charts {
     _dir: tempfile::TempDir,
     helm: String,
     charter: String,
     home: std::path::PathBuf,
+    /// `HELM_DRIVER`: `secret` or `configmap`.
+    driver: &'static str,
 }
 
 fn charts() -> Charts {
@@ -78,6 +80,7 @@ fn charts() -> Charts {
         helm: s("helm"),
         charter: s("charter"),
         home: dir.path().join("home"),
+        driver: "secret",
         _dir: dir,
     }
 }
@@ -105,12 +108,19 @@ async fn setup(cluster: &support::TestCluster, prefix: &str) -> Setup {
     }
 }
 
-/// Runs `helm` against the test cluster as its admin; panics when it fails.
+/// A `helm` command against the test cluster as its admin, with Helm's storage driver.
+fn helm_cmd(bin: &Path, c: &Charts, kc: &Path, args: &[&str]) -> std::process::Command {
+    let mut cmd = helm_command(bin, &c.home);
+    cmd.args(args)
+        .args(["--kube-context", ADMIN_CONTEXT, "--kubeconfig"])
+        .arg(kc)
+        .env("HELM_DRIVER", c.driver);
+    cmd
+}
+
+/// Runs `helm` against the test cluster; panics when it fails.
 fn helm(bin: &Path, c: &Charts, kc: &Path, args: &[&str]) -> String {
-    let mut all: Vec<&str> = args.to_vec();
-    let kc = kc.to_str().unwrap();
-    all.extend(["--kubeconfig", kc, "--kube-context", ADMIN_CONTEXT]);
-    let out = run_helm(bin, &c.home, &all, None);
+    let out = support::tools::run(&mut helm_cmd(bin, c, kc, args), args, None);
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -162,8 +172,9 @@ fn helm_history(out: &str) -> Vec<(u64, String)> {
         .collect()
 }
 
-/// Helm installs; charter upgrades; Helm rolls back; charter rolls back; Helm upgrades.
-async fn helm_then_charter(bin: &Path, prefix: &str, helm_field_op: &str) {
+/// Helm installs (its records through `driver`); charter upgrades, reusing the values Helm was
+/// given; Helm rolls back; charter rolls back; Helm upgrades.
+async fn helm_then_charter(bin: &Path, prefix: &str, helm_field_op: &str, driver: &'static str) {
     let cluster = cluster_or_skip!();
     let Setup {
         ns,
@@ -173,6 +184,7 @@ async fn helm_then_charter(bin: &Path, prefix: &str, helm_field_op: &str) {
         deps,
         ..
     } = setup(&cluster, prefix).await;
+    let c = Charts { driver, ..c };
     let n = ns.name();
 
     helm(
@@ -189,11 +201,15 @@ async fn helm_then_charter(bin: &Path, prefix: &str, helm_field_op: &str) {
         "how Helm owns its fields"
     );
     let dep_uid = dep.metadata.uid;
+    let storage = match driver {
+        "configmap" => "helm-configmap",
+        _ => "helm",
+    };
     let listed = charter(&kc, &["list", "-n", n]);
     assert!(
         listed
             .lines()
-            .any(|l| l.starts_with("web ") && l.trim_end().ends_with("helm")),
+            .any(|l| l.starts_with("web ") && l.trim_end().ends_with(storage)),
         "{listed}"
     );
 
@@ -205,8 +221,9 @@ async fn helm_then_charter(bin: &Path, prefix: &str, helm_field_op: &str) {
             &c.charter,
             "-n",
             n,
+            "--reuse-values",
             "--set",
-            "message=changed",
+            "replicas=2",
         ],
     );
     assert!(
@@ -214,12 +231,18 @@ async fn helm_then_charter(bin: &Path, prefix: &str, helm_field_op: &str) {
         "{out}"
     );
     // The field the chart dropped is gone, the object Helm installed is the same object.
-    assert_eq!(data(&cms, "web-cm").await, pairs(&[("message", "changed")]));
+    assert_eq!(data(&cms, "web-cm").await, pairs(&[("message", "hi")]));
     assert_eq!(cms.get("web-cm").await.unwrap().metadata.uid, cm_uid);
     assert_eq!(data(&cms, "web-gone").await, None, "pruned");
     let dep = deps.get("web").await.unwrap();
     assert_eq!(dep.metadata.uid, dep_uid, "not recreated");
-    let container = &dep.spec.unwrap().template.spec.unwrap().containers[0];
+    let spec = dep.spec.unwrap();
+    assert_eq!(
+        spec.replicas,
+        Some(2),
+        "--set on top of the values Helm was given"
+    );
+    let container = &spec.template.spec.unwrap().containers[0];
     assert_eq!(container.image.as_deref(), Some("registry.invalid/app:2"));
     assert_eq!(
         container.env, None,
@@ -251,7 +274,7 @@ async fn helm_then_charter(bin: &Path, prefix: &str, helm_field_op: &str) {
         &kc,
         &["get", "values", "web", "-n", n, "-o", "json"],
     );
-    assert_eq!(values.trim(), r#"{"message":"changed"}"#);
+    assert_eq!(values.trim(), r#"{"message":"hi","replicas":2}"#);
 
     helm(bin, &c, &kc, &["rollback", "web", "1", "-n", n]);
     assert_eq!(
@@ -265,7 +288,7 @@ async fn helm_then_charter(bin: &Path, prefix: &str, helm_field_op: &str) {
         out.contains("REVISION: 4") && out.contains("STATUS: deployed"),
         "{out}"
     );
-    assert_eq!(data(&cms, "web-cm").await, pairs(&[("message", "changed")]));
+    assert_eq!(data(&cms, "web-cm").await, pairs(&[("message", "hi")]));
     assert_eq!(data(&cms, "web-gone").await, None);
 
     helm(
@@ -293,7 +316,16 @@ async fn helm_4_release_upgraded_by_charter_and_back() {
     let Some(bin) = support::helm("helm_4_release_upgraded_by_charter_and_back") else {
         return;
     };
-    helm_then_charter(&bin, "takeover-h4", "Apply").await;
+    helm_then_charter(&bin, "takeover-h4", "Apply", "secret").await;
+}
+
+#[tokio::test]
+async fn helm_4_configmap_driver_release_upgraded_by_charter_and_back() {
+    let Some(bin) = support::helm("helm_4_configmap_driver_release_upgraded_by_charter_and_back")
+    else {
+        return;
+    };
+    helm_then_charter(&bin, "takeover-h4cm", "Apply", "configmap").await;
 }
 
 #[tokio::test]
@@ -301,7 +333,7 @@ async fn helm_3_release_upgraded_by_charter_and_back() {
     let Some(bin) = support::helm3("helm_3_release_upgraded_by_charter_and_back") else {
         return;
     };
-    helm_then_charter(&bin, "takeover-h3", "Update").await;
+    helm_then_charter(&bin, "takeover-h3", "Update", "secret").await;
 }
 
 /// A Helm 4 upgrade killed while it waits leaves its revision `pending-upgrade`: charter
@@ -326,33 +358,21 @@ async fn pending_helm_release_recovered_by_rollback() {
     helm(&bin, &c, &kc, &["install", "web", &c.helm, "-n", n]);
 
     // No node matches: the upgrade waits until it is killed.
-    let mut upgrade = std::process::Command::new(&bin)
-        .args([
-            "upgrade",
-            "web",
-            &c.helm,
-            "-n",
-            n,
-            "--wait",
-            "--timeout",
-            "10m",
-        ])
-        .args([
-            "--set-string",
-            "nodeSelector.nowhere=yes",
-            "--set",
-            "message=stuck",
-        ])
-        .args([
-            "--kubeconfig",
-            kc.to_str().unwrap(),
-            "--kube-context",
-            ADMIN_CONTEXT,
-        ])
-        .env("HOME", &c.home)
-        .env("HELM_CONFIG_HOME", c.home.join("config"))
-        .env("HELM_CACHE_HOME", c.home.join("cache"))
-        .env("HELM_DATA_HOME", c.home.join("data"))
+    let args = [
+        "upgrade",
+        "web",
+        &c.helm,
+        "-n",
+        n,
+        "--wait",
+        "--timeout",
+        "10m",
+        "--set-string",
+        "nodeSelector.nowhere=yes",
+        "--set",
+        "message=stuck",
+    ];
+    let mut upgrade = helm_cmd(&bin, &c, &kc, &args)
         .stdout(std::process::Stdio::null())
         .stderr(std::fs::File::create(c.home.with_extension("stderr")).unwrap())
         .spawn()

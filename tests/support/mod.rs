@@ -21,7 +21,7 @@ pub mod registry;
 pub mod tools;
 
 pub use cli::{charter, root, write};
-pub use tools::{helm, helm3, reference_tools, run_helm};
+pub use tools::{helm, helm_command, helm3, reference_tools, run_helm};
 
 use std::fmt::Debug;
 use std::future::Future;
