@@ -182,7 +182,7 @@ async fn helm_then_charter(bin: &Path, prefix: &str, helm_field_op: &str, driver
         c,
         cms,
         deps,
-        ..
+        secrets,
     } = setup(&cluster, prefix).await;
     let c = Charts { driver, ..c };
     let n = ns.name();
@@ -199,6 +199,13 @@ async fn helm_then_charter(bin: &Path, prefix: &str, helm_field_op: &str, driver
         managers(&dep.metadata),
         [("helm".to_string(), helm_field_op.to_string())],
         "how Helm owns its fields"
+    );
+    // Neither Helm writes kubectl's last-applied annotation: Helm 3 merges against the
+    // previous release's manifest instead.
+    let ann = dep.metadata.annotations.clone().unwrap_or_default();
+    assert!(
+        !ann.contains_key("kubectl.kubernetes.io/last-applied-configuration"),
+        "{ann:?}"
     );
     let dep_uid = dep.metadata.uid;
     let storage = match driver {
@@ -308,6 +315,14 @@ async fn helm_then_charter(bin: &Path, prefix: &str, helm_field_op: &str, driver
         "{history}"
     );
     assert_eq!(deps.get("web").await.unwrap().metadata.uid, dep_uid);
+
+    // charter uninstalls it: objects and Helm's records gone.
+    charter(&kc, &["uninstall", "web", "-n", n]);
+    assert_eq!(data(&cms, "web-cm").await, None);
+    assert!(deps.get_opt("web").await.unwrap().is_none());
+    let helm_records = kube::api::ListParams::default().labels("owner=helm,name=web");
+    assert!(secrets.list(&helm_records).await.unwrap().items.is_empty());
+    assert!(cms.list(&helm_records).await.unwrap().items.is_empty());
     ns.delete().await;
 }
 
