@@ -220,6 +220,36 @@ async fn helm_then_charter(bin: &Path, prefix: &str, helm_field_op: &str, driver
         "{listed}"
     );
 
+    // Where Helm applied its fields (Helm 4), the diff shows those the chart dropped going
+    // away; fields Helm 3 owns by update it does not predict.
+    let out = support::charter().cluster(&kc).run(&[
+        "diff",
+        "web",
+        &c.charter,
+        "-n",
+        n,
+        "--set",
+        "message=hi",
+        "--set",
+        "replicas=2",
+    ]);
+    let diff = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{diff}");
+    let removed = |line: &str| {
+        diff.lines()
+            .any(|l| l.trim_start_matches('-').trim() == line)
+    };
+    assert_eq!(
+        removed("extra: \"yes\"") || removed("extra: yes"),
+        helm_field_op == "Apply",
+        "{diff}"
+    );
+    assert!(
+        diff.contains(&format!("ConfigMap {n}/web-gone (prune)")),
+        "{diff}"
+    );
+    assert!(!diff.contains("drift"), "Helm's marks are no drift: {diff}");
+
     let out = charter(
         &kc,
         &[

@@ -11,7 +11,11 @@ use crate::object::ObjectRef;
 /// default (warn) would drop a misspelt or misplaced field silently, since charter does not
 /// print response warnings; strict makes it an error that names the field.
 fn apply_params(opts: ApplyOptions) -> PatchParams {
-    let mut pp = PatchParams::apply(FIELD_MANAGER);
+    apply_params_as(FIELD_MANAGER, opts)
+}
+
+fn apply_params_as(manager: &str, opts: ApplyOptions) -> PatchParams {
+    let mut pp = PatchParams::apply(manager);
     pp.force = opts.force;
     pp.dry_run = opts.dry_run;
     pp.field_validation = Some(kube::api::ValidationDirective::Strict);
@@ -42,6 +46,17 @@ impl Cluster {
     /// Server-side applies an object with field manager `charter`. Returns the object as the
     /// server stored it (or would, with `dry_run`).
     pub async fn apply(&self, obj: &Value, opts: ApplyOptions) -> Result<Value, ClusterError> {
+        self.apply_as(FIELD_MANAGER, obj, opts).await
+    }
+
+    /// [`Cluster::apply`] as field manager `manager`: a dry run as the manager that owns an
+    /// object's fields predicts which of them an apply by that owner removes.
+    pub async fn apply_as(
+        &self,
+        manager: &str,
+        obj: &Value,
+        opts: ApplyOptions,
+    ) -> Result<Value, ClusterError> {
         let ObjectRef {
             api_version,
             kind,
@@ -50,7 +65,7 @@ impl Cluster {
         } = reference(obj);
         let res = self.resource(&api_version, &kind).await?;
         let api = self.api(&res, ns.as_deref());
-        let pp = apply_params(opts);
+        let pp = apply_params_as(manager, opts);
         let patch = Patch::Apply(obj);
         let out = self
             .retry(|| async { api.patch(&name, &pp, &patch).await })

@@ -62,6 +62,31 @@ pub fn manifests_of(record: &ReleaseRecord) -> Result<Vec<Manifest>, OpError> {
         .collect()
 }
 
+/// `obj` without the label and annotations charter adds to every object it applies (empty
+/// `labels`/`annotations` maps removed too).
+pub fn without_charter_marks(obj: &Value) -> Value {
+    let mut out = obj.clone();
+    if let Some(meta) = out.get_mut("metadata").and_then(Value::as_object_mut) {
+        for (map, keys) in [
+            ("labels", &[LABEL_RELEASE][..]),
+            (
+                "annotations",
+                &[ANNOTATION_RELEASE, ANNOTATION_RELEASE_NS][..],
+            ),
+        ] {
+            if let Some(m) = meta.get_mut(map).and_then(Value::as_object_mut) {
+                for k in keys {
+                    m.remove(*k);
+                }
+                if m.is_empty() {
+                    meta.remove(map);
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Which ownership marks desired objects carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OwnerMarks {

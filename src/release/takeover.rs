@@ -58,6 +58,13 @@ impl FieldOwners {
     pub fn has(&self, manager: &str) -> bool {
         self.entries.iter().any(|e| is_main(e, manager))
     }
+
+    /// Whether `manager` owns fields of the object itself through server-side apply.
+    pub fn applies(&self, manager: &str) -> bool {
+        self.entries
+            .iter()
+            .any(|e| is_main(e, manager) && text(e, "operation") == "Apply")
+    }
 }
 
 fn text<'a>(e: &'a Value, k: &str) -> &'a str {
@@ -290,5 +297,6 @@ mod tests {
             resource_version: "1".into(),
         };
         assert!(owners.has("charter") && !owners.has("helm"));
+        assert!(owners.applies("charter") && !owners.applies("helm"));
     }
 }
