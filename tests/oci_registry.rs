@@ -13,7 +13,7 @@ use std::path::Path;
 
 use charter::oci::{
     ChartRequest, Client, ClientOptions, CredentialSource, CredentialStore, OciCache, OciCharts,
-    OciError, PullOptions, PushOptions, Reference, Secret,
+    OciError, PullOptions, PushOptions, Reference,
 };
 use charter::repo::Paths;
 use support::registry::TestRegistry;
@@ -80,15 +80,11 @@ fn options(reg: &TestRegistry) -> ClientOptions {
 
 /// A client that logs in with the registry's user through credentials given for the run.
 fn charts(reg: &TestRegistry, home: &Home) -> OciCharts {
-    let mut store = CredentialStore::default();
-    store.explicit.insert(
-        reg.addr.clone(),
-        Secret::Password {
-            username: reg.user.clone(),
-            password: reg.password.clone(),
-        },
-    );
-    charts_with(reg, home, store)
+    charts_with(
+        reg,
+        home,
+        CredentialStore::with_password(&reg.addr, &reg.user, &reg.password),
+    )
 }
 
 fn charts_with(reg: &TestRegistry, home: &Home, store: CredentialStore) -> OciCharts {
@@ -489,14 +485,7 @@ fn a_token_auth_registry_works_with_scoped_tokens() {
         "the identity token was not exchanged with a POST"
     );
 
-    let mut store = CredentialStore::default();
-    store.explicit.insert(
-        reg.addr.clone(),
-        Secret::Password {
-            username: reg.user.clone(),
-            password: "wrong".into(),
-        },
-    );
+    let store = CredentialStore::with_password(&reg.addr, &reg.user, "wrong");
     let e = charts_with(&reg, &Home::new(), store)
         .pull_chart(
             &request(&reg, &format!("{ns}/tok"), Some("1.0.0")),
@@ -570,25 +559,7 @@ fn a_non_chart_artifact_says_what_it_is() {
     let ns = unique_name("image");
     let c = charts(&reg, &Home::new());
     let repo = format!("{ns}/app");
-    let config = br#"{"architecture":"amd64","os":"linux"}"#;
-    let layer = b"not a chart";
-    let client = c.client();
-    let cd = client.push_blob(&reg.addr, &repo, config).unwrap();
-    let ld = client.push_blob(&reg.addr, &repo, layer).unwrap();
-    let manifest = format!(
-        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{cd}","size":{}}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"{ld}","size":{}}}]}}"#,
-        config.len(),
-        layer.len()
-    );
-    client
-        .push_manifest(
-            &reg.addr,
-            &repo,
-            "1.0.0",
-            "application/vnd.oci.image.manifest.v1+json",
-            manifest.as_bytes(),
-        )
-        .unwrap();
+    reg.push_image(&repo);
     let e = c
         .pull_chart(&request(&reg, &repo, Some("1.0.0")), PullOptions::default())
         .unwrap_err()
@@ -613,14 +584,7 @@ fn tls_needs_the_registrys_ca_unless_verification_is_off() {
     );
     let req = request(&reg, &format!("{ns}/secure"), Some("1.0.0"));
     let with = |options: ClientOptions| {
-        let mut store = CredentialStore::default();
-        store.explicit.insert(
-            reg.addr.clone(),
-            Secret::Password {
-                username: reg.user.clone(),
-                password: reg.password.clone(),
-            },
-        );
+        let store = CredentialStore::with_password(&reg.addr, &reg.user, &reg.password);
         OciCharts::new(
             Client::new(options, store).unwrap(),
             OciCache::new(&Home::new().paths()),

@@ -27,6 +27,7 @@ fn record(name: &str, revision: u64, manifest: String) -> ReleaseRecord {
             app_version: Some("2.3.1".into()),
             description: None,
             digest: "sha256:00".into(),
+            source: None,
         },
         values: json!({"replicaCount": 2}),
         user_values: json!({}),

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -209,47 +209,17 @@ impl Env {
         self.dir.path()
     }
     fn config(&self) -> PathBuf {
-        self.path().join("xdg-config/charter")
+        self.path().join(".xdg-config/charter")
     }
     fn cache(&self) -> PathBuf {
-        self.path().join("xdg-cache/charter")
+        self.path().join(".xdg-cache/charter")
     }
     fn run_in(&self, cwd: &Path, args: &[&str], stdin: Option<&str>) -> Output {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_charter"));
-        cmd.args(args)
-            .current_dir(cwd)
-            .env("HOME", self.path().join("home"))
-            .env("XDG_CONFIG_HOME", self.path().join("xdg-config"))
-            .env("XDG_CACHE_HOME", self.path().join("xdg-cache"))
-            .env("NO_COLOR", "1");
-        for v in [
-            "HTTP_PROXY",
-            "HTTPS_PROXY",
-            "ALL_PROXY",
-            "http_proxy",
-            "https_proxy",
-            "all_proxy",
-            "SSL_CERT_FILE",
-        ] {
-            cmd.env_remove(v);
+        let c = support::charter().isolated_in(self.path()).cwd(cwd);
+        match stdin {
+            Some(input) => c.stdin(input).run(args),
+            None => c.run(args),
         }
-        cmd.stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-        let mut child = cmd.spawn().expect("run charter");
-        if let Some(input) = stdin {
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(input.as_bytes())
-                .unwrap();
-        }
-        child.wait_with_output().unwrap()
     }
     fn run(&self, args: &[&str]) -> Output {
         self.run_in(self.path(), args, None)

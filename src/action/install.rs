@@ -193,7 +193,7 @@ async fn deploy_in_session(
     let deploy = Deploy {
         revision: session.next_revision(),
         rollback_of: None,
-        chart: ChartRef::of(&p.chart),
+        chart: ChartRef::of(&p.chart, p.source.as_ref()),
         values: p.resolved.values.clone(),
         user_values: p.user_values.clone().unwrap_or(serde_json::Value::Null),
         layers: p.user_layers.clone(),

@@ -24,6 +24,10 @@ pub struct LintRequest {
     pub values: Vec<PathBuf>,
     /// `--set` flags applied to each render.
     pub sets: Vec<SetFlag>,
+    /// `--version` of a repository or registry chart linted on its own.
+    pub version: Option<String>,
+    /// How to reach an OCI registry (over each target's `registry:`).
+    pub registry: crate::oci::RegistrySettings,
 }
 
 /// How bad a finding is.
@@ -100,8 +104,9 @@ pub fn run(globals: &Globals, req: &LintRequest) -> Result<LintReport, Error> {
         source,
         values: req.values.clone(),
         sets: req.sets.clone(),
-        version: None,
+        version: req.version.clone(),
         devel: false,
+        registry: req.registry.clone(),
     };
     if is_deploy_dir(&req.path) {
         let leaves = deploy::leaves(&req.path)?;
@@ -117,7 +122,9 @@ pub fn run(globals: &Globals, req: &LintRequest) -> Result<LintReport, Error> {
             let subject = leaf.display().to_string();
             match deploy::resolve(&leaf) {
                 Ok(t) => {
-                    if !charts_seen.contains(&t.chart) {
+                    // A repository or registry chart is linted as rendered below; its
+                    // structure is its publisher's to lint.
+                    if t.chart_repo.is_none() && !charts_seen.contains(&t.chart) {
                         charts_seen.push(t.chart.clone());
                         lint_chart_structure(&t.chart, &mut report);
                     }
@@ -135,10 +142,13 @@ pub fn run(globals: &Globals, req: &LintRequest) -> Result<LintReport, Error> {
     } else {
         report.linted += 1;
         let subject = req.path.display().to_string();
-        if lint_chart_structure(&req.path, &mut report) {
+        let spec = ChartSpec::parse(&subject);
+        // A repository or registry chart is linted as rendered; its structure is its
+        // publisher's to lint.
+        if spec.is_remote() || lint_chart_structure(&req.path, &mut report) {
             let source = Source::Chart {
                 release: Some("release-name".into()),
-                chart: ChartSpec::parse(&subject),
+                chart: spec,
             };
             lint_render(globals, &request(source), &subject, &mut report);
         }

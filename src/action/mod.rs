@@ -13,9 +13,12 @@
 //! | [`diff`] | what an install/upgrade of one target would change, and drift |
 //! | [`plan`], [`apply`] | a whole deploy tree: a typed plan file, and applying it |
 //! | [`repo`] | packages, repositories, search, pull, dependencies |
+//! | [`registry`] | push to OCI registries, registry logins |
+//! | [`show`] | a chart's Chart.yaml, values.yaml or README |
 //!
-//! Charts are resolved (a repository chart downloaded) before any async runtime starts
-//! ([`prepare`]); the cluster part of an action then runs on one runtime ([`runtime`]).
+//! Charts are resolved (a repository chart downloaded, an `oci://` chart pulled) before any
+//! async runtime starts ([`prepare`]); the cluster part of an action then runs on one runtime
+//! ([`runtime`]). Registry access refuses to run inside the runtime.
 
 pub mod adopt;
 pub mod apply;
@@ -25,8 +28,10 @@ pub mod lint;
 pub mod plan;
 pub mod prepare;
 pub mod query;
+pub mod registry;
 pub mod repo;
 pub mod rollback;
+pub mod show;
 pub mod template;
 pub mod uninstall;
 
@@ -57,6 +62,9 @@ pub enum Error {
     /// A chart on disk.
     #[error(transparent)]
     Chart(Box<crate::chart::ChartError>),
+    /// An OCI registry.
+    #[error(transparent)]
+    Oci(Box<crate::oci::OciError>),
     /// Values files and flags.
     #[error(transparent)]
     Values(Box<crate::values::ValuesError>),
@@ -128,6 +136,7 @@ boxed_from! {
     Target: TargetError,
     Repo: crate::repo::RepoError,
     Chart: crate::chart::ChartError,
+    Oci: crate::oci::OciError,
     Values: crate::values::ValuesError,
     Set: crate::values::SetError,
     Schema: crate::values::SchemaErrors,

@@ -2,7 +2,7 @@
 //! plan file (`schemas/plan.schema.json`) that `apply --plan` checks before it applies.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -54,48 +54,45 @@ pub struct Plan {
 pub fn run(globals: &Globals, req: &PlanRequest) -> Result<Plan, Error> {
     let leaves = leaves(&req.dir)?;
     let rt = super::runtime()?;
-    let targets = rt.block_on(async {
-        let limit = Arc::new(tokio::sync::Semaphore::new(req.parallel));
-        let mut tasks = Vec::new();
-        for leaf in leaves {
-            let (globals, limit) = (globals.clone(), limit.clone());
-            let (ignore, show_secrets) = (req.ignore.clone(), req.show_secrets);
-            // Each target on a thread of its own: the chart is loaded there (it may be
-            // downloaded, which blocks), and renders (CPU) of different targets run in
-            // parallel too.
-            let handle = tokio::runtime::Handle::current();
-            tasks.push(tokio::spawn(async move {
-                let _permit = limit.acquire_owned().await;
-                tokio::task::spawn_blocking(move || {
+    let handle = rt.handle();
+    // Each target on an OS thread of its own, outside the runtime: its chart is resolved there
+    // first (a download blocks, and registry access refuses to run on a runtime thread), then
+    // its cluster part runs on the shared runtime; renders (CPU) of different targets run in
+    // parallel too.
+    let queue = Mutex::new(leaves.into_iter());
+    let done = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..req.parallel.max(1) {
+            s.spawn(|| {
+                loop {
+                    let next = lock(&queue).next();
+                    let Some(leaf) = next else { break };
                     let (name, context) = target_name(&leaf);
-                    let result = of_target(&leaf, &ignore, show_secrets)
-                        .and_then(|req| run_on(&handle, &globals, &req));
-                    Planned {
+                    let result = of_target(&leaf, &req.ignore, req.show_secrets)
+                        .and_then(|r| run_on(handle, globals, &r));
+                    lock(&done).push(Planned {
                         name,
                         dir: leaf,
                         context,
                         result,
-                    }
-                })
-                .await
-            }));
+                    });
+                }
+            });
         }
-        let mut out = Vec::new();
-        for t in tasks {
-            let joined = t
-                .await
-                .map_err(|e| Error::Invalid(format!("a plan task failed: {e}")))?;
-            out.push(joined.map_err(|e| Error::Invalid(format!("a plan task failed: {e}")))?);
-        }
-        Ok::<_, Error>(out)
-    })?;
-    let mut targets = targets;
+    });
+    let mut targets = done.into_inner().unwrap_or_else(|p| p.into_inner());
     targets.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(Plan {
         root: req.dir.clone(),
         ignore: req.ignore.clone(),
         targets,
     })
+}
+
+/// A lock on data that every holder leaves whole (one `next` or one `push`), so a panicked
+/// holder cannot have left it half-changed.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Plan {

@@ -1,15 +1,17 @@
 //! What every rendering action starts from: which chart, which release and namespace, which
 //! values layers. A [`ChartRequest`] (a deploy-tree target, or Helm-style `RELEASE CHART`, and
 //! the values flags) becomes a [`Prepared`]: the chart loaded (downloaded first when it comes
-//! from a repository, before any async runtime runs) and the values merged with provenance.
+//! from a repository or an OCI registry, before any async runtime runs) and the values merged
+//! with provenance.
 
 use std::path::{Path, PathBuf};
 
 use super::{Error, Globals};
 use crate::chart::Chart;
 use crate::deploy::{self, Target};
+use crate::oci::RegistrySettings;
 use crate::render::TargetInfo;
-use crate::repo::ChartSpec;
+use crate::repo::{ChartSource, ChartSpec};
 use crate::values::{self, Layer, LayerKind, Resolved, SetFlag};
 
 /// Where the chart comes from.
@@ -17,7 +19,8 @@ use crate::values::{self, Layer, LayerKind, Resolved, SetFlag};
 pub enum Source {
     /// A deploy-tree target directory: it names the chart, release, namespace and layers.
     Target(PathBuf),
-    /// A chart (directory, archive, URL or `REPO/NAME`), with the release name if one was given.
+    /// A chart (directory, archive, URL, `REPO/NAME` or `oci://…`), with the release name if one
+    /// was given.
     Chart {
         /// The release name (`release-name` when not given).
         release: Option<String>,
@@ -58,7 +61,7 @@ impl Source {
                 }
                 if !p.exists() {
                     return Err(Error::Invalid(format!(
-                        "{one} does not exist: expected a deploy-tree target directory, a chart directory or a .tgz (or REPO/NAME of a configured repository, or an https URL)"
+                        "{one} does not exist: expected a deploy-tree target directory, a chart directory or a .tgz (or REPO/NAME of a configured repository, an https URL, or an oci:// reference)"
                     )));
                 }
                 if is_deploy_dir(&p) {
@@ -94,6 +97,9 @@ pub struct ChartRequest {
     pub version: Option<String>,
     /// `--devel`: consider pre-release versions.
     pub devel: bool,
+    /// `--ca-file`, `--insecure-skip-tls-verify`, `--plain-http` for an `oci://` chart; they
+    /// override a deploy tree's `registry:`.
+    pub registry: RegistrySettings,
 }
 
 impl ChartRequest {
@@ -105,6 +111,7 @@ impl ChartRequest {
             sets: Vec::new(),
             version: None,
             devel: false,
+            registry: RegistrySettings::default(),
         }
     }
 }
@@ -113,6 +120,8 @@ impl ChartRequest {
 pub struct Prepared {
     /// The chart.
     pub chart: Chart,
+    /// For a chart pulled from a registry, the reference and manifest digest pulled.
+    pub source: Option<ChartSource>,
     /// Release name.
     pub release: String,
     /// Namespace.
@@ -197,6 +206,9 @@ pub fn prepare(globals: &Globals, req: &ChartRequest, detail: Detail) -> Result<
         Source::Target(dir) => {
             let t = deploy::resolve(dir)?;
             let spec = match &t.chart_repo {
+                Some(r) if crate::oci::is_oci(&r.repo) => {
+                    ChartSpec::Oci(format!("{}/{}", r.repo, r.name))
+                }
                 Some(r) => ChartSpec::Repo {
                     repo: r.repo.clone(),
                     name: r.name.clone(),
@@ -214,8 +226,18 @@ pub fn prepare(globals: &Globals, req: &ChartRequest, detail: Detail) -> Result<
         }
     };
     validate_release_name(&release)?;
+    let registry = match &target {
+        Some(t) => req.registry.over(&t.registry),
+        None => req.registry.clone(),
+    };
     let t0 = std::time::Instant::now();
-    let chart = crate::repo::resolve::load_chart(&spec, version.as_deref(), req.devel)?;
+    let loaded = crate::repo::resolve::load_chart(
+        &spec,
+        version.as_deref(),
+        req.devel,
+        registry.client_options(),
+    )?;
+    let (chart, source) = (loaded.chart, loaded.source);
     tracing::debug!("chart loaded in {:?}", t0.elapsed());
     let namespace = globals
         .namespace
@@ -226,6 +248,7 @@ pub fn prepare(globals: &Globals, req: &ChartRequest, detail: Detail) -> Result<
         layer_values(&chart, target.as_ref(), req, detail, None)?;
     Ok(Prepared {
         chart,
+        source,
         release,
         namespace,
         target,

@@ -5,13 +5,14 @@ use std::path::{Path, PathBuf};
 
 use super::Error;
 use crate::chart::{Constraint, Package, PackageOptions, package_chart, sha256_hex};
+use crate::oci::{HelmMetadata, PullOptions, RegistrySettings};
 use crate::repo::config::{validate_repo_name, validate_repo_url};
 use crate::repo::deps::{self, DepStatus, Vendored};
 use crate::repo::index::{index_directory, search};
 use crate::repo::resolve::save_pulled;
 use crate::repo::{
-    ChartSpec, ChartVersion, Credentials, Fetched, Fetcher, Index, Paths, RepoEntry, Resolver,
-    SearchHit, SearchQuery, now_rfc3339, write_atomic,
+    ChartSource, ChartSpec, ChartVersion, Credentials, Fetched, Fetcher, Index, Paths, RepoEntry,
+    Resolver, SearchHit, SearchQuery, now_rfc3339, write_atomic,
 };
 
 /// A chart packaged.
@@ -30,9 +31,10 @@ pub fn package(
     dest: &Path,
     opts: &PackageOptions,
     dependency_update: bool,
+    registry: &RegistrySettings,
 ) -> Result<Packaged, Error> {
     let vendored = if dependency_update {
-        deps::update(&Resolver::from_env()?, chart, true)?
+        deps::update(&dep_resolver(registry)?, chart, true)?
     } else {
         Vec::new()
     };
@@ -286,9 +288,10 @@ pub fn search_repos(req: SearchRequest) -> Result<Searched, Error> {
 
 /// A chart to pull.
 pub struct PullRequest {
-    /// `REPO/NAME`, or the URL of a .tgz.
+    /// `REPO/NAME`, the URL of a .tgz, or `oci://HOST/PATH/NAME[:TAG][@sha256:…]`.
     pub chart: String,
-    /// The version range (the highest match is pulled).
+    /// The version range (the highest match is pulled); for `oci://`, also an exact version
+    /// (the tag).
     pub version: Option<String>,
     /// Consider pre-release versions.
     pub devel: bool,
@@ -296,12 +299,30 @@ pub struct PullRequest {
     pub untar: bool,
     /// Where to write.
     pub destination: PathBuf,
+    /// Also fetch the provenance file (`oci://` only): `<name>-<version>.tgz.prov`.
+    pub prov: bool,
+    /// How to reach an OCI registry.
+    pub registry: RegistrySettings,
 }
 
-/// Downloads a chart (verified against the index digest) and writes it; returns what was
-/// fetched and the path written.
-pub fn pull(req: &PullRequest) -> Result<(Fetched, PathBuf), Error> {
-    let resolver = Resolver::from_env()?;
+/// A chart pulled.
+pub struct Pulled {
+    /// The archive and where it came from.
+    pub fetched: Fetched,
+    /// The path written (archive, or the unpacked directory).
+    pub path: PathBuf,
+    /// For `oci://`: the reference with its tag, and the manifest digest.
+    pub source: Option<ChartSource>,
+    /// The provenance file written, with `prov`.
+    pub prov: Option<PathBuf>,
+}
+
+/// Downloads a chart (verified against the index digest, or the registry's manifest) and
+/// writes it.
+pub fn pull(req: &PullRequest) -> Result<Pulled, Error> {
+    let resolver = Resolver::from_env()?.with_registry(req.registry.client_options());
+    let mut source = None;
+    let mut prov_bytes = None;
     let fetched = match ChartSpec::parse(&req.chart) {
         ChartSpec::Repo { repo, name } => {
             resolver.fetch(&repo, &name, req.version.as_deref(), req.devel)?
@@ -327,26 +348,79 @@ pub fn pull(req: &PullRequest) -> Result<(Fetched, PathBuf), Error> {
                 from_cache: false,
             }
         }
+        ChartSpec::Oci(reference) => {
+            let options = PullOptions {
+                with_prov: req.prov,
+            };
+            let pulled = resolver
+                .oci()
+                .and_then(|c| c.pull_reference(&reference, req.version.as_deref(), options))?;
+            let from = ChartSource::of(&pulled);
+            // Helm's charts too: only the metadata is read, never the templates.
+            let meta = HelmMetadata::from_archive(Path::new(&from.reference), &pulled.archive)?;
+            prov_bytes = pulled.prov;
+            let fetched = Fetched {
+                digest: sha256_hex(&pulled.archive),
+                bytes: pulled.archive,
+                version: ChartVersion {
+                    name: meta.name,
+                    version: meta.version,
+                    ..Default::default()
+                },
+                url: from.reference.clone(),
+                repo_url: format!(
+                    "oci://{}/{}",
+                    pulled.reference.registry, pulled.reference.repository
+                ),
+                from_cache: pulled.from_cache,
+            };
+            source = Some(from);
+            fetched
+        }
         ChartSpec::Path(p) => {
             return Err(Error::Invalid(format!(
-                "`{}` is neither REPO/NAME of a configured repository nor an http(s) URL; `charter repo list` shows the repositories",
+                "`{}` is neither REPO/NAME of a configured repository, an http(s) URL nor an oci:// reference; `charter repo list` shows the repositories",
                 p.display()
             )));
         }
     };
     let path = save_pulled(&fetched, &req.destination, req.untar)?;
-    Ok((fetched, path))
+    let prov = match prov_bytes {
+        Some(bytes) => {
+            let p = req.destination.join(format!(
+                "{}-{}.tgz.prov",
+                fetched.version.name, fetched.version.version
+            ));
+            write_atomic(&p, &bytes, Some(0o644))?;
+            Some(p)
+        }
+        None => None,
+    };
+    Ok(Pulled {
+        fetched,
+        path,
+        source,
+        prov,
+    })
 }
 
 /// `dep update`: resolves Chart.yaml's dependency ranges, vendors them into `charts/` and
 /// writes Chart.lock.
-pub fn dep_update(chart: &Path, refresh: bool) -> Result<Vec<Vendored>, Error> {
-    Ok(deps::update(&Resolver::from_env()?, chart, refresh)?)
+pub fn dep_update(
+    chart: &Path,
+    refresh: bool,
+    registry: &RegistrySettings,
+) -> Result<Vec<Vendored>, Error> {
+    Ok(deps::update(&dep_resolver(registry)?, chart, refresh)?)
 }
 
 /// `dep build`: restores `charts/` as Chart.lock records it.
-pub fn dep_build(chart: &Path) -> Result<Vec<Vendored>, Error> {
-    Ok(deps::build(&Resolver::from_env()?, chart)?)
+pub fn dep_build(chart: &Path, registry: &RegistrySettings) -> Result<Vec<Vendored>, Error> {
+    Ok(deps::build(&dep_resolver(registry)?, chart)?)
+}
+
+fn dep_resolver(registry: &RegistrySettings) -> Result<Resolver, Error> {
+    Ok(Resolver::from_env()?.with_registry(registry.client_options()))
 }
 
 /// `dep list`: each dependency's state, and whether Chart.lock is current (`None`: no lock).

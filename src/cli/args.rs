@@ -9,13 +9,15 @@ use clap::{ArgMatches, Args};
 use super::CliError;
 use crate::action::install::DeployOptions;
 use crate::action::{ChartRequest, Source};
+use crate::oci::RegistrySettings;
 use crate::release::ApplyHow;
 use crate::values::{SetFlag, SetKind};
 
 /// Chart, target and values flags shared by template, values, install, upgrade and diff.
 #[derive(Debug, Args, Clone, Default)]
 pub struct ChartArgs {
-    /// TARGET (a deploy-tree directory), CHART (a chart directory or .tgz), or RELEASE CHART.
+    /// TARGET (a deploy-tree directory), CHART (a chart directory or .tgz, REPO/NAME, an https
+    /// URL, or oci://HOST/PATH/NAME[:TAG][@sha256:DIGEST]), or RELEASE CHART.
     #[arg(value_name = "TARGET | [RELEASE] CHART", num_args = 0..=2)]
     pub args: Vec<String>,
     /// The deploy tree (stack) directory; with --env and --region names a target.
@@ -45,13 +47,42 @@ pub struct ChartArgs {
     /// Set a value to a literal string (no escapes or lists).
     #[arg(long = "set-literal", value_name = "KEY=VAL")]
     pub set_literal: Vec<String>,
-    /// Chart version range (e.g. `^1.2`): for REPO/NAME the highest match is used; a local
-    /// chart must satisfy it. Overrides a deploy tree's `version`.
+    /// Chart version range (e.g. `^1.2`): for REPO/NAME and oci:// the highest match is used
+    /// (an oci:// chart also takes an exact version as its tag); a local chart must satisfy
+    /// it. Overrides a deploy tree's `version`.
     #[arg(long, value_name = "RANGE")]
     pub version: Option<String>,
     /// Consider pre-release chart versions when no --version is given.
     #[arg(long)]
     pub devel: bool,
+    #[command(flatten)]
+    pub registry: RegistryFlags,
+}
+
+/// How to reach an OCI registry: the flags of every command that pulls or pushes `oci://`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct RegistryFlags {
+    /// PEM file of CA certificates that sign the OCI registry's certificate (overrides a
+    /// deploy tree's `registry.caFile`).
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// Do not verify the OCI registry's TLS certificate (unsafe).
+    #[arg(long, visible_alias = "insecure")]
+    pub insecure_skip_tls_verify: bool,
+    /// Talk plain HTTP to the OCI registry (a local registry without TLS).
+    #[arg(long)]
+    pub plain_http: bool,
+}
+
+impl RegistryFlags {
+    /// The settings the flags give; an absent flag leaves the deploy tree's setting.
+    pub fn settings(&self) -> RegistrySettings {
+        RegistrySettings {
+            ca_file: self.ca_file.clone(),
+            insecure_skip_tls_verify: self.insecure_skip_tls_verify.then_some(true),
+            plain_http: self.plain_http.then_some(true),
+        }
+    }
 }
 
 impl ChartArgs {
@@ -68,6 +99,7 @@ impl ChartArgs {
             sets,
             version: self.version.clone(),
             devel: self.devel,
+            registry: self.registry.settings(),
         })
     }
 }

@@ -9,6 +9,7 @@ mod args;
 mod diff_cmds;
 mod output;
 mod progress;
+mod registry_cmds;
 mod release_cmds;
 mod render_cmds;
 mod repo_cmds;
@@ -31,7 +32,7 @@ use crate::action::Globals;
 live cluster, applies it, and records every release in the cluster so any revision can be \
 rolled back.\n\nA TARGET is a leaf directory of a deploy tree (e.g. deploy/app/prod/westus), or \
 `--stack DIR --env E --region R`; Helm-style `RELEASE CHART` also works.",
-    after_help = "Examples:\n  charter template testdata/deploy/demo/prod/westus\n  charter template --stack testdata/deploy/demo --env staging --region eastus\n  charter template my-release charts/demo -f my-values.yaml --set image.tag=v2\n  charter values testdata/deploy/demo/prod/westus --explain\n  charter lint testdata/deploy/demo"
+    after_help = "Examples:\n  charter template testdata/deploy/demo/prod/westus\n  charter template --stack testdata/deploy/demo --env staging --region eastus\n  charter template my-release charts/demo -f my-values.yaml --set image.tag=v2\n  charter values testdata/deploy/demo/prod/westus --explain\n  charter lint testdata/deploy/demo\n  charter install web oci://ghcr.io/acme/charts/web --version '^1.2' -n shop"
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -130,8 +131,32 @@ enum Command {
     Repo(repo_cmds::RepoArgs),
     /// Search the configured repositories' charts.
     Search(repo_cmds::SearchArgs),
-    /// Download a chart from a repository (verified against the index digest).
+    /// Download a chart from a repository or OCI registry (verified against its digest).
+    #[command(
+        long_about = "Download a chart: REPO/NAME from a configured repository (the highest version \
+in --version's range, verified against the index's sha256), an https URL, or an OCI registry \
+reference oci://HOST/PATH/NAME with a tag (:1.2.3), a digest (@sha256:…) or --version (an exact \
+version, or a range resolved against the tags). Registry content is verified against its \
+digests and cached: pulling a cached chart again asks the registry only which digest the tag \
+names (and nothing at all for a digest reference).",
+        after_help = "Examples:\n  charter pull shop/web --version '^1.2'\n  charter pull oci://ghcr.io/acme/charts/web --version 1.2.3 --untar\n  charter pull oci://127.0.0.1:5000/charts/web@sha256:0f3c… --ca-file ca.pem -d vendor/"
+    )]
     Pull(repo_cmds::PullArgs),
+    /// Push a chart archive to an OCI registry, as Helm's chart artifact.
+    #[command(
+        long_about = "Push a packaged chart (.tgz) to an OCI registry as Helm's chart artifact \
+(config application/vnd.cncf.helm.config.v1+json, layer \
+application/vnd.cncf.helm.chart.content.v1.tar+gzip, the provenance file when CHART.tgz.prov \
+exists), tagged with the chart's version ('+' written '_'). The chart goes to \
+oci://HOST/PATH/NAME:VERSION; Helm pulls it as it pulls its own pushes. Credentials: \
+`charter registry login`, else Docker's config.json.",
+        after_help = "Examples:\n  charter package charts/web && charter push web-1.2.3.tgz oci://ghcr.io/acme/charts\n  charter push web-1.2.3.tgz oci://127.0.0.1:5000/charts --ca-file ca.pem"
+    )]
+    Push(registry_cmds::PushArgs),
+    /// Log in to or out of an OCI registry.
+    Registry(registry_cmds::RegistryArgs),
+    /// Print a chart's Chart.yaml, values.yaml or README (local, repository or oci://).
+    Show(repo_cmds::ShowArgs),
     /// Chart dependencies: update (resolve, vendor, lock), build (restore from Chart.lock), list.
     Dep(repo_cmds::DepArgs),
     /// Install a chart as a new release: apply in dependency order, record revision 1.
@@ -280,6 +305,9 @@ pub fn main() -> i32 {
         Command::Repo(args) => repo_cmds::repo(&cli.global, args),
         Command::Search(args) => repo_cmds::search_cmd(&cli.global, args),
         Command::Pull(args) => repo_cmds::pull(&cli.global, args),
+        Command::Push(args) => registry_cmds::push(&cli.global, args),
+        Command::Registry(args) => registry_cmds::registry(&cli.global, args),
+        Command::Show(args) => repo_cmds::show_cmd(&cli.global, args),
         Command::Dep(args) => repo_cmds::dep(&cli.global, args),
         Command::Diff(args) => diff_cmds::diff(&cli.global, args, set_flags),
         Command::Plan(args) => diff_cmds::plan(&cli.global, args),

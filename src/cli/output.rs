@@ -114,7 +114,7 @@ pub fn warn(lines: &[String]) {
 
 /// A revision's summary as JSON/YAML show it.
 pub fn summary_json(r: &ReleaseRecord) -> serde_json::Value {
-    serde_json::json!({
+    let mut v = serde_json::json!({
         "name": r.name,
         "namespace": r.namespace,
         "revision": r.revision,
@@ -124,7 +124,19 @@ pub fn summary_json(r: &ReleaseRecord) -> serde_json::Value {
         "updated": r.last_deployed,
         "description": r.description,
         "notes": r.notes,
-    })
+    });
+    if let Some(s) = &r.chart.source {
+        v["chartSource"] = serde_json::json!({"reference": s.reference, "digest": s.digest});
+    }
+    v
+}
+
+/// `SOURCE: oci://…:TAG@sha256:…` for a chart pulled from a registry, else nothing.
+pub fn source_line(r: &ReleaseRecord) -> String {
+    match &r.chart.source {
+        Some(s) => format!("SOURCE: {}@{}\n", s.reference, s.digest),
+        None => String::new(),
+    }
 }
 
 /// Prints the revision an install, upgrade or rollback wrote.
@@ -138,6 +150,7 @@ pub fn print_record_summary(r: &ReleaseRecord, out: OutputFormat) -> Result<(), 
             println!("REVISION: {}", r.revision);
             println!("STATUS: {}", r.status);
             println!("CHART: {}-{}", r.chart.name, r.chart.version);
+            print!("{}", source_line(r));
             println!("DESCRIPTION: {}", r.description);
             if !r.notes.trim().is_empty() {
                 println!("\nNOTES:\n{}", r.notes.trim_end());

@@ -6,7 +6,7 @@ use std::time::Duration;
 use clap::Args;
 
 use super::args::{ChartArgs, DeployFlags, parse_duration};
-use super::output::{print_data, print_record_summary, print_summaries, summary_json};
+use super::output::{print_data, print_record_summary, print_summaries, source_line, summary_json};
 use super::progress::Reporter;
 use super::{CliError, CmdResult, GlobalArgs, OutputFormat};
 use crate::action::adopt::AdoptRequest;
@@ -448,13 +448,14 @@ pub fn status(global: &GlobalArgs, args: StatusArgs) -> CmdResult {
         }
         OutputFormat::Table => {
             println!(
-                "NAME: {}\nNAMESPACE: {}\nREVISION: {}\nSTATUS: {}\nCHART: {}-{}\nUPDATED: {}\nSTORAGE: {} ({})\nDESCRIPTION: {}",
+                "NAME: {}\nNAMESPACE: {}\nREVISION: {}\nSTATUS: {}\nCHART: {}-{}\n{}UPDATED: {}\nSTORAGE: {} ({})\nDESCRIPTION: {}",
                 r.name,
                 r.namespace,
                 r.revision,
                 status_with_age(r),
                 r.chart.name,
                 r.chart.version,
+                source_line(r),
                 r.last_deployed,
                 s.storage,
                 s.storage.describe(),

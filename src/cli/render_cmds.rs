@@ -63,6 +63,12 @@ pub struct LintArgs {
     /// Treat warnings as errors.
     #[arg(long)]
     pub strict: bool,
+    /// Chart version range, for a REPO/NAME or oci:// chart (an exact version is an oci://
+    /// chart's tag).
+    #[arg(long, value_name = "RANGE")]
+    pub version: Option<String>,
+    #[command(flatten)]
+    pub registry: super::args::RegistryFlags,
 }
 
 /// `charter template`.
@@ -145,6 +151,8 @@ pub fn lint(global: &GlobalArgs, args: LintArgs, sets: Vec<SetFlag>) -> CmdResul
         path: args.path,
         values: args.values,
         sets,
+        version: args.version,
+        registry: args.registry.settings(),
     };
     let report = crate::action::lint::run(&global.globals(), &req)?;
     print_lint(global, &report)?;

@@ -1,4 +1,4 @@
-//! `charter package`, `repo index|add|list|update|remove`, `search`, `pull`,
+//! `charter package`, `repo index|add|list|update|remove`, `search`, `pull`, `show`,
 //! `dep update|build|list`.
 
 use std::io::{BufWriter, Read, Write};
@@ -6,9 +6,11 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
+use super::args::RegistryFlags;
 use super::output::{print_data, print_table, warn};
 use super::{CliError, CmdResult, GlobalArgs, OutputFormat};
 use crate::action::repo::{self, AddRequest, Added, PullRequest, SearchRequest};
+use crate::action::show::{self, ShowRequest, ShowWhat};
 use crate::chart::PackageOptions;
 use crate::repo::{Credentials, deps};
 
@@ -30,6 +32,8 @@ pub struct PackageArgs {
     /// Run `charter dep update` on the chart first.
     #[arg(short = 'u', long)]
     pub dependency_update: bool,
+    #[command(flatten)]
+    pub registry: RegistryFlags,
 }
 
 /// `charter repo`.
@@ -112,10 +116,11 @@ pub struct SearchArgs {
 /// Flags of `charter pull`.
 #[derive(Debug, Args)]
 pub struct PullArgs {
-    /// REPO/NAME, or the https URL of a .tgz.
-    #[arg(value_name = "REPO/NAME | URL")]
+    /// REPO/NAME, the https URL of a .tgz, or oci://HOST/PATH/NAME[:TAG][@sha256:DIGEST].
+    #[arg(value_name = "REPO/NAME | URL | oci://…")]
     pub chart: String,
     /// Version range; the highest matching version is pulled (default: the newest release).
+    /// For oci://, an exact version is the tag, and a range is resolved against the tags.
     #[arg(long, value_name = "RANGE")]
     pub version: Option<String>,
     /// Consider pre-release versions when no --version is given.
@@ -127,6 +132,44 @@ pub struct PullArgs {
     /// Directory to write into (default: the current directory).
     #[arg(short = 'd', long = "destination", value_name = "DIR")]
     pub destination: Option<PathBuf>,
+    /// Also fetch the provenance file, <name>-<version>.tgz.prov (oci:// only).
+    #[arg(long)]
+    pub prov: bool,
+    #[command(flatten)]
+    pub registry: RegistryFlags,
+}
+
+/// Flags of `charter show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    #[command(subcommand)]
+    what: ShowCommand,
+}
+
+/// The chart and version flags of every `show` subcommand.
+#[derive(Debug, Args)]
+struct ShowChart {
+    /// A chart directory or .tgz, REPO/NAME, an https URL, or oci://HOST/PATH/NAME[:TAG][@sha256:…].
+    #[arg(value_name = "CHART")]
+    chart: String,
+    /// Version range (for oci://, an exact version is the tag).
+    #[arg(long, value_name = "RANGE")]
+    version: Option<String>,
+    /// Consider pre-release versions when no --version is given.
+    #[arg(long)]
+    devel: bool,
+    #[command(flatten)]
+    registry: RegistryFlags,
+}
+
+#[derive(Debug, Subcommand)]
+enum ShowCommand {
+    /// Print the chart's Chart.yaml.
+    Chart(ShowChart),
+    /// Print the chart's values.yaml (its defaults).
+    Values(ShowChart),
+    /// Print the chart's README.
+    Readme(ShowChart),
 }
 
 /// `charter dep`.
@@ -147,12 +190,16 @@ enum DepCommand {
         /// Use the cached indexes of configured repositories instead of downloading them again.
         #[arg(long)]
         skip_refresh: bool,
+        #[command(flatten)]
+        registry: RegistryFlags,
     },
     /// Restore charts/ exactly as Chart.lock records it (refusing digest mismatches).
     Build {
         /// The chart directory.
         #[arg(value_name = "CHART", default_value = ".")]
         chart: PathBuf,
+        #[command(flatten)]
+        registry: RegistryFlags,
     },
     /// Show each dependency and whether it is vendored and locked.
     #[command(visible_alias = "ls")]
@@ -175,7 +222,13 @@ pub fn package(_global: &GlobalArgs, args: PackageArgs) -> CmdResult {
         app_version: args.app_version,
     };
     for chart in &args.charts {
-        let done = repo::package(chart, &dest, &opts, args.dependency_update)?;
+        let done = repo::package(
+            chart,
+            &dest,
+            &opts,
+            args.dependency_update,
+            &args.registry.settings(),
+        )?;
         for v in &done.vendored {
             eprintln!(
                 "dependency {} {}: {}",
@@ -391,10 +444,17 @@ pub fn pull(_global: &GlobalArgs, args: PullArgs) -> CmdResult {
         devel: args.devel,
         untar: args.untar,
         destination: args.destination.unwrap_or_else(|| PathBuf::from(".")),
+        prov: args.prov,
+        registry: args.registry.settings(),
     };
-    let (fetched, path) = repo::pull(&req)?;
+    let pulled = repo::pull(&req)?;
+    let fetched = &pulled.fetched;
+    let from = match &pulled.source {
+        Some(s) => format!(" from {}@{}", s.reference, s.digest),
+        None => String::new(),
+    };
     println!(
-        "Pulled {} {} (sha256:{}{}) to {}",
+        "Pulled {} {}{from} (sha256:{}{}) to {}",
         fetched.version.name,
         fetched.version.version,
         fetched.digest,
@@ -403,8 +463,43 @@ pub fn pull(_global: &GlobalArgs, args: PullArgs) -> CmdResult {
         } else {
             ""
         },
-        path.display()
+        pulled.path.display()
     );
+    if let Some(p) = &pulled.prov {
+        println!("Provenance file: {}", p.display());
+    }
+    Ok(0)
+}
+
+/// `charter show chart|values|readme`.
+pub fn show_cmd(_global: &GlobalArgs, args: ShowArgs) -> CmdResult {
+    let (what, c) = match args.what {
+        ShowCommand::Chart(c) => (ShowWhat::Chart, c),
+        ShowCommand::Values(c) => (ShowWhat::Values, c),
+        ShowCommand::Readme(c) => (ShowWhat::Readme, c),
+    };
+    let shown = show::show(&ShowRequest {
+        chart: c.chart.clone(),
+        version: c.version,
+        devel: c.devel,
+        registry: c.registry.settings(),
+        what,
+    })?;
+    if shown.file.is_none() {
+        eprintln!(
+            "note: {} has no {}",
+            c.chart,
+            match what {
+                ShowWhat::Values => "values.yaml",
+                _ => "README",
+            }
+        );
+    }
+    let mut out = std::io::stdout().lock();
+    out.write_all(shown.text.as_bytes())?;
+    if !shown.text.is_empty() && !shown.text.ends_with('\n') {
+        out.write_all(b"\n")?;
+    }
     Ok(0)
 }
 
@@ -414,8 +509,9 @@ pub fn dep(global: &GlobalArgs, args: DepArgs) -> CmdResult {
         DepCommand::Update {
             chart,
             skip_refresh,
+            registry,
         } => {
-            let done = repo::dep_update(&chart, !skip_refresh)?;
+            let done = repo::dep_update(&chart, !skip_refresh, &registry.settings())?;
             if done.is_empty() {
                 println!(
                     "No dependencies with a repository in {}",
@@ -439,8 +535,8 @@ pub fn dep(global: &GlobalArgs, args: DepArgs) -> CmdResult {
             println!("Wrote {}", chart.join(deps::LOCK_FILE).display());
             Ok(0)
         }
-        DepCommand::Build { chart } => {
-            let done = repo::dep_build(&chart)?;
+        DepCommand::Build { chart, registry } => {
+            let done = repo::dep_build(&chart, &registry.settings())?;
             for v in &done {
                 println!("{} {}: {}", v.locked.name, v.locked.version, v.how);
             }

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::diff::{IgnoreRule, IgnoreRuleError, IgnoreSpec};
+use crate::oci::RegistrySettings;
 use crate::yaml::PathSeg;
 
 /// The names of the layer files looked for at each level of a deploy tree.
@@ -108,11 +109,13 @@ pub struct StackConfig {
     /// Marks the stack root explicitly: the upward search stops here.
     #[serde(default)]
     pub root: bool,
-    /// The chart: a directory or .tgz path relative to this file.
+    /// The chart: a directory or .tgz path relative to this file, or an OCI registry
+    /// reference `oci://HOST/PATH/NAME` (with `version`, or `:TAG` / `@sha256:…`).
     #[serde(default)]
     pub chart: Option<String>,
     /// A chart repository to take the chart from instead of `chart`: a name configured with
-    /// `charter repo add`, or a repository URL. Used with `name` (and `version`).
+    /// `charter repo add`, a repository URL, or a registry path `oci://HOST/PATH`. Used with
+    /// `name` (and `version`).
     #[serde(default)]
     pub repo: Option<String>,
     /// The chart's name in `repo`.
@@ -141,12 +144,16 @@ pub struct StackConfig {
     /// or `{path, kind, namespace, name}` maps. They add up from the root down.
     #[serde(default)]
     pub ignore: Vec<IgnoreSpec>,
+    /// How to reach the chart's OCI registry (`caFile` relative to this file,
+    /// `insecureSkipTlsVerify`, `plainHttp`); deeper levels override field by field.
+    #[serde(default)]
+    pub registry: RegistrySettings,
 }
 
 /// A chart named by repository and name in a deploy tree.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RepoChart {
-    /// A configured repository's name, or a repository URL.
+    /// A configured repository's name, a repository URL, or a registry path (`oci://HOST/PATH`).
     pub repo: String,
     /// The chart's name.
     pub name: String,
@@ -181,6 +188,8 @@ pub struct Target {
     pub chart_repo: Option<RepoChart>,
     /// The version range from charter.yaml (`version`), if any.
     pub chart_version: Option<String>,
+    /// How to reach the chart's registry, from every level's `registry:`.
+    pub registry: RegistrySettings,
     /// The release name.
     pub release: String,
     /// The namespace.
@@ -262,6 +271,7 @@ pub fn resolve(dir: &Path) -> Result<Target, TargetError> {
     let mut chart: Option<(PathBuf, String, PathBuf)> = None;
     let mut chart_repo: Option<(Option<String>, Option<String>, PathBuf)> = None;
     let mut chart_version = None;
+    let mut registry = RegistrySettings::default();
     let mut release = None;
     let mut namespace = None;
     let mut kube_context = None;
@@ -287,7 +297,18 @@ pub fn resolve(dir: &Path) -> Result<Target, TargetError> {
                         .into(),
             });
         }
-        if let Some(c) = &cfg.chart {
+        if let Some(c) = &cfg.chart
+            && crate::oci::is_oci(c)
+        {
+            // A registry chart is its repository path and name, as `repo:` + `name:` say it.
+            let (repo, name) = c.rsplit_once('/').unwrap_or((c.as_str(), ""));
+            chart_repo = Some((
+                Some(repo.to_string()),
+                Some(name.to_string()),
+                cfg_path.clone(),
+            ));
+            chart = None;
+        } else if let Some(c) = &cfg.chart {
             chart = Some((clean_path(&level_dir.join(c)), c.clone(), cfg_path.clone()));
             chart_repo = None;
         }
@@ -301,6 +322,7 @@ pub fn resolve(dir: &Path) -> Result<Target, TargetError> {
             chart = None;
         }
         chart_version = cfg.version.or(chart_version);
+        registry = cfg.registry.relative_to(level_dir).over(&registry);
         release = cfg.release.or(release);
         namespace = cfg.namespace.or(namespace);
         kube_context = cfg.kube_context.or(kube_context);
@@ -365,6 +387,7 @@ pub fn resolve(dir: &Path) -> Result<Target, TargetError> {
         chart,
         chart_repo,
         chart_version,
+        registry,
         release,
         namespace,
         kube_context,

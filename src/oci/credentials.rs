@@ -265,6 +265,20 @@ impl CredentialStore {
         }
     }
 
+    /// A store that knows only `username`/`password` for `registry`, given for this run (a
+    /// login being checked).
+    pub fn with_password(registry: &str, username: &str, password: &str) -> CredentialStore {
+        let mut store = CredentialStore::default();
+        store.explicit.insert(
+            registry.to_string(),
+            Secret::Password {
+                username: username.to_string(),
+                password: password.to_string(),
+            },
+        );
+        store
+    }
+
     /// The credential for `registry` (`host[:port]`), or `None` for anonymous access.
     pub fn lookup(&self, registry: &str) -> Result<Option<Credential>, OciError> {
         if let Some(secret) = self.explicit.get(registry) {

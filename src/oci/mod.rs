@@ -8,6 +8,7 @@
 //! - [`client`]: the HTTP side (blocking; never from inside a tokio runtime);
 //! - [`artifact`]: Helm's config, layers, manifest and annotations;
 //! - [`cache`]: the local store;
+//! - [`settings`]: how to reach a registry, from flags and deploy trees;
 //! - [`OciCharts`]: what commands call: resolve, pull, push, list versions.
 //!
 //! Cost of a pull: resolving a tag is one HEAD of the manifest (plus the token request on a
@@ -23,6 +24,7 @@ pub mod cache;
 pub mod client;
 pub mod credentials;
 pub mod reference;
+pub mod settings;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -34,6 +36,7 @@ pub use credentials::{
     Credential, CredentialSource, CredentialStore, LoginEntry, RegistryLogins, Secret,
 };
 pub use reference::{ChartRequest, Reference, VersionRequest, is_oci};
+pub use settings::RegistrySettings;
 
 use crate::repo::Paths;
 
@@ -225,6 +228,7 @@ impl From<crate::repo::RepoError> for OciError {
         match e {
             crate::repo::RepoError::Io { path, source } => OciError::Io { path, source },
             crate::repo::RepoError::Config { path, message } => OciError::Config { path, message },
+            crate::repo::RepoError::Oci(e) => *e,
             other => OciError::Config {
                 path: PathBuf::new(),
                 message: other.to_string(),
@@ -373,13 +377,26 @@ impl OciCharts {
             .client
             .resolve_tag(&r.registry, &r.repository, &tag)
             .map_err(|e| match e {
-                OciError::NotFound { registry, .. } => OciError::NotFound {
-                    registry,
-                    what: format!(
-                        "{} has no tag `{tag}` (or the repository does not exist); list the versions it has with `charter show chart` or check the name",
-                        r.with_tag(&tag)
-                    ),
-                },
+                // Only now, on the error path, is the tag list worth its request: it says
+                // which versions exist, or that the repository does not.
+                OciError::NotFound { registry, .. } => {
+                    let what = match self.client.list_tags(&r.registry, &r.repository) {
+                        Ok(tags) => {
+                            let mut available = sorted_versions(&tags);
+                            available.truncate(10);
+                            format!(
+                                "{} has no tag `{tag}`; {}",
+                                r.with_tag(&tag),
+                                available_text(&available)
+                            )
+                        }
+                        Err(_) => format!(
+                            "{} has no tag `{tag}`, and its repository lists no tags (does it exist? check the name)",
+                            r.with_tag(&tag)
+                        ),
+                    };
+                    OciError::NotFound { registry, what }
+                }
                 other => other,
             })?;
         Ok(Resolved {
@@ -467,6 +484,18 @@ impl OciCharts {
             annotations: manifest.annotations.unwrap_or_default(),
             from_cache,
         })
+    }
+
+    /// Pulls `reference` (`oci://…[:TAG][@sha256:…]`) with an optional `--version` (a version
+    /// or a range): [`ChartRequest::new`] then [`OciCharts::pull_chart`].
+    pub fn pull_reference(
+        &self,
+        reference: &str,
+        version: Option<&str>,
+        options: PullOptions,
+    ) -> Result<PulledChart, OciError> {
+        let request = ChartRequest::new(Reference::parse(reference)?, version)?;
+        self.pull_chart(&request, options)
     }
 
     /// Pushes a chart archive to `destination/NAME:VERSION` (as `helm push` does, the name

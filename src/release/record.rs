@@ -109,17 +109,21 @@ pub struct ChartRef {
     pub description: Option<String>,
     /// `sha256:<hex>` over the chart's files (sorted path + content).
     pub digest: String,
+    /// For a chart pulled from an OCI registry: the reference and the manifest digest pulled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<crate::repo::ChartSource>,
 }
 
 impl ChartRef {
-    /// What a revision records of `chart`.
-    pub fn of(chart: &crate::chart::Chart) -> ChartRef {
+    /// What a revision records of `chart`, pulled from `source` when it came from a registry.
+    pub fn of(chart: &crate::chart::Chart, source: Option<&crate::repo::ChartSource>) -> ChartRef {
         ChartRef {
             name: chart.meta.name.clone(),
             version: chart.meta.version.clone(),
             app_version: chart.meta.app_version.clone(),
             description: chart.meta.description.clone(),
             digest: chart.digest(),
+            source: source.cloned(),
         }
     }
 }
@@ -410,6 +414,7 @@ pub(crate) fn sample(name: &str, revision: u64, status: Status) -> ReleaseRecord
             app_version: Some("2.0".into()),
             description: None,
             digest: "sha256:00".into(),
+            source: None,
         },
         values: serde_json::json!({"a": 1}),
         user_values: serde_json::json!({"a": 1}),
@@ -542,6 +547,10 @@ mod tests {
                 phase: "Succeeded".into(),
             }),
         }];
+        r.chart.source = Some(crate::repo::ChartSource {
+            reference: "oci://registry.example.com/charts/demo:1.0.0".into(),
+            digest: format!("sha256:{}", "ab".repeat(32)),
+        });
         r.encode();
         let json = serde_json::to_value(&r).unwrap();
         if let Err(e) = schemas.validate(&json, idx) {
@@ -551,8 +560,11 @@ mod tests {
         let mut bad = json.clone();
         bad["status"] = "bogus".into();
         assert!(schemas.validate(&bad, idx).is_err());
-        let mut bad = json;
+        let mut bad = json.clone();
         bad["checksum"] = "md5:x".into();
+        assert!(schemas.validate(&bad, idx).is_err());
+        let mut bad = json;
+        bad["chart"]["source"]["digest"] = "sha256:abc".into();
         assert!(schemas.validate(&bad, idx).is_err());
     }
 

@@ -2,11 +2,14 @@
 //! into `charts/`.
 //!
 //! A dependency's `repository` is a repository URL (`https://…`), a configured repository
-//! (`@name`), a chart directory (`file://../db`, relative to the chart), or empty (the chart is
-//! kept in `charts/` by hand and charter leaves it alone).
+//! (`@name`), an OCI registry path (`oci://HOST/PATH`: the chart is `oci://HOST/PATH/NAME`, its
+//! version range resolved against the tags, as Helm does), a chart directory (`file://../db`,
+//! relative to the chart), or empty (the chart is kept in `charts/` by hand and charter leaves
+//! it alone).
 //!
-//! `Chart.lock` records, per dependency, the exact version and the sha256 of its archive, plus
-//! a digest of the `dependencies` declarations it was made from:
+//! `Chart.lock` records, per dependency, the exact version and the sha256 of its archive (for
+//! an OCI dependency too: the chart layer's digest, which `dep build` verifies whatever the
+//! tag points at by then), plus a digest of the `dependencies` declarations it was made from:
 //!
 //! ```yaml
 //! dependencies:
@@ -263,6 +266,24 @@ pub fn update(
                 let how = if f.from_cache { "cached" } else { "downloaded" };
                 (f.bytes, cv.version, how)
             }
+            Source::Oci(reference) => {
+                let range = dep.version.as_deref().unwrap_or("*");
+                let pulled = resolver
+                    .pull_oci(&reference, Some(range))
+                    .map_err(|e| in_dependency(dep, e))?;
+                let version = pulled.version().ok_or_else(|| {
+                    RepoError::Invalid(format!(
+                        "dependency `{}`: {} names no version (no tag, no org.opencontainers.image.version annotation)",
+                        dep.name, pulled.reference
+                    ))
+                })?;
+                let how = if pulled.from_cache {
+                    "cached"
+                } else {
+                    "downloaded"
+                };
+                (pulled.archive, version, how)
+            }
         };
         let locked = LockedDependency {
             digest: Some(format!("sha256:{}", sha256_hex(&bytes))),
@@ -398,6 +419,17 @@ pub fn build(resolver: &Resolver, chart_dir: &Path) -> Result<Vec<Vendored>, Rep
                         f.url,
                     )
                 }
+                Some(Source::Oci(reference)) => {
+                    let pulled = resolver
+                        .pull_oci(&reference, Some(&locked.version))
+                        .map_err(|e| in_dependency(dep, e))?;
+                    let how = if pulled.from_cache {
+                        "cached"
+                    } else {
+                        "downloaded"
+                    };
+                    (pulled.archive, how, pulled.reference.to_string())
+                }
             }
         };
         let actual = sha256_hex(&bytes);
@@ -422,6 +454,8 @@ pub fn build(resolver: &Resolver, chart_dir: &Path) -> Result<Vec<Vendored>, Rep
 
 enum Source {
     File(PathBuf),
+    /// `oci://HOST/PATH/NAME`: the registry path of `repository` and the dependency's name.
+    Oci(String),
     Repo {
         url: String,
         /// The configured repository's name, when it is one.
@@ -465,11 +499,12 @@ fn source_of(
             transport: resolver.config.transport_for(entry),
         }));
     }
-    if repo.starts_with("oci://") {
-        return Err(RepoError::Invalid(format!(
-            "dependency `{}`: OCI registries ({repo}) are not supported; use a chart repository URL, @name or file://",
+    if crate::oci::is_oci(repo) {
+        return Ok(Some(Source::Oci(format!(
+            "{}/{}",
+            repo.trim_end_matches('/'),
             dep.name
-        )));
+        ))));
     }
     validate_repo_url(repo)
         .map_err(|e| RepoError::Invalid(format!("dependency `{}`: {e}", dep.name)))?;
@@ -479,6 +514,11 @@ fn source_of(
         name: configured.map(|e| e.name.clone()),
         transport: resolver.transport_for_url(repo),
     }))
+}
+
+/// A registry error, naming the dependency it was for.
+fn in_dependency(dep: &Dependency, e: RepoError) -> RepoError {
+    RepoError::Invalid(format!("dependency `{}`: {e}", dep.name))
 }
 
 fn check_range(dep: &Dependency, version: &str, what: &str) -> Result<(), RepoError> {
@@ -818,7 +858,7 @@ mod tests {
 
         for (repo, want) in [
             ("\"@nope\"", "repository `nope` is not configured"),
-            ("oci://r/x", "OCI"),
+            ("oci://r/X", "repository path `X/x` is invalid"),
             ("file://../missing", "not a chart directory"),
             ("ftp://x", "ftp"),
         ] {

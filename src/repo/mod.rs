@@ -24,7 +24,7 @@ pub use config::{Credentials, Paths, RepoConfig, RepoEntry};
 pub use deps::{DepState, DepStatus, Lock, LockedDependency};
 pub use http::{Fetcher, Transport};
 pub use index::{ChartVersion, Index, IndexMaintainer, SearchHit, SearchQuery};
-pub use resolve::{ChartSpec, Fetched, Resolver};
+pub use resolve::{ChartSource, ChartSpec, Fetched, Loaded, Resolver};
 
 /// Errors of the repository layer.
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +85,15 @@ pub enum RepoError {
     /// A chart could not be loaded or packaged.
     #[error(transparent)]
     Chart(#[from] crate::chart::ChartError),
+    /// A registry operation failed (the message names the registry or reference).
+    #[error(transparent)]
+    Oci(Box<crate::oci::OciError>),
+}
+
+impl From<crate::oci::OciError> for RepoError {
+    fn from(e: crate::oci::OciError) -> RepoError {
+        RepoError::Oci(Box::new(e))
+    }
 }
 
 impl RepoError {

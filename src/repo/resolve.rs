@@ -1,8 +1,9 @@
 //! From a chart reference to chart bytes: `REPO/NAME` (a configured repository), a repository
-//! URL plus a chart name (a deploy tree's `repo:`), an `https://…/x.tgz` URL, or a local path.
+//! URL plus a chart name (a deploy tree's `repo:`), an `https://…/x.tgz` URL, an
+//! `oci://HOST/PATH/NAME` registry reference ([`crate::oci`]), or a local path.
 //!
 //! Repository downloads are verified against the index's sha256 and cached by digest, so a
-//! second resolution of the same version is offline.
+//! second resolution of the same version is offline; registry pulls share that cache.
 
 use std::path::{Path, PathBuf};
 
@@ -25,6 +26,8 @@ pub enum ChartSpec {
     Path(PathBuf),
     /// An `http(s)://` URL of a `.tgz`.
     Url(String),
+    /// A chart in an OCI registry: `oci://HOST/PATH/NAME[:TAG][@sha256:…]`, as written.
+    Oci(String),
     /// A chart in a repository: `repo` is a configured repository's name or a repository URL.
     Repo {
         /// Repository name or URL.
@@ -38,6 +41,9 @@ impl ChartSpec {
     /// Classifies a command-line chart argument: an existing path wins; then `http(s)://` URLs;
     /// then `REPO/NAME`; anything else is a path (and fails to load with a message saying so).
     pub fn parse(s: &str) -> ChartSpec {
+        if crate::oci::is_oci(s) {
+            return ChartSpec::Oci(s.to_string());
+        }
         if s.starts_with("http://") || s.starts_with("https://") {
             return ChartSpec::Url(s.to_string());
         }
@@ -72,7 +78,7 @@ impl std::fmt::Display for ChartSpec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ChartSpec::Path(p) => write!(f, "{}", p.display()),
-            ChartSpec::Url(u) => f.write_str(u),
+            ChartSpec::Url(u) | ChartSpec::Oci(u) => f.write_str(u),
             ChartSpec::Repo { repo, name } if repo.contains("://") => {
                 write!(f, "{name} from {repo}")
             }
@@ -98,6 +104,37 @@ pub struct Fetched {
     pub from_cache: bool,
 }
 
+/// Where a chart was pulled from, exactly: what a release records of a registry chart.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ChartSource {
+    /// The reference with the tag that was resolved (`oci://HOST/PATH/NAME:TAG`), without the
+    /// digest.
+    pub reference: String,
+    /// `sha256:<hex>` of the manifest pulled: `reference@digest` pulls the same chart again.
+    pub digest: String,
+}
+
+impl ChartSource {
+    /// What `pulled` was: its reference with the tag (the digest apart) and manifest digest.
+    pub fn of(pulled: &crate::oci::PulledChart) -> ChartSource {
+        let mut tagged = pulled.reference.clone();
+        tagged.digest = None;
+        ChartSource {
+            reference: tagged.to_string(),
+            digest: pulled.manifest_digest.clone(),
+        }
+    }
+}
+
+/// A chart loaded from a reference.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The chart.
+    pub chart: Chart,
+    /// For a chart pulled from a registry, what exactly was pulled.
+    pub source: Option<ChartSource>,
+}
+
 /// Resolves references using the repository configuration and cache.
 pub struct Resolver {
     /// Config and cache locations.
@@ -106,6 +143,8 @@ pub struct Resolver {
     pub config: RepoConfig,
     /// The cache.
     pub cache: Cache,
+    /// How to reach OCI registries (`--ca-file`, `--plain-http`, …).
+    pub registry: crate::oci::ClientOptions,
 }
 
 impl Resolver {
@@ -122,7 +161,32 @@ impl Resolver {
             paths,
             config,
             cache,
+            registry: crate::oci::ClientOptions::default(),
         })
+    }
+
+    /// The same resolver, reaching registries with `options`.
+    pub fn with_registry(mut self, options: crate::oci::ClientOptions) -> Resolver {
+        self.registry = options;
+        self
+    }
+
+    /// The registry client of this resolver, with its cache (shared with repository
+    /// downloads) and the credentials of the environment.
+    pub fn oci(&self) -> Result<crate::oci::OciCharts, crate::oci::OciError> {
+        crate::oci::OciCharts::with_paths(&self.paths, self.registry.clone())
+    }
+
+    /// Pulls a chart from a registry: `reference` with an optional `--version` (a version or a
+    /// range resolved against the tags).
+    pub fn pull_oci(
+        &self,
+        reference: &str,
+        version: Option<&str>,
+    ) -> Result<crate::oci::PulledChart, RepoError> {
+        Ok(self
+            .oci()?
+            .pull_reference(reference, version, Default::default())?)
     }
 
     /// Transport for a repository or archive URL: the settings of the configured repository
@@ -248,42 +312,63 @@ impl Resolver {
     }
 
     /// Loads the chart a reference names. `version` is a range the chart's version must
-    /// satisfy (for a repository, the highest match is taken).
+    /// satisfy (for a repository or registry, the highest match is taken; a registry also
+    /// takes an exact version as its tag).
     pub fn load(
         &self,
         spec: &ChartSpec,
         version: Option<&str>,
         devel: bool,
-    ) -> Result<Chart, RepoError> {
-        match spec {
-            ChartSpec::Path(p) => load_local(p, version),
+    ) -> Result<Loaded, RepoError> {
+        let chart = match spec {
+            ChartSpec::Path(p) => load_local(p, version)?,
             ChartSpec::Url(url) => {
                 let fetcher = Fetcher::new(self.transport_for_url(url));
                 let bytes = fetcher.get(url, ArchiveLimits::default().max_archive_bytes)?;
                 let chart = Chart::from_archive_bytes(Path::new(url), &bytes)?;
                 check_version(&chart, version, url)?;
-                Ok(chart)
+                chart
             }
             ChartSpec::Repo { repo, name } => {
                 let f = self.fetch(repo, name, version, devel)?;
                 let origin = PathBuf::from(format!("{spec}-{}.tgz", f.version.version));
-                Ok(Chart::from_archive_bytes(&origin, &f.bytes)?)
+                Chart::from_archive_bytes(&origin, &f.bytes)?
             }
-        }
+            ChartSpec::Oci(reference) => {
+                let pulled = self.pull_oci(reference, version)?;
+                let source = ChartSource::of(&pulled);
+                let chart =
+                    Chart::from_archive_bytes(Path::new(&source.reference), &pulled.archive)?;
+                return Ok(Loaded {
+                    chart,
+                    source: Some(source),
+                });
+            }
+        };
+        Ok(Loaded {
+            chart,
+            source: None,
+        })
     }
 }
 
-/// Loads the chart `spec` names; only a repository or URL reference reads the repository
-/// configuration.
+/// Loads the chart `spec` names, reaching registries with `registry`; only a repository, URL
+/// or registry reference reads the repository configuration.
 pub fn load_chart(
     spec: &ChartSpec,
     version: Option<&str>,
     devel: bool,
-) -> Result<Chart, RepoError> {
-    if let ChartSpec::Path(p) = spec {
-        return load_local(p, version);
+    registry: crate::oci::ClientOptions,
+) -> Result<Loaded, RepoError> {
+    match spec {
+        ChartSpec::Path(p) => Ok(Loaded {
+            chart: load_local(p, version)?,
+            source: None,
+        }),
+        _ => Resolver::from_env()?
+            .with_registry(registry)
+            .load(spec, version, devel),
     }
-    Resolver::from_env()?.load(spec, version, devel)
 }
 
 fn load_local(path: &Path, version: Option<&str>) -> Result<Chart, RepoError> {

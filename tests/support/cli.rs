@@ -15,17 +15,32 @@ pub fn write(dir: &Path, rel: &str, content: &str) {
     std::fs::write(p, content).unwrap();
 }
 
+/// Proxy variables a test must not pass on: every server a test talks to is on 127.0.0.1.
+pub const PROXY_VARS: &[&str] = &[
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+];
+
 /// A charter invocation being set up: never with the caller's `KUBECONFIG`.
 pub struct Charter {
     cmd: Command,
     cluster: Option<PathBuf>,
+    stdin: Option<String>,
 }
 
 /// Starts setting up a charter invocation.
 pub fn charter() -> Charter {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_charter"));
     cmd.env_remove("KUBECONFIG");
-    Charter { cmd, cluster: None }
+    Charter {
+        cmd,
+        cluster: None,
+        stdin: None,
+    }
 }
 
 impl Charter {
@@ -53,10 +68,32 @@ impl Charter {
             .env("XDG_CACHE_HOME", dir.join(".xdg-cache"))
     }
 
+    /// Keeps everything charter reads or writes for its user below `dir`: `HOME`, the XDG
+    /// config and cache ([`Charter::xdg_in`]), Docker's config; no proxies, no `SSL_CERT_FILE`,
+    /// no color.
+    pub fn isolated_in(self, dir: &Path) -> Charter {
+        let mut c = self
+            .xdg_in(dir)
+            .env("HOME", dir.join("home"))
+            .env("DOCKER_CONFIG", dir.join("docker"))
+            .env("NO_COLOR", "1")
+            .env_remove("SSL_CERT_FILE");
+        for v in PROXY_VARS {
+            c = c.env_remove(v);
+        }
+        c
+    }
+
     /// Talks to the test cluster of `kubeconfig` as its admin (`--kubeconfig`, `--kube-context`
     /// after the command's own arguments).
     pub fn cluster(mut self, kubeconfig: &Path) -> Charter {
         self.cluster = Some(kubeconfig.to_path_buf());
+        self
+    }
+
+    /// Gives charter `input` on its standard input (otherwise it inherits the test's).
+    pub fn stdin(mut self, input: &str) -> Charter {
+        self.stdin = Some(input.to_string());
         self
     }
 
@@ -70,7 +107,23 @@ impl Charter {
                 .arg("--kube-context")
                 .arg(super::ADMIN_CONTEXT);
         }
-        self.cmd.output().expect("run charter")
+        let Some(input) = self.stdin else {
+            return self.cmd.output().expect("run charter");
+        };
+        use std::io::Write as _;
+        use std::process::Stdio;
+        let mut child = self
+            .cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run charter");
+        if let Some(mut pipe) = child.stdin.take() {
+            pipe.write_all(input.as_bytes())
+                .expect("write charter's stdin");
+        }
+        child.wait_with_output().expect("wait for charter")
     }
 
     /// Runs charter, which must succeed; returns its stdout.

@@ -193,6 +193,39 @@ impl TestRegistry {
         );
     }
 
+    /// Pushes a one-layer container image (not a chart) as `repo:1.0.0` with the library's
+    /// client; returns its manifest digest.
+    pub fn push_image(&self, repo: &str) -> String {
+        use charter::oci::{Client, ClientOptions, CredentialStore};
+        let client = Client::new(
+            ClientOptions {
+                ca_file: self.ca.clone(),
+                plain_http: self.ca.is_none(),
+                ..ClientOptions::default()
+            },
+            CredentialStore::with_password(&self.addr, &self.user, &self.password),
+        )
+        .expect("registry client");
+        let config = br#"{"architecture":"amd64","os":"linux"}"#;
+        let layer = b"not a chart";
+        let cd = client.push_blob(&self.addr, repo, config).unwrap();
+        let ld = client.push_blob(&self.addr, repo, layer).unwrap();
+        let manifest = format!(
+            r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{cd}","size":{}}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"{ld}","size":{}}}]}}"#,
+            config.len(),
+            layer.len()
+        );
+        client
+            .push_manifest(
+                &self.addr,
+                repo,
+                "1.0.0",
+                "application/vnd.oci.image.manifest.v1+json",
+                manifest.as_bytes(),
+            )
+            .unwrap()
+    }
+
     /// Tag lists come in pages of `n` (with `Link` headers) unless the client asks otherwise.
     pub fn page_tags(&self, n: u32) {
         self.test_endpoint(reqwest::Method::POST, &format!("/_test/tags-page?n={n}"));

@@ -59,14 +59,7 @@ pub fn helm_command(helm: &Path, home: &Path) -> Command {
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    for v in [
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "ALL_PROXY",
-        "http_proxy",
-        "https_proxy",
-        "all_proxy",
-    ] {
+    for v in super::cli::PROXY_VARS {
         cmd.env_remove(v);
     }
     cmd

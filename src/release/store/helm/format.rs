@@ -261,6 +261,8 @@ impl HelmRelease {
                 app_version: text("appVersion"),
                 description: text("description"),
                 digest: format!("sha256:{}", hex::encode(digest)),
+                // Helm does not record where a chart came from.
+                source: None,
             },
             values,
             user_values: user,
