@@ -22,6 +22,16 @@ pub const ANNOTATION_RELEASE_NS: &str = "charter.dev/release-namespace";
 pub const LABEL_RELEASE: &str = "charter.dev/release";
 /// Annotation that keeps an object when it leaves the chart (`keep`).
 pub const ANNOTATION_POLICY: &str = "charter.dev/resource-policy";
+/// Helm's annotation naming the release that owns an object.
+pub const HELM_ANNOTATION_RELEASE: &str = "meta.helm.sh/release-name";
+/// Helm's annotation naming the owning release's namespace.
+pub const HELM_ANNOTATION_RELEASE_NS: &str = "meta.helm.sh/release-namespace";
+/// The label Helm puts on every object it installs (value [`HELM_MANAGED_BY`]).
+pub const HELM_LABEL_MANAGED_BY: &str = "app.kubernetes.io/managed-by";
+/// The value of [`HELM_LABEL_MANAGED_BY`] Helm requires.
+pub const HELM_MANAGED_BY: &str = "Helm";
+/// Helm's annotation that keeps an object when it leaves the chart (`keep`).
+pub const HELM_ANNOTATION_POLICY: &str = "helm.sh/resource-policy";
 
 /// Which object: `apiVersion`, `kind`, namespace and name.
 ///
@@ -210,24 +220,42 @@ pub mod inventory {
     }
 }
 
-/// Who owns a live object, from charter's annotations, and whether it is kept on prune.
+/// Who owns a live object, from charter's annotations (or, on an object Helm installed,
+/// Helm's), and whether it is kept on prune.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Ownership {
     /// The owning release's name.
     pub release: Option<String>,
     /// The owning release's namespace.
     pub namespace: Option<String>,
-    /// `charter.dev/resource-policy`.
+    /// `charter.dev/resource-policy`, else `helm.sh/resource-policy`.
     pub policy: Option<String>,
+    /// Whether the owner was read from Helm's annotations (charter's are absent).
+    pub by_helm: bool,
 }
 
 impl Ownership {
-    /// Reads the annotations through `get` (a map lookup of any shape).
+    /// Reads the annotations through `get` (a map lookup of any shape). A release with the
+    /// same name and namespace is the same release whichever tool wrote it: Helm's
+    /// annotations name the owner of an object Helm installed, where charter's are absent.
     pub fn from_annotations(get: impl Fn(&str) -> Option<String>) -> Ownership {
-        Ownership {
-            release: get(ANNOTATION_RELEASE),
-            namespace: get(ANNOTATION_RELEASE_NS),
-            policy: get(ANNOTATION_POLICY),
+        let policy = get(ANNOTATION_POLICY).or_else(|| get(HELM_ANNOTATION_POLICY));
+        match get(ANNOTATION_RELEASE) {
+            Some(release) => Ownership {
+                release: Some(release),
+                namespace: get(ANNOTATION_RELEASE_NS),
+                policy,
+                by_helm: false,
+            },
+            None => {
+                let release = get(HELM_ANNOTATION_RELEASE);
+                Ownership {
+                    by_helm: release.is_some(),
+                    release,
+                    namespace: get(HELM_ANNOTATION_RELEASE_NS),
+                    policy,
+                }
+            }
         }
     }
 
@@ -247,7 +275,8 @@ impl Ownership {
         self.release.as_deref() == Some(release) && self.namespace.as_deref() == Some(namespace)
     }
 
-    /// Whether it stays when it leaves the chart (`charter.dev/resource-policy: keep`).
+    /// Whether it stays when it leaves the chart (`charter.dev/resource-policy: keep`, or
+    /// Helm's `helm.sh/resource-policy: keep`).
     pub fn keep(&self) -> bool {
         self.policy.as_deref() == Some("keep")
     }
@@ -366,6 +395,21 @@ mod tests {
         assert_eq!(back.inventory[1].namespace, None);
         assert_eq!(back.inventory[0].api_version, "apps/v1");
         assert_eq!(back, r);
+    }
+
+    #[test]
+    fn helm_annotations_name_the_owner_where_charters_are_absent() {
+        let helm = serde_json::json!({"metadata": {"annotations": {
+            "meta.helm.sh/release-name": "web", "meta.helm.sh/release-namespace": "prod",
+            "helm.sh/resource-policy": "keep"}}});
+        let o = Ownership::of(&helm);
+        assert!(o.is("web", "prod") && o.by_helm && o.keep());
+        assert!(!o.is("web", "dev"));
+        let both = serde_json::json!({"metadata": {"annotations": {
+            "meta.helm.sh/release-name": "web", "meta.helm.sh/release-namespace": "prod",
+            "charter.dev/release-name": "api", "charter.dev/release-namespace": "prod"}}});
+        let o = Ownership::of(&both);
+        assert!(o.is("api", "prod") && !o.is("web", "prod") && !o.by_helm && !o.keep());
     }
 
     #[test]

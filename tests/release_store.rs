@@ -36,6 +36,7 @@ fn record(name: &str, revision: u64, manifest: String) -> ReleaseRecord {
         manifest,
         inventory: vec![ObjectRef::new("apps/v1", "Deployment", Some("x"), "web")],
         notes: String::new(),
+        hooks: Vec::new(),
         generated: Default::default(),
         labels: Default::default(),
         first_deployed: "2026-11-23T00:00:00Z".into(),

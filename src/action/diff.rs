@@ -6,8 +6,9 @@
 use super::prepare::{ChartRequest, Source, prepare_checked};
 use super::{Error, Globals, connect, next_revision_options};
 use crate::diff::{DiffOptions, DiffReport, IgnoreRules, diff_objects, live_fingerprint, sha256};
+use crate::release::desired::OwnerMarks;
 use crate::release::preview::preview;
-use crate::release::{ReleaseStore, SecretStore};
+use crate::release::{ClusterStore, ReleaseStore, Storage};
 use crate::render;
 
 /// A diff of one target.
@@ -83,9 +84,12 @@ pub fn run_on(
                 },
                 None => e,
             })?;
-        let history = SecretStore::new(&cluster)
-            .history(&p.namespace, &p.release)
-            .await?;
+        let store = ClusterStore::new(&cluster);
+        let history = store.history(&p.namespace, &p.release).await?;
+        let storage = store
+            .storage(&p.namespace, &p.release)
+            .await?
+            .unwrap_or(Storage::Charter);
         let render_opts = next_revision_options(&cluster, &p, &history, false).await?;
         let values = std::mem::take(&mut p.resolved.values);
         let rendered = render::render_owned(&p.chart, values, &render_opts)?;
@@ -96,6 +100,7 @@ pub fn run_on(
             &history,
             &rendered.crds,
             &rendered.manifests,
+            OwnerMarks::of(storage),
         )
         .await?;
         tracing::info!(

@@ -10,10 +10,10 @@ use std::time::Duration;
 use super::prepare::{ChartRequest, Detail, Prepared, ReuseValues, prepare};
 use super::{Error, Globals, InMissingNamespace, connect, in_session, next_revision_options};
 use crate::cluster::{ApplyOptions, Cluster};
-use crate::release::desired::{Desired, not_yet_servable, prepare_desired};
+use crate::release::desired::{Desired, OwnerMarks, not_yet_servable, prepare_desired};
 use crate::release::{
-    self, ApplyHow, ChartRef, Deploy, LockOptions, Progress, ReleaseRecord, ReleaseStore, Report,
-    SecretStore, Session, TargetRef,
+    self, ApplyHow, ChartRef, ClusterStore, Deploy, LockOptions, Progress, ReleaseRecord,
+    ReleaseStore, Report, Session, Storage, TargetRef,
 };
 use crate::render::{self, ReleaseInfo, RenderOptions, Rendered};
 
@@ -139,7 +139,7 @@ async fn on_cluster(
     report: Report<'_>,
 ) -> Result<Installed, Error> {
     let cluster = connect(globals, p.target.as_ref()).await?;
-    let store = SecretStore::new(&cluster);
+    let store = ClusterStore::new(&cluster);
     if req.dry_run == Some(DryRun::Server) {
         return server_dry_run(&cluster, &store, &p, &req.options).await;
     }
@@ -201,6 +201,7 @@ async fn to_be_created(
         &deploy.crds,
         &deploy.manifests,
         &HashMap::new(),
+        OwnerMarks::of(session.storage),
     )
     .await?;
     let mut out = Vec::new();
@@ -294,6 +295,7 @@ async fn deploy_in_session(
         },
         manifests: rendered.manifests,
         notes: rendered.notes.unwrap_or_default(),
+        hooks: Vec::new(),
         generated: rendered.generated,
         description: o.description.clone(),
         how: o.how,
@@ -395,6 +397,10 @@ async fn server_dry_run(
     options: &DeployOptions,
 ) -> Result<Installed, Error> {
     let history = store.history(&p.namespace, &p.release).await?;
+    let storage = store
+        .storage(&p.namespace, &p.release)
+        .await?
+        .unwrap_or(Storage::Charter);
     let opts = next_revision_options(cluster, p, &history, true).await?;
     let rendered = render::render(&p.chart, &p.resolved.values, &opts)?;
     let desired = prepare_desired(
@@ -404,6 +410,7 @@ async fn server_dry_run(
         &rendered.crds,
         &rendered.manifests,
         &HashMap::new(),
+        OwnerMarks::of(storage),
     )
     .await?;
     let created = Created::by(&desired, options.create_namespace.then_some(&*p.namespace));

@@ -22,6 +22,7 @@
 //! async runtime starts ([`prepare`]); the cluster part of an action then runs on one runtime
 //! ([`runtime`]). Registry access refuses to run inside the runtime.
 
+pub mod adopt;
 pub mod apply;
 pub mod create;
 pub mod diff;
@@ -50,7 +51,7 @@ use crate::deploy::{self, Target, TargetError};
 use crate::release::lock::LockError;
 use crate::release::record::ReleaseRecord;
 use crate::release::session::{deployed, next_revision};
-use crate::release::{LockOptions, OpError, SecretStore, Session, StoreError};
+use crate::release::{ClusterStore, LockOptions, OpError, Session, StoreError};
 use crate::render::{Capabilities, LookupFn, ReleaseInfo, RenderError, RenderOptions};
 
 /// Why an action failed. Every message names the file, flag, object or release concerned.
@@ -367,7 +368,7 @@ pub async fn in_session<T>(
     doing: InMissingNamespace,
     op: impl AsyncFnOnce(&mut Session<'_>) -> Result<T, Error>,
 ) -> Result<T, Error> {
-    let store = SecretStore::new(cluster);
+    let store = ClusterStore::new(cluster);
     let mut session = begin(cluster, &store, namespace, release, lock, report, doing).await?;
     let outcome = tokio::select! {
         // Work that is done wins over a signal that arrived at the same moment.

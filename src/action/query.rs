@@ -3,17 +3,21 @@
 use super::{Error, Globals, ReleaseRef, connect};
 use crate::cluster::Cluster;
 use crate::cluster::readiness::{Readiness, readiness};
-use crate::release::{ReleaseRecord, ReleaseStore, SecretStore, Status};
+use crate::release::{ClusterStore, ReleaseRecord, ReleaseStore, Status, Storage};
 
-/// Connects for a release and reads its history; a release without revisions is an error.
+/// Connects for a release and reads its history and where it is stored; a release without
+/// revisions is an error.
 async fn read_history(
     globals: &Globals,
     r: &ReleaseRef,
-) -> Result<(Cluster, Vec<ReleaseRecord>), Error> {
+) -> Result<(Cluster, Vec<ReleaseRecord>, Storage), Error> {
     let cluster = connect(globals, r.target.as_ref()).await?;
-    let records = SecretStore::new(&cluster)
-        .history(&r.namespace, &r.release)
-        .await?;
+    let store = ClusterStore::new(&cluster);
+    let records = store.history(&r.namespace, &r.release).await?;
+    let storage = store
+        .storage(&r.namespace, &r.release)
+        .await?
+        .unwrap_or(Storage::Charter);
     if records.is_empty() {
         if cluster
             .get("v1", "Namespace", None, &r.namespace)
@@ -33,12 +37,12 @@ async fn read_history(
             release = r.release
         )));
     }
-    Ok((cluster, records))
+    Ok((cluster, records, storage))
 }
 
 /// A release's revisions, oldest first (at most `max`, the newest).
 pub fn history(globals: &Globals, r: &ReleaseRef, max: usize) -> Result<Vec<ReleaseRecord>, Error> {
-    let (_, mut records) = super::runtime()?.block_on(read_history(globals, r))?;
+    let (_, mut records, _) = super::runtime()?.block_on(read_history(globals, r))?;
     let skip = records.len().saturating_sub(max);
     records.drain(..skip);
     Ok(records)
@@ -50,7 +54,7 @@ pub fn get(
     r: &ReleaseRef,
     revision: Option<u64>,
 ) -> Result<ReleaseRecord, Error> {
-    let (_, mut history) = super::runtime()?.block_on(read_history(globals, r))?;
+    let (_, mut history, _) = super::runtime()?.block_on(read_history(globals, r))?;
     let found = match revision {
         Some(n) => history.iter().position(|h| h.revision == n),
         None => history.len().checked_sub(1),
@@ -81,6 +85,8 @@ pub fn get(
 pub struct ReleaseStatus {
     /// The latest revision.
     pub record: ReleaseRecord,
+    /// Where the release's records are.
+    pub storage: Storage,
     /// Each object of its inventory (`Kind/namespace/name`) and its state: `ready`,
     /// `pending: why`, `failed: why` or `missing`.
     pub resources: Vec<(String, String)>,
@@ -89,7 +95,7 @@ pub struct ReleaseStatus {
 /// The latest revision of a release, its objects and their readiness.
 pub fn status(globals: &Globals, r: &ReleaseRef) -> Result<ReleaseStatus, Error> {
     super::runtime()?.block_on(async {
-        let (cluster, mut history) = read_history(globals, r).await?;
+        let (cluster, mut history, storage) = read_history(globals, r).await?;
         let record = history.pop().ok_or_else(|| {
             Error::Invalid(format!(
                 "release {}/{} has no revisions",
@@ -106,7 +112,11 @@ pub fn status(globals: &Globals, r: &ReleaseRef) -> Result<ReleaseStatus, Error>
             };
             resources.push((item.display(), state));
         }
-        Ok(ReleaseStatus { record, resources })
+        Ok(ReleaseStatus {
+            record,
+            storage,
+            resources,
+        })
     })
 }
 
@@ -120,15 +130,24 @@ pub struct ListRequest {
     pub statuses: Vec<Status>,
 }
 
-/// The latest revision of every release the request selects, by namespace and name.
-pub fn list(globals: &Globals, req: &ListRequest) -> Result<Vec<ReleaseRecord>, Error> {
+/// A release as `list` shows it.
+pub struct Listed {
+    /// Its latest revision.
+    pub record: ReleaseRecord,
+    /// Where its records are.
+    pub storage: Storage,
+}
+
+/// The latest revision of every release the request selects, by namespace and name. A release
+/// with records in two storages is listed once per storage.
+pub fn list(globals: &Globals, req: &ListRequest) -> Result<Vec<Listed>, Error> {
     super::runtime()?.block_on(async {
         let ns = globals
             .namespace
             .clone()
             .unwrap_or_else(|| "default".into());
         let cluster = connect(globals, None).await?;
-        let store = SecretStore::new(&cluster);
+        let store = ClusterStore::new(&cluster);
         let scope = (!req.all_namespaces).then_some(ns.as_str());
         let mut rows = Vec::new();
         for head in store.list(scope).await? {
@@ -140,16 +159,32 @@ pub fn list(globals: &Globals, req: &ListRequest) -> Result<Vec<ReleaseRecord>, 
             if !shown {
                 continue;
             }
-            let history = store.history(&head.namespace, &head.name).await?;
-            rows.extend(history.into_iter().last());
+            let history = store
+                .of(head.storage)
+                .history(&head.namespace, &head.name)
+                .await?;
+            rows.extend(history.into_iter().last().map(|record| Listed {
+                record,
+                storage: head.storage,
+            }));
         }
         Ok(rows)
     })
 }
 
-/// The hooks of a revision's `manifest`: its documents annotated `helm.sh/hook`, each with its
-/// `# Source:` line, in manifest order.
-pub fn hooks(manifest: &str) -> Vec<String> {
+/// The hooks of a revision, each as a YAML document with its `# Source:` line: those kept apart
+/// in the record (as Helm keeps them), then documents of its manifest annotated `helm.sh/hook`.
+pub fn hooks(record: &ReleaseRecord) -> Vec<String> {
+    record
+        .hooks
+        .iter()
+        .map(|h| format!("# Source: {}\n{}\n", h.path, h.manifest.trim_end()))
+        .chain(manifest_hooks(&record.manifest))
+        .collect()
+}
+
+/// The documents of `manifest` annotated `helm.sh/hook`, in manifest order.
+pub fn manifest_hooks(manifest: &str) -> Vec<String> {
     let mut docs = Vec::new();
     let mut cur = String::new();
     for line in manifest.lines().chain(std::iter::once("---")) {
@@ -175,14 +210,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn hooks_are_the_documents_annotated_as_hooks() {
+    fn hooks_are_the_documents_annotated_as_manifest_hooks() {
         let manifest = "---\n# Source: a/templates/cm.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plain\n---\n# Source: a/templates/job.yaml\napiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate\n  annotations:\n    helm.sh/hook: pre-upgrade\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: other\n  annotations:\n    example.com/hook: x\n";
         assert_eq!(
-            hooks(manifest),
+            manifest_hooks(manifest),
             [
                 "# Source: a/templates/job.yaml\napiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate\n  annotations:\n    helm.sh/hook: pre-upgrade\n"
             ]
         );
-        assert!(hooks("").is_empty());
+        assert!(manifest_hooks("").is_empty());
     }
 }

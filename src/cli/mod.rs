@@ -218,6 +218,8 @@ oci://HOST/PATH/NAME:VERSION; Helm pulls it as it pulls its own pushes. Credenti
     History(release_cmds::HistoryArgs),
     /// Roll a release back to an earlier revision (default: the previous deployed one).
     Rollback(release_cmds::RollbackArgs),
+    /// Move a release Helm installed into charter's records (--to-helm: back to Helm's).
+    Adopt(release_cmds::AdoptArgs),
     /// Print a release's values (--all: merged with the defaults), manifest, notes, hooks,
     /// metadata, or all of it (--revision N).
     Get(release_cmds::GetArgs),
@@ -416,6 +418,7 @@ pub fn main() -> i32 {
         Command::Uninstall(args) => release_cmds::uninstall(&cli.global, args),
         Command::History(args) => release_cmds::history(&cli.global, args),
         Command::Rollback(args) => release_cmds::rollback(&cli.global, args),
+        Command::Adopt(args) => release_cmds::adopt(&cli.global, args),
         Command::Get(args) => release_cmds::get(&cli.global, args),
         Command::List(args) => release_cmds::list(&cli.global, args),
         Command::Status(args) => release_cmds::status(&cli.global, args),

@@ -7,17 +7,21 @@ use clap::Args;
 
 use super::args::{ChartArgs, DeployFlags, parse_duration};
 use super::output::{
-    print_record_summary, print_summaries, print_table, seconds, source_line, summary_json, updated,
+    print_data, print_record_summary, print_summaries, print_table, seconds, source_line,
+    summary_json, updated,
 };
 use super::progress::Reporter;
 use super::{CliError, CmdResult, GlobalArgs, OutputFormat};
+use crate::action::adopt::AdoptRequest;
 use crate::action::install::{self, DryRun, InstallRequest, Installed, Mode};
-use crate::action::query::{self, ListRequest};
+use crate::action::query::{self, ListRequest, Listed};
 use crate::action::rollback::RollbackRequest;
 use crate::action::uninstall::{UninstallRequest, Uninstalled};
-use crate::action::{ReleaseRef, rollback, uninstall};
+use crate::action::{ReleaseRef, adopt, rollback, uninstall};
 use crate::cluster::Cascade;
-use crate::release::{ApplyHow, LockOptions, ReleaseRecord, Status};
+use crate::release::record::format_age;
+use crate::release::store::helm::format::ADOPTED_OWNER;
+use crate::release::{ApplyHow, LockOptions, ReleaseRecord, Status, Storage};
 use crate::values::SetFlag;
 
 /// Flags shared by install and upgrade.
@@ -120,6 +124,24 @@ pub enum CascadeArg {
     Orphan,
 }
 
+/// `charter adopt` flags.
+#[derive(Debug, Args)]
+pub struct AdoptArgs {
+    /// The release name (with -n), or a deploy-tree target directory.
+    pub release: String,
+    /// Return a release in charter's records to Helm's storage (Secrets), so Helm operates
+    /// on it again.
+    #[arg(long)]
+    pub to_helm: bool,
+    /// Delete Helm's records once copied, instead of keeping them as backups labelled
+    /// owner=charter-adopted.
+    #[arg(long, conflicts_with = "to_helm")]
+    pub delete_helm_records: bool,
+    /// Wait this long for another operation's lock instead of failing at once.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub wait_for_lock: Option<Duration>,
+}
+
 /// `charter history` flags.
 #[derive(Debug, Args)]
 pub struct HistoryArgs {
@@ -164,7 +186,7 @@ pub enum GetWhat {
     Manifest,
     /// The rendered NOTES.txt.
     Notes,
-    /// The hooks of the revision (its manifest's documents annotated `helm.sh/hook`).
+    /// The hooks (`helm.sh/hook`) of the revision: kept with it, or in its manifest.
     Hooks,
     /// Name, chart, versions, namespace, revision, status, deploy time (-o json/yaml: the same
     /// as data).
@@ -209,6 +231,28 @@ pub struct ListArgs {
 pub struct StatusArgs {
     /// The release name (with -n), or a deploy-tree target directory.
     pub release: String,
+}
+
+/// The status, and how long it has been pending when it is (a pending revision nothing is
+/// working on is left by a run that died: `rollback` or `upgrade` recovers it).
+fn status_with_age(r: &ReleaseRecord) -> String {
+    match r.pending_for() {
+        Some(age) => format!("{} ({})", r.status, format_age(age)),
+        None => r.status.to_string(),
+    }
+}
+
+/// A summary with where the release is stored and, when pending, for how many seconds.
+fn with_storage(
+    mut v: serde_json::Value,
+    r: &ReleaseRecord,
+    storage: Storage,
+) -> serde_json::Value {
+    v["storage"] = storage.as_str().into();
+    if let Some(age) = r.pending_for() {
+        v["pendingSeconds"] = age.as_secs().into();
+    }
+    v
 }
 
 /// The lock of an operation without a --lock-ttl flag (uninstall, rollback).
@@ -361,6 +405,41 @@ pub fn rollback(global: &GlobalArgs, args: RollbackArgs) -> CmdResult {
     Ok(0)
 }
 
+/// `charter adopt`: move a release's history between Helm's storage and charter's.
+pub fn adopt(global: &GlobalArgs, args: AdoptArgs) -> CmdResult {
+    let globals = global.globals();
+    let req = AdoptRequest {
+        release: ReleaseRef::from_arg(&globals, &args.release)?,
+        to_helm: args.to_helm,
+        delete_helm_records: args.delete_helm_records,
+        lock: short_lock(args.wait_for_lock),
+    };
+    let done = adopt::run(&globals, &req)?;
+    let (ns, name) = (&req.release.namespace, &req.release.release);
+    println!(
+        "release {ns}/{name}: {} revisions moved from {} to {}",
+        done.revisions,
+        done.from.describe(),
+        done.to.describe()
+    );
+    if done.to.is_helm() {
+        println!(
+            "{} objects marked as Helm's, their fields owned by Helm's field manager; charter's records deleted",
+            done.objects
+        );
+    } else if done.deleted {
+        println!("Helm's records deleted");
+    } else {
+        println!(
+            "Helm's records kept as backups, hidden from Helm (label owner={}); delete them with `kubectl delete {} -n {ns} -l owner={},name={name}`",
+            ADOPTED_OWNER,
+            done.from.kubectl_kind(),
+            ADOPTED_OWNER,
+        );
+    }
+    Ok(0)
+}
+
 /// `charter history`.
 pub fn history(global: &GlobalArgs, args: HistoryArgs) -> CmdResult {
     let globals = global.globals();
@@ -434,7 +513,7 @@ pub fn get(global: &GlobalArgs, args: GetArgs) -> CmdResult {
         (GetWhat::Manifest, _) => out!("{}", record.manifest)?,
         (GetWhat::Notes, _) => outln!("{}", record.notes.trim_end())?,
         (GetWhat::Hooks, _) => {
-            for h in query::hooks(&record.manifest) {
+            for h in query::hooks(&record) {
                 out!("---\n{h}")?;
             }
         }
@@ -489,7 +568,7 @@ pub fn get(global: &GlobalArgs, args: GetArgs) -> CmdResult {
                 "\nCOMPUTED VALUES:\n{}",
                 crate::yaml::to_yaml(&record.values)
             )?;
-            let hooks = query::hooks(&record.manifest);
+            let hooks = query::hooks(&record);
             if !hooks.is_empty() {
                 outln!("\nHOOKS:")?;
                 for h in hooks {
@@ -523,20 +602,21 @@ pub fn list(global: &GlobalArgs, args: ListArgs) -> CmdResult {
         all: args.all,
         statuses,
     };
-    let rows: Vec<ReleaseRecord> = query::list(&global.globals(), &req)?;
+    let rows = query::list(&global.globals(), &req)?;
     match global.output.unwrap_or(OutputFormat::Table) {
         OutputFormat::Table => {
             let table: Vec<Vec<String>> = rows
                 .iter()
-                .map(|r| {
+                .map(|Listed { record: r, storage }| {
                     vec![
                         r.name.clone(),
                         r.namespace.clone(),
                         r.revision.to_string(),
                         seconds(updated(r)),
-                        r.status.as_str().to_string(),
+                        status_with_age(r),
                         format!("{}-{}", r.chart.name, r.chart.version),
                         r.chart.app_version.clone().unwrap_or_default(),
+                        storage.to_string(),
                     ]
                 })
                 .collect();
@@ -548,10 +628,17 @@ pub fn list(global: &GlobalArgs, args: ListArgs) -> CmdResult {
                 "STATUS",
                 "CHART",
                 "APP VERSION",
+                "STORAGE",
             ];
             print_table(&mut std::io::stdout(), &header, &table)?;
         }
-        format => print_summaries(&rows.iter().collect::<Vec<_>>(), format)?,
+        format => {
+            let v: Vec<serde_json::Value> = rows
+                .iter()
+                .map(|l| with_storage(summary_json(&l.record), &l.record, l.storage))
+                .collect();
+            print_data(format, &v)?;
+        }
     }
     Ok(0)
 }
@@ -564,7 +651,7 @@ pub fn status(global: &GlobalArgs, args: StatusArgs) -> CmdResult {
     let r = &s.record;
     match global.output.unwrap_or(OutputFormat::Table) {
         OutputFormat::Json | OutputFormat::Yaml => {
-            let mut v = summary_json(r);
+            let mut v = with_storage(summary_json(r), r, s.storage);
             v["resources"] = s
                 .resources
                 .iter()
@@ -578,15 +665,17 @@ pub fn status(global: &GlobalArgs, args: StatusArgs) -> CmdResult {
         }
         OutputFormat::Table => {
             outln!(
-                "NAME: {}\nNAMESPACE: {}\nREVISION: {}\nSTATUS: {}\nCHART: {}-{}\n{}UPDATED: {}\nDESCRIPTION: {}",
+                "NAME: {}\nNAMESPACE: {}\nREVISION: {}\nSTATUS: {}\nCHART: {}-{}\n{}UPDATED: {}\nSTORAGE: {} ({})\nDESCRIPTION: {}",
                 r.name,
                 r.namespace,
                 r.revision,
-                r.status,
+                status_with_age(r),
                 r.chart.name,
                 r.chart.version,
                 source_line(r),
                 seconds(updated(r)),
+                s.storage,
+                s.storage.describe(),
                 r.description
             )?;
             outln!("\nRESOURCES:")?;

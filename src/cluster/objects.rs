@@ -1,5 +1,5 @@
 //! Objects: server-side apply (with field manager `charter` and strict field validation),
-//! get, list (paged), list of metadata only, delete.
+//! merge patch, get, list (paged), list of metadata only, delete.
 
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
 use serde_json::Value;
@@ -11,7 +11,11 @@ use crate::object::ObjectRef;
 /// default (warn) would drop a misspelt or misplaced field silently, since charter does not
 /// print response warnings; strict makes it an error that names the field.
 fn apply_params(opts: ApplyOptions) -> PatchParams {
-    let mut pp = PatchParams::apply(FIELD_MANAGER);
+    apply_params_as(FIELD_MANAGER, opts)
+}
+
+fn apply_params_as(manager: &str, opts: ApplyOptions) -> PatchParams {
+    let mut pp = PatchParams::apply(manager);
     pp.force = opts.force;
     pp.dry_run = opts.dry_run;
     pp.field_validation = Some(kube::api::ValidationDirective::Strict);
@@ -55,6 +59,17 @@ impl Cluster {
     /// Server-side applies an object with field manager `charter`. Returns the object as the
     /// server stored it (or would, with `dry_run`).
     pub async fn apply(&self, obj: &Value, opts: ApplyOptions) -> Result<Value, ClusterError> {
+        self.apply_as(FIELD_MANAGER, obj, opts).await
+    }
+
+    /// [`Cluster::apply`] as field manager `manager`: a dry run as the manager that owns an
+    /// object's fields predicts which of them an apply by that owner removes.
+    pub async fn apply_as(
+        &self,
+        manager: &str,
+        obj: &Value,
+        opts: ApplyOptions,
+    ) -> Result<Value, ClusterError> {
         let ObjectRef {
             api_version,
             kind,
@@ -63,7 +78,7 @@ impl Cluster {
         } = reference(obj);
         let res = self.resource(&api_version, &kind).await?;
         let api = self.api(&res, ns.as_deref());
-        let pp = apply_params(opts);
+        let pp = apply_params_as(manager, opts);
         let patch = Patch::Apply(obj);
         let out = self
             .retry(|| async { api.patch(&name, &pp, &patch).await })
@@ -307,6 +322,27 @@ impl Cluster {
                 &display(kind, namespace, name),
             )),
         }
+    }
+
+    /// Applies a JSON merge patch (RFC 7386) to the object `r` names, as field manager
+    /// `charter`; returns the object as stored. A `metadata.resourceVersion` in the patch is a
+    /// precondition: the server refuses (409) when the object changed since.
+    pub async fn patch_merge(&self, r: &ObjectRef, patch: &Value) -> Result<Value, ClusterError> {
+        let res = self.resource(&r.api_version, &r.kind).await?;
+        let api = self.api(&res, r.ns());
+        let pp = PatchParams {
+            field_manager: Some(FIELD_MANAGER.to_string()),
+            ..Default::default()
+        };
+        let patch = Patch::Merge(patch);
+        let out = self
+            .retry(|| async { api.patch(&r.name, &pp, &patch).await })
+            .await
+            .map_err(|e| self.map_err(e, "patch", &res.api.plural, r.ns(), &r.display()))?;
+        serde_json::to_value(out).map_err(|e| ClusterError::Other {
+            what: r.display(),
+            message: e.to_string(),
+        })
     }
 
     /// Gets the object `r` names; `None` when it does not exist.

@@ -1,6 +1,10 @@
 //! Installing, upgrading and rolling back: a revision recorded pending, its objects applied in
 //! dependency order (one [`Group`] after another), objects that left the chart pruned, an
 //! optional wait for readiness, and the outcome recorded.
+//!
+//! Fields Helm's field manager owns move to charter's before an object is applied
+//! ([`takeover`]), so fields that left the chart leave the object; while the release stays in
+//! Helm's storage they move back after the apply, so Helm can upgrade it again.
 
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
@@ -9,13 +13,14 @@ use std::time::Duration;
 use futures::TryStreamExt;
 use serde_json::Value;
 
-use super::desired::{Desired, manifests_of, prepare_desired, rendered_objects};
+use super::desired::{Desired, OwnerMarks, manifests_of, prepare_desired, rendered_objects};
 use super::error::{OpError, Progress, Report};
 use super::live::{LiveIndex, LiveObject, Lookup, covers};
-use super::record::{ChartRef, RECORD_API_VERSION, ReleaseRecord, Status, TargetRef};
+use super::record::{ChartRef, Hook, RECORD_API_VERSION, ReleaseRecord, Status, TargetRef};
 use super::session::Session;
+use super::takeover::{self, FieldOwners, HELM_MANAGER};
 use super::wait::Until;
-use crate::cluster::ApplyOptions;
+use crate::cluster::{ApplyOptions, FIELD_MANAGER};
 use crate::manifest::{self, Manifest};
 use crate::object::{ObjectRef, install_rank};
 
@@ -44,6 +49,8 @@ pub struct Deploy {
     pub manifests: Vec<Manifest>,
     /// Rendered notes.
     pub notes: String,
+    /// Hooks, recorded with the revision.
+    pub hooks: Vec<Hook>,
     /// Generated values.
     pub generated: std::collections::BTreeMap<String, String>,
     /// Description to record.
@@ -85,6 +92,7 @@ pub fn rollback_deploy(
         crds: Vec::new(),
         manifests: manifests_of(target)?,
         notes: target.notes.clone(),
+        hooks: target.hooks.clone(),
         generated: target.generated.clone(),
         description: None,
         how: ApplyHow {
@@ -153,6 +161,7 @@ impl Session<'_> {
             &d.crds,
             &d.manifests,
             &previous_render,
+            OwnerMarks::of(self.storage),
         )
         .await?;
         let first_deployed = self
@@ -175,6 +184,7 @@ impl Session<'_> {
             manifest: manifest::to_stream(d.crds.iter().chain(d.manifests.iter())),
             inventory: objects.iter().map(|o| o.item.clone()).collect(),
             notes: d.notes,
+            hooks: d.hooks,
             generated: d.generated,
             labels: d.labels,
             first_deployed,
@@ -282,7 +292,7 @@ impl Session<'_> {
         };
         futures::stream::iter(batch.iter().map(Ok::<_, OpError>))
             .try_for_each_concurrent(PARALLEL_APPLIES, |o| async move {
-                self.check_owner(&o.item, live, how.take_ownership).await?;
+                let current = self.check_owner(&o.item, live, how.take_ownership).await?;
                 if o.same_render
                     && let Lookup::Present(LiveObject {
                         full: Some(current),
@@ -293,7 +303,29 @@ impl Session<'_> {
                     report(Progress::Unchanged(&o.item));
                     return Ok(());
                 }
-                self.cluster.apply_quiet(&o.obj, opts).await?;
+                if let Some(owners) = current.filter(|c| c.has(HELM_MANAGER)) {
+                    takeover::move_ownership(
+                        self.cluster,
+                        &o.item,
+                        Some(owners),
+                        HELM_MANAGER,
+                        FIELD_MANAGER,
+                    )
+                    .await?;
+                }
+                if self.storage.is_helm() {
+                    let applied = self.cluster.apply(&o.obj, opts).await?;
+                    takeover::move_ownership(
+                        self.cluster,
+                        &o.item,
+                        Some(FieldOwners::of(&applied)),
+                        FIELD_MANAGER,
+                        HELM_MANAGER,
+                    )
+                    .await?;
+                } else {
+                    self.cluster.apply_quiet(&o.obj, opts).await?;
+                }
                 report(Progress::Applied(&o.item));
                 Ok(())
             })
@@ -377,25 +409,27 @@ impl Session<'_> {
         })
     }
 
-    /// Refuses an existing object that another release, or nobody, owns (unless adopting).
+    /// Refuses an existing object that another release, or nobody, owns (unless adopting);
+    /// returns who owns the fields of the object that exists.
     async fn check_owner(
         &self,
         item: &ObjectRef,
         live: &LiveIndex,
         take_ownership: bool,
-    ) -> Result<(), OpError> {
+    ) -> Result<Option<FieldOwners>, OpError> {
         let Some(obj) = self.live_object(live, item).await? else {
-            return Ok(());
+            return Ok(None);
         };
         let owner = &obj.ownership;
         if owner.is(&self.release, &self.namespace) || take_ownership {
-            return Ok(());
+            return Ok(Some(obj.owners.clone()));
         }
         Err(OpError::NotOwned {
             object: item.display(),
             release: self.release.clone(),
             namespace: self.namespace.clone(),
             owner: match (&owner.release, &owner.namespace) {
+                (Some(r), Some(n)) if owner.by_helm => format!("owned by Helm release {n}/{r}"),
                 (Some(r), Some(n)) => format!("owned by release {n}/{r}"),
                 _ => "created outside charter".into(),
             },

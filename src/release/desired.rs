@@ -10,9 +10,13 @@ use serde_json::{Value, json};
 
 use super::error::OpError;
 use super::record::ReleaseRecord;
+use super::store::Storage;
 use crate::cluster::{Cluster, ClusterError};
 use crate::manifest::{self, Manifest};
-use crate::object::{ANNOTATION_RELEASE, ANNOTATION_RELEASE_NS, LABEL_RELEASE, ObjectRef};
+use crate::object::{
+    ANNOTATION_RELEASE, ANNOTATION_RELEASE_NS, HELM_ANNOTATION_RELEASE, HELM_ANNOTATION_RELEASE_NS,
+    HELM_LABEL_MANAGED_BY, HELM_MANAGED_BY, LABEL_RELEASE, ObjectRef,
+};
 
 /// One object of a deploy, ready to apply.
 pub struct Desired {
@@ -58,9 +62,56 @@ pub fn manifests_of(record: &ReleaseRecord) -> Result<Vec<Manifest>, OpError> {
         .collect()
 }
 
+/// `obj` without the label and annotations charter adds to every object it applies (empty
+/// `labels`/`annotations` maps removed too).
+pub fn without_charter_marks(obj: &Value) -> Value {
+    let mut out = obj.clone();
+    if let Some(meta) = out.get_mut("metadata").and_then(Value::as_object_mut) {
+        for (map, keys) in [
+            ("labels", &[LABEL_RELEASE][..]),
+            (
+                "annotations",
+                &[ANNOTATION_RELEASE, ANNOTATION_RELEASE_NS][..],
+            ),
+        ] {
+            if let Some(m) = meta.get_mut(map).and_then(Value::as_object_mut) {
+                for k in keys {
+                    m.remove(*k);
+                }
+                if m.is_empty() {
+                    meta.remove(map);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Which ownership marks desired objects carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OwnerMarks {
+    /// charter's label and annotations.
+    Charter,
+    /// charter's and Helm's (`app.kubernetes.io/managed-by: Helm`, `meta.helm.sh/release-name`
+    /// and `-namespace`): the release stays in Helm's storage, and Helm refuses to take over
+    /// an object without them.
+    CharterAndHelm,
+}
+
+impl OwnerMarks {
+    /// The marks of a release whose records are in `storage`.
+    pub fn of(storage: Storage) -> OwnerMarks {
+        if storage.is_helm() {
+            OwnerMarks::CharterAndHelm
+        } else {
+            OwnerMarks::Charter
+        }
+    }
+}
+
 /// Turns rendered manifests into the objects a deploy of `release` in `namespace` applies:
 /// namespace set (or removed for cluster-scoped kinds) and ownership label and annotations
-/// added; `same_render` marks objects rendered exactly as in `previous_render`.
+/// added (`marks`); `same_render` marks objects rendered exactly as in `previous_render`.
 pub async fn prepare_desired(
     cluster: &Cluster,
     release: &str,
@@ -68,6 +119,7 @@ pub async fn prepare_desired(
     crds: &[Manifest],
     manifests: &[Manifest],
     previous_render: &HashMap<ObjectRef, Value>,
+    marks: OwnerMarks,
 ) -> Result<Vec<Desired>, OpError> {
     let mut parsed = Vec::new();
     for m in crds.iter().chain(manifests.iter()) {
@@ -110,20 +162,23 @@ pub async fn prepare_desired(
             meta.remove("namespace");
             None
         };
+        let helm = marks == OwnerMarks::CharterAndHelm;
         let labels = meta.entry("labels").or_insert_with(|| json!({}));
         if let Some(l) = labels.as_object_mut() {
             l.insert(LABEL_RELEASE.into(), Value::String(release.to_string()));
+            if helm {
+                l.insert(HELM_LABEL_MANAGED_BY.into(), HELM_MANAGED_BY.into());
+            }
         }
         let ann = meta.entry("annotations").or_insert_with(|| json!({}));
         if let Some(a) = ann.as_object_mut() {
-            a.insert(
-                ANNOTATION_RELEASE.into(),
-                Value::String(release.to_string()),
-            );
-            a.insert(
-                ANNOTATION_RELEASE_NS.into(),
-                Value::String(namespace.to_string()),
-            );
+            let mut set = |k: &str, v: &str| a.insert(k.into(), Value::String(v.to_string()));
+            set(ANNOTATION_RELEASE, release);
+            set(ANNOTATION_RELEASE_NS, namespace);
+            if helm {
+                set(HELM_ANNOTATION_RELEASE, release);
+                set(HELM_ANNOTATION_RELEASE_NS, namespace);
+            }
         }
         out.push(Desired {
             obj,

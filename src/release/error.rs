@@ -124,6 +124,51 @@ pub enum OpError {
         /// The revisions that exist.
         available: String,
     },
+    /// The latest revision in Helm's storage is pending and recent: Helm, which takes no lock
+    /// charter sees, may still be running.
+    #[error(
+        "release {namespace}/{release}: revision {revision} in Helm's records is {status} since {age}s ago; a Helm run may still be working on it (Helm takes no lock charter can see). Wait until it finishes, or run again once it is {ttl}s old: charter then takes it as a crashed run, marks it failed and goes on"
+    )]
+    HelmPending {
+        /// Release.
+        release: String,
+        /// Namespace.
+        namespace: String,
+        /// The pending revision.
+        revision: u64,
+        /// Its status.
+        status: String,
+        /// How long it has been pending, in seconds.
+        age: u64,
+        /// The age from which it counts as crashed (the lock TTL), in seconds.
+        ttl: u64,
+    },
+    /// `adopt` of a release already where it would move to.
+    #[error("release {namespace}/{release} is already in {storage}; {hint}")]
+    AlreadyIn {
+        /// Release.
+        release: String,
+        /// Namespace.
+        namespace: String,
+        /// Where it is.
+        storage: String,
+        /// What to do instead.
+        hint: String,
+    },
+    /// `adopt` of a release whose latest revision is pending.
+    #[error(
+        "release {namespace}/{release}: revision {revision} is {status}; charter moves a history only when no operation is running. Run `charter rollback {release} -n {namespace}` (or upgrade) to finish it first"
+    )]
+    AdoptPending {
+        /// Release.
+        release: String,
+        /// Namespace.
+        namespace: String,
+        /// The pending revision.
+        revision: u64,
+        /// Its status.
+        status: String,
+    },
     /// The release does not exist.
     #[error(
         "release {namespace}/{release} not found; `charter list -n {namespace}` shows the releases there"

@@ -7,6 +7,7 @@ use std::collections::{HashMap, HashSet};
 use futures::{StreamExt, TryStreamExt};
 use serde_json::Value;
 
+use super::takeover::FieldOwners;
 use crate::cluster::{Cluster, ClusterError};
 use crate::object::{LABEL_RELEASE, ObjectRef, Ownership};
 
@@ -25,6 +26,8 @@ pub struct LiveObject {
     pub ownership: Ownership,
     /// The whole object, when it was listed as one of this release's objects.
     pub full: Option<Value>,
+    /// Who owns its fields, as read.
+    pub owners: FieldOwners,
 }
 
 /// The live state of a set of objects.
@@ -54,6 +57,7 @@ impl LiveObject {
     pub fn from_value(full: Value) -> Self {
         LiveObject {
             ownership: Ownership::of(&full),
+            owners: FieldOwners::of(&full),
             full: Some(full),
         }
     }
@@ -152,11 +156,21 @@ async fn read_scope(
         let ownership = Ownership::from_annotations(|k| {
             meta.annotations.as_ref().and_then(|a| a.get(k)).cloned()
         });
+        let owners = FieldOwners {
+            entries: meta
+                .managed_fields
+                .iter()
+                .flatten()
+                .filter_map(|e| serde_json::to_value(e).ok())
+                .collect(),
+            resource_version: meta.resource_version.clone().unwrap_or_default(),
+        };
         out.push((
             at(name),
             LiveObject {
                 ownership,
                 full: None,
+                owners,
             },
         ));
     }

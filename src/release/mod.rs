@@ -9,7 +9,10 @@
 //! - [`desired`]: rendered manifests turned into the objects a deploy applies.
 //! - [`live`]: the live state of a release's objects, read with a list per kind.
 //! - [`preview`]: what a deploy would do, for `charter diff`, without changing anything.
+//! - [`adopt`]: a release's history moved between Helm's storage and charter's.
+//! - [`takeover`]: field ownership moved between Helm's field manager and charter's.
 
+pub mod adopt;
 pub mod deploy;
 pub mod desired;
 pub mod error;
@@ -19,11 +22,12 @@ pub mod preview;
 pub mod record;
 pub mod session;
 pub mod store;
+pub mod takeover;
 pub mod uninstall;
 pub mod wait;
 
 pub use deploy::{ApplyHow, Deploy, rollback_deploy};
 pub use error::{OpError, Progress, Report};
-pub use record::{ChartRef, RecordError, ReleaseRecord, Status, TargetRef};
+pub use record::{ChartRef, Hook, HookRun, RecordError, ReleaseRecord, Status, TargetRef};
 pub use session::{LockOptions, Session, begin};
-pub use store::{ReleaseStore, SecretStore, StoreError};
+pub use store::{ClusterStore, ReleaseStore, SecretStore, Storage, StoreError};

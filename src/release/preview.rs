@@ -15,15 +15,19 @@ use std::collections::{HashMap, HashSet};
 use futures::{StreamExt, TryStreamExt};
 use serde_json::Value;
 
-use super::desired::{Desired, manifests_of, not_yet_servable, prepare_desired, rendered_objects};
+use super::desired::{
+    Desired, OwnerMarks, manifests_of, not_yet_servable, prepare_desired, rendered_objects,
+    without_charter_marks,
+};
 use super::error::OpError;
 use super::live::{LiveIndex, LiveObject, Lookup, covers};
 use super::record::ReleaseRecord;
 use super::session::deployed as deployed_of;
-use crate::cluster::{ApplyOptions, Cluster, ClusterError};
+use super::takeover::{FieldOwners, HELM_MANAGER};
+use crate::cluster::{ApplyOptions, Cluster, ClusterError, FIELD_MANAGER};
 use crate::diff::{ObjectInput, rendered_fingerprint};
 use crate::manifest::Manifest;
-use crate::object::ObjectRef;
+use crate::object::{ANNOTATION_RELEASE, ObjectRef};
 
 /// Dry runs sent at once.
 const PARALLEL_DRY_RUNS: usize = 16;
@@ -55,6 +59,7 @@ pub async fn preview(
     history: &[ReleaseRecord],
     crds: &[Manifest],
     manifests: &[Manifest],
+    marks: OwnerMarks,
 ) -> Result<Preview, OpError> {
     let deployed = deployed_of(history);
     let latest = history.last();
@@ -71,6 +76,7 @@ pub async fn preview(
         crds,
         manifests,
         &previous_render,
+        marks,
     )
     .await?;
     let rendered_fp = rendered_fingerprint(desired.iter().map(|d| &d.obj));
@@ -78,9 +84,17 @@ pub async fn preview(
     let mut last_applied: HashMap<ObjectRef, Value> = HashMap::new();
     if let Some(d) = deployed {
         let parsed = match manifests_of(d) {
-            Ok(ms) => prepare_desired(cluster, release, namespace, &[], &ms, &HashMap::new())
-                .await
-                .map_err(|e| e.to_string()),
+            Ok(ms) => prepare_desired(
+                cluster,
+                release,
+                namespace,
+                &[],
+                &ms,
+                &HashMap::new(),
+                marks,
+            )
+            .await
+            .map_err(|e| e.to_string()),
             Err(e) => Err(e.to_string()),
         };
         match parsed {
@@ -116,12 +130,15 @@ pub async fn preview(
         .map(|d| async move {
             let current = whole(cluster, live_ref, &d.item).await?;
             let (obj, dry_run) = predicted(cluster, d, current.as_ref()).await?;
+            let last_applied = last_ref
+                .get(&d.item)
+                .map(|l| as_applied(l, current.as_ref()));
             Ok::<_, OpError>((
                 ObjectInput {
                     key: d.item.clone(),
                     desired: Some(obj),
                     live: current,
-                    last_applied: last_ref.get(&d.item).cloned(),
+                    last_applied,
                 },
                 dry_run,
             ))
@@ -152,7 +169,9 @@ pub async fn preview(
                 key: item.clone(),
                 desired: None,
                 live: obj.full.clone(),
-                last_applied: last_applied.get(item).cloned(),
+                last_applied: last_applied
+                    .get(item)
+                    .map(|l| as_applied(l, obj.full.as_ref())),
             },
             false,
         ));
@@ -191,6 +210,19 @@ async fn whole(
     }
 }
 
+/// The last revision's object as it was applied: a revision Helm applied put Helm's marks on
+/// the object, not charter's, so where the live object has none of charter's they are not
+/// looked for (no drift reported for marks charter never set).
+fn as_applied(last: &Value, live: Option<&Value>) -> Value {
+    let charters = live
+        .and_then(|l| l.pointer("/metadata/annotations"))
+        .and_then(|a| a.get(ANNOTATION_RELEASE));
+    match (live, charters) {
+        (Some(_), None) => without_charter_marks(last),
+        _ => last.clone(),
+    }
+}
+
 /// The object as the server would store it after this deploy, and whether a dry run was sent.
 async fn predicted(
     cluster: &Cluster,
@@ -210,7 +242,14 @@ async fn predicted(
         force: true,
         dry_run: true,
     };
-    match cluster.apply(&d.obj, opts).await {
+    // Fields Helm's manager applied move to charter's before the deploy applies, so the deploy
+    // removes those the chart no longer sets: a dry run as `helm` shows that. (Fields Helm 3
+    // owns by update are not predicted removed.)
+    let manager = match live {
+        Some(l) if FieldOwners::of(l).applies(HELM_MANAGER) => HELM_MANAGER,
+        _ => FIELD_MANAGER,
+    };
+    match cluster.apply_as(manager, &d.obj, opts).await {
         Ok(v) => Ok((v, true)),
         Err(e) if live.is_none() && not_yet_servable(&e) => Ok((d.obj.clone(), true)),
         Err(e) => Err(e),

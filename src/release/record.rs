@@ -82,6 +82,17 @@ impl std::fmt::Display for Status {
     }
 }
 
+/// A duration as a person reads an age: `45s`, `12m3s`, `3h4m`, `2d3h`.
+pub fn format_age(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m{}s", s / 60, s % 60),
+        3600..86400 => format!("{}h{}m", s / 3600, s % 3600 / 60),
+        _ => format!("{}d{}h", s / 86400, s % 86400 / 3600),
+    }
+}
+
 /// Chart metadata kept with a revision.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -170,6 +181,10 @@ pub struct ReleaseRecord {
     /// Rendered NOTES.txt.
     #[serde(default)]
     pub notes: String,
+    /// Hooks of the chart (`helm.sh/hook`), kept with the revision as Helm keeps them: not
+    /// part of `manifest` and not in the inventory.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hooks: Vec<Hook>,
     /// Generated values, read back on upgrade so they stay stable.
     #[serde(default)]
     pub generated: std::collections::BTreeMap<String, String>,
@@ -189,6 +204,48 @@ pub struct ReleaseRecord {
     /// `sha256:<hex>` over the record serialized with this field empty.
     #[serde(default)]
     pub checksum: String,
+}
+
+/// A hook of a revision (`helm.sh/hook` annotations), as Helm records it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Hook {
+    /// The hook object's name.
+    pub name: String,
+    /// Its kind.
+    pub kind: String,
+    /// The template it came from.
+    pub path: String,
+    /// The rendered object.
+    pub manifest: String,
+    /// When it runs (`pre-install`, `post-upgrade`, ...).
+    pub events: Vec<String>,
+    /// `helm.sh/hook-weight`.
+    #[serde(default)]
+    pub weight: i64,
+    /// `helm.sh/hook-delete-policy`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub delete_policies: Vec<String>,
+    /// `helm.sh/hook-output-log-policy`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub output_log_policies: Vec<String>,
+    /// Its last run, if it ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_run: Option<HookRun>,
+}
+
+/// One run of a hook.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HookRun {
+    /// When it started (RFC 3339), empty if it did not.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub started_at: String,
+    /// When it completed (RFC 3339), empty if it did not.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub completed_at: String,
+    /// `Unknown`, `Running`, `Succeeded` or `Failed`.
+    pub phase: String,
 }
 
 /// Errors decoding a stored record.
@@ -247,6 +304,17 @@ fn checksum_of(chunks: &[&[u8]]) -> String {
 }
 
 impl ReleaseRecord {
+    /// How long this revision has been pending (since it was last written), when its status
+    /// is one of the pending ones.
+    pub fn pending_for(&self) -> Option<std::time::Duration> {
+        if !self.status.is_pending() {
+            return None;
+        }
+        let since: jiff::Timestamp = self.last_deployed.parse().ok()?;
+        let secs = jiff::Timestamp::now().duration_since(since).as_secs();
+        Some(std::time::Duration::from_secs(secs.max(0).unsigned_abs()))
+    }
+
     /// The record's checksum: sha256 over its JSON with `checksum` empty.
     pub fn compute_checksum(&self) -> String {
         let mut copy = self.clone();
@@ -359,6 +427,7 @@ pub(crate) fn sample(name: &str, revision: u64, status: Status) -> ReleaseRecord
         manifest: "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n".into(),
         inventory: vec![ObjectRef::new("v1", "ConfigMap", Some("ns"), "x")],
         notes: String::new(),
+        hooks: Vec::new(),
         generated: Default::default(),
         labels: Default::default(),
         first_deployed: "2026-01-01T00:00:00Z".into(),
@@ -468,6 +537,21 @@ mod tests {
             region: Some("westus".into()),
             name: "prod/westus".into(),
         });
+        r.hooks = vec![Hook {
+            name: "web-migrate".into(),
+            kind: "Job".into(),
+            path: "demo/templates/migrate.yaml".into(),
+            manifest: "apiVersion: batch/v1\nkind: Job".into(),
+            events: vec!["pre-upgrade".into()],
+            weight: -5,
+            delete_policies: vec!["before-hook-creation".into()],
+            output_log_policies: Vec::new(),
+            last_run: Some(HookRun {
+                started_at: "2026-11-30T14:13:47.419989854Z".into(),
+                completed_at: "2026-11-30T14:13:47.451719886Z".into(),
+                phase: "Succeeded".into(),
+            }),
+        }];
         r.chart.source = Some(crate::repo::ChartSource {
             reference: "oci://registry.example.com/charts/demo:1.0.0".into(),
             digest: format!("sha256:{}", "ab".repeat(32)),
@@ -487,6 +571,27 @@ mod tests {
         let mut bad = json;
         bad["chart"]["source"]["digest"] = "sha256:abc".into();
         assert!(schemas.validate(&bad, idx).is_err());
+    }
+
+    #[test]
+    fn pending_age() {
+        let mut r = sample("web", 1, Status::PendingUpgrade);
+        r.last_deployed =
+            (jiff::Timestamp::now() - jiff::SignedDuration::from_secs(725)).to_string();
+        let age = r.pending_for().unwrap().as_secs();
+        assert!((725..730).contains(&age), "{age}");
+        assert_eq!(format_age(std::time::Duration::from_secs(725)), "12m5s");
+        assert_eq!(format_age(std::time::Duration::from_secs(45)), "45s");
+        assert_eq!(
+            format_age(std::time::Duration::from_secs(3 * 3600 + 240)),
+            "3h4m"
+        );
+        assert_eq!(
+            format_age(std::time::Duration::from_secs(2 * 86400 + 3 * 3600)),
+            "2d3h"
+        );
+        r.status = Status::Deployed;
+        assert_eq!(r.pending_for(), None);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::error::{OpError, Report};
 use super::lock::{self, Acquired, LockGuard};
 use super::record::{ReleaseRecord, Status};
-use super::store::ReleaseStore;
+use super::store::{ReleaseStore, Storage};
 use crate::cluster::Cluster;
 
 /// An operation in progress: the lock is held and the history is read.
@@ -21,6 +21,8 @@ pub struct Session<'c> {
     pub namespace: String,
     /// Every revision, oldest first.
     pub history: Vec<ReleaseRecord>,
+    /// Where the records are (charter's for a new release).
+    pub storage: Storage,
     /// A stale pending revision that was marked failed on taking over an expired lock.
     pub repaired: Option<u64>,
     /// The first revision this operation may write: what [`Session::interrupted`] may mark.
@@ -84,7 +86,7 @@ fn user_name() -> String {
 }
 
 /// Starts an operation: takes the lock, reads the history, and repairs a stale pending
-/// revision left by a run that died.
+/// revision left by a run that died (in Helm's storage: one older than the lock's TTL).
 pub async fn begin<'c>(
     cluster: &'c Cluster,
     store: &'c dyn ReleaseStore,
@@ -104,10 +106,30 @@ pub async fn begin<'c>(
     )
     .await?;
     let mut history = store.history(namespace, release).await?;
+    let storage = store
+        .storage(namespace, release)
+        .await?
+        .unwrap_or(Storage::Charter);
     let mut repaired = None;
     if let Some(last) = history.last_mut()
         && last.status.is_pending()
     {
+        // charter's own runs hold the lock while a revision is pending; Helm's hold none, so a
+        // pending Helm revision counts as a crashed run only once it is as old as a lock that
+        // nobody renews.
+        let age = last.pending_for().unwrap_or_default();
+        if storage.is_helm() && age < lock_opts.ttl {
+            let e = OpError::HelmPending {
+                release: release.to_string(),
+                namespace: namespace.to_string(),
+                revision: last.revision,
+                status: last.status.to_string(),
+                age: age.as_secs(),
+                ttl: lock_opts.ttl.as_secs(),
+            };
+            guard.release().await;
+            return Err(e);
+        }
         let who = match &acquired {
             Acquired::TookOver { holder } => format!("`{holder}`"),
             Acquired::Fresh => "an earlier run".to_string(),
@@ -128,6 +150,7 @@ pub async fn begin<'c>(
         namespace: namespace.to_string(),
         first_own_revision: next_revision(&history),
         history,
+        storage,
         repaired,
         _shield: crate::interrupt::Shield::new(),
     })

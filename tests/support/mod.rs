@@ -24,7 +24,7 @@ pub mod tools;
 
 pub use cli::{charter, root, write};
 pub use clusters::ExtraCluster;
-pub use tools::{helm, helm_charts_corpus, reference_tools, run_helm};
+pub use tools::{helm, helm_charts_corpus, helm_command, helm3, reference_tools, run_helm};
 
 use std::fmt::Debug;
 use std::future::Future;

@@ -41,18 +41,11 @@ pub fn helm(what: &str) -> Option<PathBuf> {
     reference_tools(what).map(|d| d.join("helm"))
 }
 
-/// Runs the reference Helm with every directory it writes under `home` (never the user's),
-/// no proxies, UTC, and `stdin` as its input; panics with its output when it fails.
-pub fn run_helm(
-    helm: &Path,
-    home: &Path,
-    args: &[&str],
-    stdin: Option<&str>,
-) -> std::process::Output {
-    use std::process::Stdio;
-    let mut cmd = std::process::Command::new(helm);
-    cmd.args(args)
-        .env("HOME", home)
+/// A Helm command with every directory it writes under `home` (never the user's), no proxies,
+/// UTC, and its input and output piped.
+pub fn helm_command(helm: &Path, home: &Path) -> Command {
+    let mut cmd = Command::new(helm);
+    cmd.env("HOME", home)
         .env("HELM_CONFIG_HOME", home.join("config"))
         .env("HELM_CACHE_HOME", home.join("cache"))
         .env("HELM_DATA_HOME", home.join("data"))
@@ -69,6 +62,22 @@ pub fn run_helm(
     for v in super::cli::PROXY_VARS {
         cmd.env_remove(v);
     }
+    cmd
+}
+
+/// Runs the reference Helm ([`helm_command`]) with `stdin` as its input; panics with its
+/// output when it fails.
+pub fn run_helm(
+    helm: &Path,
+    home: &Path,
+    args: &[&str],
+    stdin: Option<&str>,
+) -> std::process::Output {
+    run(helm_command(helm, home).args(args), args, stdin)
+}
+
+/// Runs `cmd` with `stdin` as its input; panics with its output when it fails.
+pub fn run(cmd: &mut Command, args: &[&str], stdin: Option<&str>) -> std::process::Output {
     let mut child = cmd.spawn().expect("run helm");
     if let (Some(s), Some(mut pipe)) = (stdin, child.stdin.take()) {
         pipe.write_all(s.as_bytes()).expect("write helm's stdin");
@@ -104,4 +113,29 @@ pub fn helm_charts_corpus(what: &str) -> Option<PathBuf> {
         ));
     }
     found
+}
+
+/// Helm 3 (`scripts/test-tools helm3`, built from upstream's module on first use, minutes
+/// cold), or `None` (a skip, said on stderr; in CI a failure).
+pub fn helm3(what: &str) -> Option<PathBuf> {
+    let built = Command::new(super::cli::root().join("scripts/test-tools"))
+        .arg("helm3")
+        .stderr(Stdio::inherit())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
+        .filter(|p| p.is_file());
+    match built {
+        Some(p) => Some(p),
+        None if cluster_required() => {
+            panic!("{what}: CI=true but Helm 3 could not be built (scripts/test-tools helm3)")
+        }
+        None => {
+            say(&format!(
+                "{what}: skipped: no Helm 3 (scripts/test-tools helm3 failed)"
+            ));
+            None
+        }
+    }
 }

@@ -95,6 +95,7 @@ impl MemoryStore {
                         name: s.labels.get(encoding::LABEL_NAME)?.clone(),
                         revision,
                         status,
+                        storage: super::Storage::Charter,
                     })
                 })
                 .collect()

@@ -35,7 +35,8 @@ fn to_secret_json(s: &StoredSecret) -> Value {
     })
 }
 
-fn from_secret_json(v: &Value) -> Result<StoredSecret, StoreError> {
+/// Reads a listed or fetched Secret charter wrote.
+pub(super) fn from_secret_json(v: &Value) -> Result<StoredSecret, StoreError> {
     let s = |p: &str| {
         v.pointer(p)
             .and_then(Value::as_str)
@@ -241,6 +242,7 @@ impl SecretStore {
                 name: name.to_string(),
                 revision,
                 status: Status::parse(status),
+                storage: super::Storage::Charter,
             })
         });
         Ok(latest_heads(heads))
