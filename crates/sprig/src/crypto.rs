@@ -7,6 +7,7 @@
 //! is kept: those functions never fail the template.
 
 mod pki;
+mod rsakey;
 
 use gotemplate::Param;
 use rand::Rng;

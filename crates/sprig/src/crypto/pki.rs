@@ -125,7 +125,7 @@ struct DsaKey {
 }
 
 fn new_rsa(bits: usize) -> Result<PrivateKey, gotemplate::FuncError> {
-    rsa::RsaPrivateKey::new(&mut rand_core::OsRng, bits)
+    super::rsakey::generate(bits)
         .map(|k| PrivateKey::Rsa(Box::new(k)))
         .map_err(|e| err(format!("error generating rsa key: {e}")))
 }
