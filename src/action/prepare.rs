@@ -370,7 +370,7 @@ fn layer_values(
     let t0 = std::time::Instant::now();
     let (resolved, processed) = match chart.kind {
         ChartKind::Tera => {
-            let mut layers = chart_default_layers(chart, numbers)?;
+            let mut layers = chart_default_layers(chart, numbers, lines, &[])?;
             layers.extend(user);
             (values::resolve(layers)?, None)
         }
@@ -378,13 +378,16 @@ fn layer_values(
             // Helm decides which dependencies are enabled on the values coalesced over every
             // chart, then coalesces again over the enabled ones (chart::prune_helm_dependencies).
             let mut processed = crate::chart::expand_helm_dependencies(chart)?;
+            // The defaults of the whole tree, parsed once: the enabled charts' are reused.
+            let mut parsed = Vec::new();
             if crate::chart::has_helm_conditions(&processed) {
-                let mut all = chart_default_layers(&processed, numbers)?;
+                parsed = chart_default_layers(&processed, numbers, lines, &[])?;
+                let mut all = parsed.clone();
                 all.extend(user.iter().cloned());
                 let coalesced = values::resolve(all)?.values;
                 crate::chart::prune_helm_dependencies(&mut processed, &coalesced);
             }
-            let mut layers = chart_default_layers(&processed, numbers)?;
+            let mut layers = chart_default_layers(&processed, numbers, lines, &parsed)?;
             layers.extend(user);
             let imports = helm_imports(&processed);
             (values::resolve_with(layers, &imports)?, Some(processed))
@@ -396,10 +399,17 @@ fn layer_values(
 
 /// The chart's own defaults: its values.yaml, with each subchart's defaults beneath it under
 /// the subchart's key (the parent's values win). Every chart of a Helm chart's tree has a
-/// layer, empty without values.yaml: Helm gives every subchart a section of its own.
-fn chart_default_layers(chart: &Chart, numbers: Numbers) -> Result<Vec<Layer>, Error> {
+/// layer, empty without values.yaml: Helm gives every subchart a section of its own. A layer
+/// of `parsed` with the same file and scope is taken instead of parsing that file again;
+/// `lines` keeps file:line origins (renders parse again with them when they need them).
+fn chart_default_layers(
+    chart: &Chart,
+    numbers: Numbers,
+    lines: bool,
+    parsed: &[Layer],
+) -> Result<Vec<Layer>, Error> {
     let mut layers = Vec::new();
-    collect_defaults(chart, &[], numbers, &mut layers)?;
+    collect_defaults(chart, &[], numbers, lines, parsed, &mut layers)?;
     Ok(layers)
 }
 
@@ -407,12 +417,14 @@ fn collect_defaults(
     chart: &Chart,
     prefix: &[String],
     numbers: Numbers,
+    lines: bool,
+    parsed: &[Layer],
     out: &mut Vec<Layer>,
 ) -> Result<(), Error> {
     for sub in &chart.subcharts {
         let mut p = prefix.to_vec();
         p.push(chart.scope_key_for(sub));
-        collect_defaults(sub, &p, numbers, out)?;
+        collect_defaults(sub, &p, numbers, lines, parsed, out)?;
     }
     let text = match &chart.values {
         Some(v) => Some((chart.origin.join(&v.path), v.content.as_str())),
@@ -420,7 +432,16 @@ fn collect_defaults(
         None => None,
     };
     if let Some((path, content)) = text {
-        let layer = Layer::from_str(content, &path, LayerKind::ChartDefault)?.with_numbers(numbers);
+        let label = path.display().to_string();
+        if let Some(done) = parsed
+            .iter()
+            .find(|l| l.scope == prefix && l.label == label)
+        {
+            out.push(done.clone());
+            return Ok(());
+        }
+        let layer = Layer::from_str_with(content, &path, LayerKind::ChartDefault, lines)?
+            .with_numbers(numbers);
         out.push(if prefix.is_empty() {
             layer
         } else {

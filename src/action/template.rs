@@ -131,9 +131,14 @@ pub fn render_offline(
     let t0 = std::time::Instant::now();
     let mut prepared = prepare_checked(globals, req)?;
     tracing::debug!("values loaded and merged in {:?}", t0.elapsed());
-    // Provenance only serves messages about values; the render does not need it.
+    // Provenance only serves messages about values; the render does not need it. A Tera
+    // chart's render runs on rayon's threads anyway, so the drop overlaps it there; the Helm
+    // engine is single-threaded, and starting the pool only for this drop costs more than it.
     let provenance = std::mem::take(&mut prepared.resolved.provenance);
-    rayon::spawn(move || drop(provenance));
+    match prepared.chart.kind {
+        ChartKind::Tera => rayon::spawn(move || drop(provenance)),
+        ChartKind::Helm => drop(provenance),
+    }
     let opts = RenderOptions {
         release: Some(ReleaseInfo::install(&prepared.release, &prepared.namespace)),
         target: prepared.target_info(),
