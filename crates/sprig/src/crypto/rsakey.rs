@@ -71,7 +71,7 @@ fn random_prime(bits: usize) -> BigUint {
             let clear = primes
                 .iter()
                 .zip(&residues)
-                .all(|(&p, &r)| (u64::from(r) + delta) % u64::from(p) != 0);
+                .all(|(&p, &r)| !(u64::from(r) + delta).is_multiple_of(u64::from(p)));
             if clear {
                 let candidate = &start + delta;
                 if candidate.bits() != bits {
