@@ -2,7 +2,9 @@
 //! the real test cluster: Helm 4 (server-side apply, `helm` owns fields with `Apply`) and Helm 3
 //! (client-side, `helm` owns fields with `Update`). charter upgrades with a chart of its own
 //! (the same objects, one field and one object fewer): no object recreated, no conflict, the
-//! removed field and object gone, and Helm's history, rollback and upgrade still working.
+//! removed field and object gone, and Helm's history, rollback and upgrade still working. The
+//! same round trip with a real chart (bitnami/nginx from the shared corpus) that charter
+//! upgrades as the Helm chart it is.
 
 mod support;
 
