@@ -2,7 +2,9 @@
 //! the real test cluster: Helm 4 (server-side apply, `helm` owns fields with `Apply`) and Helm 3
 //! (client-side, `helm` owns fields with `Update`). charter upgrades with a chart of its own
 //! (the same objects, one field and one object fewer): no object recreated, no conflict, the
-//! removed field and object gone, and Helm's history, rollback and upgrade still working.
+//! removed field and object gone, and Helm's history, rollback and upgrade still working. The
+//! same round trip with a real chart (bitnami/nginx from the shared corpus) that charter
+//! upgrades as the Helm chart it is.
 
 mod support;
 
@@ -10,7 +12,9 @@ use std::path::Path;
 
 use charter::release::ReleaseStore;
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service, ServiceAccount};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::api::Api;
 use support::{ADMIN_CONTEXT, cluster_or_skip, helm_command, write};
 
@@ -379,6 +383,222 @@ async fn helm_3_release_upgraded_by_charter_and_back() {
         return;
     };
     helm_then_charter(&bin, "takeover-h3", "Update", "secret").await;
+}
+
+/// The objects of bitnami/nginx (corpus chart) installed as `web`, by kind and name, with
+/// their uids.
+async fn nginx_uids(client: &kube::Client, n: &str) -> Vec<(String, String)> {
+    async fn of<K>(client: &kube::Client, n: &str, out: &mut Vec<(String, String)>)
+    where
+        K: kube::Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>
+            + Clone
+            + serde::de::DeserializeOwned
+            + std::fmt::Debug,
+    {
+        let lp = kube::api::ListParams::default().labels("app.kubernetes.io/instance=web");
+        for o in Api::<K>::namespaced(client.clone(), n)
+            .list(&lp)
+            .await
+            .unwrap()
+        {
+            let meta = o.meta();
+            out.push((
+                format!("{}/{}", K::kind(&()), meta.name.clone().unwrap_or_default()),
+                meta.uid.clone().unwrap_or_default(),
+            ));
+        }
+    }
+    let mut out = Vec::new();
+    of::<Deployment>(client, n, &mut out).await;
+    of::<Service>(client, n, &mut out).await;
+    of::<Secret>(client, n, &mut out).await;
+    of::<ServiceAccount>(client, n, &mut out).await;
+    of::<NetworkPolicy>(client, n, &mut out).await;
+    of::<PodDisruptionBudget>(client, n, &mut out).await;
+    out.sort();
+    out
+}
+
+/// Replicas and whether each container (init containers too) has a securityContext, of the
+/// Deployment `web-nginx`.
+async fn nginx_deployment(deps: &Api<Deployment>) -> (Option<i32>, Vec<bool>) {
+    let spec = deps.get("web-nginx").await.unwrap().spec.unwrap();
+    let pod = spec.template.spec.unwrap();
+    let contexts = pod
+        .init_containers
+        .unwrap_or_default()
+        .iter()
+        .chain(&pod.containers)
+        .map(|c| c.security_context.is_some())
+        .collect();
+    (spec.replicas, contexts)
+}
+
+/// A real chart (bitnami/nginx from the shared corpus, with its `common` dependency, `lookup`
+/// of its generated TLS Secret, and templates that render empty `annotations:`) installed by
+/// `bin`, then upgraded by charter with the same chart: one value changed (replicas) and one
+/// that removes a field (each container's securityContext). Same objects, no conflict, the
+/// field gone, Helm's history and rollback working, and charter's rollback too.
+async fn real_chart_helm_then_charter(bin: &Path, prefix: &str, helm_field_op: &str) {
+    let Some(corpus) = support::helm_charts_corpus(prefix) else {
+        return;
+    };
+    let cluster = cluster_or_skip!();
+    let Setup {
+        ns,
+        kc,
+        c,
+        deps,
+        secrets,
+        ..
+    } = setup(&cluster, prefix).await;
+    let n = ns.name();
+    let chart = corpus.join("nginx");
+    let chart = chart.to_str().unwrap();
+    // kwok has no load balancer: the chart's default Service type would never get an address.
+    let base = ["-n", n, "--set", "service.type=ClusterIP"];
+    let changed = [
+        "--set",
+        "replicaCount=2",
+        "--set",
+        "containerSecurityContext.enabled=false",
+    ];
+    let with = |verb: &[&'static str], extra: &[&'static str]| -> Vec<&str> {
+        let mut args: Vec<&str> = verb.to_vec();
+        args.extend([chart].iter().copied());
+        args.extend(base.iter().copied());
+        args.extend(extra.iter().copied());
+        args
+    };
+
+    helm(bin, &c, &kc, &with(&["install", "web"], &[]));
+    let uids = nginx_uids(&cluster.client, n).await;
+    assert_eq!(
+        uids.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+        [
+            "Deployment/web-nginx",
+            "NetworkPolicy/web-nginx",
+            "PodDisruptionBudget/web-nginx",
+            "Secret/web-nginx-tls",
+            "Service/web-nginx",
+            "ServiceAccount/web-nginx",
+        ]
+    );
+    let installed = nginx_deployment(&deps).await;
+    assert_eq!(
+        installed,
+        (Some(1), vec![true, true]),
+        "init container and nginx"
+    );
+    let dep = deps.get("web-nginx").await.unwrap();
+    assert_eq!(
+        managers(&dep.metadata),
+        [("helm".to_string(), helm_field_op.to_string())],
+        "how Helm owns its fields"
+    );
+    let tls = secrets.get("web-nginx-tls").await.unwrap().data;
+
+    // The diff: the changed value, no drift (the chart's `hostNetwork: false` and the like are
+    // not stored by the server); where Helm applied its fields, the removal too.
+    let out = support::charter()
+        .cluster(&kc)
+        .run(&with(&["diff", "web"], &changed));
+    let diff = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{diff}");
+    assert!(diff.contains("-  replicas: 1\n+  replicas: 2\n"), "{diff}");
+    assert_eq!(
+        diff.contains("-        securityContext:"),
+        helm_field_op == "Apply",
+        "{diff}"
+    );
+    assert!(!diff.contains("drift"), "{diff}");
+
+    let out = charter(&kc, &with(&["upgrade", "web"], &changed));
+    assert!(
+        out.contains("REVISION: 2") && out.contains("STATUS: deployed"),
+        "{out}"
+    );
+    assert_eq!(
+        nginx_uids(&cluster.client, n).await,
+        uids,
+        "no object recreated"
+    );
+    assert_eq!(
+        nginx_deployment(&deps).await,
+        (Some(2), vec![false, false]),
+        "replicas changed, the securityContexts the chart no longer renders removed"
+    );
+    let dep = deps.get("web-nginx").await.unwrap();
+    assert_eq!(
+        managers(&dep.metadata),
+        [("helm".to_string(), "Apply".to_string())]
+    );
+    // `lookup` found the generated certificate: the same one is kept.
+    assert_eq!(secrets.get("web-nginx-tls").await.unwrap().data, tls);
+    // The Service's template renders `annotations:` empty: Helm's marks are on it all the same.
+    let svc = Api::<Service>::namespaced(cluster.client.clone(), n)
+        .get("web-nginx")
+        .await
+        .unwrap();
+    let ann = svc.metadata.annotations.unwrap_or_default();
+    assert_eq!(
+        ann.get("meta.helm.sh/release-name").map(String::as_str),
+        Some("web"),
+        "{ann:?}"
+    );
+
+    let history = helm(bin, &c, &kc, &["history", "web", "-n", n]);
+    assert_eq!(
+        helm_history(&history),
+        [(1, "superseded".to_string()), (2, "deployed".to_string())],
+        "{history}"
+    );
+
+    helm(bin, &c, &kc, &["rollback", "web", "1", "-n", n]);
+    assert_eq!(nginx_deployment(&deps).await, installed);
+    let out = charter(&kc, &["rollback", "web", "2", "-n", n]);
+    assert!(out.contains("REVISION: 4"), "{out}");
+    assert_eq!(nginx_deployment(&deps).await, (Some(2), vec![false, false]));
+    let out = charter(&kc, &["rollback", "web", "1", "-n", n]);
+    assert!(
+        out.contains("REVISION: 5") && out.contains("STATUS: deployed"),
+        "{out}"
+    );
+    assert_eq!(nginx_deployment(&deps).await, installed);
+    let history = helm(bin, &c, &kc, &["history", "web", "-n", n]);
+    assert_eq!(
+        helm_history(&history).last(),
+        Some(&(5, "deployed".to_string())),
+        "{history}"
+    );
+    assert_eq!(nginx_uids(&cluster.client, n).await, uids);
+    // Back where Helm installed it: nothing to change, nothing drifted.
+    let out = support::charter()
+        .cluster(&kc)
+        .run(&with(&["diff", "web"], &[]));
+    let diff = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{diff}");
+    assert!(
+        diff.contains("0 to change") && !diff.contains("drift"),
+        "{diff}"
+    );
+    ns.delete().await;
+}
+
+#[tokio::test]
+async fn bitnami_nginx_installed_by_helm_4_upgraded_by_charter() {
+    let Some(bin) = support::helm("bitnami_nginx_installed_by_helm_4_upgraded_by_charter") else {
+        return;
+    };
+    real_chart_helm_then_charter(&bin, "takeover-nginx-h4", "Apply").await;
+}
+
+#[tokio::test]
+async fn bitnami_nginx_installed_by_helm_3_upgraded_by_charter() {
+    let Some(bin) = support::helm3("bitnami_nginx_installed_by_helm_3_upgraded_by_charter") else {
+        return;
+    };
+    real_chart_helm_then_charter(&bin, "takeover-nginx-h3", "Update").await;
 }
 
 /// A Helm 4 upgrade killed while it waits leaves its revision `pending-upgrade`: charter

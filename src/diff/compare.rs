@@ -97,8 +97,9 @@ pub(crate) fn drift_values(
     out: &mut Vec<Found>,
 ) {
     let Some(live) = live else {
-        // An empty map or list that the server dropped (omitempty) is not a removal.
-        if !is_empty_container(last) {
+        // A zero value the server dropped (omitempty: an empty map or list, `false`, `0`, `""`,
+        // as in a chart's `hostNetwork: false`) is not a removal.
+        if !is_zero_value(last) {
             out.push((FieldPath(path.clone()), Op::Removed));
         }
         return;
@@ -140,6 +141,16 @@ pub(crate) fn drift_values(
                 out.push((FieldPath(path.clone()), Op::Changed));
             }
         }
+    }
+}
+
+/// Whether `v` is what Go's `omitempty` leaves out: an empty map, list or string, `false` or 0.
+fn is_zero_value(v: &Value) -> bool {
+    match v {
+        Value::Bool(b) => !b,
+        Value::Number(n) => n.as_f64() == Some(0.0),
+        Value::String(s) => s.is_empty(),
+        _ => is_empty_container(v),
     }
 }
 

@@ -245,6 +245,34 @@ fn drift_alone_sets_the_exit_code_only_with_fail_on_drift() {
     assert!(render_text(&report, false).contains("(unchanged, drifted)"));
 }
 
+/// Charts render zero values the API server does not store (`hostNetwork: false`,
+/// `hostIPC: false`, `subPath: ""`, `revisionHistoryLimit: 0` where omitted): their absence
+/// from the live object is no drift; a non-zero value removed by hand still is.
+#[test]
+fn zero_values_the_server_omits_are_not_drift() {
+    let mut last = rendered(3, "web:1", ENV);
+    let pod = &mut last["spec"]["template"]["spec"];
+    pod["hostNetwork"] = json!(false);
+    pod["hostIPC"] = json!(false);
+    pod["priority"] = json!(0);
+    pod["schedulerName"] = json!("");
+    pod["hostPID"] = json!(true);
+    let report = run(vec![input(
+        Some(served(3, "web:1", ENV, "dry")),
+        Some(served(3, "web:1", ENV, "live")),
+        Some(last),
+    )]);
+    let drift: Vec<_> = report.objects[0]
+        .drift
+        .iter()
+        .map(|d| (d.path.to_string(), d.op))
+        .collect();
+    assert_eq!(
+        drift,
+        [("/spec/template/spec/hostPID".to_string(), Op::Removed)]
+    );
+}
+
 #[test]
 fn inserting_one_env_var_is_one_added_item() {
     let new_env = &[("A", "1"), ("B", "2"), ("C", "3")];

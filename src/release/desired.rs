@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::error::OpError;
 use super::record::ReleaseRecord;
@@ -162,24 +162,7 @@ pub async fn prepare_desired(
             meta.remove("namespace");
             None
         };
-        let helm = marks == OwnerMarks::CharterAndHelm;
-        let labels = meta.entry("labels").or_insert_with(|| json!({}));
-        if let Some(l) = labels.as_object_mut() {
-            l.insert(LABEL_RELEASE.into(), Value::String(release.to_string()));
-            if helm {
-                l.insert(HELM_LABEL_MANAGED_BY.into(), HELM_MANAGED_BY.into());
-            }
-        }
-        let ann = meta.entry("annotations").or_insert_with(|| json!({}));
-        if let Some(a) = ann.as_object_mut() {
-            let mut set = |k: &str, v: &str| a.insert(k.into(), Value::String(v.to_string()));
-            set(ANNOTATION_RELEASE, release);
-            set(ANNOTATION_RELEASE_NS, namespace);
-            if helm {
-                set(HELM_ANNOTATION_RELEASE, release);
-                set(HELM_ANNOTATION_RELEASE_NS, namespace);
-            }
-        }
+        mark(meta, release, namespace, marks);
         out.push(Desired {
             obj,
             item: ObjectRef {
@@ -190,6 +173,39 @@ pub async fn prepare_desired(
         });
     }
     Ok(out)
+}
+
+/// Adds the ownership label and annotations (`marks`) to an object's `metadata`. A template
+/// that renders `labels:` or `annotations:` with nothing under it (as Bitnami's charts do when
+/// no annotation is configured) gives null, which Helm treats as an empty map: so does this,
+/// or the object would be applied without any owner mark.
+fn mark(meta: &mut Map<String, Value>, release: &str, namespace: &str, marks: OwnerMarks) {
+    let helm = marks == OwnerMarks::CharterAndHelm;
+    if let Some(l) = map_in(meta, "labels") {
+        l.insert(LABEL_RELEASE.into(), Value::String(release.to_string()));
+        if helm {
+            l.insert(HELM_LABEL_MANAGED_BY.into(), HELM_MANAGED_BY.into());
+        }
+    }
+    if let Some(a) = map_in(meta, "annotations") {
+        let mut set = |k: &str, v: &str| a.insert(k.into(), Value::String(v.to_string()));
+        set(ANNOTATION_RELEASE, release);
+        set(ANNOTATION_RELEASE_NS, namespace);
+        if helm {
+            set(HELM_ANNOTATION_RELEASE, release);
+            set(HELM_ANNOTATION_RELEASE_NS, namespace);
+        }
+    }
+}
+
+/// The map under `key`, created when missing or null; `None` when it holds something else (the
+/// server rejects the object then).
+fn map_in<'a>(meta: &'a mut Map<String, Value>, key: &str) -> Option<&'a mut Map<String, Value>> {
+    let v = meta.entry(key).or_insert(Value::Null);
+    if v.is_null() {
+        *v = json!({});
+    }
+    v.as_object_mut()
 }
 
 /// Custom resources whose CRD is part of this release are not served yet: their scope
@@ -217,4 +233,54 @@ pub fn not_yet_servable(e: &ClusterError) -> bool {
         e,
         ClusterError::UnknownKind { .. } | ClusterError::Rejected { code: 404, .. }
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `labels:` and `annotations:` rendered with nothing under them (null) still get the
+    /// marks: Helm reads them as empty maps, and without the marks neither Helm nor charter
+    /// recognises the object as the release's.
+    #[test]
+    fn null_labels_and_annotations_get_the_marks() {
+        let mut obj = json!({"name": "web", "labels": null, "annotations": null});
+        let meta = obj.as_object_mut().unwrap();
+        mark(meta, "web", "prod", OwnerMarks::CharterAndHelm);
+        assert_eq!(
+            obj,
+            json!({
+                "name": "web",
+                "labels": {"charter.dev/release": "web", "app.kubernetes.io/managed-by": "Helm"},
+                "annotations": {
+                    "charter.dev/release-name": "web",
+                    "charter.dev/release-namespace": "prod",
+                    "meta.helm.sh/release-name": "web",
+                    "meta.helm.sh/release-namespace": "prod"
+                }
+            })
+        );
+    }
+
+    #[test]
+    fn marks_join_existing_labels_and_annotations() {
+        let mut obj = json!({"labels": {"app": "x"}, "annotations": {"note": "y"}});
+        mark(
+            obj.as_object_mut().unwrap(),
+            "web",
+            "prod",
+            OwnerMarks::Charter,
+        );
+        assert_eq!(
+            obj,
+            json!({
+                "labels": {"app": "x", "charter.dev/release": "web"},
+                "annotations": {
+                    "note": "y",
+                    "charter.dev/release-name": "web",
+                    "charter.dev/release-namespace": "prod"
+                }
+            })
+        );
+    }
 }
