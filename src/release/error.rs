@@ -101,6 +101,9 @@ pub enum OpError {
         /// What is wrong.
         message: String,
     },
+    /// The ordering annotations of the objects cannot be followed.
+    #[error(transparent)]
+    Order(#[from] crate::manifest::order::OrderError),
     /// A wait ran out.
     #[error("timed out after {seconds}s waiting for {pending}")]
     Timeout {
