@@ -442,7 +442,40 @@ fn find_cycle(entries: &[Entry], deps: &[Vec<(usize, Need)>]) -> Result<(), Orde
     Ok(())
 }
 
-/// One line per stage, for diff and plan: `1. weight -10: Deployment/db (then ready)`.
+/// Objects' entries and the stages that index them.
+#[derive(Debug, Clone)]
+pub struct Staged {
+    /// The objects.
+    pub entries: Vec<Entry>,
+    /// Their stages, in order.
+    pub stages: Vec<Stage>,
+}
+
+impl Staged {
+    /// The stages of rendered manifests, `None` without ordering annotations.
+    pub fn of_manifests(
+        manifests: &[&Manifest],
+        default_ns: Option<&str>,
+    ) -> Result<Option<Staged>, OrderError> {
+        Staged::of_entries(entries(manifests), default_ns)
+    }
+
+    /// The stages of `entries`, `None` without ordering annotations.
+    pub fn of_entries(
+        entries: Vec<Entry>,
+        default_ns: Option<&str>,
+    ) -> Result<Option<Staged>, OrderError> {
+        Ok(stages(&entries, default_ns)?.map(|stages| Staged { entries, stages }))
+    }
+
+    /// One line per stage ([`describe`]).
+    pub fn describe(&self) -> Vec<String> {
+        describe(&self.stages, &self.entries)
+    }
+}
+
+/// One line per stage, for progress, diff and plan: `2/3 weight 0, after Deployment/db=ready:
+/// Deployment/web, Service/web`.
 pub fn describe(stages: &[Stage], entries: &[Entry]) -> Vec<String> {
     stages
         .iter()
@@ -462,7 +495,12 @@ pub fn describe(stages: &[Stage], entries: &[Entry]) -> Vec<String> {
             } else {
                 format!(", after {}", s.after.join(", "))
             };
-            format!("{}. {weight}{after}: {}", n + 1, objects.join(", "))
+            format!(
+                "{}/{} {weight}{after}: {}",
+                n + 1,
+                stages.len(),
+                objects.join(", ")
+            )
         })
         .collect()
 }
@@ -525,7 +563,7 @@ mod tests {
         assert!(s[3].wait.is_empty());
         assert_eq!(
             describe(&s, &e)[1],
-            "2. weight -5: Deployment/db, Service/db"
+            "2/4 weight -5: Deployment/db, Service/db"
         );
     }
 
@@ -552,7 +590,7 @@ mod tests {
         assert_eq!(s[1].after, ["ConfigMap/cfg=present", "Deployment/db=ready"]);
         assert_eq!(
             describe(&s, &e)[1],
-            "2. weight 0, after ConfigMap/cfg=present, Deployment/db=ready: Deployment/web"
+            "2/3 weight 0, after ConfigMap/cfg=present, Deployment/db=ready: Deployment/web"
         );
     }
 

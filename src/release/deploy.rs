@@ -21,7 +21,7 @@ use super::session::Session;
 use super::takeover::{self, FieldOwners, HELM_MANAGER};
 use super::wait::Until;
 use crate::cluster::{ApplyOptions, FIELD_MANAGER};
-use crate::manifest::{self, Manifest};
+use crate::manifest::{self, Manifest, order};
 use crate::object::{ObjectRef, install_rank};
 
 /// How many objects of one group are applied at once.
@@ -72,7 +72,14 @@ pub struct ApplyHow {
     pub force_conflicts: bool,
     /// Wait for readiness, up to this long.
     pub wait: Option<Duration>,
+    /// How long each group of ordered objects may take to become ready before the next is
+    /// applied (`--timeout`, with or without `--wait`); [`GROUP_TIMEOUT`] when `None`.
+    pub timeout: Option<Duration>,
 }
+
+/// How long a group of ordered objects may take to become ready when no `--timeout` is given:
+/// Helm's default timeout.
+pub const GROUP_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// A deploy that returns to `target`'s manifest and values as revision `revision`.
 pub fn rollback_deploy(
@@ -125,6 +132,30 @@ impl Group {
             _ => Group::Rest,
         }
     }
+}
+
+/// The stages of a deploy's objects, with the entries they index, or `None` when no object
+/// carries an ordering annotation. The render already checked the annotations; a revision
+/// rolled back to is checked again here.
+pub fn stages_of(objects: &[Desired], release: &str) -> Result<Option<order::Staged>, OpError> {
+    let annotated = |o: &&Desired| {
+        o.obj
+            .pointer("/metadata/annotations")
+            .and_then(Value::as_object)
+            .is_some_and(|a| {
+                a.contains_key(order::ANNOTATION_WEIGHT)
+                    || a.contains_key(order::ANNOTATION_DEPENDS_ON)
+            })
+    };
+    if !objects.iter().any(|o| annotated(&o)) {
+        return Ok(None);
+    }
+    let source = format!("release {release}");
+    let entries: Vec<order::Entry> = objects
+        .iter()
+        .map(|o| order::Entry::of_object(&o.item, &o.obj, &source, 0))
+        .collect();
+    Ok(order::Staged::of_entries(entries, None)?)
 }
 
 fn now() -> String {
@@ -240,7 +271,9 @@ impl Session<'_> {
         self.history.sort_by_key(|r| r.revision);
     }
 
-    /// Applies every group in order, prunes what left the chart, and waits when asked.
+    /// Applies every group in order, prunes what left the chart, and waits when asked. With
+    /// ordering annotations ([`order`]) the objects go in stages, each waited ready as its
+    /// stage says before the next is applied.
     async fn apply_objects(
         &self,
         objects: &[Desired],
@@ -254,17 +287,23 @@ impl Session<'_> {
             .chain(previous.iter().flat_map(|p| p.inventory.iter()));
         let live = LiveIndex::read(self.cluster, &self.release, touched).await?;
         report(Progress::Phase("applying", objects.len()));
-        for group in [Group::Crds, Group::Namespaces, Group::Rest] {
-            let batch: Vec<&Desired> = objects
-                .iter()
-                .filter(|o| Group::of(&o.item.kind) == group)
-                .collect();
-            if batch.is_empty() {
-                continue;
+        match stages_of(objects, &self.release)? {
+            None => {
+                let all: Vec<&Desired> = objects.iter().collect();
+                self.apply_by_kind(&all, &live, how, report).await?;
             }
-            self.apply_group(&batch, &live, how, report).await?;
-            if group == Group::Crds {
-                self.await_crds(&batch).await?;
+            Some(staged) => {
+                for (stage, line) in staged.stages.iter().zip(staged.describe()) {
+                    report(Progress::Stage(&line));
+                    let batch: Vec<&Desired> = stage.members.iter().map(|&i| &objects[i]).collect();
+                    self.apply_by_kind(&batch, &live, how, report).await?;
+                    if !stage.wait.is_empty() {
+                        let ready: Vec<&ObjectRef> =
+                            stage.wait.iter().map(|&i| &objects[i].item).collect();
+                        let timeout = how.timeout.unwrap_or(GROUP_TIMEOUT);
+                        self.wait(&ready, Until::Ready, timeout, report).await?;
+                    }
+                }
             }
         }
         if let Some(prev) = previous {
@@ -273,6 +312,32 @@ impl Session<'_> {
         if let Some(timeout) = how.wait {
             let all: Vec<&ObjectRef> = objects.iter().map(|o| &o.item).collect();
             self.wait(&all, Until::Ready, timeout, report).await?;
+        }
+        Ok(())
+    }
+
+    /// Applies `objects` kind group by kind group ([`Group`]): CRDs (waited until served),
+    /// Namespaces, then the rest at once.
+    async fn apply_by_kind(
+        &self,
+        objects: &[&Desired],
+        live: &LiveIndex,
+        how: &ApplyHow,
+        report: Report<'_>,
+    ) -> Result<(), OpError> {
+        for group in [Group::Crds, Group::Namespaces, Group::Rest] {
+            let batch: Vec<&Desired> = objects
+                .iter()
+                .copied()
+                .filter(|o| Group::of(&o.item.kind) == group)
+                .collect();
+            if batch.is_empty() {
+                continue;
+            }
+            self.apply_group(&batch, live, how, report).await?;
+            if group == Group::Crds {
+                self.await_crds(&batch).await?;
+            }
         }
         Ok(())
     }

@@ -238,7 +238,7 @@ fn render_with(
     // Ordering mistakes surface with the render, before any command applies anything.
     let all: Vec<&Manifest> = rendered.crds.iter().chain(&rendered.manifests).collect();
     let namespace = opts.release.as_ref().map(|r| r.namespace.as_str());
-    crate::manifest::order::stages(&crate::manifest::order::entries(&all), namespace)?;
+    crate::manifest::order::Staged::of_manifests(&all, namespace)?;
     Ok(rendered)
 }
 
