@@ -457,6 +457,13 @@ impl Staged {
         manifests: &[&Manifest],
         default_ns: Option<&str>,
     ) -> Result<Option<Staged>, OrderError> {
+        let mentions = |m: &&&Manifest| {
+            let text = m.text();
+            text.contains(ANNOTATION_WEIGHT) || text.contains(ANNOTATION_DEPENDS_ON)
+        };
+        if !manifests.iter().any(|m| mentions(&m)) {
+            return Ok(None);
+        }
         Staged::of_entries(entries(manifests), default_ns)
     }
 

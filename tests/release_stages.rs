@@ -1,0 +1,310 @@
+//! Ordered deploys (issue 15) through the real binary against the test cluster: objects in
+//! groups by `charter.dev/weight`, each group ready before the next is created (proved by the
+//! objects' creation times against the moments their predecessors became available, not by
+//! log lines); a dependency that never becomes ready times out naming it; a Job that fails
+//! ends the deploy at once with its Pod's Events and last log lines; bad ordering annotations
+//! fail before anything is applied.
+
+mod support;
+
+use std::path::Path;
+
+use jiff::Timestamp;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::{Api, ListParams};
+use support::{cluster_or_skip, write};
+
+fn chart(dir: &Path, templates: &[(&str, &str)]) {
+    write(
+        dir,
+        "Chart.yaml",
+        "apiVersion: charter/v1\nname: staged\nversion: 1.0.0\n",
+    );
+    for (name, text) in templates {
+        write(dir, &format!("templates/{name}"), text);
+    }
+}
+
+/// A Deployment that becomes available only `min_ready` seconds after its Pod is ready
+/// (`minReadySeconds`): kwok makes Pods ready at once, and the groups need a wait to show.
+fn deployment(name: &str, annotations: &str, min_ready: u32, node_selector: &str) -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n  annotations: {{{annotations}}}\nspec:\n  replicas: 1\n  minReadySeconds: {min_ready}\n  selector:\n    matchLabels: {{app: {name}}}\n  template:\n    metadata:\n      labels: {{app: {name}}}\n    spec:\n      nodeSelector: {{{node_selector}}}\n      containers:\n        - name: app\n          image: registry.invalid/{name}:1\n"
+    )
+}
+
+fn config_map(name: &str, annotations: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  annotations: {{{annotations}}}\ndata: {{}}\n"
+    )
+}
+
+fn created(meta: &kube::api::ObjectMeta) -> Timestamp {
+    let t = meta.creation_timestamp.as_ref().expect("creationTimestamp");
+    t.0.to_string().parse().unwrap()
+}
+
+/// When a Deployment's Available condition last turned True.
+fn available_since(d: &Deployment) -> Timestamp {
+    let c = d
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .and_then(|cs| cs.iter().find(|c| c.type_ == "Available"))
+        .expect("an Available condition");
+    assert_eq!(c.status, "True", "{d:?}");
+    c.last_transition_time
+        .as_ref()
+        .unwrap()
+        .0
+        .to_string()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn three_weights_each_ready_before_the_next_is_created() {
+    let cluster = cluster_or_skip!();
+    let ns = cluster.namespace("stages-weights").await;
+    let n = ns.name();
+    let tmp = tempfile::tempdir().unwrap();
+    chart(
+        tmp.path(),
+        &[
+            (
+                "db.yaml",
+                &deployment("db", "charter.dev/weight: \"-10\"", 3, ""),
+            ),
+            ("web.yaml", &deployment("web", "", 2, "")),
+            ("web-config.yaml", &config_map("web-config", "")),
+            (
+                "last.yaml",
+                &config_map("last", "charter.dev/weight: \"10\""),
+            ),
+        ],
+    );
+    let out = support::charter()
+        .cluster(&cluster.kubeconfig)
+        .env("CI", "true")
+        .run(&[
+            "install",
+            "app",
+            tmp.path().to_str().unwrap(),
+            "-n",
+            n,
+            "--timeout",
+            "60s",
+        ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    // The plain progress names the groups (informative; the proof is the timestamps below).
+    assert!(
+        err.contains("group 1/3 weight -10: Deployment/db")
+            && err.contains("group 2/3 weight 0: ConfigMap/web-config, Deployment/web")
+            && err.contains("group 3/3 weight 10: ConfigMap/last"),
+        "{err}"
+    );
+
+    let deployments: Api<Deployment> = Api::namespaced(cluster.client.clone(), n);
+    let cms: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), n);
+    let db = deployments.get("db").await.unwrap();
+    let web = deployments.get("web").await.unwrap();
+    let web_config = cms.get("web-config").await.unwrap();
+    let last = cms.get("last").await.unwrap();
+    // db took its minReadySeconds to become available: without the wait, group 2 would have
+    // been created in the same second as db.
+    let db_ready = available_since(&db);
+    assert!(
+        db_ready.duration_since(created(&db.metadata)).as_secs() >= 3,
+        "db available at {db_ready}, created {}",
+        created(&db.metadata)
+    );
+    for (what, t) in [
+        ("web", created(&web.metadata)),
+        ("web-config", created(&web_config.metadata)),
+    ] {
+        assert!(
+            t >= db_ready,
+            "{what} created at {t}, before db was available at {db_ready}"
+        );
+    }
+    let web_ready = available_since(&web);
+    assert!(web_ready.duration_since(created(&web.metadata)).as_secs() >= 2);
+    let last_created = created(&last.metadata);
+    assert!(
+        last_created >= web_ready,
+        "last created at {last_created}, before web was available at {web_ready}"
+    );
+    ns.delete().await;
+}
+
+#[tokio::test]
+async fn a_dependency_that_never_becomes_ready_times_out_naming_it() {
+    let cluster = cluster_or_skip!();
+    let ns = cluster.namespace("stages-stuck").await;
+    let n = ns.name();
+    let tmp = tempfile::tempdir().unwrap();
+    chart(
+        tmp.path(),
+        &[
+            // No node has the zone: the Pod stays Pending, unschedulable.
+            ("stuck.yaml", &deployment("stuck", "", 0, "zone: nowhere")),
+            (
+                "after.yaml",
+                &config_map("after", "charter.dev/depends-on: Deployment/stuck"),
+            ),
+        ],
+    );
+    let started = std::time::Instant::now();
+    let err = support::charter()
+        .cluster(&cluster.kubeconfig)
+        .env("CI", "true")
+        .fails(&[
+            "install",
+            "app",
+            tmp.path().to_str().unwrap(),
+            "-n",
+            n,
+            "--timeout",
+            "6s",
+        ]);
+    assert!(started.elapsed().as_secs() >= 6);
+    assert!(
+        err.contains(&format!(
+            "timed out after 6s waiting for Deployment/{n}/stuck (0/1 replicas available"
+        )),
+        "{err}"
+    );
+    // Why, and the Pod's scheduling Event, in the error.
+    assert!(err.contains("Unschedulable"), "{err}");
+    assert!(
+        err.contains("\n  Pod stuck-") && err.contains("event: Warning FailedScheduling"),
+        "{err}"
+    );
+    let cms: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), n);
+    assert!(
+        cms.get_opt("after").await.unwrap().is_none(),
+        "the dependent object was applied"
+    );
+    ns.delete().await;
+}
+
+#[tokio::test]
+async fn a_failing_job_stops_the_deploy_with_its_pods_events_and_logs() {
+    let cluster = cluster_or_skip!();
+    let ns = cluster.namespace("stages-fail").await;
+    let n = ns.name();
+    let tmp = tempfile::tempdir().unwrap();
+    let job = "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate\n  annotations:\n    charter.dev/weight: \"-1\"\nspec:\n  backoffLimit: 0\n  template:\n    metadata:\n      labels:\n        charter.dev/test-outcome: fail\n    spec:\n      restartPolicy: Never\n      containers:\n        - name: migrate\n          image: registry.invalid/migrate:1\n";
+    chart(
+        tmp.path(),
+        &[("job.yaml", job), ("app.yaml", &config_map("app", ""))],
+    );
+    let started = std::time::Instant::now();
+    let err = support::charter()
+        .cluster(&cluster.kubeconfig)
+        .env("CI", "true")
+        .fails(&[
+            "install",
+            "app",
+            tmp.path().to_str().unwrap(),
+            "-n",
+            n,
+            "--timeout",
+            "120s",
+        ]);
+    // Failed for good: no waiting out the timeout.
+    assert!(started.elapsed().as_secs() < 60, "{:?}", started.elapsed());
+    assert!(err.contains(&format!("Job/{n}/migrate failed:")), "{err}");
+    assert!(err.contains("\n  Pod migrate-"), "{err}");
+    assert!(
+        err.contains("event: Warning Failed"),
+        "the Pod's Warning Event: {err}"
+    );
+    assert!(
+        err.contains("log of container migrate (last 20 lines):")
+            && err.contains("| kwok test cluster: no container runs here"),
+        "the Pod's last log lines: {err}"
+    );
+    let cms: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), n);
+    assert!(cms.get_opt("app").await.unwrap().is_none());
+    let out = support::charter()
+        .cluster(&cluster.kubeconfig)
+        .ok(&["history", "app", "-n", n]);
+    assert!(out.contains("failed"), "{out}");
+    ns.delete().await;
+}
+
+/// A case of bad input: the release name, its templates, the message expected.
+type Case<'a> = (&'a str, Vec<(&'a str, String)>, &'a str);
+
+#[tokio::test]
+async fn bad_ordering_annotations_fail_before_anything_is_applied() {
+    let cluster = cluster_or_skip!();
+    let ns = cluster.namespace("stages-bad").await;
+    let n = ns.name();
+    let cases: [Case; 3] = [
+        (
+            "cycle",
+            vec![
+                (
+                    "a.yaml",
+                    config_map("a", "charter.dev/depends-on: ConfigMap/b"),
+                ),
+                (
+                    "b.yaml",
+                    config_map("b", "charter.dev/depends-on: ConfigMap/a"),
+                ),
+            ],
+            "charter.dev/depends-on forms a cycle: staged/templates/a.yaml:1 (ConfigMap/a) -> staged/templates/b.yaml:1 (ConfigMap/b) -> staged/templates/a.yaml:1 (ConfigMap/a)",
+        ),
+        (
+            "unknown",
+            vec![
+                (
+                    "a.yaml",
+                    config_map("a", "charter.dev/depends-on: Deployment/nope"),
+                ),
+                ("b.yaml", config_map("b", "")),
+            ],
+            "staged/templates/a.yaml:1 (ConfigMap/a): charter.dev/depends-on names Deployment/nope, which is not an object of this release",
+        ),
+        (
+            "weight",
+            vec![
+                ("a.yaml", config_map("a", "charter.dev/weight: ten")),
+                ("b.yaml", config_map("b", "")),
+            ],
+            "staged/templates/a.yaml:1 (ConfigMap/a): charter.dev/weight is \"ten\", not an integer",
+        ),
+    ];
+    for (case, templates, message) in cases {
+        let tmp = tempfile::tempdir().unwrap();
+        let templates: Vec<(&str, &str)> =
+            templates.iter().map(|(f, t)| (*f, t.as_str())).collect();
+        chart(tmp.path(), &templates);
+        let dir = tmp.path().to_str().unwrap();
+        let err = support::charter()
+            .cluster(&cluster.kubeconfig)
+            .fails(&["install", case, dir, "-n", n]);
+        assert!(err.contains(message), "{case}: {err}");
+        // Offline too: `template` renders through the same check.
+        let err = support::charter().fails(&["template", case, dir]);
+        assert!(err.contains(message), "{case} (template): {err}");
+    }
+    let cms: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), n);
+    let listed = cms.list(&ListParams::default()).await.unwrap();
+    let names: Vec<_> = listed
+        .items
+        .iter()
+        .filter_map(|c| c.metadata.name.clone())
+        .filter(|name| name != "kube-root-ca.crt")
+        .collect();
+    assert!(names.is_empty(), "applied despite the error: {names:?}");
+    let out = support::charter()
+        .cluster(&cluster.kubeconfig)
+        .ok(&["list", "-n", n]);
+    assert!(!out.contains("cycle") && !out.contains("unknown"), "{out}");
+    ns.delete().await;
+}
