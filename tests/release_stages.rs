@@ -3,7 +3,7 @@
 //! objects' creation times against the moments their predecessors became available, not by
 //! log lines); a dependency that never becomes ready times out naming it; a Job that fails
 //! ends the deploy at once with its Pod's Events and last log lines; bad ordering annotations
-//! fail before anything is applied.
+//! fail before anything is applied; `diff` shows the groups.
 
 mod support;
 
@@ -83,6 +83,22 @@ async fn three_weights_each_ready_before_the_next_is_created() {
                 &config_map("last", "charter.dev/weight: \"10\""),
             ),
         ],
+    );
+    // diff shows the order the install will follow.
+    let diff = support::charter().cluster(&cluster.kubeconfig).run(&[
+        "diff",
+        "app",
+        tmp.path().to_str().unwrap(),
+        "-n",
+        n,
+    ]);
+    assert_eq!(diff.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&diff.stdout);
+    assert!(
+        text.ends_with(
+            "Applied in groups, each ready before the next (charter.dev/weight, charter.dev/depends-on):\n  1/3 weight -10: Deployment/db\n  2/3 weight 0: ConfigMap/web-config, Deployment/web\n  3/3 weight 10: ConfigMap/last\n"
+        ),
+        "{text}"
     );
     let out = support::charter()
         .cluster(&cluster.kubeconfig)
