@@ -198,6 +198,10 @@ async fn a_dependency_that_never_becomes_ready_times_out_naming_it() {
         err.contains("\n  Pod stuck-") && err.contains("event: Warning FailedScheduling"),
         "{err}"
     );
+    assert!(
+        err.contains("container app has not started: no log"),
+        "{err}"
+    );
     let cms: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), n);
     assert!(
         cms.get_opt("after").await.unwrap().is_none(),
@@ -248,7 +252,12 @@ async fn a_failing_job_stops_the_deploy_with_its_pods_events_and_logs() {
     let out = support::charter()
         .cluster(&cluster.kubeconfig)
         .ok(&["history", "app", "-n", n]);
-    assert!(out.contains("failed"), "{out}");
+    // The revision failed; its description is the error's first line, not the Pod's logs.
+    assert!(
+        out.contains("failed") && out.contains("Install failed: Job/"),
+        "{out}"
+    );
+    assert!(!out.contains("kwok test cluster"), "{out}");
     ns.delete().await;
 }
 

@@ -248,7 +248,11 @@ impl Session<'_> {
             }
             Err(e) => {
                 record.status = Status::Failed;
-                record.description = format!("{verb} failed: {e}");
+                // The first line: a failed wait's error goes on with Pods' Events and logs,
+                // which belong in the output, not in every `history` row.
+                let message = e.to_string();
+                let first = message.lines().next().unwrap_or_default();
+                record.description = format!("{verb} failed: {first}");
                 record.last_deployed = now();
                 self.put(&mut record).await?;
                 // A failed revision counts against --history-max too, or repeated failures

@@ -256,6 +256,10 @@ impl Session<'_> {
             .flatten()
             .filter_map(|c| c.get("name").and_then(Value::as_str));
         for c in containers {
+            if !started(pod, c) {
+                out.push_str(&format!("\n    container {c} has not started: no log"));
+                continue;
+            }
             match self.cluster.logs(ns, name, Some(c), Some(LOG_LINES)).await {
                 Ok(log) if log.trim().is_empty() => {
                     out.push_str(&format!("\n    log of container {c}: empty"));
@@ -390,6 +394,21 @@ fn events_about(events: &[Value], kind: &str, name: &str, warnings_only: bool) -
             )
         })
         .collect()
+}
+
+/// Whether container `name` of `pod` ever ran (running, or terminated now or before): only
+/// then can it have a log.
+fn started(pod: &Value, name: &str) -> bool {
+    ["initContainerStatuses", "containerStatuses"]
+        .iter()
+        .filter_map(|k| pod.pointer(&format!("/status/{k}"))?.as_array())
+        .flatten()
+        .filter(|c| c.get("name").and_then(Value::as_str) == Some(name))
+        .any(|c| {
+            c.pointer("/state/running").is_some()
+                || c.pointer("/state/terminated").is_some()
+                || c.pointer("/lastState/terminated").is_some()
+        })
 }
 
 /// When an Event last happened, as an RFC 3339 string (they sort as times).
