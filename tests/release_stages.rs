@@ -333,3 +333,64 @@ async fn bad_ordering_annotations_fail_before_anything_is_applied() {
     assert!(!out.contains("cycle") && !out.contains("unknown"), "{out}");
     ns.delete().await;
 }
+
+/// Helm charts honour the same annotations: groups in order, and a bad weight refused by
+/// `template` before anything else.
+#[tokio::test]
+async fn helm_charts_are_ordered_too() {
+    let cluster = cluster_or_skip!();
+    let ns = cluster.namespace("stages-helm").await;
+    let n = ns.name();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    write(
+        dir,
+        "Chart.yaml",
+        "apiVersion: v2\nname: hstaged\nversion: 0.1.0\n",
+    );
+    write(dir, "values.yaml", "weight: \"-3\"\n");
+    write(
+        dir,
+        "templates/db.yaml",
+        &deployment(
+            "{{ .Release.Name }}-db",
+            "charter.dev/weight: {{ .Values.weight | quote }}",
+            2,
+            "",
+        ),
+    );
+    write(
+        dir,
+        "templates/app.yaml",
+        &config_map(
+            "{{ .Release.Name }}-app",
+            "charter.dev/depends-on: Deployment/{{ .Release.Name }}-db",
+        ),
+    );
+    let d = dir.to_str().unwrap();
+    let err = support::charter().fails(&["template", "h", d, "--set", "weight=x"]);
+    assert!(
+        err.contains("hstaged/templates/db.yaml:1 (Deployment/h-db): charter.dev/weight is \"x\", not an integer"),
+        "{err}"
+    );
+    let out = support::charter()
+        .cluster(&cluster.kubeconfig)
+        .env("CI", "true")
+        .run(&["install", "h", d, "-n", n, "--timeout", "60s"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("group 1/2 weight -3: Deployment/h-db")
+            && err.contains("group 2/2 weight 0, after Deployment/h-db=ready: ConfigMap/h-app"),
+        "{err}"
+    );
+    let deployments: Api<Deployment> = Api::namespaced(cluster.client.clone(), n);
+    let cms: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), n);
+    let db_ready = available_since(&deployments.get("h-db").await.unwrap());
+    let app = created(&cms.get("h-app").await.unwrap().metadata);
+    assert!(
+        app >= db_ready,
+        "h-app created at {app}, before h-db was available at {db_ready}"
+    );
+    ns.delete().await;
+}

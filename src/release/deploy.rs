@@ -290,9 +290,9 @@ impl Session<'_> {
             .map(|o| &o.item)
             .chain(previous.iter().flat_map(|p| p.inventory.iter()));
         let live = LiveIndex::read(self.cluster, &self.release, touched).await?;
-        report(Progress::Phase("applying", objects.len()));
         match stages_of(objects, &self.release)? {
             None => {
+                report(Progress::Phase("applying", objects.len()));
                 let all: Vec<&Desired> = objects.iter().collect();
                 self.apply_by_kind(&all, &live, how, report).await?;
             }
@@ -300,6 +300,7 @@ impl Session<'_> {
                 for (stage, line) in staged.stages.iter().zip(staged.describe()) {
                     report(Progress::Stage(&line));
                     let batch: Vec<&Desired> = stage.members.iter().map(|&i| &objects[i]).collect();
+                    report(Progress::Phase("applying", batch.len()));
                     self.apply_by_kind(&batch, &live, how, report).await?;
                     if !stage.wait.is_empty() {
                         let ready: Vec<&ObjectRef> =
