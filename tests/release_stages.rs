@@ -40,6 +40,27 @@ fn config_map(name: &str, annotations: &str) -> String {
     )
 }
 
+/// `charter install RELEASE DIR -n NS --timeout TIMEOUT` as in CI (plain progress lines).
+fn install(
+    cluster: &support::TestCluster,
+    release: &str,
+    dir: &str,
+    ns: &str,
+    timeout: &str,
+) -> std::process::Output {
+    support::charter()
+        .cluster(&cluster.kubeconfig)
+        .env("CI", "true")
+        .run(&["install", release, dir, "-n", ns, "--timeout", timeout])
+}
+
+/// The stderr of a command that failed with exit code 1.
+fn fails(out: std::process::Output) -> String {
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    err
+}
+
 fn created(meta: &kube::api::ObjectMeta) -> Timestamp {
     let t = meta.creation_timestamp.as_ref().expect("creationTimestamp");
     t.0.to_string().parse().unwrap()
@@ -100,18 +121,7 @@ async fn three_weights_each_ready_before_the_next_is_created() {
         ),
         "{text}"
     );
-    let out = support::charter()
-        .cluster(&cluster.kubeconfig)
-        .env("CI", "true")
-        .run(&[
-            "install",
-            "app",
-            tmp.path().to_str().unwrap(),
-            "-n",
-            n,
-            "--timeout",
-            "60s",
-        ]);
+    let out = install(&cluster, "app", tmp.path().to_str().unwrap(), n, "60s");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     // The plain progress names the groups (informative; the proof is the timestamps below).
@@ -173,18 +183,13 @@ async fn a_dependency_that_never_becomes_ready_times_out_naming_it() {
         ],
     );
     let started = std::time::Instant::now();
-    let err = support::charter()
-        .cluster(&cluster.kubeconfig)
-        .env("CI", "true")
-        .fails(&[
-            "install",
-            "app",
-            tmp.path().to_str().unwrap(),
-            "-n",
-            n,
-            "--timeout",
-            "6s",
-        ]);
+    let err = fails(install(
+        &cluster,
+        "app",
+        tmp.path().to_str().unwrap(),
+        n,
+        "6s",
+    ));
     assert!(started.elapsed().as_secs() >= 6);
     assert!(
         err.contains(&format!(
@@ -222,18 +227,13 @@ async fn a_failing_job_stops_the_deploy_with_its_pods_events_and_logs() {
         &[("job.yaml", job), ("app.yaml", &config_map("app", ""))],
     );
     let started = std::time::Instant::now();
-    let err = support::charter()
-        .cluster(&cluster.kubeconfig)
-        .env("CI", "true")
-        .fails(&[
-            "install",
-            "app",
-            tmp.path().to_str().unwrap(),
-            "-n",
-            n,
-            "--timeout",
-            "120s",
-        ]);
+    let err = fails(install(
+        &cluster,
+        "app",
+        tmp.path().to_str().unwrap(),
+        n,
+        "120s",
+    ));
     // Failed for good: no waiting out the timeout.
     assert!(started.elapsed().as_secs() < 60, "{:?}", started.elapsed());
     assert!(err.contains(&format!("Job/{n}/migrate failed:")), "{err}");
@@ -373,10 +373,7 @@ async fn helm_charts_are_ordered_too() {
         err.contains("hstaged/templates/db.yaml:1 (Deployment/h-db): charter.dev/weight is \"x\", not an integer"),
         "{err}"
     );
-    let out = support::charter()
-        .cluster(&cluster.kubeconfig)
-        .env("CI", "true")
-        .run(&["install", "h", d, "-n", n, "--timeout", "60s"]);
+    let out = install(&cluster, "h", d, n, "60s");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     assert!(
