@@ -391,3 +391,113 @@ async fn helm_charts_are_ordered_too() {
     );
     ns.delete().await;
 }
+
+/// `charter.dev/depends-on-external`: the group waits for objects outside the release (one
+/// made while the install waits, one that must become ready), times out naming one that never
+/// comes, and names a kind the cluster does not serve.
+#[tokio::test]
+async fn external_dependencies_are_waited_for() {
+    let cluster = cluster_or_skip!();
+    let ns = cluster.namespace("stages-ext").await;
+    let other = cluster.namespace("stages-ext-other").await;
+    let (n, o) = (ns.name().to_string(), other.name().to_string());
+    let tmp = tempfile::tempdir().unwrap();
+    chart(
+        tmp.path(),
+        &[(
+            "app.yaml",
+            &config_map(
+                "app",
+                &format!(
+                    "charter.dev/depends-on-external: \"Secret/{o}/creds=present, deployment.apps/{o}/ext\""
+                ),
+            ),
+        )],
+    );
+    let dir = tmp.path().to_str().unwrap().to_string();
+    let kc = cluster.kubeconfig.clone();
+    let (dir2, n2) = (dir.clone(), n.clone());
+    let running = tokio::task::spawn_blocking(move || {
+        support::charter().cluster(&kc).env("CI", "true").run(&[
+            "install",
+            "app",
+            &dir2,
+            "-n",
+            &n2,
+            "--timeout",
+            "60s",
+        ])
+    });
+    // The install is waiting; the objects it needs appear only now.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> =
+        Api::namespaced(cluster.client.clone(), &o);
+    secrets
+        .create(
+            &Default::default(),
+            &serde_json::from_value(serde_json::json!({"metadata": {"name": "creds"}})).unwrap(),
+        )
+        .await
+        .unwrap();
+    let deployments: Api<Deployment> = Api::namespaced(cluster.client.clone(), &o);
+    let ext: Deployment =
+        serde_json::from_value(support_yaml(&deployment("ext", "", 2, ""))).unwrap();
+    deployments.create(&Default::default(), &ext).await.unwrap();
+    let out = running.await.unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("(outside the release)"),
+        "the group line names what it waits for: {err}"
+    );
+    let cms: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), &n);
+    let app = created(&cms.get("app").await.unwrap().metadata);
+    let ext_ready = available_since(&deployments.get("ext").await.unwrap());
+    let creds = created(&secrets.get("creds").await.unwrap().metadata);
+    assert!(
+        app >= ext_ready && app >= creds,
+        "app created at {app}; ext available at {ext_ready}, creds created at {creds}"
+    );
+
+    // One that never comes: the wait times out naming it; a kind nobody serves is named.
+    for (release, dep, message) in [
+        (
+            "late",
+            format!("Secret/{o}/nope=present"),
+            format!("timed out after 3s waiting for Secret/{o}/nope (not found)"),
+        ),
+        (
+            "widget",
+            "Widget/w".to_string(),
+            "charter.dev/depends-on-external names Widget/w=ready: kind Widget: not served by the cluster".to_string(),
+        ),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        chart(
+            tmp.path(),
+            &[(
+                "late.yaml",
+                &config_map(
+                    "late",
+                    &format!("charter.dev/depends-on-external: \"{dep}\""),
+                ),
+            )],
+        );
+        let err = fails(install(
+            &cluster,
+            release,
+            tmp.path().to_str().unwrap(),
+            &n,
+            "3s",
+        ));
+        assert!(err.contains(&message), "{err}");
+        assert!(cms.get_opt("late").await.unwrap().is_none());
+    }
+    ns.delete().await;
+    other.delete().await;
+}
+
+/// A test template's YAML as JSON.
+fn support_yaml(text: &str) -> serde_json::Value {
+    charter::yaml::parse_str(text, "test").unwrap()
+}

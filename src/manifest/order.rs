@@ -7,6 +7,9 @@
 //! - `charter.dev/depends-on: "Kind/name[=ready|present], ..."` (`Kind/namespace/name` where a
 //!   name alone is ambiguous): the object is applied only once each target exists (`present`)
 //!   or is ready (`ready`, the default). Targets are objects of the same release.
+//! - `charter.dev/depends-on-external: "Kind[.group]/[namespace/]name[=ready|present], ..."`:
+//!   the same for objects outside the release (another release's database, a Secret an
+//!   operator makes), looked up when the object's group is about to be applied.
 //!
 //! A chart without either annotation keeps the order it always had (CRDs, Namespaces, then
 //! everything else at once), and costs only a substring search per document. CRDs and
@@ -26,6 +29,8 @@ use crate::object::ObjectRef;
 pub const ANNOTATION_WEIGHT: &str = "charter.dev/weight";
 /// The dependency annotation.
 pub const ANNOTATION_DEPENDS_ON: &str = "charter.dev/depends-on";
+/// The annotation of dependencies outside the release.
+pub const ANNOTATION_DEPENDS_ON_EXTERNAL: &str = "charter.dev/depends-on-external";
 
 /// What a dependency waits for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +54,8 @@ pub struct Entry {
     pub weight: Option<String>,
     /// `charter.dev/depends-on`, as written.
     pub depends_on: Option<String>,
+    /// `charter.dev/depends-on-external`, as written.
+    pub depends_on_external: Option<String>,
 }
 
 impl Entry {
@@ -67,11 +74,12 @@ impl Entry {
             line,
             weight: annotation(ANNOTATION_WEIGHT),
             depends_on: annotation(ANNOTATION_DEPENDS_ON),
+            depends_on_external: annotation(ANNOTATION_DEPENDS_ON_EXTERNAL),
         }
     }
 
     fn annotated(&self) -> bool {
-        self.weight.is_some() || self.depends_on.is_some()
+        self.weight.is_some() || self.depends_on.is_some() || self.depends_on_external.is_some()
     }
 
     fn at(&self) -> String {
@@ -112,6 +120,83 @@ pub struct Stage {
     pub wait: Vec<usize>,
     /// What this stage waits for among earlier stages, for display: `Kind/name=need`.
     pub after: Vec<String>,
+    /// Objects outside the release its objects need, waited for before it is applied.
+    pub external: Vec<External>,
+}
+
+/// An object outside the release that an object depends on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct External {
+    /// Its kind, as written (matched case-insensitively).
+    pub kind: String,
+    /// Its API group, when written (`Certificate.cert-manager.io`).
+    pub group: Option<String>,
+    /// Its namespace; `None`: the release's (or none, for a cluster-scoped kind).
+    pub namespace: Option<String>,
+    /// Its name.
+    pub name: String,
+    /// Present or ready.
+    pub need: Need,
+    /// The dependent object and where it was rendered, for errors.
+    pub from: String,
+}
+
+impl External {
+    /// `Kind/namespace/name=need` as written, for messages.
+    pub fn display(&self) -> String {
+        let kind = match &self.group {
+            Some(g) => format!("{}.{g}", self.kind),
+            None => self.kind.clone(),
+        };
+        let ns = self
+            .namespace
+            .as_deref()
+            .map(|n| format!("{n}/"))
+            .unwrap_or_default();
+        format!("{kind}/{ns}{}={}", self.name, self.need.word())
+    }
+}
+
+impl Need {
+    fn word(self) -> &'static str {
+        match self {
+            Need::Ready => "ready",
+            Need::Present => "present",
+        }
+    }
+}
+
+/// One parsed dependency: kind, namespace, name, need.
+type Target<'a> = (&'a str, Option<&'a str>, &'a str, Need);
+
+/// Reads one dependency entry, `Kind/name` or `Kind/namespace/name`, with an optional
+/// `=ready` or `=present`; the error says what is wrong.
+fn parse_target(raw: &str) -> Result<Target<'_>, String> {
+    let (target, need) = match raw.split_once('=') {
+        None => (raw, Need::Ready),
+        Some((t, "ready")) => (t.trim(), Need::Ready),
+        Some((t, "present")) => (t.trim(), Need::Present),
+        Some((_, other)) => return Err(format!("{other:?} is neither ready nor present")),
+    };
+    let parts: Vec<&str> = target.split('/').map(str::trim).collect();
+    let (kind, ns, name) = match parts.as_slice() {
+        [k, n] => (*k, None, *n),
+        [k, ns, n] => (*k, Some(*ns), *n),
+        _ => return Err("not Kind/name or Kind/namespace/name".into()),
+    };
+    if kind.is_empty() || name.is_empty() || ns.is_some_and(str::is_empty) {
+        return Err("an empty kind, namespace or name".into());
+    }
+    Ok((kind, ns, name, need))
+}
+
+/// The entries of a comma-separated dependency annotation, blanks skipped.
+fn dependency_entries(annotation: Option<&String>) -> impl Iterator<Item = &str> {
+    annotation
+        .into_iter()
+        .flat_map(|d| d.split(','))
+        .map(str::trim)
+        .filter(|raw| !raw.is_empty())
 }
 
 /// Why the ordering annotations cannot be followed.
@@ -216,6 +301,7 @@ pub fn stages(
         })
         .collect();
     let deps = dependencies(entries, default_ns)?;
+    let outside = externals(entries)?;
     find_cycle(entries, &deps)?;
     for (i, ds) in deps.iter().enumerate() {
         for &(j, _) in ds {
@@ -267,6 +353,7 @@ pub fn stages(
             members: first,
             wait: Vec::new(),
             after: Vec::new(),
+            external: Vec::new(),
         });
     }
     let keys: Vec<(i64, usize)> = keyed.keys().copied().collect();
@@ -296,13 +383,23 @@ pub fn stages(
             .iter()
             .flat_map(|&i| deps[i].iter())
             .map(|&(j, need)| {
-                let need = match need {
-                    Need::Ready => "ready",
-                    Need::Present => "present",
-                };
-                format!("{}/{}={need}", entries[j].item.kind, entries[j].item.name)
+                format!(
+                    "{}/{}={}",
+                    entries[j].item.kind,
+                    entries[j].item.name,
+                    need.word()
+                )
             })
             .collect();
+        let external: Vec<External> = members
+            .iter()
+            .flat_map(|&i| outside[i].iter().cloned())
+            .collect();
+        after.extend(
+            external
+                .iter()
+                .map(|x| format!("{} (outside the release)", x.display())),
+        );
         after.sort();
         after.dedup();
         out.push(Stage {
@@ -310,6 +407,7 @@ pub fn stages(
             members,
             wait,
             after,
+            external,
         });
     }
     Ok(Some(out))
@@ -323,33 +421,13 @@ fn dependencies(
     let mut out = Vec::with_capacity(entries.len());
     for e in entries {
         let mut ds = Vec::new();
-        for raw in e.depends_on.iter().flat_map(|d| d.split(',')) {
-            let raw = raw.trim();
-            if raw.is_empty() {
-                continue;
-            }
-            let syntax = |why: &str| OrderError::Syntax {
+        for raw in dependency_entries(e.depends_on.as_ref()) {
+            let (kind, ns, name, need) = parse_target(raw).map_err(|why| OrderError::Syntax {
                 at: e.at(),
                 entry: raw.to_string(),
-                why: why.to_string(),
-            };
-            let (target, need) = match raw.split_once('=') {
-                None => (raw, Need::Ready),
-                Some((t, "ready")) => (t.trim(), Need::Ready),
-                Some((t, "present")) => (t.trim(), Need::Present),
-                Some((_, other)) => {
-                    return Err(syntax(&format!("{other:?} is neither ready nor present")));
-                }
-            };
-            let parts: Vec<&str> = target.split('/').map(str::trim).collect();
-            let (kind, ns, name) = match parts.as_slice() {
-                [k, n] => (*k, None, *n),
-                [k, ns, n] => (*k, Some(*ns), *n),
-                _ => return Err(syntax("not Kind/name or Kind/namespace/name")),
-            };
-            if kind.is_empty() || name.is_empty() || ns.is_some_and(str::is_empty) {
-                return Err(syntax("an empty kind, namespace or name"));
-            }
+                why,
+            })?;
+            let target = raw.split_once('=').map_or(raw, |(t, _)| t.trim());
             let matches: Vec<usize> = entries
                 .iter()
                 .enumerate()
@@ -393,6 +471,37 @@ fn dependencies(
         out.push(ds);
     }
     Ok(out)
+}
+
+/// Each entry's dependencies outside the release.
+fn externals(entries: &[Entry]) -> Result<Vec<Vec<External>>, OrderError> {
+    entries
+        .iter()
+        .map(|e| {
+            dependency_entries(e.depends_on_external.as_ref())
+                .map(|raw| {
+                    let (kind, ns, name, need) =
+                        parse_target(raw).map_err(|why| OrderError::Syntax {
+                            at: e.at(),
+                            entry: raw.to_string(),
+                            why: format!("{why} (in {ANNOTATION_DEPENDS_ON_EXTERNAL})"),
+                        })?;
+                    let (kind, group) = match kind.split_once('.') {
+                        Some((k, g)) => (k, Some(g.to_string())),
+                        None => (kind, None),
+                    };
+                    Ok(External {
+                        kind: kind.to_string(),
+                        group,
+                        namespace: ns.map(str::to_string),
+                        name: name.to_string(),
+                        need,
+                        from: e.at(),
+                    })
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// The first dependency cycle found, as an error listing its objects.
@@ -523,6 +632,7 @@ mod tests {
             line: 1,
             weight: weight.map(str::to_string),
             depends_on: deps.map(str::to_string),
+            depends_on_external: None,
         }
     }
 
@@ -655,6 +765,43 @@ mod tests {
         assert!(
             need.contains("\"done\" is neither ready nor present"),
             "{need}"
+        );
+    }
+
+    #[test]
+    fn external_dependencies_hold_back_their_objects_group() {
+        let mut web = entry("Deployment", "web", None, Some("ConfigMap/cfg"));
+        web.depends_on_external =
+            Some("Secret/platform/db-creds=present, Certificate.cert-manager.io/tls".into());
+        let e = [web, entry("ConfigMap", "cfg", None, None)];
+        let s = stages(&e, None).unwrap().unwrap();
+        assert_eq!(s.len(), 2);
+        assert!(s[0].external.is_empty());
+        let x = &s[1].external;
+        assert_eq!(
+            (x[0].kind.as_str(), x[0].namespace.as_deref(), x[0].need),
+            ("Secret", Some("platform"), Need::Present)
+        );
+        assert_eq!(
+            (
+                x[1].kind.as_str(),
+                x[1].group.as_deref(),
+                x[1].namespace.as_deref(),
+                x[1].need
+            ),
+            ("Certificate", Some("cert-manager.io"), None, Need::Ready)
+        );
+        assert_eq!(
+            describe(&s, &e)[1],
+            "2/2 weight 0, after Certificate.cert-manager.io/tls=ready (outside the release), ConfigMap/cfg=ready, Secret/platform/db-creds=present (outside the release): Deployment/web"
+        );
+        let mut bad = entry("Deployment", "web", None, None);
+        bad.depends_on_external = Some("Secret".into());
+        assert!(
+            stages(&[bad], None)
+                .unwrap_err()
+                .to_string()
+                .contains("entry \"Secret\": not Kind/name or Kind/namespace/name (in charter.dev/depends-on-external)")
         );
     }
 

@@ -145,6 +145,7 @@ pub fn stages_of(objects: &[Desired], release: &str) -> Result<Option<order::Sta
             .is_some_and(|a| {
                 a.contains_key(order::ANNOTATION_WEIGHT)
                     || a.contains_key(order::ANNOTATION_DEPENDS_ON)
+                    || a.contains_key(order::ANNOTATION_DEPENDS_ON_EXTERNAL)
             })
     };
     if !objects.iter().any(|o| annotated(&o)) {
@@ -299,6 +300,9 @@ impl Session<'_> {
             Some(staged) => {
                 for (stage, line) in staged.stages.iter().zip(staged.describe()) {
                     report(Progress::Stage(&line));
+                    if !stage.external.is_empty() {
+                        self.await_external(&stage.external, how, report).await?;
+                    }
                     let batch: Vec<&Desired> = stage.members.iter().map(|&i| &objects[i]).collect();
                     report(Progress::Phase("applying", batch.len()));
                     self.apply_by_kind(&batch, &live, how, report).await?;
@@ -317,6 +321,49 @@ impl Session<'_> {
         if let Some(timeout) = how.wait {
             let all: Vec<&ObjectRef> = objects.iter().map(|o| &o.item).collect();
             self.wait(&all, Until::Ready, timeout, report).await?;
+        }
+        Ok(())
+    }
+
+    /// Waits until the objects outside the release that a group needs exist or are ready.
+    /// Their kinds are resolved by discovery; a name without a namespace is in the release's.
+    async fn await_external(
+        &self,
+        external: &[order::External],
+        how: &ApplyHow,
+        report: Report<'_>,
+    ) -> Result<(), OpError> {
+        let (mut present, mut ready) = (Vec::new(), Vec::new());
+        for x in external {
+            let res = self
+                .cluster
+                .resource_by_kind(&x.kind, x.group.as_deref())
+                .await
+                .map_err(|e| OpError::Manifest {
+                    source_name: x.from.clone(),
+                    message: format!(
+                        "{} names {}: {e}",
+                        order::ANNOTATION_DEPENDS_ON_EXTERNAL,
+                        x.display()
+                    ),
+                })?;
+            let ns = res.namespaced.then(|| {
+                x.namespace
+                    .clone()
+                    .unwrap_or_else(|| self.namespace.clone())
+            });
+            let item = ObjectRef::new(&res.api.api_version, &res.api.kind, ns.as_deref(), &x.name);
+            match x.need {
+                order::Need::Present => present.push(item),
+                order::Need::Ready => ready.push(item),
+            }
+        }
+        let timeout = how.timeout.unwrap_or(GROUP_TIMEOUT);
+        for (items, until) in [(present, Until::Present), (ready, Until::Ready)] {
+            if !items.is_empty() {
+                let refs: Vec<&ObjectRef> = items.iter().collect();
+                self.wait(&refs, until, timeout, report).await?;
+            }
         }
         Ok(())
     }

@@ -31,6 +31,8 @@ pub enum Until {
     Ready,
     /// No object exists any more (finalizers done).
     Gone,
+    /// Every object exists.
+    Present,
 }
 
 /// How often the objects are read again.
@@ -329,6 +331,14 @@ async fn not_yet<'i>(
         return Ok(
             matches!(live.lookup(item), Lookup::Present(_)).then(|| pending("still there", None))
         );
+    }
+    if until == Until::Present {
+        let there = match live.lookup(item) {
+            Lookup::Present(_) => true,
+            Lookup::Absent => false,
+            Lookup::Unknown => cluster.get_object(item).await?.is_some(),
+        };
+        return Ok((!there).then(|| pending("not found", None)));
     }
     let obj = match live.lookup(item) {
         Lookup::Present(LiveObject {
