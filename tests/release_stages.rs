@@ -501,3 +501,45 @@ async fn external_dependencies_are_waited_for() {
 fn support_yaml(text: &str) -> serde_json::Value {
     charter::yaml::parse_str(text, "test").unwrap()
 }
+
+/// `charter plan` over a deploy tree shows a target's groups after its diff.
+#[tokio::test]
+async fn plan_shows_the_groups() {
+    let cluster = cluster_or_skip!();
+    let ns = cluster.namespace("stages-plan").await;
+    let tmp = tempfile::tempdir().unwrap();
+    let chart_dir = tmp.path().join("chart");
+    chart(
+        &chart_dir,
+        &[
+            ("db.yaml", &config_map("db", "charter.dev/weight: \"-1\"")),
+            ("web.yaml", &config_map("web", "")),
+        ],
+    );
+    let root = tmp.path().join("deploy");
+    write(
+        &root,
+        "charter.yaml",
+        &format!(
+            "chart: {}\nrelease: web\nnamespace: {}\nkubeconfig: {}\nkubeContext: {}\n",
+            chart_dir.display(),
+            ns.name(),
+            cluster.kubeconfig.display(),
+            support::ADMIN_CONTEXT
+        ),
+    );
+    write(&root, "dev/east/values.yaml", "{}\n");
+    let out = support::charter().run(&["plan", root.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}\n{text}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("Applied in groups, each ready before the next (charter.dev/weight, charter.dev/depends-on):\n  1/2 weight -1: ConfigMap/db\n  2/2 weight 0: ConfigMap/web\n"),
+        "{text}"
+    );
+    ns.delete().await;
+}
