@@ -27,6 +27,10 @@ pub enum Until {
     Ready,
     /// No object exists any more (finalizers done).
     Gone,
+    /// Every object has run to completion (a Job complete, a Pod succeeded) or, for other
+    /// kinds, is ready; one that failed (a Job failed, a Pod in phase Failed) ends the wait
+    /// at once. What a hook waits for.
+    Complete,
 }
 
 /// How often the objects are read again.
@@ -40,6 +44,8 @@ struct Pending<'a> {
     item: &'a ObjectRef,
     why: String,
     live: Option<Value>,
+    /// Will not get there without a change (see [`Readiness::Failed`]).
+    failed: bool,
 }
 
 impl Session<'_> {
@@ -60,9 +66,10 @@ impl Session<'_> {
             let pending = pending_items(self.cluster, &self.release, items, until).await?;
             let now = tokio::time::Instant::now();
             let timed_out = now >= deadline;
-            if until == Until::Ready
+            let failed = until == Until::Complete && pending.iter().any(|p| p.failed);
+            if until != Until::Gone
                 && !pending.is_empty()
-                && (timed_out || explained.is_none_or(|t| now - t >= EXPLAIN_EVERY))
+                && (timed_out || failed || explained.is_none_or(|t| now - t >= EXPLAIN_EVERY))
             {
                 reasons = self.explain(&pending).await;
                 explained = Some(now);
@@ -81,6 +88,14 @@ impl Session<'_> {
             });
             if described.is_empty() {
                 return Ok(());
+            }
+            if let Some((p, d)) = pending.iter().zip(&described).find(|(p, _)| p.failed)
+                && failed
+            {
+                return Err(OpError::Failed {
+                    object: p.item.display(),
+                    why: d.clone(),
+                });
             }
             if timed_out {
                 return Err(OpError::Timeout {
@@ -195,6 +210,7 @@ async fn not_yet<'i>(
         item,
         why: why.to_string(),
         live,
+        failed: false,
     };
     if until == Until::Gone {
         return Ok(
@@ -211,9 +227,18 @@ async fn not_yet<'i>(
     let Some(obj) = obj else {
         return Ok(Some(pending("not found", None)));
     };
+    let phase = obj.pointer("/status/phase").and_then(Value::as_str);
     Ok(match readiness(&obj) {
+        // A Pod that runs is ready, but has not completed.
+        Readiness::Ready if until == Until::Complete && item.kind == "Pod" && phase != Some("Succeeded") => {
+            Some(pending(&format!("phase {}", phase.unwrap_or("unknown")), Some(obj)))
+        }
         Readiness::Ready => None,
-        Readiness::Pending(why) | Readiness::Failed(why) => Some(pending(&why, Some(obj))),
+        Readiness::Pending(why) => Some(pending(&why, Some(obj))),
+        Readiness::Failed(why) => Some(Pending {
+            failed: true,
+            ..pending(&why, Some(obj))
+        }),
     })
 }
 

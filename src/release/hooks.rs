@@ -1,0 +1,385 @@
+//! Running hooks with Helm's semantics: the hooks of one event (`pre-install`, `test`…) run one
+//! after another, lowest weight first (then by kind in install order, then by name). Each is
+//! created, after its previous copy was deleted when its delete policy says
+//! `before-hook-creation` (also the policy of a hook that names none), and waited for until it
+//! completes: a Job complete, a Pod succeeded, anything else ready ([`Until::Complete`]). A
+//! hook that fails or times out stops the hooks after it and fails the operation, with the
+//! Events of the hook and its Pods; `hook-succeeded` / `hook-failed` delete it afterwards.
+//!
+//! Hook objects carry the release's ownership marks like its other objects, but never enter
+//! its inventory: pruning and uninstall leave them to their delete policy, as Helm does. Each
+//! run is recorded in the revision's [`Hook::last_run`].
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::desired::{OwnerMarks, prepare_desired};
+use super::error::{OpError, Progress, Report};
+use super::record::{Hook, HookRun};
+use super::session::Session;
+use super::wait::Until;
+use crate::cluster::ApplyOptions;
+use crate::manifest::Manifest;
+use crate::object::{ObjectRef, install_rank};
+
+/// When hooks run: the event names Helm gives them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HookEvent {
+    /// Before an install's objects are applied.
+    PreInstall,
+    /// After an install's objects are applied (and waited for with `--wait`).
+    PostInstall,
+    /// Before an upgrade's objects are applied.
+    PreUpgrade,
+    /// After an upgrade's objects are applied.
+    PostUpgrade,
+    /// Before a rollback's objects are applied.
+    PreRollback,
+    /// After a rollback's objects are applied.
+    PostRollback,
+    /// Before an uninstall deletes the release's objects.
+    PreDelete,
+    /// After an uninstall deleted them.
+    PostDelete,
+    /// `charter test` (also Helm 2's `test-success`).
+    Test,
+}
+
+impl HookEvent {
+    /// Helm's name of the event.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HookEvent::PreInstall => "pre-install",
+            HookEvent::PostInstall => "post-install",
+            HookEvent::PreUpgrade => "pre-upgrade",
+            HookEvent::PostUpgrade => "post-upgrade",
+            HookEvent::PreRollback => "pre-rollback",
+            HookEvent::PostRollback => "post-rollback",
+            HookEvent::PreDelete => "pre-delete",
+            HookEvent::PostDelete => "post-delete",
+            HookEvent::Test => "test",
+        }
+    }
+
+    /// Whether `hook` runs on this event.
+    pub fn selects(self, hook: &Hook) -> bool {
+        hook.events
+            .iter()
+            .any(|e| e == self.as_str() || (self == HookEvent::Test && e == "test-success"))
+    }
+}
+
+/// Whether an operation runs its hooks (`--no-hooks` skips them), and how long each may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunHooks {
+    /// Run them; each may take this long (`--timeout`).
+    Run(Duration),
+    /// Skip them (`--no-hooks`).
+    Skip,
+}
+
+impl Default for RunHooks {
+    fn default() -> RunHooks {
+        RunHooks::Run(Duration::from_secs(300))
+    }
+}
+
+/// The hooks of a render as a revision records them.
+pub fn recorded(hooks: &[crate::render::Hook]) -> Vec<Hook> {
+    hooks
+        .iter()
+        .map(|h| Hook {
+            name: h.manifest.header.name.clone(),
+            kind: h.manifest.header.kind.clone(),
+            path: h.manifest.source.to_string(),
+            manifest: h.manifest.text().to_string(),
+            events: h.events.clone(),
+            weight: h.weight,
+            delete_policies: h.delete_policies.clone(),
+            output_log_policies: Vec::new(),
+            last_run: None,
+        })
+        .collect()
+}
+
+/// The indices of the hooks of `event` in the order they run: weight, then kind in install
+/// order, then name.
+pub fn run_order(hooks: &[Hook], event: HookEvent) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..hooks.len())
+        .filter(|&i| event.selects(&hooks[i]))
+        .collect();
+    order.sort_by(|&a, &b| {
+        let (a, b) = (&hooks[a], &hooks[b]);
+        (a.weight, install_rank(&a.kind), &a.name).cmp(&(b.weight, install_rank(&b.kind), &b.name))
+    });
+    order
+}
+
+/// `Kind/name (template)`, how messages name a hook.
+pub fn describe(hook: &Hook) -> String {
+    format!("{}/{} ({})", hook.kind, hook.name, hook.path)
+}
+
+fn has_policy(hook: &Hook, policy: &str) -> bool {
+    hook.delete_policies.iter().any(|p| p == policy)
+}
+
+fn now() -> String {
+    jiff::Timestamp::now().to_string()
+}
+
+/// What a hook run ended in, and the live name of the object it made.
+pub struct HookOutcome {
+    /// The hook's index in the revision's hooks.
+    pub index: usize,
+    /// The object, namespace resolved.
+    pub item: ObjectRef,
+    /// Whether it succeeded.
+    pub succeeded: bool,
+}
+
+impl Session<'_> {
+    /// Runs the hooks of `event` in `hooks` (a revision's), recording each run in its
+    /// `last_run`. Stops at the first hook that fails, with an error naming it.
+    pub async fn run_hooks(
+        &self,
+        hooks: &mut [Hook],
+        event: HookEvent,
+        run: RunHooks,
+        report: Report<'_>,
+    ) -> Result<Vec<HookOutcome>, OpError> {
+        let RunHooks::Run(timeout) = run else {
+            return Ok(Vec::new());
+        };
+        let mut outcomes = Vec::new();
+        for index in run_order(hooks, event) {
+            let hook = &mut hooks[index];
+            let named = describe(hook);
+            let fail = |error: OpError, events: String| OpError::HookFailed {
+                event: event.as_str().to_string(),
+                hook: named.clone(),
+                error: Box::new(error),
+                events,
+            };
+            let (obj, item) = self
+                .hook_object(hook)
+                .await
+                .map_err(|e| fail(e, String::new()))?;
+            report(Progress::Hook {
+                event: event.as_str(),
+                hook: &item,
+                phase: "running",
+            });
+            if hook.delete_policies.is_empty() || has_policy(hook, "before-hook-creation") {
+                self.delete_and_wait(&item, timeout)
+                    .await
+                    .map_err(|e| fail(e, String::new()))?;
+            }
+            hook.last_run = Some(HookRun {
+                started_at: now(),
+                completed_at: String::new(),
+                phase: "Running".into(),
+            });
+            let created = self
+                .cluster
+                .apply(
+                    &obj,
+                    ApplyOptions {
+                        force: true,
+                        dry_run: false,
+                    },
+                )
+                .await;
+            let result = match created {
+                Ok(_) => self.wait(&[&item], Until::Complete, timeout, &|_| {}).await,
+                Err(e) => Err(e.into()),
+            };
+            let succeeded = result.is_ok();
+            if let Some(run) = &mut hook.last_run {
+                run.completed_at = now();
+                run.phase = if succeeded { "Succeeded" } else { "Failed" }.into();
+            }
+            report(Progress::Hook {
+                event: event.as_str(),
+                hook: &item,
+                phase: if succeeded { "succeeded" } else { "failed" },
+            });
+            // The Events are read before a hook-failed policy deletes what they are about.
+            let events = match (&result, &hook.last_run) {
+                (Err(_), Some(run)) => self.events_about(&item, &run.started_at).await,
+                _ => String::new(),
+            };
+            let delete = if succeeded {
+                has_policy(hook, "hook-succeeded")
+            } else {
+                has_policy(hook, "hook-failed")
+            };
+            if delete {
+                self.cluster.delete_object(&item).await?;
+            }
+            outcomes.push(HookOutcome {
+                index,
+                item,
+                succeeded,
+            });
+            if let Err(e) = result {
+                return Err(fail(e, events));
+            }
+        }
+        Ok(outcomes)
+    }
+
+    /// A hook's object as it is created: namespace resolved, the release's marks added.
+    async fn hook_object(&self, hook: &Hook) -> Result<(Value, ObjectRef), OpError> {
+        let bad = |message: String| OpError::Manifest {
+            source_name: hook.path.clone(),
+            message,
+        };
+        let header = crate::yaml::identity::scan(&hook.manifest)
+            .map_err(|(line, e)| bad(format!("hook {}/{} line {line}: {e}", hook.kind, hook.name)))?;
+        let manifest = Manifest::new(&hook.path, &hook.manifest, header);
+        let mut desired = prepare_desired(
+            self.cluster,
+            &self.release,
+            &self.namespace,
+            &[],
+            std::slice::from_ref(&manifest),
+            &Default::default(),
+            OwnerMarks::of(self.storage),
+        )
+        .await?;
+        let d = desired
+            .pop()
+            .ok_or_else(|| bad(format!("hook {}/{} is empty", hook.kind, hook.name)))?;
+        Ok((d.obj, d.item))
+    }
+
+    /// Deletes `item` if it exists and waits until it is gone.
+    async fn delete_and_wait(&self, item: &ObjectRef, timeout: Duration) -> Result<(), OpError> {
+        if self.cluster.delete_object(item).await? {
+            self.wait(&[item], Until::Gone, timeout, &|_| {}).await?;
+        }
+        Ok(())
+    }
+
+    /// The Events since `since` (RFC 3339) about `item` and what it made (its Pods, named
+    /// `name-…`), oldest first, one per line; empty when there are none or they cannot be read.
+    async fn events_about(&self, item: &ObjectRef, since: &str) -> String {
+        let Some(ns) = item.ns() else {
+            return String::new();
+        };
+        let Ok(events) = self.cluster.list("v1", "Event", Some(ns), "").await else {
+            return String::new();
+        };
+        event_lines(&events, &item.name, since)
+    }
+}
+
+/// The Events about the object `name` or objects named `name-…` from the second of `since` on
+/// (an earlier hook of the same name had the same name), oldest first, as
+/// `Type Reason Kind/name: message` lines.
+fn event_lines(events: &[Value], name: &str, since: &str) -> String {
+    let second = |t: &str| {
+        t.parse::<jiff::Timestamp>()
+            .map(|t| t.as_second())
+            .unwrap_or(0)
+    };
+    let since = second(since);
+    let text = |e: &Value, p: &str| e.pointer(p).and_then(Value::as_str).unwrap_or("").to_string();
+    let mut about: Vec<(String, String)> = events
+        .iter()
+        .filter(|e| {
+            let on = text(e, "/involvedObject/name");
+            on == name || on.starts_with(&format!("{name}-"))
+        })
+        .map(|e| {
+            let at = ["/lastTimestamp", "/eventTime", "/metadata/creationTimestamp"]
+                .iter()
+                .map(|p| text(e, p))
+                .find(|t| !t.is_empty())
+                .unwrap_or_default();
+            let line = format!(
+                "{} {} {}/{}: {}",
+                text(e, "/type"),
+                text(e, "/reason"),
+                text(e, "/involvedObject/kind"),
+                text(e, "/involvedObject/name"),
+                text(e, "/message").trim_end()
+            );
+            (at, line)
+        })
+        .filter(|(at, _)| second(at) >= since)
+        .collect();
+    about.sort();
+    about
+        .into_iter()
+        .map(|(_, l)| l)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn hook(name: &str, kind: &str, events: &[&str], weight: i64) -> Hook {
+        Hook {
+            name: name.into(),
+            kind: kind.into(),
+            path: format!("c/templates/{name}.yaml"),
+            manifest: String::new(),
+            events: events.iter().map(|e| e.to_string()).collect(),
+            weight,
+            delete_policies: Vec::new(),
+            output_log_policies: Vec::new(),
+            last_run: None,
+        }
+    }
+
+    #[test]
+    fn hooks_run_by_weight_then_kind_then_name() {
+        let hooks = [
+            hook("b", "Job", &["pre-install"], 0),
+            hook("a", "Job", &["pre-install", "pre-upgrade"], 0),
+            hook("z", "ServiceAccount", &["pre-install"], 0),
+            hook("late", "Job", &["pre-install"], 5),
+            hook("early", "Job", &["pre-install"], -5),
+            hook("post", "Job", &["post-install"], -10),
+            hook("t", "Pod", &["test-success"], 0),
+        ];
+        let names = |e| {
+            run_order(&hooks, e)
+                .into_iter()
+                .map(|i| hooks[i].name.as_str())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            names(HookEvent::PreInstall),
+            ["early", "z", "a", "b", "late"]
+        );
+        assert_eq!(names(HookEvent::PreUpgrade), ["a"]);
+        assert_eq!(names(HookEvent::Test), ["t"]);
+        assert!(names(HookEvent::PreDelete).is_empty());
+    }
+
+    #[test]
+    fn the_events_of_a_hook_and_its_pods_oldest_first() {
+        let ev = |name: &str, kind: &str, reason: &str, at: &str| {
+            json!({"type": "Warning", "reason": reason, "message": "m\n", "lastTimestamp": at,
+                   "involvedObject": {"kind": kind, "name": name}})
+        };
+        let events = [
+            ev("migrate-x1", "Pod", "Failed", "2026-01-01T00:00:05Z"),
+            ev("migrate", "Job", "BackoffLimitExceeded", "2026-01-01T00:00:06Z"),
+            ev("migrate", "Job", "SuccessfulCreate", "2026-01-01T00:00:01Z"),
+            ev("migrate2", "Job", "Other", "2026-01-01T00:00:01Z"),
+            ev("migrate", "Job", "Earlier", "2026-01-01T00:00:00Z"),
+        ];
+        assert_eq!(
+            event_lines(&events, "migrate", "2026-01-01T00:00:01.5Z"),
+            "Warning SuccessfulCreate Job/migrate: m\nWarning Failed Pod/migrate-x1: m\nWarning BackoffLimitExceeded Job/migrate: m"
+        );
+    }
+}
