@@ -276,6 +276,164 @@ impl Session<'_> {
     }
 }
 
+/// `charter test --filter`: which test hooks run, by name (`name=X` selects, `!name=X`
+/// leaves out; with no selecting term every test runs), as Helm's `--filter`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TestFilter {
+    /// Names to run; empty: all.
+    pub include: Vec<String>,
+    /// Names to leave out.
+    pub exclude: Vec<String>,
+}
+
+impl TestFilter {
+    /// Parses `--filter` terms (each `name=X` or `!name=X`); an error names the bad term.
+    pub fn parse(terms: &[String]) -> Result<TestFilter, String> {
+        let mut f = TestFilter::default();
+        for term in terms {
+            let (negated, rest) = match term.strip_prefix('!') {
+                Some(rest) => (true, rest),
+                None => (false, term.as_str()),
+            };
+            match rest.split_once('=') {
+                Some(("name", v)) if !v.is_empty() => {
+                    if negated {
+                        f.exclude.push(v.to_string())
+                    } else {
+                        f.include.push(v.to_string())
+                    }
+                }
+                _ => {
+                    return Err(format!(
+                        "--filter {term}: write name=NAME to run only that test or !name=NAME to leave it out (name is the one attribute)"
+                    ));
+                }
+            }
+        }
+        Ok(f)
+    }
+
+    /// Whether the test hook `name` runs.
+    pub fn admits(&self, name: &str) -> bool {
+        (self.include.is_empty() || self.include.iter().any(|n| n == name))
+            && !self.exclude.iter().any(|n| n == name)
+    }
+}
+
+/// One test hook's run, for `charter test`.
+#[derive(Debug)]
+pub struct TestRun {
+    /// The hook as the revision records it, with its last run.
+    pub hook: Hook,
+    /// Its containers' logs (`--logs`, Pods only): container, then the log or why it could
+    /// not be read.
+    pub logs: Vec<(String, Result<String, String>)>,
+}
+
+/// What `charter test` did.
+#[derive(Debug)]
+pub struct Tested {
+    /// The revision tested, its test hooks' runs recorded.
+    pub record: super::record::ReleaseRecord,
+    /// The tests that ran, in the order they ran.
+    pub runs: Vec<TestRun>,
+    /// The failure, if a test failed.
+    pub failure: Option<OpError>,
+}
+
+impl Session<'_> {
+    /// Runs the deployed revision's test hooks that `filter` admits, records their runs with
+    /// the revision, and (with `logs`) reads each test Pod's containers' logs.
+    pub async fn test(
+        &mut self,
+        filter: &TestFilter,
+        run: RunHooks,
+        logs: bool,
+        report: Report<'_>,
+    ) -> Result<Tested, OpError> {
+        let Some(mut record) = self.deployed().cloned() else {
+            return Err(OpError::NotFound {
+                release: self.release.clone(),
+                namespace: self.namespace.clone(),
+            });
+        };
+        let mut chosen: Vec<Hook> = record
+            .hooks
+            .iter()
+            .filter(|h| HookEvent::Test.selects(h) && filter.admits(&h.name))
+            .cloned()
+            .collect();
+        let result = self
+            .run_hooks(&mut chosen, HookEvent::Test, run, report)
+            .await;
+        // The tests that ran this time: up to the first that failed.
+        let ran: Vec<usize> = match &result {
+            Ok(outcomes) => outcomes.iter().map(|o| o.index).collect(),
+            Err(_) => {
+                let order = run_order(&chosen, HookEvent::Test);
+                let upto = order
+                    .iter()
+                    .position(|&i| chosen[i].last_run.as_ref().is_some_and(|r| r.phase != "Succeeded"))
+                    .map_or(order.len(), |p| p + 1);
+                order[..upto].to_vec()
+            }
+        };
+        for h in &chosen {
+            if let Some(kept) = record
+                .hooks
+                .iter_mut()
+                .find(|k| k.name == h.name && k.kind == h.kind)
+            {
+                kept.last_run = h.last_run.clone();
+            }
+        }
+        self.put(&mut record).await?;
+        let mut runs = Vec::new();
+        for index in ran {
+            let hook = &chosen[index];
+            let mut out = TestRun {
+                hook: hook.clone(),
+                logs: Vec::new(),
+            };
+            if logs && hook.kind == "Pod" {
+                out.logs = self.pod_logs(hook).await;
+            }
+            runs.push(out);
+        }
+        Ok(Tested {
+            record,
+            runs,
+            failure: result.err(),
+        })
+    }
+
+    /// The logs of each container of a hook Pod (from its manifest), or why each could not
+    /// be read.
+    async fn pod_logs(&self, hook: &Hook) -> Vec<(String, Result<String, String>)> {
+        let Ok((obj, item)) = self.hook_object(hook).await else {
+            return Vec::new();
+        };
+        let ns = item.ns().unwrap_or(&self.namespace).to_string();
+        let containers: Vec<String> = obj
+            .pointer("/spec/containers")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c.get("name").and_then(Value::as_str).map(str::to_string))
+            .collect();
+        let mut out = Vec::new();
+        for c in containers {
+            let log = self
+                .cluster
+                .logs(&ns, &item.name, Some(&c), None)
+                .await
+                .map_err(|e| e.to_string());
+            out.push((c, log));
+        }
+        out
+    }
+}
+
 /// The Events about the object `name` or objects named `name-…` from the second of `since` on
 /// (an earlier hook of the same name had the same name), oldest first, as
 /// `Type Reason Kind/name: message` lines.
