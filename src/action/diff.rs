@@ -49,6 +49,11 @@ pub struct TargetDiff {
     pub live_fingerprint: String,
     /// Things to tell the user (e.g. a revision that could not be read back).
     pub warnings: Vec<String>,
+    /// The hooks the install or upgrade would run, in order (see
+    /// [`crate::release::hooks::would_run`]).
+    pub hooks: Vec<String>,
+    /// Whether the deploy would be an install (no deployed revision) rather than an upgrade.
+    pub install: bool,
 }
 
 /// Diffs one target on a runtime of its own.
@@ -93,6 +98,8 @@ pub fn run_on(
         let render_opts = next_revision_options(&cluster, &p, &history, false).await?;
         let values = std::mem::take(&mut p.resolved.values);
         let rendered = render::render_owned(&p.chart, values, &render_opts)?;
+        let install = crate::release::session::deployed(&history).is_none();
+        let hooks = crate::release::hooks::would_run(&rendered.hooks, install);
         let pv = preview(
             &cluster,
             &p.release,
@@ -132,6 +139,8 @@ pub fn run_on(
             rendered_fingerprint: pv.rendered_fingerprint,
             live_fingerprint: live_fp,
             warnings: pv.warnings,
+            hooks,
+            install,
         })
     })
 }

@@ -116,6 +116,34 @@ pub fn run_order(hooks: &[Hook], event: HookEvent) -> Vec<usize> {
     order
 }
 
+/// The hooks an install (`install`) or upgrade of `hooks` would run, in the order they run,
+/// each as `EVENT Kind/name (template, weight N)`: what `charter diff` and `plan` show.
+pub fn would_run(hooks: &[crate::render::Hook], install: bool) -> Vec<String> {
+    let hooks = recorded(hooks);
+    let events = if install {
+        [HookEvent::PreInstall, HookEvent::PostInstall]
+    } else {
+        [HookEvent::PreUpgrade, HookEvent::PostUpgrade]
+    };
+    events
+        .into_iter()
+        .flat_map(|e| {
+            run_order(&hooks, e).into_iter().map(move |i| (e, i))
+        })
+        .map(|(e, i)| {
+            let h = &hooks[i];
+            format!(
+                "{} {}/{} ({}, weight {})",
+                e.as_str(),
+                h.kind,
+                h.name,
+                h.path,
+                h.weight
+            )
+        })
+        .collect()
+}
+
 /// `Kind/name (template)`, how messages name a hook.
 pub fn describe(hook: &Hook) -> String {
     format!("{}/{} ({})", hook.kind, hook.name, hook.path)
