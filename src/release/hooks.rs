@@ -4,7 +4,9 @@
 //! `before-hook-creation` (also the policy of a hook that names none), and waited for until it
 //! completes: a Job complete, a Pod succeeded, anything else ready ([`Until::Complete`]). A
 //! hook that fails or times out stops the hooks after it and fails the operation, with the
-//! Events of the hook and its Pods; `hook-succeeded` / `hook-failed` delete it afterwards.
+//! Events of the hook and its Pods; `hook-failed` deletes it then. `hook-succeeded` hooks are
+//! deleted once every hook of the event succeeded, last first (a Job may need the
+//! ServiceAccount hook before it).
 //!
 //! Hook objects carry the release's ownership marks like its other objects, but never enter
 //! its inventory: pruning and uninstall leave them to their delete policy, as Helm does. Each
@@ -220,7 +222,10 @@ impl Session<'_> {
                 )
                 .await;
             let result = match created {
-                Ok(_) => self.wait(&[&item], Until::Complete, timeout, &|_| {}).await,
+                Ok(live) => match self.wait(&[&item], Until::Complete, timeout, &|_| {}).await {
+                    Ok(()) => self.outcome_if_gone(&item, &live).await,
+                    Err(e) => Err(e),
+                },
                 Err(e) => Err(e.into()),
             };
             let succeeded = result.is_ok();
@@ -238,12 +243,7 @@ impl Session<'_> {
                 (Err(_), Some(run)) => self.events_about(&item, &run.started_at).await,
                 _ => String::new(),
             };
-            let delete = if succeeded {
-                has_policy(hook, "hook-succeeded")
-            } else {
-                has_policy(hook, "hook-failed")
-            };
-            if delete {
+            if !succeeded && has_policy(hook, "hook-failed") {
                 self.cluster.delete_object(&item).await?;
             }
             outcomes.push(HookOutcome {
@@ -253,6 +253,13 @@ impl Session<'_> {
             });
             if let Err(e) = result {
                 return Err(fail(e, events));
+            }
+        }
+        // Only once every hook of the event succeeded, last first, as Helm does: a later hook
+        // may need an earlier one (a Job its ServiceAccount).
+        for o in outcomes.iter().rev() {
+            if has_policy(&hooks[o.index], "hook-succeeded") {
+                self.cluster.delete_object(&o.item).await?;
             }
         }
         Ok(outcomes)
@@ -281,6 +288,39 @@ impl Session<'_> {
             .pop()
             .ok_or_else(|| bad(format!("hook {}/{} is empty", hook.kind, hook.name)))?;
         Ok((d.obj, d.item))
+    }
+
+    /// How a hook that is already gone when its wait ended (deleted by its
+    /// ttlSecondsAfterFinished) ended: failed when an Event about the object it was (by uid)
+    /// says so, else succeeded. `Ok` when it is still there: the wait saw it complete.
+    async fn outcome_if_gone(&self, item: &ObjectRef, created: &Value) -> Result<(), OpError> {
+        if self.cluster.get_object(item).await?.is_some() {
+            return Ok(());
+        }
+        let uid = created.pointer("/metadata/uid").and_then(Value::as_str);
+        let (Some(uid), Some(ns)) = (uid, item.ns()) else {
+            return Ok(());
+        };
+        let events = self.cluster.list("v1", "Event", Some(ns), "").await?;
+        let failure = events.iter().find(|e| {
+            let text = |p: &str| e.pointer(p).and_then(Value::as_str).unwrap_or("");
+            text("/involvedObject/uid") == uid
+                && matches!(
+                    text("/reason"),
+                    "BackoffLimitExceeded" | "DeadlineExceeded" | "Failed" | "PodFailurePolicy"
+                )
+        });
+        match failure {
+            None => Ok(()),
+            Some(e) => Err(OpError::Failed {
+                object: item.display(),
+                why: format!(
+                    "{} ({}; then deleted by its ttlSecondsAfterFinished)",
+                    item.display(),
+                    e.pointer("/message").and_then(Value::as_str).unwrap_or("failed")
+                ),
+            }),
+        }
     }
 
     /// Deletes `item` if it exists and waits until it is gone.

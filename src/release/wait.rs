@@ -29,7 +29,8 @@ pub enum Until {
     Gone,
     /// Every object has run to completion (a Job complete, a Pod succeeded) or, for other
     /// kinds, is ready; one that failed (a Job failed, a Pod in phase Failed) ends the wait
-    /// at once. What a hook waits for.
+    /// at once. An object that is gone counts as done (a Job deleted by its
+    /// ttlSecondsAfterFinished). What a hook waits for.
     Complete,
 }
 
@@ -225,7 +226,9 @@ async fn not_yet<'i>(
         Lookup::Present(_) | Lookup::Unknown => cluster.get_object(item).await?,
     };
     let Some(obj) = obj else {
-        return Ok(Some(pending("not found", None)));
+        // What runs to completion may be deleted when done (a Job's ttlSecondsAfterFinished:
+        // 0): the caller created it, so gone is done, and the caller tells how it ended.
+        return Ok((until != Until::Complete).then(|| pending("not found", None)));
     };
     let phase = obj.pointer("/status/phase").and_then(Value::as_str);
     Ok(match readiness(&obj) {
