@@ -49,7 +49,10 @@ fn job_complete(job: &Job) -> bool {
     job.status
         .as_ref()
         .and_then(|s| s.conditions.as_ref())
-        .is_some_and(|c| c.iter().any(|c| c.type_ == "Complete" && c.status == "True"))
+        .is_some_and(|c| {
+            c.iter()
+                .any(|c| c.type_ == "Complete" && c.status == "True")
+        })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -168,9 +171,9 @@ async fn a_failing_hook_fails_the_operation_naming_it_and_atomic_returns() {
         .cluster(&kc)
         .ok(&["install", "r", &chart, "-n", &n]);
     let first_uid = jobs.get("r-migrate").await.unwrap().metadata.uid.unwrap();
-    let err = support::charter().cluster(&kc).fails(&[
-        "upgrade", "r", &chart, "-n", &n, "--set", "job=fail",
-    ]);
+    let err = support::charter()
+        .cluster(&kc)
+        .fails(&["upgrade", "r", &chart, "-n", &n, "--set", "job=fail"]);
     assert!(
         err.contains("pre-upgrade hook Job/r-migrate (failing/templates/migrate.yaml) failed"),
         "{err}"
@@ -223,9 +226,15 @@ async fn before_hook_creation_replaces_the_hook_and_no_hooks_skips_them() {
         .ok(&["install", "r", &chart, "-n", &n]);
     let first = jobs.get("r-migrate").await.unwrap();
     assert!(job_complete(&first));
-    support::charter()
-        .cluster(&kc)
-        .ok(&["upgrade", "r", &chart, "-n", &n, "--set", "test=succeed"]);
+    support::charter().cluster(&kc).ok(&[
+        "upgrade",
+        "r",
+        &chart,
+        "-n",
+        &n,
+        "--set",
+        "test=succeed",
+    ]);
     let second = jobs.get("r-migrate").await.unwrap();
     assert!(job_complete(&second));
     assert_ne!(first.metadata.uid, second.metadata.uid);
@@ -286,10 +295,14 @@ async fn charter_test_passes_and_fails_and_uninstall_runs_delete_hooks() {
         "{out}"
     );
     // test-success (weight -1) runs before test (weight 0).
-    assert!(out.find("p-config-check") < out.find("Pod/p-smoke"), "{out}");
-    let out = support::charter()
-        .cluster(&kc)
-        .ok(&["test", "p", "-n", &n, "--filter", "!name=p-smoke"]);
+    assert!(
+        out.find("p-config-check") < out.find("Pod/p-smoke"),
+        "{out}"
+    );
+    let out =
+        support::charter()
+            .cluster(&kc)
+            .ok(&["test", "p", "-n", &n, "--filter", "!name=p-smoke"]);
     assert!(
         out.contains("p-config-check") && !out.contains("p-smoke"),
         "{out}"

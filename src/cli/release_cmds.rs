@@ -409,7 +409,8 @@ pub fn test(global: &GlobalArgs, args: TestArgs) -> CmdResult {
     let globals = global.globals();
     let req = crate::action::test::TestRequest {
         release: ReleaseRef::from_arg(&globals, &args.release)?,
-        filter: crate::release::hooks::TestFilter::parse(&args.filter).map_err(crate::action::Error::Invalid)?,
+        filter: crate::release::hooks::TestFilter::parse(&args.filter)
+            .map_err(crate::action::Error::Invalid)?,
         timeout: args.timeout,
         logs: args.logs,
         lock: short_lock(args.wait_for_lock),
@@ -429,7 +430,14 @@ pub fn test(global: &GlobalArgs, args: TestArgs) -> CmdResult {
         r.chart.version
     )?;
     if done.runs.is_empty() && done.failure.is_none() {
-        outln!("TEST SUITE: none (the revision has no test hooks{})", if args.filter.is_empty() { "" } else { " that --filter admits" })?;
+        outln!(
+            "TEST SUITE: none (the revision has no test hooks{})",
+            if args.filter.is_empty() {
+                ""
+            } else {
+                " that --filter admits"
+            }
+        )?;
     }
     for t in &done.runs {
         let run = t.hook.last_run.clone().unwrap_or_default();
@@ -446,7 +454,14 @@ pub fn test(global: &GlobalArgs, args: TestArgs) -> CmdResult {
         for (container, log) in &t.logs {
             outln!("\nPOD LOGS: {} (container {container})", t.hook.name)?;
             match log {
-                Ok(text) => out!("{}", if text.is_empty() || text.ends_with('\n') { text.clone() } else { format!("{text}\n") })?,
+                Ok(text) => out!(
+                    "{}",
+                    if text.is_empty() || text.ends_with('\n') {
+                        text.clone()
+                    } else {
+                        format!("{text}\n")
+                    }
+                )?,
                 Err(e) => outln!("(no log: {e})")?,
             }
         }

@@ -129,9 +129,7 @@ pub fn would_run(hooks: &[crate::render::Hook], install: bool) -> Vec<String> {
     };
     events
         .into_iter()
-        .flat_map(|e| {
-            run_order(&hooks, e).into_iter().map(move |i| (e, i))
-        })
+        .flat_map(|e| run_order(&hooks, e).into_iter().map(move |i| (e, i)))
         .map(|(e, i)| {
             let h = &hooks[i];
             format!(
@@ -271,8 +269,9 @@ impl Session<'_> {
             source_name: hook.path.clone(),
             message,
         };
-        let header = crate::yaml::identity::scan(&hook.manifest)
-            .map_err(|(line, e)| bad(format!("hook {}/{} line {line}: {e}", hook.kind, hook.name)))?;
+        let header = crate::yaml::identity::scan(&hook.manifest).map_err(|(line, e)| {
+            bad(format!("hook {}/{} line {line}: {e}", hook.kind, hook.name))
+        })?;
         let manifest = Manifest::new(&hook.path, &hook.manifest, header);
         let mut desired = prepare_desired(
             self.cluster,
@@ -317,7 +316,9 @@ impl Session<'_> {
                 why: format!(
                     "{} ({}; then deleted by its ttlSecondsAfterFinished)",
                     item.display(),
-                    e.pointer("/message").and_then(Value::as_str).unwrap_or("failed")
+                    e.pointer("/message")
+                        .and_then(Value::as_str)
+                        .unwrap_or("failed")
                 ),
             }),
         }
@@ -441,7 +442,12 @@ impl Session<'_> {
                 let order = run_order(&chosen, HookEvent::Test);
                 let upto = order
                     .iter()
-                    .position(|&i| chosen[i].last_run.as_ref().is_some_and(|r| r.phase != "Succeeded"))
+                    .position(|&i| {
+                        chosen[i]
+                            .last_run
+                            .as_ref()
+                            .is_some_and(|r| r.phase != "Succeeded")
+                    })
                     .map_or(order.len(), |p| p + 1);
                 order[..upto].to_vec()
             }
@@ -512,7 +518,12 @@ fn event_lines(events: &[Value], name: &str, since: &str) -> String {
             .unwrap_or(0)
     };
     let since = second(since);
-    let text = |e: &Value, p: &str| e.pointer(p).and_then(Value::as_str).unwrap_or("").to_string();
+    let text = |e: &Value, p: &str| {
+        e.pointer(p)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
     let mut about: Vec<(String, String)> = events
         .iter()
         .filter(|e| {
@@ -520,11 +531,15 @@ fn event_lines(events: &[Value], name: &str, since: &str) -> String {
             on == name || on.starts_with(&format!("{name}-"))
         })
         .map(|e| {
-            let at = ["/lastTimestamp", "/eventTime", "/metadata/creationTimestamp"]
-                .iter()
-                .map(|p| text(e, p))
-                .find(|t| !t.is_empty())
-                .unwrap_or_default();
+            let at = [
+                "/lastTimestamp",
+                "/eventTime",
+                "/metadata/creationTimestamp",
+            ]
+            .iter()
+            .map(|p| text(e, p))
+            .find(|t| !t.is_empty())
+            .unwrap_or_default();
             let line = format!(
                 "{} {} {}/{}: {}",
                 text(e, "/type"),
@@ -598,7 +613,12 @@ mod tests {
         };
         let events = [
             ev("migrate-x1", "Pod", "Failed", "2026-01-01T00:00:05Z"),
-            ev("migrate", "Job", "BackoffLimitExceeded", "2026-01-01T00:00:06Z"),
+            ev(
+                "migrate",
+                "Job",
+                "BackoffLimitExceeded",
+                "2026-01-01T00:00:06Z",
+            ),
             ev("migrate", "Job", "SuccessfulCreate", "2026-01-01T00:00:01Z"),
             ev("migrate2", "Job", "Other", "2026-01-01T00:00:01Z"),
             ev("migrate", "Job", "Earlier", "2026-01-01T00:00:00Z"),

@@ -233,8 +233,13 @@ async fn not_yet<'i>(
     let phase = obj.pointer("/status/phase").and_then(Value::as_str);
     Ok(match readiness(&obj) {
         // A Pod that runs is ready, but has not completed.
-        Readiness::Ready if until == Until::Complete && item.kind == "Pod" && phase != Some("Succeeded") => {
-            Some(pending(&format!("phase {}", phase.unwrap_or("unknown")), Some(obj)))
+        Readiness::Ready
+            if until == Until::Complete && item.kind == "Pod" && phase != Some("Succeeded") =>
+        {
+            Some(pending(
+                &format!("phase {}", phase.unwrap_or("unknown")),
+                Some(obj),
+            ))
         }
         Readiness::Ready => None,
         Readiness::Pending(why) => Some(pending(&why, Some(obj))),

@@ -98,7 +98,10 @@ pub enum HookMark {
 
 /// Reads the hook annotations `keys` names from `annotations`; an error says what is wrong
 /// with which annotation (the caller adds the template and object).
-pub fn read_mark(keys: HookKeys, annotations: Option<&Map<String, Value>>) -> Result<HookMark, String> {
+pub fn read_mark(
+    keys: HookKeys,
+    annotations: Option<&Map<String, Value>>,
+) -> Result<HookMark, String> {
     let Some(a) = annotations else {
         return Ok(HookMark::None);
     };
@@ -138,9 +141,9 @@ pub fn read_mark(keys: HookKeys, annotations: Option<&Map<String, Value>>) -> Re
     }
     let weight = match a.get(keys.weight) {
         None | Some(Value::Null) => 0,
-        Some(Value::Number(n)) => n.as_i64().ok_or_else(|| {
-            format!("has `{}: {n}`, which is not an integer", keys.weight)
-        })?,
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .ok_or_else(|| format!("has `{}: {n}`, which is not an integer", keys.weight))?,
         Some(Value::String(s)) if s.trim().is_empty() => 0,
         Some(Value::String(s)) => s.trim().parse().map_err(|_| {
             format!(
@@ -186,7 +189,7 @@ pub fn split_hooks(
     let mut objects = Vec::with_capacity(manifests.len());
     let mut hooks = Vec::new();
     for m in manifests {
-        if !m.text().contains(keys.hook) {
+        if !m.text().contains(keys.hook) && !m.text().contains(HELM_KEYS.hook) {
             objects.push(m);
             continue;
         }
@@ -202,6 +205,14 @@ pub fn split_hooks(
         let annotations = obj
             .pointer("/metadata/annotations")
             .and_then(Value::as_object);
+        if keys.hook != HELM_KEYS.hook
+            && annotations.is_some_and(|a| a.contains_key(HELM_KEYS.hook))
+        {
+            return Err(fail(format!(
+                "has a `{}` annotation, which a charter chart does not read: write `{}` (and `{}`, `{}`)",
+                HELM_KEYS.hook, keys.hook, keys.weight, keys.delete_policy
+            )));
+        }
         match read_mark(keys, annotations).map_err(fail)? {
             HookMark::None => objects.push(m),
             HookMark::Skipped => {}
@@ -254,11 +265,16 @@ mod tests {
         let e = mark(json!({"charter.dev/hook": "test", "charter.dev/hook-weight": "first"}))
             .unwrap_err();
         assert!(e.contains("not an integer"), "{e}");
-        let e = mark(json!({"charter.dev/hook": "test", "charter.dev/hook-delete-policy": "never"}))
-            .unwrap_err();
+        let e =
+            mark(json!({"charter.dev/hook": "test", "charter.dev/hook-delete-policy": "never"}))
+                .unwrap_err();
         assert!(e.contains("`never` is no delete policy"), "{e}");
         assert!(matches!(
-            read_mark(HELM_KEYS, json!({"helm.sh/hook": "crd-install"}).as_object()).unwrap(),
+            read_mark(
+                HELM_KEYS,
+                json!({"helm.sh/hook": "crd-install"}).as_object()
+            )
+            .unwrap(),
             HookMark::Skipped
         ));
     }

@@ -6,8 +6,8 @@
 use serde_json::Value;
 
 use crate::manifest::{Manifest, ManifestError};
-use crate::render::hook::{HELM_KEYS, Hook, HookMark, read_mark};
 use crate::object::ObjectRef;
+use crate::render::hook::{HELM_KEYS, Hook, HookMark, read_mark};
 use crate::values::type_name;
 
 /// One template's rendered text cut into documents, as Helm's `SplitManifests` cuts it: at
@@ -141,9 +141,9 @@ pub fn read_doc(source: &str, index: usize, doc: &str) -> Result<Doc, ManifestEr
     if annotations.is_none_or(|a| !a.contains_key(HELM_KEYS.hook)) {
         return Ok(Doc::Object(manifest));
     }
-    match read_mark(HELM_KEYS, annotations).map_err(|problem| {
-        fail(1, format!("({}) {problem}", manifest.header.display()))
-    })? {
+    match read_mark(HELM_KEYS, annotations)
+        .map_err(|problem| fail(1, format!("({}) {problem}", manifest.header.display())))?
+    {
         HookMark::None => Ok(Doc::Object(manifest)),
         HookMark::Skipped => {
             tracing::info!("{source}: skipping a hook of Helm 2's crd-install event, as Helm does");
@@ -213,8 +213,13 @@ mod tests {
         let helm2 = doc.replace("Test , pre-install", "crd-install");
         assert!(matches!(read_doc("c", 1, &helm2).unwrap(), Doc::Skip));
         let unknown = doc.replace("Test , pre-install", "pre-instal");
-        let e = read_doc("c/templates/t.yaml", 1, &unknown).unwrap_err().to_string();
-        assert!(e.contains("c/templates/t.yaml") && e.contains("Pod/t") && e.contains("`pre-instal`"), "{e}");
+        let e = read_doc("c/templates/t.yaml", 1, &unknown)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("c/templates/t.yaml") && e.contains("Pod/t") && e.contains("`pre-instal`"),
+            "{e}"
+        );
         let weight = doc.replace("\"-5\"", "heavy");
         let e = read_doc("c", 1, &weight).unwrap_err().to_string();
         assert!(e.contains("not an integer"), "{e}");
