@@ -203,16 +203,15 @@ impl Session<'_> {
             checksum: String::new(),
         };
         self.put(&mut record).await?;
-        let mut hooks = std::mem::take(&mut record.hooks);
+        let hooks = &mut record.hooks;
         let outcome = async {
-            self.run_hooks(&mut hooks, pre, how.hooks, report).await?;
+            self.run_hooks(hooks, pre, how.hooks, report).await?;
             self.apply_objects(&objects, previous.as_ref(), &how, report)
                 .await?;
-            self.run_hooks(&mut hooks, post, how.hooks, report).await?;
+            self.run_hooks(hooks, post, how.hooks, report).await?;
             Ok::<_, OpError>(())
         }
         .await;
-        record.hooks = hooks;
         match outcome {
             Ok(()) => {
                 record.status = Status::Deployed;

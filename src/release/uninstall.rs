@@ -41,12 +41,8 @@ impl Session<'_> {
                 namespace: self.namespace.clone(),
             });
         };
-        let mut ran = std::mem::take(&mut last.hooks);
-        let pre = self
-            .run_hooks(&mut ran, HookEvent::PreDelete, hooks, report)
-            .await;
-        last.hooks = ran;
-        pre?;
+        self.run_hooks(&mut last.hooks, HookEvent::PreDelete, hooks, report)
+            .await?;
         // Reverse install order, one kind rank at a time; objects of a rank go in parallel.
         let mut ranks: BTreeMap<Reverse<usize>, Vec<&ObjectRef>> = BTreeMap::new();
         for item in &last.inventory {
@@ -71,12 +67,8 @@ impl Session<'_> {
             let all: Vec<&ObjectRef> = last.inventory.iter().collect();
             self.wait(&all, Until::Gone, timeout, report).await?;
         }
-        let mut ran = std::mem::take(&mut last.hooks);
-        let post = self
-            .run_hooks(&mut ran, HookEvent::PostDelete, hooks, report)
-            .await;
-        last.hooks = ran;
-        post?;
+        self.run_hooks(&mut last.hooks, HookEvent::PostDelete, hooks, report)
+            .await?;
         if keep_history {
             let mut rec = last;
             rec.status = Status::Uninstalled;
