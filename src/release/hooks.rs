@@ -157,14 +157,12 @@ fn now() -> String {
     jiff::Timestamp::now().to_string()
 }
 
-/// What a hook run ended in, and the live name of the object it made.
-pub struct HookOutcome {
+/// A hook that ran and succeeded, and the object it made.
+struct HookOutcome {
     /// The hook's index in the revision's hooks.
-    pub index: usize,
+    index: usize,
     /// The object, namespace resolved.
-    pub item: ObjectRef,
-    /// Whether it succeeded.
-    pub succeeded: bool,
+    item: ObjectRef,
 }
 
 impl Session<'_> {
@@ -176,9 +174,9 @@ impl Session<'_> {
         event: HookEvent,
         run: RunHooks,
         report: Report<'_>,
-    ) -> Result<Vec<HookOutcome>, OpError> {
+    ) -> Result<(), OpError> {
         let RunHooks::Run(timeout) = run else {
-            return Ok(Vec::new());
+            return Ok(());
         };
         let mut outcomes = Vec::new();
         for index in run_order(hooks, event) {
@@ -241,17 +239,13 @@ impl Session<'_> {
                 (Err(_), Some(run)) => self.events_about(&item, &run.started_at).await,
                 _ => String::new(),
             };
-            if !succeeded && has_policy(hook, "hook-failed") {
-                self.cluster.delete_object(&item).await?;
-            }
-            outcomes.push(HookOutcome {
-                index,
-                item,
-                succeeded,
-            });
             if let Err(e) = result {
+                if has_policy(hook, "hook-failed") {
+                    self.cluster.delete_object(&item).await?;
+                }
                 return Err(fail(e, events));
             }
+            outcomes.push(HookOutcome { index, item });
         }
         // Only once every hook of the event succeeded, last first, as Helm does: a later hook
         // may need an earlier one (a Job its ServiceAccount).
@@ -260,7 +254,7 @@ impl Session<'_> {
                 self.cluster.delete_object(&o.item).await?;
             }
         }
-        Ok(outcomes)
+        Ok(())
     }
 
     /// A hook's object as it is created: namespace resolved, the release's marks added.
@@ -426,33 +420,25 @@ impl Session<'_> {
                 namespace: self.namespace.clone(),
             });
         };
+        // Copies without their earlier runs: those that run this time get one.
         let mut chosen: Vec<Hook> = record
             .hooks
             .iter()
             .filter(|h| HookEvent::Test.selects(h) && filter.admits(&h.name))
-            .cloned()
+            .map(|h| Hook {
+                last_run: None,
+                ..h.clone()
+            })
             .collect();
         let result = self
             .run_hooks(&mut chosen, HookEvent::Test, run, report)
             .await;
-        // The tests that ran this time: up to the first that failed.
-        let ran: Vec<usize> = match &result {
-            Ok(outcomes) => outcomes.iter().map(|o| o.index).collect(),
-            Err(_) => {
-                let order = run_order(&chosen, HookEvent::Test);
-                let upto = order
-                    .iter()
-                    .position(|&i| {
-                        chosen[i]
-                            .last_run
-                            .as_ref()
-                            .is_some_and(|r| r.phase != "Succeeded")
-                    })
-                    .map_or(order.len(), |p| p + 1);
-                order[..upto].to_vec()
-            }
-        };
-        for h in &chosen {
+        let ran: Vec<usize> = run_order(&chosen, HookEvent::Test)
+            .into_iter()
+            .filter(|&i| chosen[i].last_run.is_some())
+            .collect();
+        for &i in &ran {
+            let h = &chosen[i];
             if let Some(kept) = record
                 .hooks
                 .iter_mut()
