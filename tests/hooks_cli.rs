@@ -2,7 +2,8 @@
 //! completes a Job's Pods; a bare Pod succeeds or fails by its `charter.dev/test-outcome`
 //! label): ingress-nginx's admission hooks around install and upgrade, deleted by their
 //! policy; a failing hook Job failing the operation with its Events, and `--atomic` returning
-//! to the previous revision; delete hooks around uninstall; `--no-hooks`; a
+//! to the previous revision; delete hooks around uninstall, rollback hooks around rollback;
+//! `--no-hooks`; a
 //! `before-hook-creation` hook replaced on the next upgrade; `charter test` passing and
 //! failing; bad hook annotations refused before anything is applied. Fixture charts:
 //! testdata/hooks/passing (a Helm chart) and testdata/hooks/failing (a charter chart, whose
@@ -351,6 +352,54 @@ async fn charter_test_passes_and_fails_and_uninstall_runs_delete_hooks() {
         .cluster(&kc)
         .ok(&["uninstall", "p2", "-n", &n, "--no-hooks"]);
     assert!(jobs.get_opt("p2-pre-delete").await.unwrap().is_none());
+    ns.delete().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollback_runs_its_hooks_unless_no_hooks() {
+    let cluster = cluster_or_skip!();
+    let ns = cluster.namespace("hooks-rollback").await;
+    let n = ns.name().to_string();
+    let kc = cluster.kubeconfig.clone();
+    let chart = fixture("passing");
+    let jobs: Api<Job> = Api::namespaced(cluster.client.clone(), &n);
+    support::charter()
+        .cluster(&kc)
+        .ok(&["install", "r", &chart, "-n", &n]);
+    support::charter().cluster(&kc).ok(&[
+        "upgrade",
+        "r",
+        &chart,
+        "-n",
+        &n,
+        "--set",
+        "outcome=fail",
+    ]);
+    assert!(jobs.get_opt("r-rollback").await.unwrap().is_none());
+    let out = support::charter()
+        .cluster(&kc)
+        .run(&["rollback", "r", "1", "-n", &n]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let pre = stderr
+        .find(&format!("hook pre-rollback Job/{n}/r-rollback: succeeded"))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    let post = stderr
+        .find(&format!("hook post-rollback Job/{n}/r-rollback: succeeded"))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(pre < post, "{stderr}");
+    let job = jobs.get("r-rollback").await.unwrap();
+    assert!(job_complete(&job));
+    let st = status(&kc, "r", &n);
+    assert_eq!(last_run(&st, "Job", "r-rollback").0, "Succeeded");
+
+    support::charter()
+        .cluster(&kc)
+        .ok(&["rollback", "r", "2", "-n", &n, "--no-hooks"]);
+    assert_eq!(
+        jobs.get("r-rollback").await.unwrap().metadata.uid,
+        job.metadata.uid
+    );
     ns.delete().await;
 }
 
