@@ -218,7 +218,7 @@ impl Session<'_> {
                 )
                 .await;
             let result = match created {
-                Ok(live) => match self.wait(&[&item], Until::Complete, timeout, &|_| {}).await {
+                Ok(live) => match self.wait(&[&item], Until::Complete, timeout, report).await {
                     Ok(()) => self.outcome_if_gone(&item, &live).await,
                     Err(e) => Err(e),
                 },
