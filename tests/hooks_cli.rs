@@ -26,11 +26,14 @@ fn fixture(name: &str) -> String {
         .to_string()
 }
 
+/// charter against the test cluster.
+fn on(kc: &Path) -> support::cli::Charter {
+    support::charter().cluster(kc)
+}
+
 /// `charter status -o json` of a release.
 fn status(kc: &Path, release: &str, ns: &str) -> serde_json::Value {
-    let out = support::charter()
-        .cluster(kc)
-        .ok(&["status", release, "-n", ns, "-o", "json"]);
+    let out = on(kc).ok(&["status", release, "-n", ns, "-o", "json"]);
     serde_json::from_str(&out).unwrap()
 }
 
@@ -82,7 +85,7 @@ async fn ingress_nginx_hooks_run_around_install_and_upgrade_and_are_deleted_by_p
             "controller.service.type=ClusterIP",
         ]
     };
-    let out = support::charter().cluster(&kc).run(&args("install"));
+    let out = on(&kc).run(&args("install"));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     for hook in [
@@ -118,7 +121,7 @@ async fn ingress_nginx_hooks_run_around_install_and_upgrade_and_are_deleted_by_p
     let resources = st["resources"].to_string();
     assert!(!resources.contains("admission-create"), "{resources}");
 
-    let out = support::charter().cluster(&kc).run(&args("upgrade"));
+    let out = on(&kc).run(&args("upgrade"));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(
@@ -134,9 +137,7 @@ async fn ingress_nginx_hooks_run_around_install_and_upgrade_and_are_deleted_by_p
     let (phase, upgraded_at) = last_run(&st, "Job", "ing-ingress-nginx-admission-create");
     assert_eq!(phase, "Succeeded");
     assert!(upgraded_at > installed_at, "{upgraded_at} {installed_at}");
-    support::charter()
-        .cluster(&kc)
-        .ok(&["uninstall", "ing", "-n", &n]);
+    on(&kc).ok(&["uninstall", "ing", "-n", &n]);
     ns.delete().await;
 }
 
@@ -151,9 +152,7 @@ async fn a_failing_hook_fails_the_operation_naming_it_and_atomic_returns() {
     let cms: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), &n);
 
     // A failed install: the hook named, its Pod's Events shown, nothing applied.
-    let err = support::charter()
-        .cluster(&kc)
-        .fails(&["install", "bad", &chart, "-n", &n, "--set", "job=fail"]);
+    let err = on(&kc).fails(&["install", "bad", &chart, "-n", &n, "--set", "job=fail"]);
     assert!(
         err.contains("pre-install hook Job/bad-migrate (failing/templates/migrate.yaml) failed"),
         "{err}"
@@ -168,20 +167,14 @@ async fn a_failing_hook_fails_the_operation_naming_it_and_atomic_returns() {
     assert_eq!(last_run(&st, "Job", "bad-migrate").0, "Failed");
 
     // Installed, then a failing upgrade: revision 2 failed, revision 1 still deployed.
-    support::charter()
-        .cluster(&kc)
-        .ok(&["install", "r", &chart, "-n", &n]);
+    on(&kc).ok(&["install", "r", &chart, "-n", &n]);
     let first_uid = jobs.get("r-migrate").await.unwrap().metadata.uid.unwrap();
-    let err = support::charter()
-        .cluster(&kc)
-        .fails(&["upgrade", "r", &chart, "-n", &n, "--set", "job=fail"]);
+    let err = on(&kc).fails(&["upgrade", "r", &chart, "-n", &n, "--set", "job=fail"]);
     assert!(
         err.contains("pre-upgrade hook Job/r-migrate (failing/templates/migrate.yaml) failed"),
         "{err}"
     );
-    let history = support::charter()
-        .cluster(&kc)
-        .ok(&["history", "r", "-n", &n, "-o", "json"]);
+    let history = on(&kc).ok(&["history", "r", "-n", &n, "-o", "json"]);
     let history: serde_json::Value = serde_json::from_str(&history).unwrap();
     let statuses: Vec<&str> = history
         .as_array()
@@ -196,7 +189,7 @@ async fn a_failing_hook_fails_the_operation_naming_it_and_atomic_returns() {
 
     // --atomic: the failed upgrade is rolled back to revision 1 (its hooks run again: a
     // rollback runs pre-/post-rollback hooks, which this chart has none of).
-    let err = support::charter().cluster(&kc).fails(&[
+    let err = on(&kc).fails(&[
         "upgrade", "r", &chart, "-n", &n, "--set", "job=fail", "--atomic",
     ]);
     assert!(
@@ -206,9 +199,7 @@ async fn a_failing_hook_fails_the_operation_naming_it_and_atomic_returns() {
     let st = status(&kc, "r", &n);
     assert_eq!(st["status"], "deployed");
     assert_eq!(st["revision"], 4);
-    let values = support::charter()
-        .cluster(&kc)
-        .ok(&["get", "values", "r", "-n", &n, "--all"]);
+    let values = on(&kc).ok(&["get", "values", "r", "-n", &n, "--all"]);
     assert!(values.contains("job: succeed"), "{values}");
     ns.delete().await;
 }
@@ -222,20 +213,10 @@ async fn before_hook_creation_replaces_the_hook_and_no_hooks_skips_them() {
     let chart = fixture("failing");
     let jobs: Api<Job> = Api::namespaced(cluster.client.clone(), &n);
 
-    support::charter()
-        .cluster(&kc)
-        .ok(&["install", "r", &chart, "-n", &n]);
+    on(&kc).ok(&["install", "r", &chart, "-n", &n]);
     let first = jobs.get("r-migrate").await.unwrap();
     assert!(job_complete(&first));
-    support::charter().cluster(&kc).ok(&[
-        "upgrade",
-        "r",
-        &chart,
-        "-n",
-        &n,
-        "--set",
-        "test=succeed",
-    ]);
+    on(&kc).ok(&["upgrade", "r", &chart, "-n", &n, "--set", "test=succeed"]);
     let second = jobs.get("r-migrate").await.unwrap();
     assert!(job_complete(&second));
     assert_ne!(first.metadata.uid, second.metadata.uid);
@@ -245,7 +226,7 @@ async fn before_hook_creation_replaces_the_hook_and_no_hooks_skips_them() {
     );
 
     // --no-hooks: a hook that would fail is not even created.
-    support::charter().cluster(&kc).ok(&[
+    on(&kc).ok(&[
         "upgrade",
         "r",
         &chart,
@@ -257,7 +238,7 @@ async fn before_hook_creation_replaces_the_hook_and_no_hooks_skips_them() {
     ]);
     let third = jobs.get("r-migrate").await.unwrap();
     assert_eq!(third.metadata.uid, second.metadata.uid);
-    support::charter().cluster(&kc).ok(&[
+    on(&kc).ok(&[
         "install",
         "quiet",
         &chart,
@@ -282,12 +263,8 @@ async fn charter_test_passes_and_fails_and_uninstall_runs_delete_hooks() {
     let kc = cluster.kubeconfig.clone();
     let jobs: Api<Job> = Api::namespaced(cluster.client.clone(), &n);
 
-    support::charter()
-        .cluster(&kc)
-        .ok(&["install", "p", &fixture("passing"), "-n", &n]);
-    let out = support::charter()
-        .cluster(&kc)
-        .ok(&["test", "p", "-n", &n, "--logs"]);
+    on(&kc).ok(&["install", "p", &fixture("passing"), "-n", &n]);
+    let out = on(&kc).ok(&["test", "p", "-n", &n, "--logs"]);
     assert!(
         out.contains("TEST SUITE:     Pod/p-config-check")
             && out.contains("TEST SUITE:     Pod/p-smoke")
@@ -300,27 +277,18 @@ async fn charter_test_passes_and_fails_and_uninstall_runs_delete_hooks() {
         out.find("p-config-check") < out.find("Pod/p-smoke"),
         "{out}"
     );
-    let out =
-        support::charter()
-            .cluster(&kc)
-            .ok(&["test", "p", "-n", &n, "--filter", "!name=p-smoke"]);
+    let out = on(&kc).ok(&["test", "p", "-n", &n, "--filter", "!name=p-smoke"]);
     assert!(
         out.contains("p-config-check") && !out.contains("p-smoke"),
         "{out}"
     );
     let st = status(&kc, "p", &n);
     assert_eq!(last_run(&st, "Pod", "p-smoke").0, "Succeeded");
-    let err = support::charter()
-        .cluster(&kc)
-        .fails(&["test", "p", "-n", &n, "--filter", "kind=Pod"]);
+    let err = on(&kc).fails(&["test", "p", "-n", &n, "--filter", "kind=Pod"]);
     assert!(err.contains("--filter kind=Pod"), "{err}");
 
-    support::charter()
-        .cluster(&kc)
-        .ok(&["install", "f", &fixture("failing"), "-n", &n]);
-    let out = support::charter()
-        .cluster(&kc)
-        .run(&["test", "f", "-n", &n, "--logs"]);
+    on(&kc).ok(&["install", "f", &fixture("failing"), "-n", &n]);
+    let out = on(&kc).run(&["test", "f", "-n", &n, "--logs"]);
     let (stdout, stderr) = (
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr),
@@ -337,20 +305,14 @@ async fn charter_test_passes_and_fails_and_uninstall_runs_delete_hooks() {
     );
 
     // Uninstall runs the pre-delete and post-delete Jobs (no delete policy: they stay).
-    support::charter()
-        .cluster(&kc)
-        .ok(&["uninstall", "p", "-n", &n]);
+    on(&kc).ok(&["uninstall", "p", "-n", &n]);
     for name in ["p-pre-delete", "p-post-delete"] {
         let job = jobs.get(name).await.unwrap();
         assert!(job_complete(&job), "{name} not complete");
     }
     // --no-hooks on uninstall: no delete hooks.
-    support::charter()
-        .cluster(&kc)
-        .ok(&["install", "p2", &fixture("passing"), "-n", &n]);
-    support::charter()
-        .cluster(&kc)
-        .ok(&["uninstall", "p2", "-n", &n, "--no-hooks"]);
+    on(&kc).ok(&["install", "p2", &fixture("passing"), "-n", &n]);
+    on(&kc).ok(&["uninstall", "p2", "-n", &n, "--no-hooks"]);
     assert!(jobs.get_opt("p2-pre-delete").await.unwrap().is_none());
     ns.delete().await;
 }
@@ -363,22 +325,10 @@ async fn rollback_runs_its_hooks_unless_no_hooks() {
     let kc = cluster.kubeconfig.clone();
     let chart = fixture("passing");
     let jobs: Api<Job> = Api::namespaced(cluster.client.clone(), &n);
-    support::charter()
-        .cluster(&kc)
-        .ok(&["install", "r", &chart, "-n", &n]);
-    support::charter().cluster(&kc).ok(&[
-        "upgrade",
-        "r",
-        &chart,
-        "-n",
-        &n,
-        "--set",
-        "outcome=fail",
-    ]);
+    on(&kc).ok(&["install", "r", &chart, "-n", &n]);
+    on(&kc).ok(&["upgrade", "r", &chart, "-n", &n, "--set", "outcome=fail"]);
     assert!(jobs.get_opt("r-rollback").await.unwrap().is_none());
-    let out = support::charter()
-        .cluster(&kc)
-        .run(&["rollback", "r", "1", "-n", &n]);
+    let out = on(&kc).run(&["rollback", "r", "1", "-n", &n]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     let pre = stderr
@@ -393,9 +343,7 @@ async fn rollback_runs_its_hooks_unless_no_hooks() {
     let st = status(&kc, "r", &n);
     assert_eq!(last_run(&st, "Job", "r-rollback").0, "Succeeded");
 
-    support::charter()
-        .cluster(&kc)
-        .ok(&["rollback", "r", "2", "-n", &n, "--no-hooks"]);
+    on(&kc).ok(&["rollback", "r", "2", "-n", &n, "--no-hooks"]);
     assert_eq!(
         jobs.get("r-rollback").await.unwrap().metadata.uid,
         job.metadata.uid
@@ -441,13 +389,7 @@ async fn bad_hook_annotations_are_refused_before_anything_is_applied() {
             ),
         );
         let release = format!("bad{i}");
-        let err = support::charter().cluster(&kc).fails(&[
-            "install",
-            &release,
-            dir.to_str().unwrap(),
-            "-n",
-            &n,
-        ]);
+        let err = on(&kc).fails(&["install", &release, dir.to_str().unwrap(), "-n", &n]);
         assert!(
             err.contains("bad/templates/hook.yaml")
                 && err.contains("Job/migrate")
