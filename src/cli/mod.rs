@@ -41,6 +41,7 @@ mod registry_cmds;
 mod release_cmds;
 mod render_cmds;
 mod repo_cmds;
+mod test_cmds;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -224,7 +225,7 @@ oci://HOST/PATH/NAME:VERSION; Helm pulls it as it pulls its own pushes. Credenti
     Rollback(release_cmds::RollbackArgs),
     /// Run a release's tests (its `test` hooks): exit 1 when one fails (--logs: their Pods'
     /// logs).
-    Test(release_cmds::TestArgs),
+    Test(test_cmds::TestArgs),
     /// Move a release Helm installed into charter's records (--to-helm: back to Helm's).
     Adopt(release_cmds::AdoptArgs),
     /// Print a release's values (--all: merged with the defaults), manifest, notes, hooks,
@@ -425,7 +426,7 @@ pub fn main() -> i32 {
         Command::Uninstall(args) => release_cmds::uninstall(&cli.global, args),
         Command::History(args) => release_cmds::history(&cli.global, args),
         Command::Rollback(args) => release_cmds::rollback(&cli.global, args),
-        Command::Test(args) => release_cmds::test(&cli.global, args),
+        Command::Test(args) => test_cmds::test(&cli.global, args),
         Command::Adopt(args) => release_cmds::adopt(&cli.global, args),
         Command::Get(args) => release_cmds::get(&cli.global, args),
         Command::List(args) => release_cmds::list(&cli.global, args),
