@@ -1,7 +1,7 @@
 //! Helm charts through every command: `template` with Helm's flags gives what the reference
 //! `helm template` prints (byte for byte but for blank lines), `values`, `lint` and `package`
 //! take the chart, and `install`/`diff`/`upgrade`/`rollback` go through the action layer on the
-//! test cluster, reporting the chart's hooks as not run and applying none of them.
+//! test cluster, running the chart's hooks (the test hook only with `charter test`).
 
 mod support;
 
@@ -201,7 +201,7 @@ fn values_lint_and_package_take_a_helm_chart() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn install_upgrade_diff_rollback_report_hooks_not_run() {
+async fn install_upgrade_diff_rollback_run_the_hooks() {
     let cluster = cluster_or_skip!();
     let ns = cluster.namespace("helm-chart").await;
     let n = ns.name().to_string();
@@ -219,9 +219,8 @@ async fn install_upgrade_diff_rollback_report_hooks_not_run() {
     );
     assert!(out.status.success(), "{stdout}\n{stderr}");
     assert!(
-        stderr.contains("hooks are neither run nor applied")
-            && stderr.contains("pre-install,pre-upgrade Job/r-migrate (web/templates/hook.yaml)")
-            && stderr.contains("test Pod/r-test (web/templates/tests/t.yaml)"),
+        stderr.contains(&format!("hook pre-install Job/{n}/r-migrate: succeeded"))
+            && !stderr.contains("r-test"),
         "{stderr}"
     );
     assert!(stdout.contains("Installed r 1.2.3."), "{stdout}");
@@ -239,9 +238,9 @@ async fn install_upgrade_diff_rollback_report_hooks_not_run() {
     );
     let svcs: Api<Service> = Api::namespaced(cluster.client.clone(), &n);
     assert!(svcs.get_opt("r-sub").await.unwrap().is_some());
-    // Hooks are neither applied as objects nor run.
+    // The pre-install hook ran (and stays: before-hook-creation); the test hook did not.
     let jobs: Api<Job> = Api::namespaced(cluster.client.clone(), &n);
-    assert!(jobs.get_opt("r-migrate").await.unwrap().is_none());
+    let installed_uid = jobs.get("r-migrate").await.unwrap().metadata.uid;
     let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), &n);
     assert!(pods.get_opt("r-test").await.unwrap().is_none());
 
@@ -252,7 +251,9 @@ async fn install_upgrade_diff_rollback_report_hooks_not_run() {
     let text = String::from_utf8_lossy(&diff.stdout);
     assert_eq!(diff.status.code(), Some(2), "{text}");
     assert!(
-        text.contains("-  replicas: \"2\"") && text.contains("+  replicas: \"3\""),
+        text.contains("-  replicas: \"2\"")
+            && text.contains("+  replicas: \"3\"")
+            && text.contains("Hooks the upgrade would run, in order:\n  pre-upgrade Job/r-migrate (web/templates/hook.yaml, weight 1)"),
         "{text}"
     );
 
@@ -261,10 +262,16 @@ async fn install_upgrade_diff_rollback_report_hooks_not_run() {
             .cluster(&kc)
             .run(&["upgrade", "r", c, "-n", &n, "--set", "replicas=3"]);
     assert!(out.status.success(), "{out:?}");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("pre-install,pre-upgrade Job/r-migrate"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains(&format!("hook pre-upgrade Job/{n}/r-migrate: succeeded"))
+    );
     let data = cms.get("r-cm").await.unwrap().data.unwrap_or_default();
     assert_eq!(data.get("replicas").map(String::as_str), Some("3"));
-    assert!(jobs.get_opt("r-migrate").await.unwrap().is_none());
+    assert_ne!(
+        jobs.get("r-migrate").await.unwrap().metadata.uid,
+        installed_uid
+    );
 
     support::charter()
         .cluster(&kc)

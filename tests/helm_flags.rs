@@ -114,7 +114,7 @@ async fn a_created_chart_installs_and_becomes_ready() {
     ns.delete().await;
 }
 
-/// A chart with a default value, a value to supply, and a hook-annotated ConfigMap.
+/// A chart with a default value, a value to supply, and a pre-install hook ConfigMap.
 fn hooked_chart(dir: &Path) {
     write(
         dir,
@@ -130,7 +130,7 @@ fn hooked_chart(dir: &Path) {
     write(
         dir,
         "templates/hook.yaml",
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ release.name }}-hook\n  annotations:\n    helm.sh/hook: pre-install\ndata: {}\n",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ release.name }}-hook\n  annotations:\n    charter.dev/hook: pre-install\ndata: {}\n",
     );
     write(dir, "templates/NOTES.txt", "hooked notes\n");
 }
@@ -447,7 +447,8 @@ async fn uninstall_dry_run_ignore_not_found_and_cascade() {
 
     let out = on(&kc).ok(&["uninstall", "un", "-n", n, "--dry-run"]);
     assert!(
-        out.contains("would be uninstalled (dry run), deleting 3 object(s)")
+        // The pre-install hook ConfigMap is no object of the release.
+        out.contains("would be uninstalled (dry run), deleting 2 object(s)")
             && out.contains("Deployment")
             && out.contains("un-cfg"),
         "{out}"

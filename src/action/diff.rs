@@ -54,6 +54,11 @@ pub struct TargetDiff {
     /// The groups a deploy applies one after another when the chart has ordering
     /// annotations, one line each ([`crate::manifest::order::describe`]); empty otherwise.
     pub groups: Vec<String>,
+    /// The hooks the install or upgrade would run, in order (see
+    /// [`crate::release::hooks::would_run`]).
+    pub hooks: Vec<String>,
+    /// Whether the deploy would be an install (no deployed revision) rather than an upgrade.
+    pub install: bool,
 }
 
 /// Diffs one target on a runtime of its own.
@@ -103,6 +108,8 @@ pub fn run_on(
             .map_err(render::RenderError::from)?
             .map(|s| s.describe())
             .unwrap_or_default();
+        let install = crate::release::session::deployed(&history).is_none();
+        let hooks = crate::release::hooks::would_run(&rendered.hooks, install);
         let pv = preview(
             &cluster,
             &p.release,
@@ -143,6 +150,8 @@ pub fn run_on(
             live_fingerprint: live_fp,
             warnings: pv.warnings,
             groups,
+            hooks,
+            install,
         })
     })
 }

@@ -271,10 +271,6 @@ async fn deploy_in_session(
     }
     let opts = next_revision_options(cluster, p, &session.history, true).await?;
     let rendered = render::render(&p.chart, &p.resolved.values, &opts)?;
-    let hooks = hooks_not_run(&rendered);
-    if !hooks.is_empty() {
-        report(Progress::HooksNotRun(&hooks));
-    }
     let o = &req.options;
     let deploy = Deploy {
         revision: session.next_revision(),
@@ -295,7 +291,7 @@ async fn deploy_in_session(
         },
         manifests: rendered.manifests,
         notes: rendered.notes.unwrap_or_default(),
-        hooks: Vec::new(),
+        hooks: release::hooks::recorded(&rendered.hooks),
         generated: rendered.generated,
         description: o.description.clone(),
         how: o.how,
@@ -357,7 +353,7 @@ async fn deploy_in_session(
                 }
                 None => {
                     session
-                        .uninstall(false, None, Default::default(), report)
+                        .uninstall(false, None, Default::default(), o.how.hooks, report)
                         .await?;
                     Err(Error::Atomic {
                         error: Box::new(e),
@@ -368,23 +364,6 @@ async fn deploy_in_session(
         }
         Err(e) => Err(e.into()),
     }
-}
-
-/// A Helm chart's hooks, as `EVENTS KIND/NAME (TEMPLATE)`: rendered, but neither applied as
-/// ordinary objects nor run.
-pub fn hooks_not_run(rendered: &Rendered) -> Vec<String> {
-    rendered
-        .hooks
-        .iter()
-        .map(|h| {
-            format!(
-                "{} {} ({})",
-                h.events.join(","),
-                h.manifest.header.display(),
-                h.manifest.source
-            )
-        })
-        .collect()
 }
 
 /// Renders the next revision and has the API server dry-run apply every object as the deploy

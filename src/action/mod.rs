@@ -39,6 +39,7 @@ pub mod repo;
 pub mod rollback;
 pub mod show;
 pub mod template;
+pub mod test;
 pub mod uninstall;
 
 use std::path::{Path, PathBuf};

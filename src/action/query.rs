@@ -172,13 +172,22 @@ pub fn list(globals: &Globals, req: &ListRequest) -> Result<Vec<Listed>, Error> 
     })
 }
 
-/// The hooks of a revision, each as a YAML document with its `# Source:` line: those kept apart
-/// in the record (as Helm keeps them), then documents of its manifest annotated `helm.sh/hook`.
+/// The hooks of a revision, each as a YAML document with its `# Source:` line (and a
+/// `# Last run:` line when it ran): those kept apart in the record (as Helm keeps them), then
+/// documents of its manifest annotated `helm.sh/hook`.
 pub fn hooks(record: &ReleaseRecord) -> Vec<String> {
     record
         .hooks
         .iter()
-        .map(|h| format!("# Source: {}\n{}\n", h.path, h.manifest.trim_end()))
+        .map(|h| {
+            let run = h.last_run.as_ref().map_or(String::new(), |r| {
+                format!(
+                    "# Last run: {} (started {}, completed {})\n",
+                    r.phase, r.started_at, r.completed_at
+                )
+            });
+            format!("# Source: {}\n{run}{}\n", h.path, h.manifest.trim_end())
+        })
         .chain(manifest_hooks(&record.manifest))
         .collect()
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::{Error, Globals, ReleaseRef, connect, on_release};
 use crate::cluster::Cascade;
 use crate::object::ObjectRef;
-use crate::release::{LockOptions, ReleaseStore, Report, SecretStore, Status};
+use crate::release::{LockOptions, ReleaseStore, Report, RunHooks, SecretStore, Status};
 
 /// An uninstall.
 pub struct UninstallRequest {
@@ -24,6 +24,8 @@ pub struct UninstallRequest {
     pub dry_run: bool,
     /// A release that does not exist is not an error.
     pub ignore_not_found: bool,
+    /// Whether the pre-/post-delete hooks run.
+    pub hooks: RunHooks,
 }
 
 /// What an uninstall did.
@@ -73,7 +75,7 @@ pub fn run(
     }
     on_release(globals, &req.release, &req.lock, report, async |session| {
         session
-            .uninstall(req.keep_history, req.wait, req.cascade, report)
+            .uninstall(req.keep_history, req.wait, req.cascade, req.hooks, report)
             .await?;
         Ok(Uninstalled::Done)
     })

@@ -10,7 +10,7 @@ use super::CliError;
 use crate::action::install::DeployOptions;
 use crate::action::{ChartRequest, Source};
 use crate::oci::RegistrySettings;
-use crate::release::ApplyHow;
+use crate::release::{ApplyHow, RunHooks};
 use crate::values::{SetFlag, SetKind};
 
 pub use crate::duration::parse_duration;
@@ -153,9 +153,13 @@ pub struct DeployFlags {
     /// Wait until every object is ready (rolled out, complete, bound, established).
     #[arg(long)]
     pub wait: bool,
-    /// How long --wait waits (e.g. 300s, 5m).
+    /// How long --wait waits, and each hook may run (e.g. 300s, 5m).
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
     pub timeout: Duration,
+    /// Do not run the chart's hooks (pre-/post-install, -upgrade; helm.sh/hook or
+    /// charter.dev/hook).
+    #[arg(long)]
+    pub no_hooks: bool,
     /// Adopt existing objects that no release owns (or another release owns).
     #[arg(long)]
     pub take_ownership: bool,
@@ -198,6 +202,7 @@ impl DeployFlags {
                 force_conflicts: self.force_conflicts,
                 wait: self.wait.then_some(self.timeout),
                 timeout: Some(self.timeout),
+                hooks: run_hooks(self.no_hooks, self.timeout),
             },
             description: self.description.clone(),
             history_max: self.history_max,
@@ -209,6 +214,15 @@ impl DeployFlags {
             skip_schema_validation: self.skip_schema_validation,
             labels: parse_labels(&self.labels)?,
         })
+    }
+}
+
+/// `--no-hooks`, or hooks that may each run for `--timeout`.
+pub fn run_hooks(no_hooks: bool, timeout: Duration) -> RunHooks {
+    if no_hooks {
+        RunHooks::Skip
+    } else {
+        RunHooks::Run(timeout)
     }
 }
 

@@ -170,11 +170,26 @@ pub fn diff(global: &GlobalArgs, args: DiffArgs, sets: Vec<SetFlag>) -> CmdResul
         Some(Format::Table) | None => render_text(&td.report, color(global)),
     };
     let text = match global.format {
-        Some(Format::Table | Format::Markdown) | None => text + &groups_text(&td.groups),
+        Some(Format::Table | Format::Markdown) | None => {
+            format!("{text}{}{}", hooks_text(&td), groups_text(&td.groups))
+        }
         _ => text,
     };
     let code = td.report.summary.exit_code(args.diff.fail_on_drift);
     printed(code, out!("{text}").map_err(Into::into))
+}
+
+/// The hooks a diffed deploy would run, as lines after the diff (empty when none).
+fn hooks_text(d: &TargetDiff) -> String {
+    if d.hooks.is_empty() {
+        return String::new();
+    }
+    let what = if d.install { "install" } else { "upgrade" };
+    let mut out = format!("\nHooks the {what} would run, in order:\n");
+    for h in &d.hooks {
+        out.push_str(&format!("  {h}\n"));
+    }
+    out
 }
 
 fn summary_table(planned: &[Planned], markdown: bool) -> String {
@@ -380,6 +395,9 @@ fn print_plan(
                     out!("{}", render_markdown(&d.report, &header(p, d)))?;
                     out!("{}", groups_text(&d.groups))?;
                 }
+                if let Ok(d) = &p.result {
+                    out!("{}", hooks_text(d))?;
+                }
             }
         }
         Some(Format::Table) | None => {
@@ -392,6 +410,11 @@ fn print_plan(
                     out!("{}", render_text(&d.report, color))?;
                     out!("{}", groups_text(&d.groups))?;
                     outln!()?;
+                }
+                if let Ok(d) = &p.result
+                    && !d.hooks.is_empty()
+                {
+                    outln!("=== {}{}", header(p, d), hooks_text(d))?;
                 }
             }
             out!("{}", summary_table(planned, false))?;

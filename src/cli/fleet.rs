@@ -295,7 +295,7 @@ fn target_bar(bar: &ProgressBar, p: Progress<'_>, line: impl Fn(String)) {
             bar.set_message(name);
         }
         Progress::Applied(_) | Progress::Unchanged(_) | Progress::Deleted(_) => bar.inc(1),
-        Progress::Pruned(_) | Progress::Kept(_) => {
+        Progress::Pruned(_) | Progress::Kept(_) | Progress::Hook { .. } => {
             let mut none = None;
             if let Some(l) = plain_line(p, &mut none) {
                 line(l);
@@ -322,11 +322,6 @@ fn target_bar(bar: &ProgressBar, p: Progress<'_>, line: impl Fn(String)) {
         }
         Progress::WaitingForLock { holder, .. } => {
             bar.set_message(format!("waiting for the lock held by {holder}"));
-        }
-        Progress::HooksNotRun(_) => {
-            if let Some(l) = notice(p) {
-                line(l);
-            }
         }
         Progress::Repaired { .. } | Progress::RollingBack { .. } => {}
     }

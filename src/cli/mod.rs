@@ -41,6 +41,7 @@ mod registry_cmds;
 mod release_cmds;
 mod render_cmds;
 mod repo_cmds;
+mod test_cmds;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -60,8 +61,12 @@ use crate::action::Globals;
 live cluster, applies it, and records every release in the cluster so any revision can be \
 rolled back.\n\nCharts are charter's own Tera charts (`apiVersion: charter/v1`) or unmodified \
 Helm charts (`apiVersion: v2` or `v1`: Go templates, Sprig, subcharts), rendered as Helm v4.1.4's \
-`helm template` renders them; every command takes either (Helm hooks are reported, not run; \
-see docs/helm-charts.md).\n\nA TARGET is a leaf directory of a deploy tree (e.g. \
+`helm template` renders them; every command takes either (see docs/helm-charts.md).\n\nHooks \
+run around install, upgrade, rollback and uninstall with Helm's semantics: `helm.sh/hook`, \
+`helm.sh/hook-weight` and `helm.sh/hook-delete-policy` on a Helm chart, `charter.dev/hook`, \
+`charter.dev/hook-weight` and `charter.dev/hook-delete-policy` on a charter chart; each waits \
+until complete, a failed hook fails the operation, `--no-hooks` skips them. `charter test \
+RELEASE` runs the `test` hooks.\n\nA TARGET is a leaf directory of a deploy tree (e.g. \
 deploy/app/prod/westus), or `--stack DIR --env E --region R`; Helm-style `RELEASE CHART` \
 (a directory, a .tgz or REPO/NAME) also works.",
     after_help = "Examples:\n  charter template testdata/deploy/demo/prod/westus\n  charter template --stack testdata/deploy/demo --env staging --region eastus\n  charter template my-release charts/demo -f my-values.yaml --set image.tag=v2\n  charter install mysite myrepo/wordpress --set wordpressUsername=admin -n blog\n  charter values testdata/deploy/demo/prod/westus --explain\n  charter lint testdata/deploy/demo\n  charter install web oci://ghcr.io/acme/charts/web --version '^1.2' -n shop"
@@ -218,6 +223,9 @@ oci://HOST/PATH/NAME:VERSION; Helm pulls it as it pulls its own pushes. Credenti
     History(release_cmds::HistoryArgs),
     /// Roll a release back to an earlier revision (default: the previous deployed one).
     Rollback(release_cmds::RollbackArgs),
+    /// Run a release's tests (its `test` hooks): exit 1 when one fails (--logs: their Pods'
+    /// logs).
+    Test(test_cmds::TestArgs),
     /// Move a release Helm installed into charter's records (--to-helm: back to Helm's).
     Adopt(release_cmds::AdoptArgs),
     /// Print a release's values (--all: merged with the defaults), manifest, notes, hooks,
@@ -418,6 +426,7 @@ pub fn main() -> i32 {
         Command::Uninstall(args) => release_cmds::uninstall(&cli.global, args),
         Command::History(args) => release_cmds::history(&cli.global, args),
         Command::Rollback(args) => release_cmds::rollback(&cli.global, args),
+        Command::Test(args) => test_cmds::test(&cli.global, args),
         Command::Adopt(args) => release_cmds::adopt(&cli.global, args),
         Command::Get(args) => release_cmds::get(&cli.global, args),
         Command::List(args) => release_cmds::list(&cli.global, args),

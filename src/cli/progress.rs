@@ -89,6 +89,12 @@ impl Reporter {
                 Progress::Kept(i) => {
                     bar.println(format!("kept {} ({ANNOTATION_POLICY}: keep)", i.display()))
                 }
+                Progress::Hook { .. } => {
+                    let mut none = None;
+                    if let Some(l) = plain_line(p, &mut none) {
+                        bar.println(l);
+                    }
+                }
                 Progress::Deleted(_) => bar.inc(1),
                 Progress::Waiting {
                     pending,
@@ -105,7 +111,6 @@ impl Reporter {
                 }
                 Progress::Repaired { .. }
                 | Progress::RollingBack { .. }
-                | Progress::HooksNotRun(_)
                 | Progress::WaitingForLock { .. } => {}
             }
             return;
@@ -148,10 +153,6 @@ pub fn notice(p: Progress<'_>) -> Option<String> {
         } => Some(format!(
             "waiting for the lock of release {namespace}/{release}: held by `{holder}` since {since} (--wait-for-lock)"
         )),
-        Progress::HooksNotRun(hooks) => Some(format!(
-            "warning: the chart's Helm hooks are neither run nor applied (charter does not run hooks yet): {}",
-            hooks.join("; ")
-        )),
         _ => None,
     }
 }
@@ -165,8 +166,10 @@ pub fn plain_line(p: Progress<'_>, last_pending: &mut Option<(usize, String)>) -
         | Progress::Unchanged(_)
         | Progress::Repaired { .. }
         | Progress::RollingBack { .. }
-        | Progress::HooksNotRun(_)
         | Progress::WaitingForLock { .. } => None,
+        Progress::Hook { event, hook, phase } => {
+            Some(format!("hook {event} {}: {phase}", hook.display()))
+        }
         Progress::Applied(i) => Some(format!("applied {}", i.display())),
         Progress::Pruned(i) => Some(format!("pruned {}", i.display())),
         Progress::Kept(i) => Some(format!("kept {} ({ANNOTATION_POLICY}: keep)", i.display())),

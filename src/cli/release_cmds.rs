@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::args::{ChartArgs, DeployFlags, parse_duration};
+use super::args::{ChartArgs, DeployFlags, parse_duration, run_hooks};
 use super::output::{
     print_data, print_record_summary, print_summaries, print_table, seconds, source_line,
     summary_json, updated,
@@ -98,9 +98,12 @@ pub struct UninstallArgs {
     /// Wait until every object is gone (finalizers included) before returning.
     #[arg(long)]
     pub wait: bool,
-    /// How long --wait may take.
+    /// How long --wait, and each pre-/post-delete hook, may take.
     #[arg(long, default_value = "5m", value_parser = parse_duration)]
     pub timeout: Duration,
+    /// Do not run the chart's pre-delete and post-delete hooks.
+    #[arg(long)]
+    pub no_hooks: bool,
     /// Only print the objects that would be deleted.
     #[arg(long)]
     pub dry_run: bool,
@@ -162,9 +165,12 @@ pub struct RollbackArgs {
     /// Wait until every object is ready.
     #[arg(long)]
     pub wait: bool,
-    /// How long --wait waits.
+    /// How long --wait waits, and each pre-/post-rollback hook may run.
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
     pub timeout: Duration,
+    /// Do not run the chart's pre-rollback and post-rollback hooks.
+    #[arg(long)]
+    pub no_hooks: bool,
     /// Take fields owned by other field managers.
     #[arg(long)]
     pub force_conflicts: bool,
@@ -255,8 +261,8 @@ fn with_storage(
     v
 }
 
-/// The lock of an operation without a --lock-ttl flag (uninstall, rollback).
-fn short_lock(wait: Option<Duration>) -> LockOptions {
+/// The lock of an operation without a --lock-ttl flag (uninstall, rollback, test).
+pub(super) fn short_lock(wait: Option<Duration>) -> LockOptions {
     LockOptions::for_this_process(Duration::from_secs(30), wait)
 }
 
@@ -297,10 +303,7 @@ fn deploy(
             let mut out = std::io::stdout().lock();
             crate::manifest::write_stream(&mut out, all)?;
             if !rendered.hooks.is_empty() {
-                eprintln!(
-                    "warning: the chart's Helm hooks would be neither run nor applied (charter does not run hooks yet); printed after the objects: {}",
-                    crate::action::install::hooks_not_run(&rendered).join("; ")
-                );
+                // After the objects, as `helm install --dry-run` shows them.
                 crate::manifest::write_stream(
                     &mut out,
                     rendered.hooks.iter().map(|h| &h.manifest),
@@ -355,6 +358,7 @@ pub fn uninstall(global: &GlobalArgs, args: UninstallArgs) -> CmdResult {
         },
         dry_run: args.dry_run,
         ignore_not_found: args.ignore_not_found,
+        hooks: run_hooks(args.no_hooks, args.timeout),
     };
     let rep = Reporter::new();
     let done = uninstall::run(&globals, &req, &|p| rep.report(p));
@@ -390,6 +394,7 @@ pub fn rollback(global: &GlobalArgs, args: RollbackArgs) -> CmdResult {
             force_conflicts: args.force_conflicts,
             wait: args.wait.then_some(args.timeout),
             timeout: Some(args.timeout),
+            hooks: run_hooks(args.no_hooks, args.timeout),
         },
         history_max: args.history_max,
         lock: short_lock(args.wait_for_lock),
@@ -644,7 +649,22 @@ pub fn list(global: &GlobalArgs, args: ListArgs) -> CmdResult {
     Ok(0)
 }
 
-/// `charter status`: the latest revision, its objects and their readiness, and the notes.
+/// A hook and its last run: `EVENTS Kind/name  PHASE (started …, completed …)`.
+fn hook_line(h: &crate::release::Hook) -> String {
+    let run = match &h.last_run {
+        None => "not run".to_string(),
+        Some(r) if r.completed_at.is_empty() => format!("{} (started {})", r.phase, r.started_at),
+        Some(r) => format!(
+            "{} (started {}, completed {})",
+            r.phase, r.started_at, r.completed_at
+        ),
+    };
+    let what = format!("{}/{}", h.kind, h.name);
+    format!("{:<28} {what:<40} {run}", h.events.join(","))
+}
+
+/// `charter status`: the latest revision, its objects and their readiness, its hooks and their
+/// last runs, and the notes.
 pub fn status(global: &GlobalArgs, args: StatusArgs) -> CmdResult {
     let globals = global.globals();
     let r = ReleaseRef::from_arg(&globals, &args.release)?;
@@ -657,6 +677,14 @@ pub fn status(global: &GlobalArgs, args: StatusArgs) -> CmdResult {
                 .resources
                 .iter()
                 .map(|(o, s)| serde_json::json!({"object": o, "state": s}))
+                .collect();
+            v["hooks"] = r
+                .hooks
+                .iter()
+                .map(|h| {
+                    serde_json::json!({"kind": h.kind, "name": h.name, "events": h.events,
+                        "weight": h.weight, "lastRun": h.last_run})
+                })
                 .collect();
             if global.output == Some(OutputFormat::Json) {
                 outln!("{}", serde_json::to_string_pretty(&v)?)?;
@@ -682,6 +710,12 @@ pub fn status(global: &GlobalArgs, args: StatusArgs) -> CmdResult {
             outln!("\nRESOURCES:")?;
             for (o, s) in &s.resources {
                 outln!("  {o:<56} {s}")?;
+            }
+            if !r.hooks.is_empty() {
+                outln!("\nHOOKS:")?;
+                for h in &r.hooks {
+                    outln!("  {}", hook_line(h))?;
+                }
             }
             // An uninstalled release's notes describe objects that are gone.
             if r.status != Status::Uninstalled && !r.notes.trim().is_empty() {

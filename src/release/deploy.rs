@@ -15,6 +15,7 @@ use serde_json::Value;
 
 use super::desired::{Desired, OwnerMarks, manifests_of, prepare_desired, rendered_objects};
 use super::error::{OpError, Progress, Report};
+use super::hooks::{HookEvent, RunHooks};
 use super::live::{LiveIndex, LiveObject, Lookup, covers};
 use super::record::{ChartRef, Hook, RECORD_API_VERSION, ReleaseRecord, Status, TargetRef};
 use super::session::Session;
@@ -75,6 +76,8 @@ pub struct ApplyHow {
     /// How long each group of ordered objects may take to become ready before the next is
     /// applied (`--timeout`, with or without `--wait`); [`GROUP_TIMEOUT`] when `None`.
     pub timeout: Option<Duration>,
+    /// Whether the chart's hooks run (`--no-hooks`), and how long each may take.
+    pub hooks: RunHooks,
 }
 
 /// How long a group of ordered objects may take to become ready when no `--timeout` is given:
@@ -164,8 +167,9 @@ fn now() -> String {
 }
 
 impl Session<'_> {
-    /// Installs or upgrades: writes the pending revision, applies, prunes, waits, and records
-    /// the outcome. A failure is recorded as a failed revision and returned.
+    /// Installs, upgrades or rolls back: writes the pending revision, runs the `pre-` hooks of
+    /// the operation, applies, prunes, waits, runs its `post-` hooks, and records the outcome
+    /// (with each hook's run). A failure is recorded as a failed revision and returned.
     pub async fn deploy(
         &mut self,
         d: Deploy,
@@ -178,6 +182,11 @@ impl Session<'_> {
             Some(n) => (Status::PendingRollback, format!("Rollback to {n}")),
             None if is_install => (Status::PendingInstall, "Install".to_string()),
             None => (Status::PendingUpgrade, "Upgrade".to_string()),
+        };
+        let (pre, post) = match pending {
+            Status::PendingRollback => (HookEvent::PreRollback, HookEvent::PostRollback),
+            Status::PendingInstall => (HookEvent::PreInstall, HookEvent::PostInstall),
+            _ => (HookEvent::PreUpgrade, HookEvent::PostUpgrade),
         };
         // Objects rendered exactly as in the last revision are skipped when the cluster already
         // holds them; only when that revision is the latest, since a failed one after it may
@@ -226,9 +235,15 @@ impl Session<'_> {
             checksum: String::new(),
         };
         self.put(&mut record).await?;
-        let outcome = self
-            .apply_objects(&objects, previous.as_ref(), &how, report)
-            .await;
+        let hooks = &mut record.hooks;
+        let outcome = async {
+            self.run_hooks(hooks, pre, how.hooks, report).await?;
+            self.apply_objects(&objects, previous.as_ref(), &how, report)
+                .await?;
+            self.run_hooks(hooks, post, how.hooks, report).await?;
+            Ok::<_, OpError>(())
+        }
+        .await;
         match outcome {
             Ok(()) => {
                 record.status = Status::Deployed;
@@ -249,10 +264,11 @@ impl Session<'_> {
             }
             Err(e) => {
                 record.status = Status::Failed;
-                // The first line: a failed wait's error goes on with Pods' Events and logs,
-                // which belong in the output, not in every `history` row.
-                let message = e.to_string();
-                let first = message.lines().next().unwrap_or_default();
+                // The first line: a hook's failure goes on with its Events, a failed wait's
+                // with Pods' Events and logs, which belong in the output, not in every
+                // `history` row.
+                let e_text = e.to_string();
+                let first = e_text.lines().next().unwrap_or_default();
                 record.description = format!("{verb} failed: {first}");
                 record.last_deployed = now();
                 self.put(&mut record).await?;

@@ -46,9 +46,15 @@ pub enum Progress<'a> {
         /// The revision marked failed.
         revision: u64,
     },
-    /// A Helm chart's hooks that this operation does not run (hooks are not run yet): each
-    /// as `EVENTS KIND/NAME (TEMPLATE)`.
-    HooksNotRun(&'a [String]),
+    /// A hook of `event` started (`running`), `succeeded` or `failed`.
+    Hook {
+        /// The event.
+        event: &'a str,
+        /// The hook object.
+        hook: &'a ObjectRef,
+        /// `running`, `succeeded` or `failed`.
+        phase: &'a str,
+    },
     /// `--wait-for-lock`: another operation holds the release's lock; waiting for it.
     WaitingForLock {
         /// The release.
@@ -141,6 +147,21 @@ pub enum OpError {
         /// The Events and last log lines of the failing Pods, each line after a newline.
         details: String,
     },
+    /// A hook failed or timed out: the operation fails.
+    #[error(
+        "{event} hook {hook} failed: {error}{}",
+        if events.is_empty() { String::new() } else { format!("\nEvents:\n{}", indent(events)) }
+    )]
+    HookFailed {
+        /// The event it ran for.
+        event: String,
+        /// The hook (`Kind/name (template)`).
+        hook: String,
+        /// Why.
+        error: Box<OpError>,
+        /// The Events about the hook and its Pods, one per line.
+        events: String,
+    },
     /// No revision to roll back to.
     #[error(
         "release {namespace}/{release}: {} ; revisions: {available}",
@@ -211,6 +232,14 @@ pub enum OpError {
         /// Namespace.
         namespace: String,
     },
+}
+
+/// Each line of `text` indented by two spaces.
+fn indent(text: &str) -> String {
+    text.lines()
+        .map(|l| format!("  {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 impl From<LockError> for OpError {

@@ -6,6 +6,7 @@
 //! - [`lock`]: one operation at a time per release (a renewed Lease).
 //! - [`session`]: an operation in progress: lock held, history read, stale revision repaired.
 //! - [`deploy`], [`wait`], [`uninstall`]: what an operation does inside a session.
+//! - [`hooks`]: a chart's hooks run around an operation, and `charter test`.
 //! - [`desired`]: rendered manifests turned into the objects a deploy applies.
 //! - [`live`]: the live state of a release's objects, read with a list per kind.
 //! - [`preview`]: what a deploy would do, for `charter diff`, without changing anything.
@@ -16,6 +17,7 @@ pub mod adopt;
 pub mod deploy;
 pub mod desired;
 pub mod error;
+pub mod hooks;
 pub mod live;
 pub mod lock;
 pub mod preview;
@@ -28,6 +30,7 @@ pub mod wait;
 
 pub use deploy::{ApplyHow, Deploy, rollback_deploy};
 pub use error::{OpError, Progress, Report};
+pub use hooks::{HookEvent, RunHooks};
 pub use record::{ChartRef, Hook, HookRun, RecordError, ReleaseRecord, Status, TargetRef};
 pub use session::{LockOptions, Session, begin};
 pub use store::{ClusterStore, ReleaseStore, SecretStore, Storage, StoreError};

@@ -9,6 +9,7 @@ use futures::TryStreamExt;
 
 use super::deploy::PARALLEL_APPLIES;
 use super::error::{OpError, Progress, Report};
+use super::hooks::{HookEvent, RunHooks};
 use super::record::Status;
 use super::session::Session;
 use super::wait::Until;
@@ -16,16 +17,19 @@ use crate::cluster::Cascade;
 use crate::object::{ObjectRef, install_rank};
 
 impl Session<'_> {
-    /// Deletes the release's objects in reverse install order, their dependents as `cascade`
-    /// says, then its records (or marks the last one uninstalled with `keep_history`).
+    /// Runs the `pre-delete` hooks, deletes the release's objects in reverse install order,
+    /// their dependents as `cascade` says, runs the `post-delete` hooks, then deletes its
+    /// records (or marks the last one uninstalled with `keep_history`). A failed hook stops
+    /// the uninstall; the release stays.
     pub async fn uninstall(
         &mut self,
         keep_history: bool,
         wait: Option<Duration>,
         cascade: Cascade,
+        hooks: RunHooks,
         report: Report<'_>,
     ) -> Result<(), OpError> {
-        let Some(last) = self
+        let Some(mut last) = self
             .history
             .iter()
             .rev()
@@ -37,6 +41,8 @@ impl Session<'_> {
                 namespace: self.namespace.clone(),
             });
         };
+        self.run_hooks(&mut last.hooks, HookEvent::PreDelete, hooks, report)
+            .await?;
         // Reverse install order, one kind rank at a time; objects of a rank go in parallel.
         let mut ranks: BTreeMap<Reverse<usize>, Vec<&ObjectRef>> = BTreeMap::new();
         for item in &last.inventory {
@@ -61,6 +67,8 @@ impl Session<'_> {
             let all: Vec<&ObjectRef> = last.inventory.iter().collect();
             self.wait(&all, Until::Gone, timeout, report).await?;
         }
+        self.run_hooks(&mut last.hooks, HookEvent::PostDelete, hooks, report)
+            .await?;
         if keep_history {
             let mut rec = last;
             rec.status = Status::Uninstalled;

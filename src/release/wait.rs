@@ -33,6 +33,11 @@ pub enum Until {
     Gone,
     /// Every object exists.
     Present,
+    /// Every object has run to completion (a Job complete, a Pod succeeded) or, for other
+    /// kinds, is ready; one that failed (a Job failed, a Pod in phase Failed) ends the wait
+    /// at once. An object that is gone counts as done (a Job deleted by its
+    /// ttlSecondsAfterFinished). What a hook waits for.
+    Complete,
 }
 
 /// How often the objects are read again.
@@ -63,6 +68,7 @@ struct Pending<'a> {
     item: &'a ObjectRef,
     why: String,
     live: Option<Value>,
+    /// Will not get there without a change (see [`Readiness::Failed`]).
     failed: bool,
 }
 
@@ -85,7 +91,7 @@ impl Session<'_> {
             let now = tokio::time::Instant::now();
             let timed_out = now >= deadline;
             let failed = pending.iter().any(|p| p.failed);
-            if until == Until::Ready
+            if matches!(until, Until::Ready | Until::Complete)
                 && !pending.is_empty()
                 && (timed_out || failed || explained.is_none_or(|t| now - t >= EXPLAIN_EVERY))
             {
@@ -348,9 +354,21 @@ async fn not_yet<'i>(
         Lookup::Present(_) | Lookup::Unknown => cluster.get_object(item).await?,
     };
     let Some(obj) = obj else {
-        return Ok(Some(pending("not found", None)));
+        // What runs to completion may be deleted when done (a Job's ttlSecondsAfterFinished:
+        // 0): the caller created it, so gone is done, and the caller tells how it ended.
+        return Ok((until != Until::Complete).then(|| pending("not found", None)));
     };
+    let phase = obj.pointer("/status/phase").and_then(Value::as_str);
     Ok(match readiness(&obj) {
+        // A Pod that runs is ready, but has not completed.
+        Readiness::Ready
+            if until == Until::Complete && item.kind == "Pod" && phase != Some("Succeeded") =>
+        {
+            Some(pending(
+                &format!("phase {}", phase.unwrap_or("unknown")),
+                Some(obj),
+            ))
+        }
         Readiness::Ready => None,
         Readiness::Pending(why) => Some(pending(&why, Some(obj))),
         Readiness::Failed(why) => Some(Pending {

@@ -85,6 +85,7 @@ pub(super) fn render(
         // Freeing a large context is many small frees: do it off the critical path.
         rayon::spawn(move || drop((tera, ctx)));
     }
+    let (mut manifests, hooks) = super::hook::split_hooks(manifests, super::hook::CHARTER_KEYS)?;
     manifest::sort_for_install(&mut manifests);
     let generated = state
         .generated
@@ -96,7 +97,7 @@ pub(super) fn render(
         crds,
         notes,
         generated,
-        hooks: Vec::new(),
+        hooks,
     })
 }
 

@@ -395,3 +395,42 @@ fn large_output_is_checked_in_batches_with_true_line_numbers() {
         assert_eq!(m.line, 7 * i + 2, "cm-{i}");
     }
 }
+
+#[test]
+fn charter_hooks_are_kept_apart_and_helms_annotation_is_refused() {
+    let job = |annotations: &str| {
+        format!(
+            "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate\n  annotations:\n{annotations}\nspec: {{}}\n"
+        )
+    };
+    let hooked = job(
+        "    charter.dev/hook: pre-upgrade\n    charter.dev/hook-weight: \"3\"\n    charter.dev/hook-delete-policy: hook-succeeded",
+    );
+    let c = chart(&[
+        ("templates/cm.yaml", &cm("plain", "  a: \"1\"")),
+        ("templates/job.yaml", &hooked),
+    ]);
+    let r = render(&c, &json!({}), &RenderOptions::default()).unwrap();
+    let names: Vec<&str> = r.manifests.iter().map(|m| m.header.name.as_str()).collect();
+    assert_eq!(names, ["plain"]);
+    assert_eq!(r.hooks.len(), 1);
+    let h = &r.hooks[0];
+    assert_eq!(
+        (
+            h.manifest.header.name.as_str(),
+            h.events.as_slice(),
+            h.weight
+        ),
+        ("migrate", &["pre-upgrade".to_string()][..], 3)
+    );
+    assert_eq!(h.delete_policies, ["hook-succeeded"]);
+
+    let helms = chart(&[("templates/job.yaml", &job("    helm.sh/hook: pre-install"))]);
+    let e = render_err(&helms, json!({}));
+    assert!(
+        e.contains("app/templates/job.yaml")
+            && e.contains("Job/migrate")
+            && e.contains("write `charter.dev/hook`"),
+        "{e}"
+    );
+}

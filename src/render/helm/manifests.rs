@@ -7,42 +7,8 @@ use serde_json::Value;
 
 use crate::manifest::{Manifest, ManifestError};
 use crate::object::ObjectRef;
+use crate::render::hook::{HELM_KEYS, Hook, HookMark, read_mark};
 use crate::values::type_name;
-
-/// The hook events Helm knows (`helm.sh/hook`); a document naming any other is left out
-/// altogether, as Helm does.
-const HOOK_EVENTS: &[&str] = &[
-    "pre-install",
-    "post-install",
-    "pre-delete",
-    "post-delete",
-    "pre-upgrade",
-    "post-upgrade",
-    "pre-rollback",
-    "post-rollback",
-    "test",
-    "test-success",
-];
-
-/// A hook object: rendered, but run around an operation rather than applied with the release.
-#[derive(Debug, Clone)]
-pub struct Hook {
-    /// The object.
-    pub manifest: Manifest,
-    /// Its events (`pre-install`, `test`…), lower-cased, as written.
-    pub events: Vec<String>,
-    /// `helm.sh/hook-weight` (0 when absent or not an integer).
-    pub weight: i64,
-}
-
-impl Hook {
-    /// Whether it is a test (`helm template --skip-tests` leaves those out).
-    pub fn is_test(&self) -> bool {
-        self.events
-            .iter()
-            .any(|e| e == "test" || e == "test-success")
-    }
-}
 
 /// One template's rendered text cut into documents, as Helm's `SplitManifests` cuts it: at
 /// every match of `(?:^|\s*\n)---\s*` in the trimmed text (so a separator eats the whitespace
@@ -172,28 +138,28 @@ pub fn read_doc(source: &str, index: usize, doc: &str) -> Result<Doc, ManifestEr
         }
     };
     let manifest = Manifest::new(source, doc, header);
-    let Some(hook) = annotations.and_then(|a| a.get("helm.sh/hook")) else {
+    if annotations.is_none_or(|a| !a.contains_key(HELM_KEYS.hook)) {
         return Ok(Doc::Object(manifest));
-    };
-    let hook = text_field(Some(hook), "a `helm.sh/hook` annotation")?;
-    let events: Vec<String> = hook.split(',').map(|e| e.trim().to_lowercase()).collect();
-    if events.iter().any(|e| !HOOK_EVENTS.contains(&e.as_str())) {
-        tracing::info!("{source}: skipping a hook of unknown events `{hook}`");
-        return Ok(Doc::Skip);
     }
-    let weight = annotations
-        .and_then(|a| a.get("helm.sh/hook-weight"))
-        .and_then(|w| match w {
-            Value::String(s) => s.trim().parse().ok(),
-            Value::Number(n) => n.as_i64(),
-            _ => None,
-        })
-        .unwrap_or(0);
-    Ok(Doc::Hook(Hook {
-        manifest,
-        events,
-        weight,
-    }))
+    match read_mark(HELM_KEYS, annotations)
+        .map_err(|problem| fail(1, format!("({}) {problem}", manifest.header.display())))?
+    {
+        HookMark::None => Ok(Doc::Object(manifest)),
+        HookMark::Skipped => {
+            tracing::info!("{source}: skipping a hook of Helm 2's crd-install event, as Helm does");
+            Ok(Doc::Skip)
+        }
+        HookMark::Hook {
+            events,
+            weight,
+            delete_policies,
+        } => Ok(Doc::Hook(Hook {
+            manifest,
+            events,
+            weight,
+            delete_policies,
+        })),
+    }
 }
 
 /// The lines of `doc` around `line`, numbered.
@@ -244,8 +210,19 @@ mod tests {
         assert_eq!(h.events, ["test", "pre-install"]);
         assert_eq!(h.weight, -5);
         assert!(h.is_test());
-        let unknown = doc.replace("Test , pre-install", "crd-install");
-        assert!(matches!(read_doc("c", 1, &unknown).unwrap(), Doc::Skip));
+        let helm2 = doc.replace("Test , pre-install", "crd-install");
+        assert!(matches!(read_doc("c", 1, &helm2).unwrap(), Doc::Skip));
+        let unknown = doc.replace("Test , pre-install", "pre-instal");
+        let e = read_doc("c/templates/t.yaml", 1, &unknown)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("c/templates/t.yaml") && e.contains("Pod/t") && e.contains("`pre-instal`"),
+            "{e}"
+        );
+        let weight = doc.replace("\"-5\"", "heavy");
+        let e = read_doc("c", 1, &weight).unwrap_err().to_string();
+        assert!(e.contains("not an integer"), "{e}");
         // Helm takes documents that are no complete Kubernetes object.
         let Doc::Object(m) = read_doc("c", 1, "kind: Note\nnote: 1\n").unwrap() else {
             panic!("not an object");

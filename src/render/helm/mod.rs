@@ -23,7 +23,6 @@ mod manifests;
 mod objects;
 
 pub use errors::HelmTemplateError;
-pub use manifests::Hook;
 pub use objects::HELM_VERSION;
 
 use std::borrow::Cow;
