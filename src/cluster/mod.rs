@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 pub use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kube::discovery::{ApiResource, Discovery};
+use kube::discovery::ApiResource;
 use tokio::sync::RwLock;
 
 pub use connect::{DEFAULT_REQUEST_TIMEOUT, kubeconfig_path, server_url};
@@ -52,7 +52,7 @@ pub struct Cluster {
     pub context: String,
     /// The user name of the context.
     pub user: String,
-    discovery: Arc<RwLock<Option<Arc<Discovery>>>>,
+    discovery: Arc<RwLock<Option<Arc<discovery::Served>>>>,
     /// Whether a request has succeeded: until then a connection failure is most likely a
     /// wrong address or a cluster that is down, and retrying long only delays the answer.
     reached: Arc<AtomicBool>,

@@ -101,6 +101,17 @@ impl LiveIndex {
         Ok(index)
     }
 
+    /// Moves the whole object out of the index, for a caller that needs it once: `Some(None)`
+    /// when it is known to be absent, `None` when the cluster must be asked (its kind was not
+    /// read, or it was not listed whole). Its ownership stays in the index.
+    pub fn take_whole(&mut self, item: &ObjectRef) -> Option<Option<Value>> {
+        match self.objects.get_mut(item) {
+            Some(o) => o.full.take().map(Some),
+            None if self.scopes.contains(&scope(item)) => Some(None),
+            None => None,
+        }
+    }
+
     /// What is known of one object.
     pub fn lookup(&self, item: &ObjectRef) -> Lookup<'_> {
         if let Some(o) = self.objects.get(item) {
