@@ -41,11 +41,14 @@ impl Served {
 impl Cluster {
     /// The server's version, e.g. `v1.37.2`.
     pub async fn server_version(&self) -> Result<String, ClusterError> {
+        if let Some(v) = self.version.get() {
+            return Ok(v.clone());
+        }
         let info = self
             .retry(|| async { self.client.apiserver_version().await })
             .await
             .map_err(|e| self.map_err(e, "get", "version", None, "server version"))?;
-        Ok(info.git_version)
+        Ok(self.version.get_or_init(|| info.git_version).clone())
     }
 
     async fn discover(&self, refresh: bool) -> Result<Arc<Served>, ClusterError> {

@@ -59,6 +59,9 @@ pub struct Cluster {
     /// OpenAPI v3 schemas by group-version path (`api/v1`, `apis/apps/v1`), fetched on first
     /// use; `None` when the server does not serve one.
     schemas: Arc<tokio::sync::Mutex<openapi::SchemaCache>>,
+    /// The server's version as first read: the first contact asks for it anyway, and a
+    /// render needs it again one round trip later.
+    version: Arc<std::sync::OnceLock<String>>,
 }
 
 impl Cluster {
@@ -71,6 +74,7 @@ impl Cluster {
             discovery: Arc::new(RwLock::new(None)),
             reached: Arc::new(AtomicBool::new(false)),
             schemas: Arc::default(),
+            version: Arc::default(),
         }
     }
 
