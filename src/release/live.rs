@@ -211,6 +211,25 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn take_whole_moves_a_listed_object_out_once() {
+        let web = ObjectRef::new("v1", "ConfigMap", Some("ns"), "web");
+        let gone = ObjectRef::new("v1", "ConfigMap", Some("ns"), "gone");
+        let unread = ObjectRef::new("apps/v1", "Deployment", Some("ns"), "web");
+        let obj = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "web", "namespace": "ns"}, "data": {"a": "1"}});
+        let mut index = LiveIndex {
+            objects: HashMap::from([(web.clone(), LiveObject::from_value(obj.clone()))]),
+            scopes: HashSet::from([scope(&web)]),
+        };
+        assert_eq!(index.take_whole(&web), Some(Some(obj)));
+        // Taken: the cluster must be asked again, and the object still counts as present.
+        assert_eq!(index.take_whole(&web), None);
+        assert!(matches!(index.lookup(&web), Lookup::Present(_)));
+        assert_eq!(index.take_whole(&gone), Some(None));
+        assert_eq!(index.take_whole(&unread), None);
+    }
+
+    #[test]
     fn covers_ignores_server_fields_but_not_changes() {
         let desired = json!({"spec": {"replicas": 3, "template": {"spec": {"containers": [
             {"name": "web", "image": "nginx:1"}]}}}});
