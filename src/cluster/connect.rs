@@ -194,7 +194,10 @@ impl Cluster {
     /// line, with what answered.
     async fn first_contact(&self) -> Result<(), ClusterError> {
         let err = match self.retry(|| self.client.apiserver_version()).await {
-            Ok(_) => return Ok(()),
+            Ok(info) => {
+                let _ = self.version.set(info.git_version);
+                return Ok(());
+            }
             Err(e) => e,
         };
         let answer = match &err {

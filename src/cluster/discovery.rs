@@ -1,6 +1,7 @@
 //! Discovery: which API versions and kinds the cluster serves, and how a kind maps to a
 //! resource (plural, scope), cached per connection and refreshed on a miss.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -8,17 +9,49 @@ use kube::discovery::{ApiCapabilities, ApiResource, Discovery, Scope};
 
 use super::{Cluster, ClusterError, Resource};
 
+/// Discovery's answer, indexed by apiVersion and kind: resolving a kind through [`Discovery`]
+/// copies every resource of its group version, and a deploy or diff resolves every object.
+pub(super) struct Served {
+    discovery: Discovery,
+    by_kind: HashMap<(String, String), Resource>,
+}
+
+impl Served {
+    fn new(discovery: Discovery) -> Served {
+        let mut by_kind = HashMap::new();
+        for g in discovery.groups() {
+            for v in g.versions() {
+                for (ar, caps) in g.versioned_resources(v) {
+                    // The first resource of a kind, as `Discovery::resolve_gvk` finds it.
+                    by_kind
+                        .entry((ar.api_version.clone(), ar.kind.clone()))
+                        .or_insert_with(|| resource_of(ar, &caps));
+                }
+            }
+        }
+        Served { discovery, by_kind }
+    }
+
+    fn resolve(&self, api_version: &str, kind: &str) -> Option<&Resource> {
+        self.by_kind
+            .get(&(api_version.to_string(), kind.to_string()))
+    }
+}
+
 impl Cluster {
     /// The server's version, e.g. `v1.37.2`.
     pub async fn server_version(&self) -> Result<String, ClusterError> {
+        if let Some(v) = self.version.get() {
+            return Ok(v.clone());
+        }
         let info = self
             .retry(|| async { self.client.apiserver_version().await })
             .await
             .map_err(|e| self.map_err(e, "get", "version", None, "server version"))?;
-        Ok(info.git_version)
+        Ok(self.version.get_or_init(|| info.git_version).clone())
     }
 
-    async fn discover(&self, refresh: bool) -> Result<Arc<Discovery>, ClusterError> {
+    async fn discover(&self, refresh: bool) -> Result<Arc<Served>, ClusterError> {
         if !refresh && let Some(d) = self.discovery.read().await.clone() {
             return Ok(d);
         }
@@ -38,7 +71,7 @@ impl Cluster {
             })
             .await
             .map_err(|e| self.map_err(e, "discover", "API resources", None, "discovery"))?;
-        let d = Arc::new(d);
+        let d = Arc::new(Served::new(d));
         *slot = Some(d.clone());
         Ok(d)
     }
@@ -47,7 +80,7 @@ impl Cluster {
     pub async fn api_versions(&self) -> Result<Vec<String>, ClusterError> {
         let d = self.discover(false).await?;
         let mut out = Vec::new();
-        for g in d.groups() {
+        for g in d.discovery.groups() {
             for v in g.versions() {
                 let gv = if g.name().is_empty() {
                     v.to_string()
@@ -68,15 +101,10 @@ impl Cluster {
     /// Maps apiVersion + kind to a resource. Refreshes discovery once on a miss, so a CRD
     /// created moments ago is found.
     pub async fn resource(&self, api_version: &str, kind: &str) -> Result<Resource, ClusterError> {
-        let (group, version) = match api_version.split_once('/') {
-            Some((g, v)) => (g, v),
-            None => ("", api_version),
-        };
-        let gvk = kube::api::GroupVersionKind::gvk(group, version, kind);
         for refresh in [false, true] {
             let d = self.discover(refresh).await?;
-            if let Some((ar, caps)) = d.resolve_gvk(&gvk) {
-                return Ok(resource_of(ar, &caps));
+            if let Some(r) = d.resolve(api_version, kind) {
+                return Ok(r.clone());
             }
         }
         Err(ClusterError::UnknownKind {
@@ -130,14 +158,14 @@ impl Cluster {
         kind: &str,
         timeout: Duration,
     ) -> Result<(), ClusterError> {
-        let (group, version) = match api_version.split_once('/') {
-            Some((g, v)) => (g, v),
-            None => ("", api_version),
-        };
-        let gvk = kube::api::GroupVersionKind::gvk(group, version, kind);
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            if self.discover(true).await?.resolve_gvk(&gvk).is_some() {
+            if self
+                .discover(true)
+                .await?
+                .resolve(api_version, kind)
+                .is_some()
+            {
                 return Ok(());
             }
             if tokio::time::Instant::now() >= deadline {

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 pub use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kube::discovery::{ApiResource, Discovery};
+use kube::discovery::ApiResource;
 use tokio::sync::RwLock;
 
 pub use connect::{DEFAULT_REQUEST_TIMEOUT, kubeconfig_path, server_url};
@@ -53,13 +53,16 @@ pub struct Cluster {
     pub context: String,
     /// The user name of the context.
     pub user: String,
-    discovery: Arc<RwLock<Option<Arc<Discovery>>>>,
+    discovery: Arc<RwLock<Option<Arc<discovery::Served>>>>,
     /// Whether a request has succeeded: until then a connection failure is most likely a
     /// wrong address or a cluster that is down, and retrying long only delays the answer.
     reached: Arc<AtomicBool>,
     /// OpenAPI v3 schemas by group-version path (`api/v1`, `apis/apps/v1`), fetched on first
     /// use; `None` when the server does not serve one.
     schemas: Arc<tokio::sync::Mutex<openapi::SchemaCache>>,
+    /// The server's version as first read: the first contact asks for it anyway, and a
+    /// render needs it again one round trip later.
+    version: Arc<std::sync::OnceLock<String>>,
 }
 
 impl Cluster {
@@ -72,6 +75,7 @@ impl Cluster {
             discovery: Arc::new(RwLock::new(None)),
             reached: Arc::new(AtomicBool::new(false)),
             schemas: Arc::default(),
+            version: Arc::default(),
         }
     }
 

@@ -203,15 +203,31 @@ impl Cluster {
         items
             .into_iter()
             .map(|o| {
-                let mut v = serde_json::to_value(o).map_err(|e| ClusterError::Other {
+                // The object as `serde_json::to_value` writes a `DynamicObject` (type, metadata,
+                // then the rest in order), without serializing the rest again: it is moved.
+                let mut m = serde_json::Map::new();
+                if let Some(t) = o.types {
+                    m.insert("apiVersion".into(), Value::String(t.api_version));
+                    m.insert("kind".into(), Value::String(t.kind));
+                }
+                let meta = serde_json::to_value(o.metadata).map_err(|e| ClusterError::Other {
                     what: format!("{kind} list"),
                     message: e.to_string(),
                 })?;
-                if let Some(m) = v.as_object_mut() {
-                    m.insert("apiVersion".into(), Value::String(api_version.to_string()));
-                    m.insert("kind".into(), Value::String(kind.to_string()));
+                m.insert("metadata".into(), meta);
+                match o.data {
+                    Value::Object(rest) => m.extend(rest),
+                    Value::Null => {}
+                    other => {
+                        return Err(ClusterError::Other {
+                            what: format!("{kind} list"),
+                            message: format!("an item is not an object: {other}"),
+                        });
+                    }
                 }
-                Ok(v)
+                m.insert("apiVersion".into(), Value::String(api_version.to_string()));
+                m.insert("kind".into(), Value::String(kind.to_string()));
+                Ok(Value::Object(m))
             })
             .collect()
     }

@@ -91,7 +91,7 @@ pub fn live_fingerprint(inputs: &[ObjectInput], rules: &IgnoreRules) -> String {
             let content = if is_secret(&i.key.api_version, &i.key.kind) {
                 format!("resourceVersion {}", meta("resourceVersion"))
             } else {
-                let mut v = normalize(live, false);
+                let mut v = normalize(live.clone(), false);
                 for r in rules.rules.iter().filter(|r| r.selects(&i.key)) {
                     r.remove_from(&mut v);
                 }

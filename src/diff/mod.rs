@@ -308,7 +308,7 @@ fn diff_one(
 ) -> ObjectDiff {
     let key = input.key;
     let secret = is_secret(&key.api_version, &key.kind);
-    let norm = |v: Option<Value>| v.map(|v| normalize(&v, secret));
+    let norm = |v: Option<Value>| v.map(|v| normalize(v, secret));
     let mut desired = norm(input.desired);
     let mut live = norm(input.live);
     let mut last = norm(input.last_applied);
@@ -346,26 +346,37 @@ fn diff_one(
     let overwritten = |p: &FieldPath| action == Action::Prune || touches(p);
 
     // Values shown come from masked copies only, so no output can carry a Secret value.
+    // Without masking the normalized objects are read in place: no copy per object.
     let mask = secret && !opts.show_secrets;
-    let (mut before, mut after) = (live.clone(), desired.clone());
-    let (mut drift_last, mut drift_live) = (last.clone(), live.clone());
-    if mask {
+    let masked = mask.then(|| {
+        let (mut before, mut after) = (live.clone(), desired.clone());
+        let (mut drift_last, mut drift_live) = (last.clone(), live.clone());
         mask_pair(before.as_mut(), after.as_mut());
         mask_pair(drift_last.as_mut(), drift_live.as_mut());
-    }
-    let at = |v: &Option<Value>, p: &FieldPath| v.as_ref().and_then(|v| lookup(v, &p.0)).cloned();
+        [before, after, drift_last, drift_live]
+    });
+    let [before, after, drift_last, drift_live] = match &masked {
+        Some([b, a, dl, dv]) => [b.as_ref(), a.as_ref(), dl.as_ref(), dv.as_ref()],
+        None => [
+            live.as_ref(),
+            desired.as_ref(),
+            last.as_ref(),
+            live.as_ref(),
+        ],
+    };
+    let at = |v: Option<&Value>, p: &FieldPath| v.and_then(|v| lookup(v, &p.0)).cloned();
 
     let changes = match action {
         Action::Create => vec![FieldChange {
             path: FieldPath::default(),
             op: Op::Added,
             old: None,
-            new: after.clone(),
+            new: after.cloned(),
         }],
         Action::Prune => vec![FieldChange {
             path: FieldPath::default(),
             op: Op::Removed,
-            old: before.clone(),
+            old: before.cloned(),
             new: None,
         }],
         _ => found
@@ -374,12 +385,12 @@ fn diff_one(
                 old: if *op == Op::Added {
                     None
                 } else {
-                    at(&before, p)
+                    at(before, p)
                 },
                 new: if *op == Op::Removed {
                     None
                 } else {
-                    at(&after, p)
+                    at(after, p)
                 },
                 path: p.clone(),
                 op: *op,
@@ -389,11 +400,11 @@ fn diff_one(
     let mut drift: Vec<DriftItem> = drift_found
         .iter()
         .map(|(p, op)| DriftItem {
-            last_applied: at(&drift_last, p),
+            last_applied: at(drift_last, p),
             live: if *op == Op::Removed {
                 None
             } else {
-                at(&drift_live, p)
+                at(drift_live, p)
             },
             overwritten: overwritten(p),
             path: p.clone(),
@@ -409,6 +420,16 @@ fn diff_one(
             overwritten: desired.is_some(),
         });
     }
+    // The text outputs show only objects that change or drifted; an unchanged object keeps
+    // no copies (a plan holds every target's report until it prints).
+    let (before, after) = if action == Action::Unchanged && drift.is_empty() {
+        (None, None)
+    } else {
+        match masked {
+            Some([b, a, _, _]) => (b, a),
+            None => (live, desired),
+        }
+    };
     ObjectDiff {
         key,
         action,

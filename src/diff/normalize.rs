@@ -28,8 +28,7 @@ pub(crate) fn is_secret(api_version: &str, kind: &str) -> bool {
 /// (a rendered `foo: null` means "unset", and the server stores pod templates with
 /// `creationTimestamp: null`), no empty `labels`/`annotations`, and for a Secret `stringData`
 /// folded into `data` (base64), as the API server does on write.
-pub(crate) fn normalize(obj: &Value, secret: bool) -> Value {
-    let mut v = obj.clone();
+pub(crate) fn normalize(mut v: Value, secret: bool) -> Value {
     drop_nulls(&mut v);
     let Value::Object(m) = &mut v else {
         return v;

@@ -894,3 +894,46 @@ fn keyed_lists_fall_back_to_position_on_duplicate_or_missing_keys() {
         report.objects[0].drift
     );
 }
+
+#[test]
+fn only_shown_objects_keep_their_normalized_copies() {
+    // A plan holds every target's report until it prints: an unchanged object without drift
+    // keeps no copies, while a changed or drifted one keeps both sides for the text diff.
+    let same = served(3, "nginx:1", &[], "7");
+    let unchanged = run(vec![input(
+        Some(same.clone()),
+        Some(same.clone()),
+        Some(rendered(3, "nginx:1", &[])),
+    )]);
+    let o = &unchanged.objects[0];
+    assert_eq!(o.action, Action::Unchanged);
+    assert!(o.before.is_none() && o.after.is_none(), "{o:?}");
+
+    let changed = run(vec![input(
+        Some(served(3, "nginx:2", &[], "8")),
+        Some(same.clone()),
+        None,
+    )]);
+    let o = &changed.objects[0];
+    assert_eq!(o.action, Action::Change);
+    assert_eq!(
+        o.before.as_ref().unwrap()["spec"]["template"]["spec"]["containers"][0]["image"],
+        "nginx:1"
+    );
+    assert_eq!(
+        o.after.as_ref().unwrap()["spec"]["template"]["spec"]["containers"][0]["image"],
+        "nginx:2"
+    );
+    assert!(render_text(&changed, false).contains("+        image: nginx:2"));
+
+    // Drift alone (scaled by hand, the chart unchanged): shown, so both sides are kept.
+    let drifted = run(vec![input(
+        Some(served(5, "nginx:1", &[], "9")),
+        Some(served(5, "nginx:1", &[], "9")),
+        Some(rendered(3, "nginx:1", &[])),
+    )]);
+    let o = &drifted.objects[0];
+    assert_eq!((o.action, o.drift.len()), (Action::Unchanged, 1));
+    assert!(o.before.is_some() && o.after.is_some());
+    assert!(render_text(&drifted, false).contains("drift"));
+}

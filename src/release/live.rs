@@ -101,6 +101,17 @@ impl LiveIndex {
         Ok(index)
     }
 
+    /// Moves the whole object out of the index, for a caller that needs it once: `Some(None)`
+    /// when it is known to be absent, `None` when the cluster must be asked (its kind was not
+    /// read, or it was not listed whole). Its ownership stays in the index.
+    pub fn take_whole(&mut self, item: &ObjectRef) -> Option<Option<Value>> {
+        match self.objects.get_mut(item) {
+            Some(o) => o.full.take().map(Some),
+            None if self.scopes.contains(&scope(item)) => Some(None),
+            None => None,
+        }
+    }
+
     /// What is known of one object.
     pub fn lookup(&self, item: &ObjectRef) -> Lookup<'_> {
         if let Some(o) = self.objects.get(item) {
@@ -198,6 +209,25 @@ pub fn covers(live: &Value, desired: &Value) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn take_whole_moves_a_listed_object_out_once() {
+        let web = ObjectRef::new("v1", "ConfigMap", Some("ns"), "web");
+        let gone = ObjectRef::new("v1", "ConfigMap", Some("ns"), "gone");
+        let unread = ObjectRef::new("apps/v1", "Deployment", Some("ns"), "web");
+        let obj = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "web", "namespace": "ns"}, "data": {"a": "1"}});
+        let mut index = LiveIndex {
+            objects: HashMap::from([(web.clone(), LiveObject::from_value(obj.clone()))]),
+            scopes: HashSet::from([scope(&web)]),
+        };
+        assert_eq!(index.take_whole(&web), Some(Some(obj)));
+        // Taken: the cluster must be asked again, and the object still counts as present.
+        assert_eq!(index.take_whole(&web), None);
+        assert!(matches!(index.lookup(&web), Lookup::Present(_)));
+        assert_eq!(index.take_whole(&gone), Some(None));
+        assert_eq!(index.take_whole(&unread), None);
+    }
 
     #[test]
     fn covers_ignores_server_fields_but_not_changes() {

@@ -114,7 +114,7 @@ pub async fn preview(
     let pruned: Vec<&ObjectRef> = deployed
         .map(|d| d.inventory.iter().filter(|i| !wanted.contains(i)).collect())
         .unwrap_or_default();
-    let live = LiveIndex::read(
+    let mut live = LiveIndex::read(
         cluster,
         release,
         desired
@@ -124,15 +124,20 @@ pub async fn preview(
     )
     .await?;
 
-    let live_ref = &live;
-    let last_ref = &last_applied;
-    let mut inputs: Vec<(ObjectInput, bool)> = futures::stream::iter(desired.iter())
-        .map(|d| async move {
-            let current = whole(cluster, live_ref, &d.item).await?;
+    // Each rendered object's live and last-applied copies move out of the index and the map:
+    // each is used once here, and the objects to prune are not among them.
+    let known: Vec<(Option<Option<Value>>, Option<Value>)> = desired
+        .iter()
+        .map(|d| (live.take_whole(&d.item), last_applied.remove(&d.item)))
+        .collect();
+    let mut inputs: Vec<(ObjectInput, bool)> = futures::stream::iter(desired.iter().zip(known))
+        .map(|(d, (known, last))| async move {
+            let current = match known {
+                Some(v) => v,
+                None => get(cluster, &d.item).await?,
+            };
             let (obj, dry_run) = predicted(cluster, d, current.as_ref()).await?;
-            let last_applied = last_ref
-                .get(&d.item)
-                .map(|l| as_applied(l, current.as_ref()));
+            let last_applied = last.map(|l| as_applied(l, current.as_ref()));
             Ok::<_, OpError>((
                 ObjectInput {
                     key: d.item.clone(),
@@ -170,7 +175,7 @@ pub async fn preview(
                 desired: None,
                 live: obj.full.clone(),
                 last_applied: last_applied
-                    .get(item)
+                    .remove(item)
                     .map(|l| as_applied(l, obj.full.as_ref())),
             },
             false,
@@ -194,32 +199,16 @@ async fn get(cluster: &Cluster, item: &ObjectRef) -> Result<Option<Value>, Clust
     }
 }
 
-/// The whole live object: from the list when it was listed as this release's, else one GET
-/// (an object that exists but carries no release label: adopted or foreign).
-async fn whole(
-    cluster: &Cluster,
-    live: &LiveIndex,
-    item: &ObjectRef,
-) -> Result<Option<Value>, ClusterError> {
-    match live.lookup(item) {
-        Lookup::Absent => Ok(None),
-        Lookup::Present(LiveObject {
-            full: Some(full), ..
-        }) => Ok(Some(full.clone())),
-        _ => get(cluster, item).await,
-    }
-}
-
 /// The last revision's object as it was applied: a revision Helm applied put Helm's marks on
 /// the object, not charter's, so where the live object has none of charter's they are not
 /// looked for (no drift reported for marks charter never set).
-fn as_applied(last: &Value, live: Option<&Value>) -> Value {
+fn as_applied(last: Value, live: Option<&Value>) -> Value {
     let charters = live
         .and_then(|l| l.pointer("/metadata/annotations"))
         .and_then(|a| a.get(ANNOTATION_RELEASE));
     match (live, charters) {
-        (Some(_), None) => without_charter_marks(last),
-        _ => last.clone(),
+        (Some(_), None) => without_charter_marks(&last),
+        _ => last,
     }
 }
 
