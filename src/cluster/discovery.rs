@@ -125,6 +125,7 @@ impl Cluster {
         for refresh in [false, true] {
             let d = self.discover(refresh).await?;
             let mut groups: Vec<_> = d
+                .discovery
                 .groups()
                 .filter(|g| group.is_none_or(|want| g.name() == want))
                 .collect();
