@@ -502,9 +502,18 @@ fn support_yaml(text: &str) -> serde_json::Value {
     charter::yaml::parse_str(text, "test").unwrap()
 }
 
-/// `charter plan` over a deploy tree shows a target's groups after its diff.
+/// A ConfigMap hook of charter's own annotations.
+fn hook_map(name: &str, event: &str, weight: i64) -> String {
+    config_map(
+        name,
+        &format!("charter.dev/hook: {event}, charter.dev/hook-weight: \"{weight}\""),
+    )
+}
+
+/// `charter plan` over a deploy tree shows a target's groups and hooks after its diff, and as
+/// data; `diff -o json` has them too; `apply --plan` refuses a target whose hooks changed since.
 #[tokio::test]
-async fn plan_shows_the_groups() {
+async fn plan_shows_the_groups_and_hooks() {
     let cluster = cluster_or_skip!();
     let ns = cluster.namespace("stages-plan").await;
     let tmp = tempfile::tempdir().unwrap();
@@ -514,6 +523,9 @@ async fn plan_shows_the_groups() {
         &[
             ("db.yaml", &config_map("db", "charter.dev/weight: \"-1\"")),
             ("web.yaml", &config_map("web", "")),
+            ("setup.yaml", &hook_map("setup", "pre-install", 2)),
+            ("after.yaml", &hook_map("after", "post-install", 0)),
+            ("first.yaml", &hook_map("first", "pre-install", -3)),
         ],
     );
     let root = tmp.path().join("deploy");
@@ -529,7 +541,8 @@ async fn plan_shows_the_groups() {
         ),
     );
     write(&root, "dev/east/values.yaml", "{}\n");
-    let out = support::charter().run(&["plan", root.to_str().unwrap()]);
+    let root_s = root.to_str().unwrap();
+    let out = support::charter().run(&["plan", root_s]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         out.status.code(),
@@ -541,5 +554,80 @@ async fn plan_shows_the_groups() {
         text.contains("Applied in groups, each ready before the next (charter.dev/weight, charter.dev/depends-on):\n  1/2 weight -1: ConfigMap/db\n  2/2 weight 0: ConfigMap/web\n"),
         "{text}"
     );
+
+    let hook = |event: &str, name: &str, weight: i64| {
+        serde_json::json!({"event": event, "kind": "ConfigMap", "name": name,
+            "template": format!("staged/templates/{name}.yaml"), "weight": weight})
+    };
+    let hooks = serde_json::json!([
+        hook("pre-install", "first", -3),
+        hook("pre-install", "setup", 2),
+        hook("post-install", "after", 0)
+    ]);
+    let groups = serde_json::json!([
+        {"weight": -1, "objects": ["ConfigMap/db"]},
+        {"weight": 0, "objects": ["ConfigMap/web"]}
+    ]);
+    let out = support::charter().run(&["plan", root_s, "-o", "json"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let target = &doc["targets"][0];
+    assert_eq!(target["hooks"], hooks, "{doc:#}");
+    assert_eq!(target["groups"], groups, "{doc:#}");
+    assert!(
+        target["hooksFingerprint"]
+            .as_str()
+            .is_some_and(|f| f.starts_with("sha256:")),
+        "{doc:#}"
+    );
+
+    let out = support::charter().cluster(&cluster.kubeconfig).run(&[
+        "diff",
+        "web",
+        chart_dir.to_str().unwrap(),
+        "-n",
+        ns.name(),
+        "-o",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (&doc["hooks"], &doc["groups"]),
+        (&hooks, &groups),
+        "{doc:#}"
+    );
+    assert_eq!(doc["summary"]["create"], 2, "{doc:#}");
+
+    // A hook's weight changes after the plan: refused, nothing applied; back as planned, the
+    // plan applies and its hooks run.
+    let plan = tmp.path().join("plan.json");
+    let out = support::charter().run(&["plan", root_s, "--out", plan.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    write(
+        &chart_dir,
+        "templates/setup.yaml",
+        &hook_map("setup", "pre-install", 5),
+    );
+    let out = support::charter().run(&["apply", "--plan", plan.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        err.contains("hooks it would run differ from the plan's"),
+        "{err}"
+    );
+    let cms: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), ns.name());
+    assert!(cms.get_opt("web").await.unwrap().is_none());
+    assert!(cms.get_opt("setup").await.unwrap().is_none());
+    write(
+        &chart_dir,
+        "templates/setup.yaml",
+        &hook_map("setup", "pre-install", 2),
+    );
+    let out = support::charter().run(&["apply", "--plan", plan.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    for name in ["web", "db", "setup", "first", "after"] {
+        assert!(cms.get_opt(name).await.unwrap().is_some(), "{name}");
+    }
     ns.delete().await;
 }

@@ -542,6 +542,12 @@ fn check_planned(
             "refused: its rendered objects differ from the plan's (the chart, values or charter.yaml changed since, or the chart renders something random); plan again".to_string(),
         );
     }
+    let hooks_now = (!now.hooks.is_empty()).then_some(&now.hooks_fingerprint);
+    if hooks_now != planned.hooks_fingerprint.as_ref() {
+        return Err(
+            "refused: the hooks it would run differ from the plan's (a hook was added, removed or changed since, or the deploy turned from install to upgrade); plan again".to_string(),
+        );
+    }
     if Some(&now.live_fingerprint) != planned.live_fingerprint.as_ref() {
         return Err(format!(
             "refused: the live state of release {was} changed since the plan (an object was edited, created or deleted outside this plan, or the release was deployed); plan again. Now: {} to create, {} to change, {} to prune, {} drifted",

@@ -7,8 +7,9 @@ use super::prepare::{ChartRequest, Source, prepare_checked};
 use super::{Error, Globals, connect, next_revision_options};
 use crate::diff::{DiffOptions, DiffReport, IgnoreRules, diff_objects, live_fingerprint, sha256};
 use crate::manifest::Manifest;
-use crate::manifest::order::Staged;
+use crate::manifest::order::{Group, Staged};
 use crate::release::desired::OwnerMarks;
+use crate::release::hooks::{HookStep, would_run};
 use crate::release::preview::preview;
 use crate::release::{ClusterStore, ReleaseStore, Storage};
 use crate::render;
@@ -52,11 +53,12 @@ pub struct TargetDiff {
     /// Things to tell the user (e.g. a revision that could not be read back).
     pub warnings: Vec<String>,
     /// The groups a deploy applies one after another when the chart has ordering
-    /// annotations, one line each ([`crate::manifest::order::describe`]); empty otherwise.
-    pub groups: Vec<String>,
-    /// The hooks the install or upgrade would run, in order (see
-    /// [`crate::release::hooks::would_run`]).
-    pub hooks: Vec<String>,
+    /// annotations; empty otherwise.
+    pub groups: Vec<Group>,
+    /// The hooks the install or upgrade would run, in order.
+    pub hooks: Vec<HookStep>,
+    /// A digest of those hooks and their objects ([`crate::release::hooks::would_run`]).
+    pub hooks_fingerprint: String,
     /// Whether the deploy would be an install (no deployed revision) rather than an upgrade.
     pub install: bool,
 }
@@ -106,10 +108,10 @@ pub fn run_on(
         let all: Vec<&Manifest> = rendered.crds.iter().chain(&rendered.manifests).collect();
         let groups = Staged::of_manifests(&all, Some(&p.namespace))
             .map_err(render::RenderError::from)?
-            .map(|s| s.describe())
+            .map(|s| s.groups())
             .unwrap_or_default();
         let install = crate::release::session::deployed(&history).is_none();
-        let hooks = crate::release::hooks::would_run(&rendered.hooks, install);
+        let (hooks, hooks_fingerprint) = would_run(&rendered.hooks, install);
         let pv = preview(
             &cluster,
             &p.release,
@@ -151,6 +153,7 @@ pub fn run_on(
             warnings: pv.warnings,
             groups,
             hooks,
+            hooks_fingerprint,
             install,
         })
     })

@@ -12,6 +12,8 @@ use super::fleet::{self, Limits};
 use super::{Error, Globals};
 use crate::deploy::{Gate, LevelGate, Rollout, Target};
 use crate::diff::{DiffSummary, canonical_json, sha256, to_json};
+use crate::manifest::order::Group;
+use crate::release::hooks::HookStep;
 
 /// The `apiVersion` of a plan file.
 pub const PLAN_API_VERSION: &str = "charter.dev/plan/v1";
@@ -125,6 +127,9 @@ impl Plan {
                     context: Some(d.context.clone()),
                     rendered_fingerprint: Some(d.rendered_fingerprint.clone()),
                     live_fingerprint: Some(d.live_fingerprint.clone()),
+                    hooks_fingerprint: (!d.hooks.is_empty()).then(|| d.hooks_fingerprint.clone()),
+                    hooks: d.hooks.clone(),
+                    groups: d.groups.clone(),
                     summary: Some(d.report.summary),
                     diff: diffs.then(|| to_json(&d.report)),
                     error: None,
@@ -241,6 +246,15 @@ pub struct PlannedTarget {
     /// A digest of the live state the diff saw.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub live_fingerprint: Option<String>,
+    /// The hooks the deploy would run, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hooks: Vec<HookStep>,
+    /// A digest of those hooks and their objects; absent without hooks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hooks_fingerprint: Option<String>,
+    /// The groups the deploy applies one after another (ordering annotations only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<Group>,
     /// The diff's counts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<DiffSummary>,

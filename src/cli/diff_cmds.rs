@@ -14,7 +14,8 @@ use crate::action::diff::{DiffRequest, TargetDiff, secrets_shown};
 use crate::action::fleet::{DEFAULT_PARALLEL, DEFAULT_PER_CLUSTER, Limits};
 use crate::action::plan::{Plan, PlanRequest, Planned};
 use crate::action::{self, Error};
-use crate::diff::{DiffReport, DiffSummary, render_json, render_markdown, render_text, to_json};
+use crate::diff::{DiffReport, DiffSummary, render_markdown, render_text, to_json};
+use crate::manifest::order::{Group, describe_groups};
 use crate::values::SetFlag;
 
 /// Flags that shape a diff, shared by diff and plan.
@@ -93,7 +94,7 @@ pub struct ApplyArgs {
     )]
     pub dir: Option<PathBuf>,
     /// Apply exactly the targets of this plan file (from `charter plan --out`), in its waves,
-    /// refusing any whose rendered objects or live state changed since the plan.
+    /// refusing any whose rendered objects, hooks or live state changed since the plan.
     #[arg(long, value_name = "FILE")]
     pub plan: Option<PathBuf>,
     /// Start no other target once one fails, in its wave or after.
@@ -135,14 +136,14 @@ fn color(global: &GlobalArgs) -> bool {
 
 /// The order a deploy applies the objects in, when the chart has ordering annotations: one
 /// line per group, after a blank line; empty without them.
-fn groups_text(groups: &[String]) -> String {
+fn groups_text(groups: &[Group]) -> String {
     if groups.is_empty() {
         return String::new();
     }
     let mut out = String::from(
         "\nApplied in groups, each ready before the next (charter.dev/weight, charter.dev/depends-on):\n",
     );
-    for g in groups {
+    for g in describe_groups(groups) {
         out.push_str(&format!("  {g}\n"));
     }
     out
@@ -161,12 +162,12 @@ pub fn diff(global: &GlobalArgs, args: DiffArgs, sets: Vec<SetFlag>) -> CmdResul
     }
     warn_unmatched("", &td.report);
     let text = match global.format {
-        Some(Format::Json) => render_json(&td.report),
+        Some(Format::Json) => serde_json::to_string_pretty(&diff_data(&td))? + "\n",
         Some(Format::Markdown) => {
             let title = format!("charter diff: {}/{}", td.namespace, td.release);
             render_markdown(&td.report, &title)
         }
-        Some(Format::Yaml) => crate::yaml::to_yaml(&to_json(&td.report)),
+        Some(Format::Yaml) => crate::yaml::to_yaml(&diff_data(&td)),
         Some(Format::Table) | None => render_text(&td.report, color(global)),
     };
     let text = match global.format {
@@ -177,6 +178,21 @@ pub fn diff(global: &GlobalArgs, args: DiffArgs, sets: Vec<SetFlag>) -> CmdResul
     };
     let code = td.report.summary.exit_code(args.diff.fail_on_drift);
     printed(code, out!("{text}").map_err(Into::into))
+}
+
+/// A diff as data (schemas/diff.schema.json): the report, with the hooks the deploy would run
+/// and its groups when there are any.
+fn diff_data(d: &TargetDiff) -> serde_json::Value {
+    let mut doc = to_json(&d.report);
+    if let Some(m) = doc.as_object_mut() {
+        if !d.hooks.is_empty() {
+            m.insert("hooks".into(), serde_json::json!(d.hooks));
+        }
+        if !d.groups.is_empty() {
+            m.insert("groups".into(), serde_json::json!(d.groups));
+        }
+    }
+    doc
 }
 
 /// The hooks a diffed deploy would run, as lines after the diff (empty when none).

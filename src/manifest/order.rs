@@ -584,41 +584,75 @@ impl Staged {
         Ok(stages(&entries, default_ns)?.map(|stages| Staged { entries, stages }))
     }
 
+    /// The stages as `diff` and `plan` report them ([`groups`]).
+    pub fn groups(&self) -> Vec<Group> {
+        groups(&self.stages, &self.entries)
+    }
+
     /// One line per stage ([`describe`]).
     pub fn describe(&self) -> Vec<String> {
         describe(&self.stages, &self.entries)
     }
 }
 
-/// One line per stage, for progress, diff and plan: `2/3 weight 0, after Deployment/db=ready:
-/// Deployment/web, Service/web`.
-pub fn describe(stages: &[Stage], entries: &[Entry]) -> Vec<String> {
+/// A stage as `diff` and `plan` report it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Group {
+    /// The weight of its objects; absent for the leading CRDs and Namespaces.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight: Option<i64>,
+    /// What it waits for among earlier groups: `Kind/name=need`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub after: Vec<String>,
+    /// Its objects, `Kind/name`.
+    pub objects: Vec<String>,
+}
+
+/// The stages as `diff` and `plan` report them, in order.
+pub fn groups(stages: &[Stage], entries: &[Entry]) -> Vec<Group> {
     stages
         .iter()
-        .enumerate()
-        .map(|(n, s)| {
-            let objects: Vec<String> = s
+        .map(|s| Group {
+            weight: s.weight,
+            after: s.after.clone(),
+            objects: s
                 .members
                 .iter()
                 .map(|&i| format!("{}/{}", entries[i].item.kind, entries[i].item.name))
-                .collect();
-            let weight = match s.weight {
+                .collect(),
+        })
+        .collect()
+}
+
+/// One line per group: `2/3 weight 0, after Deployment/db=ready: Deployment/web, Service/web`.
+pub fn describe_groups(groups: &[Group]) -> Vec<String> {
+    groups
+        .iter()
+        .enumerate()
+        .map(|(n, g)| {
+            let weight = match g.weight {
                 None => "CRDs and Namespaces".to_string(),
                 Some(w) => format!("weight {w}"),
             };
-            let after = if s.after.is_empty() {
+            let after = if g.after.is_empty() {
                 String::new()
             } else {
-                format!(", after {}", s.after.join(", "))
+                format!(", after {}", g.after.join(", "))
             };
             format!(
                 "{}/{} {weight}{after}: {}",
                 n + 1,
-                stages.len(),
-                objects.join(", ")
+                groups.len(),
+                g.objects.join(", ")
             )
         })
         .collect()
+}
+
+/// One line per stage, for progress, diff and plan ([`describe_groups`]).
+pub fn describe(stages: &[Stage], entries: &[Entry]) -> Vec<String> {
+    describe_groups(&groups(stages, entries))
 }
 
 #[cfg(test)]

@@ -118,30 +118,61 @@ pub fn run_order(hooks: &[Hook], event: HookEvent) -> Vec<usize> {
     order
 }
 
+/// A hook an install or upgrade would run: what `charter diff` and `plan` show of it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HookStep {
+    /// The event it runs on, e.g. `pre-upgrade`.
+    pub event: String,
+    /// Its kind.
+    pub kind: String,
+    /// Its name.
+    pub name: String,
+    /// The template it came from.
+    pub template: String,
+    /// Its weight.
+    pub weight: i64,
+}
+
+impl std::fmt::Display for HookStep {
+    /// `EVENT Kind/name (template, weight N)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {}/{} ({}, weight {})",
+            self.event, self.kind, self.name, self.template, self.weight
+        )
+    }
+}
+
 /// The hooks an install (`install`) or upgrade of `hooks` would run, in the order they run,
-/// each as `EVENT Kind/name (template, weight N)`: what `charter diff` and `plan` show.
-pub fn would_run(hooks: &[crate::render::Hook], install: bool) -> Vec<String> {
-    let hooks = recorded(hooks);
+/// with a digest over them and their objects' text: `apply --plan` refuses a plan whose hooks
+/// changed since even when the ordinary objects did not.
+pub fn would_run(hooks: &[crate::render::Hook], install: bool) -> (Vec<HookStep>, String) {
+    let recorded = recorded(hooks);
     let events = if install {
         [HookEvent::PreInstall, HookEvent::PostInstall]
     } else {
         [HookEvent::PreUpgrade, HookEvent::PostUpgrade]
     };
-    events
+    let mut digest = String::new();
+    let steps = events
         .into_iter()
-        .flat_map(|e| run_order(&hooks, e).into_iter().map(move |i| (e, i)))
+        .flat_map(|e| run_order(&recorded, e).into_iter().map(move |i| (e, i)))
         .map(|(e, i)| {
-            let h = &hooks[i];
-            format!(
-                "{} {}/{} ({}, weight {})",
-                e.as_str(),
-                h.kind,
-                h.name,
-                h.path,
-                h.weight
-            )
+            let h = &recorded[i];
+            let step = HookStep {
+                event: e.as_str().to_string(),
+                kind: h.kind.clone(),
+                name: h.name.clone(),
+                template: h.path.clone(),
+                weight: h.weight,
+            };
+            digest.push_str(&format!("{step}\n{}\n---\n", h.manifest));
+            step
         })
-        .collect()
+        .collect();
+    (steps, crate::diff::sha256(digest.as_bytes()))
 }
 
 /// `Kind/name (template)`, how messages name a hook.
