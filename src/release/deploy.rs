@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use super::desired::{Desired, OwnerMarks, manifests_of, prepare_desired, rendered_objects};
 use super::error::{OpError, Progress, Report};
-use super::hooks::{HookEvent, RunHooks};
+use super::hooks::{self, HookEvent, RunHooks};
 use super::live::{LiveIndex, LiveObject, Lookup, covers};
 use super::record::{ChartRef, Hook, RECORD_API_VERSION, ReleaseRecord, Status, TargetRef};
 use super::session::Session;
@@ -235,10 +235,11 @@ impl Session<'_> {
             checksum: String::new(),
         };
         self.put(&mut record).await?;
+        let spared = hooks::made_by(&record.hooks, &[pre, post], how.hooks, &self.namespace);
         let hooks = &mut record.hooks;
         let outcome = async {
             self.run_hooks(hooks, pre, how.hooks, report).await?;
-            self.apply_objects(&objects, previous.as_ref(), &how, report)
+            self.apply_objects(&objects, previous.as_ref(), &spared, &how, report)
                 .await?;
             self.run_hooks(hooks, post, how.hooks, report).await?;
             Ok::<_, OpError>(())
@@ -292,13 +293,15 @@ impl Session<'_> {
         self.history.sort_by_key(|r| r.revision);
     }
 
-    /// Applies every group in order, prunes what left the chart, and waits when asked. With
-    /// ordering annotations ([`order`]) the objects go in stages, each waited ready as its
-    /// stage says before the next is applied.
+    /// Applies every group in order, prunes what left the chart but `spared` (objects this
+    /// operation's hooks make, [`hooks::made_by`]), and waits when asked. With ordering
+    /// annotations ([`order`]) the objects go in stages, each waited ready as its stage says
+    /// before the next is applied.
     async fn apply_objects(
         &self,
         objects: &[Desired],
         previous: Option<&ReleaseRecord>,
+        spared: &[(String, String, String)],
         how: &ApplyHow,
         report: Report<'_>,
     ) -> Result<(), OpError> {
@@ -332,7 +335,7 @@ impl Session<'_> {
             }
         }
         if let Some(prev) = previous {
-            self.prune(objects, prev, &live, report).await?;
+            self.prune(objects, prev, spared, &live, report).await?;
         }
         if let Some(timeout) = how.wait {
             let all: Vec<&ObjectRef> = objects.iter().map(|o| &o.item).collect();
@@ -493,19 +496,26 @@ impl Session<'_> {
     }
 
     /// Deletes the objects of `previous` that this deploy does not apply, in reverse install
-    /// order; an object marked `charter.dev/resource-policy: keep` stays.
+    /// order; an object marked `charter.dev/resource-policy: keep` stays, and so does one that
+    /// became a hook of this operation (unlike Helm, which deletes it after a pre hook made it).
     async fn prune(
         &self,
         objects: &[Desired],
         previous: &ReleaseRecord,
+        spared: &[(String, String, String)],
         live: &LiveIndex,
         report: Report<'_>,
     ) -> Result<(), OpError> {
         let keep: BTreeSet<&ObjectRef> = objects.iter().map(|o| &o.item).collect();
+        let hook = |i: &ObjectRef| {
+            spared.iter().any(|(kind, ns, name)| {
+                *kind == i.kind && *name == i.name && i.namespace.as_ref().is_none_or(|n| n == ns)
+            })
+        };
         let mut gone: Vec<&ObjectRef> = previous
             .inventory
             .iter()
-            .filter(|i| !keep.contains(i))
+            .filter(|i| !keep.contains(i) && !hook(i))
             .collect();
         gone.sort_by_key(|i| std::cmp::Reverse(install_rank(&i.kind)));
         if !gone.is_empty() {

@@ -175,6 +175,32 @@ pub fn would_run(hooks: &[crate::render::Hook], install: bool) -> (Vec<HookStep>
     (steps, crate::diff::sha256(digest.as_bytes()))
 }
 
+/// The objects the hooks of `events` make when they run (nothing with `--no-hooks`), as
+/// `(kind, namespace, name)`, a hook without a namespace in `namespace`. An upgrade does not
+/// prune an object of the previous revision that is now one of these: a pre hook already
+/// replaced it, a post hook is about to.
+pub fn made_by(
+    hooks: &[Hook],
+    events: &[HookEvent],
+    run: RunHooks,
+    namespace: &str,
+) -> Vec<(String, String, String)> {
+    if run == RunHooks::Skip {
+        return Vec::new();
+    }
+    hooks
+        .iter()
+        .filter(|h| events.iter().any(|e| e.selects(h)))
+        .map(|h| {
+            let ns = crate::yaml::identity::scan(&h.manifest)
+                .ok()
+                .and_then(|r| r.namespace)
+                .unwrap_or_else(|| namespace.to_string());
+            (h.kind.clone(), ns, h.name.clone())
+        })
+        .collect()
+}
+
 /// `Kind/name (template)`, how messages name a hook.
 pub fn describe(hook: &Hook) -> String {
     format!("{}/{} ({})", hook.kind, hook.name, hook.path)
