@@ -18,6 +18,7 @@ use serde_json::Value;
 
 use super::desired::{OwnerMarks, prepare_desired};
 use super::error::{OpError, Progress, Report};
+use super::events;
 use super::record::{Hook, HookRun};
 use super::session::Session;
 use super::wait::Until;
@@ -355,7 +356,7 @@ impl Session<'_> {
         };
         let events = self.cluster.list("v1", "Event", Some(ns), "").await?;
         let failure = events.iter().find(|e| {
-            let text = |p: &str| e.pointer(p).and_then(Value::as_str).unwrap_or("");
+            let text = |p: &str| events::field(e, p);
             text("/involvedObject/uid") == uid
                 && matches!(
                     text("/reason"),
@@ -391,10 +392,7 @@ impl Session<'_> {
         let Some(ns) = item.ns() else {
             return String::new();
         };
-        let Ok(events) = self.cluster.list("v1", "Event", Some(ns), "").await else {
-            return String::new();
-        };
-        event_lines(&events, &item.name, since)
+        event_lines(&self.events_in(ns).await, &item.name, since)
     }
 }
 
@@ -563,44 +561,19 @@ fn event_lines(events: &[Value], name: &str, since: &str) -> String {
             .unwrap_or(0)
     };
     let since = second(since);
-    let text = |e: &Value, p: &str| {
-        e.pointer(p)
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string()
-    };
-    let mut about: Vec<(String, String)> = events
-        .iter()
-        .filter(|e| {
-            let on = text(e, "/involvedObject/name");
-            on == name || on.starts_with(&format!("{name}-"))
-        })
-        .map(|e| {
-            let at = [
-                "/lastTimestamp",
-                "/eventTime",
-                "/metadata/creationTimestamp",
-            ]
-            .iter()
-            .map(|p| text(e, p))
-            .find(|t| !t.is_empty())
-            .unwrap_or_default();
-            let line = format!(
-                "{} {} {}/{}: {}",
-                text(e, "/type"),
-                text(e, "/reason"),
-                text(e, "/involvedObject/kind"),
-                text(e, "/involvedObject/name"),
-                text(e, "/message").trim_end()
-            );
-            (at, line)
-        })
-        .filter(|(at, _)| second(at) >= since)
-        .collect();
-    about.sort();
-    about
+    events::of_family(events, name)
         .into_iter()
-        .map(|(_, l)| l)
+        .filter(|e| second(events::time(e)) >= since)
+        .map(|e| {
+            format!(
+                "{} {} {}/{}: {}",
+                events::field(e, "/type"),
+                events::field(e, "/reason"),
+                events::field(e, "/involvedObject/kind"),
+                events::field(e, "/involvedObject/name"),
+                events::field(e, "/message").trim_end()
+            )
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }

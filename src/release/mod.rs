@@ -7,6 +7,7 @@
 //! - [`session`]: an operation in progress: lock held, history read, stale revision repaired.
 //! - [`deploy`], [`wait`], [`uninstall`]: what an operation does inside a session.
 //! - [`hooks`]: a chart's hooks run around an operation, and `charter test`.
+//! - `events`: the Events a failed wait or hook shows, read one way for both.
 //! - [`desired`]: rendered manifests turned into the objects a deploy applies.
 //! - [`live`]: the live state of a release's objects, read with a list per kind.
 //! - [`preview`]: what a deploy would do, for `charter diff`, without changing anything.
@@ -17,6 +18,7 @@ pub mod adopt;
 pub mod deploy;
 pub mod desired;
 pub mod error;
+mod events;
 pub mod hooks;
 pub mod live;
 pub mod lock;

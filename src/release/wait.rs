@@ -18,6 +18,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::error::{OpError, Progress, Report, WaitRow};
+use super::events;
 use super::live::{LiveIndex, LiveObject, Lookup};
 use super::session::Session;
 use crate::cluster::Cluster;
@@ -176,8 +177,7 @@ impl Session<'_> {
                 Some(r) => Some(r),
                 None if kind == "Pod" || WITH_PODS.contains(&kind) => {
                     if !events.contains_key(ns) {
-                        let listed = self.cluster.list("v1", "Event", Some(ns), "").await;
-                        events.insert(ns, listed.unwrap_or_default());
+                        events.insert(ns, self.events_in(ns).await);
                     }
                     latest_warning(&events[ns], &p.item.name)
                 }
@@ -204,8 +204,7 @@ impl Session<'_> {
             };
             let kind = p.item.kind.as_str();
             if !events.contains_key(ns) {
-                let listed = self.cluster.list("v1", "Event", Some(ns), "").await;
-                events.insert(ns, listed.unwrap_or_default());
+                events.insert(ns, self.events_in(ns).await);
             }
             let failing: Vec<Value> = if kind == "Pod" {
                 vec![obj.clone()]
@@ -390,22 +389,13 @@ fn describe_row(r: &WaitRow) -> String {
 /// The latest [`DIAGNOSED_EVENTS`] Events about the object `kind`/`name` (only Warnings when
 /// `warnings_only`), oldest first, each as `Type Reason: message (xN)`.
 fn events_about(events: &[Value], kind: &str, name: &str, warnings_only: bool) -> Vec<String> {
-    let text = |e: &Value, p: &str| {
-        e.pointer(p)
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string()
-    };
-    let mut about: Vec<&Value> = events
+    let mut found: Vec<&Value> = events
         .iter()
-        .filter(|e| {
-            text(e, "/involvedObject/kind") == kind && text(e, "/involvedObject/name") == name
-        })
-        .filter(|e| !warnings_only || text(e, "/type") == "Warning")
+        .filter(|e| events::about(e, kind, name) && (!warnings_only || events::is_warning(e)))
         .collect();
-    about.sort_by_key(|e| event_time(e));
-    let skip = about.len().saturating_sub(DIAGNOSED_EVENTS);
-    about[skip..]
+    found.sort_by_key(|e| events::time(e));
+    let skip = found.len().saturating_sub(DIAGNOSED_EVENTS);
+    found[skip..]
         .iter()
         .map(|e| {
             let count = e.get("count").and_then(Value::as_i64).unwrap_or(1);
@@ -416,9 +406,9 @@ fn events_about(events: &[Value], kind: &str, name: &str, warnings_only: bool) -
             };
             format!(
                 "{} {}: {}{times}",
-                text(e, "/type"),
-                text(e, "/reason"),
-                text(e, "/message").trim_end()
+                events::field(e, "/type"),
+                events::field(e, "/reason"),
+                events::field(e, "/message").trim_end()
             )
         })
         .collect()
@@ -439,44 +429,19 @@ fn started(pod: &Value, name: &str) -> bool {
         })
 }
 
-/// When an Event last happened, as an RFC 3339 string (they sort as times).
-fn event_time(e: &Value) -> String {
-    [
-        "/lastTimestamp",
-        "/eventTime",
-        "/metadata/creationTimestamp",
-    ]
-    .iter()
-    .filter_map(|p| e.pointer(p).and_then(Value::as_str))
-    .find(|t| !t.is_empty())
-    .unwrap_or_default()
-    .to_string()
-}
-
 /// The latest Warning Event about an object whose name starts with `name` (the workload, its
 /// ReplicaSets `name-hash`, its Pods `name-hash-id`): `Reason: message (object)`.
 fn latest_warning(events: &[Value], name: &str) -> Option<String> {
-    let text = |e: &Value, p: &str| {
-        e.pointer(p)
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string()
-    };
-    events
-        .iter()
-        .filter(|e| text(e, "/type") == "Warning")
-        .filter(|e| {
-            let about = text(e, "/involvedObject/name");
-            about == name || about.starts_with(&format!("{name}-"))
-        })
-        .max_by_key(|e| event_time(e))
+    events::of_family(events, name)
+        .into_iter()
+        .rfind(|e| events::is_warning(e))
         .map(|e| {
             format!(
                 "{}: {} ({} {})",
-                text(e, "/reason"),
-                text(e, "/message").trim_end(),
-                text(e, "/involvedObject/kind"),
-                text(e, "/involvedObject/name")
+                events::field(e, "/reason"),
+                events::field(e, "/message").trim_end(),
+                events::field(e, "/involvedObject/kind"),
+                events::field(e, "/involvedObject/name")
             )
         })
 }
