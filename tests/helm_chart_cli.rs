@@ -1,5 +1,5 @@
 //! Helm charts through every command: `template` with Helm's flags gives what the reference
-//! `helm template` prints (byte for byte but for blank lines), `values`, `lint` and `package`
+//! `helm template` prints (byte for byte), `values`, `lint` and `package`
 //! take the chart, and `install`/`diff`/`upgrade`/`rollback` go through the action layer on the
 //! test cluster, reporting the chart's hooks as not run and applying none of them.
 
@@ -12,7 +12,8 @@ use k8s_openapi::api::core::v1::{ConfigMap, Pod, Service};
 use kube::api::Api;
 use support::{cluster_or_skip, write};
 
-/// A Helm chart with a subchart, a hook, a test hook, NOTES and (with `crd`) a CRD.
+/// A Helm chart with a subchart, a hook, a test hook, NOTES and (with `crd`) CRD files: one
+/// of two documents with a comment and trailing blank lines, one in the subchart.
 fn helm_chart(dir: &Path, crd: bool) {
     write(
         dir,
@@ -61,15 +62,17 @@ fn helm_chart(dir: &Path, crd: bool) {
             "crds/crd.yaml",
             "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.example.com\n",
         );
+        write(
+            dir,
+            "crds/more.yaml",
+            "# gadgets and gizmos\napiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: gadgets.example.com\n---\napiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: gizmos.example.com\n\n\n",
+        );
+        write(
+            dir,
+            "charts/sub/crds/sub.yaml",
+            "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: subs.example.com\n",
+        );
     }
-}
-
-/// Blank lines dropped: Helm prints a CRD file's trailing newline, charter trims it.
-fn without_blank_lines(s: &str) -> String {
-    s.lines()
-        .filter(|l| !l.trim().is_empty())
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 #[test]
@@ -95,6 +98,8 @@ fn template_flags_print_what_helm_prints() {
         &["--show-only", "charts/sub/templates/s.yaml"],
         &["--show-only", "templates/hook.yaml", "-n", "other"],
         &["--set", "replicas=5", "--set-string", "big=x"],
+        &["--include-crds", "--show-only", "crds/more.yaml"],
+        &["--include-crds", "--show-only", "charts/sub/crds/*"],
     ];
     for extra in cases {
         let mut args = vec!["template", "r", chart];
@@ -103,14 +108,14 @@ fn template_flags_print_what_helm_prints() {
         assert!(h.status.success(), "helm {args:?}: {h:?}");
         let ours = support::charter().ok(&args);
         assert_eq!(
-            without_blank_lines(&ours),
-            without_blank_lines(&String::from_utf8_lossy(&h.stdout)),
+            ours,
+            String::from_utf8_lossy(&h.stdout),
             "charter {args:?} differs from helm"
         );
     }
     // --output-dir writes the same files.
     let (hd, cd) = (tmp.path().join("out-helm"), tmp.path().join("out-charter"));
-    let args = ["template", "r", chart, "--output-dir"];
+    let args = ["template", "r", chart, "--include-crds", "--output-dir"];
     let mut ha = args.to_vec();
     let hd_s = hd.to_str().unwrap();
     ha.push(hd_s);
@@ -125,14 +130,14 @@ fn template_flags_print_what_helm_prints() {
             .map(|p| {
                 let text = std::fs::read_to_string(&p).unwrap();
                 let rel = p.strip_prefix(root).unwrap().display().to_string();
-                (rel, without_blank_lines(&text))
+                (rel, text)
             })
             .collect();
         v.sort();
         v
     };
     let want = files(&hd);
-    assert_eq!(want.len(), 4, "{want:?}");
+    assert_eq!(want.len(), 7, "{want:?}");
     assert_eq!(files(&cd), want);
 }
 

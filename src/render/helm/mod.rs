@@ -23,7 +23,7 @@ mod manifests;
 mod objects;
 
 pub use errors::HelmTemplateError;
-pub use manifests::Hook;
+pub use manifests::{Hook, split_manifests};
 pub use objects::HELM_VERSION;
 
 use std::borrow::Cow;
