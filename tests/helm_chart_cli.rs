@@ -9,6 +9,7 @@ use std::path::Path;
 
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{ConfigMap, Pod, Service};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::Api;
 use support::{cluster_or_skip, write};
 
@@ -276,6 +277,66 @@ async fn install_upgrade_diff_rollback_report_hooks_not_run() {
         .ok(&["rollback", "r", "1", "-n", &n]);
     let data = cms.get("r-cm").await.unwrap().data.unwrap_or_default();
     assert_eq!(data.get("replicas").map(String::as_str), Some("2"));
+    ns.delete().await;
+}
+
+fn crd(group: &str, plural: &str, kind: &str) -> String {
+    format!(
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: {plural}.{group}\nspec:\n  group: {group}\n  scope: Namespaced\n  names: {{plural: {plural}, kind: {kind}}}\n  versions:\n  - name: v1\n    served: true\n    storage: true\n    schema:\n      openAPIV3Schema: {{type: object, x-kubernetes-preserve-unknown-fields: true}}\n"
+    )
+}
+
+/// A Helm chart's `crds/` CRDs are installed but, as in Helm, not part of the release: its
+/// manifest leaves them out and uninstall keeps them; a CRD from `templates/` is an object of
+/// the release like any other and goes with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uninstall_keeps_the_crds_of_a_helm_charts_crds_directory() {
+    let cluster = cluster_or_skip!();
+    let ns = cluster.namespace("helm-crds").await;
+    let n = ns.name().to_string();
+    let kc = cluster.kubeconfig.clone();
+    let group = format!("{n}.example.com");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    write(
+        dir,
+        "Chart.yaml",
+        "apiVersion: v2\nname: web\nversion: 1.0.0\n",
+    );
+    write(dir, "crds/kept.yaml", &crd(&group, "keeps", "Keep"));
+    write(dir, "templates/crd.yaml", &crd(&group, "goes", "Go"));
+    write(
+        dir,
+        "templates/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n",
+    );
+    let c = dir.to_str().unwrap();
+    let crds: Api<CustomResourceDefinition> = Api::all(cluster.client.clone());
+    let (kept, goes) = (format!("keeps.{group}"), format!("goes.{group}"));
+
+    support::charter()
+        .cluster(&kc)
+        .ok(&["install", "r", c, "-n", &n, "--wait"]);
+    assert!(crds.get_opt(&kept).await.unwrap().is_some());
+    assert!(crds.get_opt(&goes).await.unwrap().is_some());
+    let manifest = support::charter()
+        .cluster(&kc)
+        .ok(&["get", "manifest", "r", "-n", &n]);
+    assert!(
+        !manifest.contains(&kept) && manifest.contains(&goes),
+        "{manifest}"
+    );
+    // An upgrade applies the chart again and still leaves the crds/ CRD out.
+    support::charter()
+        .cluster(&kc)
+        .ok(&["upgrade", "r", c, "-n", &n]);
+
+    support::charter()
+        .cluster(&kc)
+        .ok(&["uninstall", "r", "-n", &n, "--wait"]);
+    assert!(crds.get_opt(&kept).await.unwrap().is_some());
+    support::wait_gone(&crds, &goes, std::time::Duration::from_secs(60)).await;
+    crds.delete(&kept, &Default::default()).await.unwrap();
     ns.delete().await;
 }
 
