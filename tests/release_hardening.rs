@@ -626,7 +626,11 @@ async fn a_wait_that_times_out_names_the_reason() {
     );
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
-    let last = err.lines().last().unwrap_or_default();
+    // The error line (the failing Pods' Events and logs follow it).
+    let last = err
+        .lines()
+        .find(|l| l.starts_with("error:"))
+        .unwrap_or_default();
     assert!(
         last.contains("timed out")
             && last.contains("Deployment")

@@ -6,6 +6,8 @@
 use super::prepare::{ChartRequest, Source, prepare_checked};
 use super::{Error, Globals, connect, next_revision_options};
 use crate::diff::{DiffOptions, DiffReport, IgnoreRules, diff_objects, live_fingerprint, sha256};
+use crate::manifest::Manifest;
+use crate::manifest::order::Staged;
 use crate::release::desired::OwnerMarks;
 use crate::release::preview::preview;
 use crate::release::{ClusterStore, ReleaseStore, Storage};
@@ -49,6 +51,9 @@ pub struct TargetDiff {
     pub live_fingerprint: String,
     /// Things to tell the user (e.g. a revision that could not be read back).
     pub warnings: Vec<String>,
+    /// The groups a deploy applies one after another when the chart has ordering
+    /// annotations, one line each ([`crate::manifest::order::describe`]); empty otherwise.
+    pub groups: Vec<String>,
 }
 
 /// Diffs one target on a runtime of its own.
@@ -93,6 +98,11 @@ pub fn run_on(
         let render_opts = next_revision_options(&cluster, &p, &history, false).await?;
         let values = std::mem::take(&mut p.resolved.values);
         let rendered = render::render_owned(&p.chart, values, &render_opts)?;
+        let all: Vec<&Manifest> = rendered.crds.iter().chain(&rendered.manifests).collect();
+        let groups = Staged::of_manifests(&all, Some(&p.namespace))
+            .map_err(render::RenderError::from)?
+            .map(|s| s.describe())
+            .unwrap_or_default();
         let pv = preview(
             &cluster,
             &p.release,
@@ -132,6 +142,7 @@ pub fn run_on(
             rendered_fingerprint: pv.rendered_fingerprint,
             live_fingerprint: live_fp,
             warnings: pv.warnings,
+            groups,
         })
     })
 }

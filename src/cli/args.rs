@@ -197,6 +197,7 @@ impl DeployFlags {
                 take_ownership: self.take_ownership,
                 force_conflicts: self.force_conflicts,
                 wait: self.wait.then_some(self.timeout),
+                timeout: Some(self.timeout),
             },
             description: self.description.clone(),
             history_max: self.history_max,

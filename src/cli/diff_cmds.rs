@@ -133,6 +133,21 @@ fn color(global: &GlobalArgs) -> bool {
     !global.no_color.unwrap_or(false) && std::io::stdout().is_terminal()
 }
 
+/// The order a deploy applies the objects in, when the chart has ordering annotations: one
+/// line per group, after a blank line; empty without them.
+fn groups_text(groups: &[String]) -> String {
+    if groups.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "\nApplied in groups, each ready before the next (charter.dev/weight, charter.dev/depends-on):\n",
+    );
+    for g in groups {
+        out.push_str(&format!("  {g}\n"));
+    }
+    out
+}
+
 /// `charter diff`.
 pub fn diff(global: &GlobalArgs, args: DiffArgs, sets: Vec<SetFlag>) -> CmdResult {
     let req = DiffRequest {
@@ -153,6 +168,10 @@ pub fn diff(global: &GlobalArgs, args: DiffArgs, sets: Vec<SetFlag>) -> CmdResul
         }
         Some(Format::Yaml) => crate::yaml::to_yaml(&to_json(&td.report)),
         Some(Format::Table) | None => render_text(&td.report, color(global)),
+    };
+    let text = match global.format {
+        Some(Format::Table | Format::Markdown) | None => text + &groups_text(&td.groups),
+        _ => text,
     };
     let code = td.report.summary.exit_code(args.diff.fail_on_drift);
     printed(code, out!("{text}").map_err(Into::into))
@@ -359,6 +378,7 @@ fn print_plan(
                 {
                     outln!()?;
                     out!("{}", render_markdown(&d.report, &header(p, d)))?;
+                    out!("{}", groups_text(&d.groups))?;
                 }
             }
         }
@@ -370,6 +390,7 @@ fn print_plan(
                 {
                     outln!("=== {}\n", header(p, d))?;
                     out!("{}", render_text(&d.report, color))?;
+                    out!("{}", groups_text(&d.groups))?;
                     outln!()?;
                 }
             }

@@ -301,10 +301,17 @@ fn target_bar(bar: &ProgressBar, p: Progress<'_>, line: impl Fn(String)) {
                 line(l);
             }
         }
+        Progress::Stage(_) => {
+            let mut none = None;
+            if let Some(l) = plain_line(p, &mut none) {
+                line(l);
+            }
+        }
         Progress::Waiting {
             pending,
             total,
             example,
+            ..
         } => {
             bar.set_position(total.saturating_sub(pending) as u64);
             bar.set_message(if pending == 0 {
@@ -409,6 +416,7 @@ mod tests {
                 pending: 1,
                 total: 4,
                 example: "Deployment/app-dev/web (0/1 replicas available)",
+                rows: &[],
             },
         });
         let bar = p.bar("dev/eastus").unwrap();

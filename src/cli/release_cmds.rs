@@ -389,6 +389,7 @@ pub fn rollback(global: &GlobalArgs, args: RollbackArgs) -> CmdResult {
             take_ownership: false,
             force_conflicts: args.force_conflicts,
             wait: args.wait.then_some(args.timeout),
+            timeout: Some(args.timeout),
         },
         history_max: args.history_max,
         lock: short_lock(args.wait_for_lock),

@@ -86,6 +86,42 @@ impl Cluster {
         })
     }
 
+    /// Maps a kind alone (case-insensitive), optionally of one API group, to the resource of
+    /// its group's preferred version, as kubectl resolves `deployment/web`: the core group
+    /// first, then groups in discovery order. Refreshes discovery once on a miss.
+    pub async fn resource_by_kind(
+        &self,
+        kind: &str,
+        group: Option<&str>,
+    ) -> Result<Resource, ClusterError> {
+        for refresh in [false, true] {
+            let d = self.discover(refresh).await?;
+            let mut groups: Vec<_> = d
+                .groups()
+                .filter(|g| group.is_none_or(|want| g.name() == want))
+                .collect();
+            groups.sort_by_key(|g| !g.name().is_empty());
+            let found = groups.iter().find_map(|g| {
+                g.recommended_resources()
+                    .into_iter()
+                    .find(|(ar, _)| ar.kind.eq_ignore_ascii_case(kind))
+            });
+            if let Some((ar, caps)) = found {
+                return Ok(resource_of(ar, &caps));
+            }
+        }
+        Err(ClusterError::Other {
+            what: match group {
+                Some(g) => format!("kind {kind} of API group {g}"),
+                None => format!("kind {kind}"),
+            },
+            message: format!(
+                "not served by the cluster at {}; install its CRD first or fix the kind (Kind.group names the API group)",
+                self.url
+            ),
+        })
+    }
+
     /// Waits until discovery serves apiVersion + kind (a CRD that just became Established can
     /// take a moment to appear in discovery).
     pub async fn await_served(

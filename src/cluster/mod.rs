@@ -1,7 +1,7 @@
 //! The cluster: a kube client with kubeconfig/context selection ([`connect`]), aggregated
 //! discovery mapping kinds to resources ([`discovery`]), server-side apply with field manager
 //! `charter` and get/list/delete ([`objects`]), errors that say which object, verb or URL and
-//! what to do ([`error`]), and retries with backoff on throttling, server errors and lost
+//! what to do ([`error`]), Pod logs ([`pods`]), and retries with backoff on throttling, server errors and lost
 //! connections ([`retry`]: the only retry layer; the client stack under it does not retry).
 
 pub mod client;
@@ -10,6 +10,7 @@ mod discovery;
 mod error;
 mod objects;
 pub mod openapi;
+pub mod pods;
 pub mod readiness;
 mod retry;
 

@@ -1,9 +1,12 @@
 //! Rendered manifests: splitting template output into YAML documents, checking each is a
-//! Kubernetes object, and ordering objects for install.
+//! Kubernetes object, and ordering objects for install (by kind, and into stages by charter's
+//! ordering annotations: [`order`]).
 //!
 //! Checking a document reads only the object's identity (apiVersion, kind, name, namespace):
 //! no value tree is built, so validating tens of thousands of rendered objects costs little
 //! time and memory.
+
+pub mod order;
 
 use std::ops::Range;
 use std::sync::Arc;

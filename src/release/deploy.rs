@@ -21,7 +21,7 @@ use super::session::Session;
 use super::takeover::{self, FieldOwners, HELM_MANAGER};
 use super::wait::Until;
 use crate::cluster::{ApplyOptions, FIELD_MANAGER};
-use crate::manifest::{self, Manifest};
+use crate::manifest::{self, Manifest, order};
 use crate::object::{ObjectRef, install_rank};
 
 /// How many objects of one group are applied at once.
@@ -76,7 +76,14 @@ pub struct ApplyHow {
     pub force_conflicts: bool,
     /// Wait for readiness, up to this long.
     pub wait: Option<Duration>,
+    /// How long each group of ordered objects may take to become ready before the next is
+    /// applied (`--timeout`, with or without `--wait`); [`GROUP_TIMEOUT`] when `None`.
+    pub timeout: Option<Duration>,
 }
+
+/// How long a group of ordered objects may take to become ready when no `--timeout` is given:
+/// Helm's default timeout.
+pub const GROUP_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// A deploy that returns to `target`'s manifest and values as revision `revision`.
 pub fn rollback_deploy(
@@ -130,6 +137,31 @@ impl Group {
             _ => Group::Rest,
         }
     }
+}
+
+/// The stages of a deploy's objects, with the entries they index, or `None` when no object
+/// carries an ordering annotation. The render already checked the annotations; a revision
+/// rolled back to is checked again here.
+pub fn stages_of(objects: &[Desired], release: &str) -> Result<Option<order::Staged>, OpError> {
+    let annotated = |o: &&Desired| {
+        o.obj
+            .pointer("/metadata/annotations")
+            .and_then(Value::as_object)
+            .is_some_and(|a| {
+                a.contains_key(order::ANNOTATION_WEIGHT)
+                    || a.contains_key(order::ANNOTATION_DEPENDS_ON)
+                    || a.contains_key(order::ANNOTATION_DEPENDS_ON_EXTERNAL)
+            })
+    };
+    if !objects.iter().any(|o| annotated(&o)) {
+        return Ok(None);
+    }
+    let source = format!("release {release}");
+    let entries: Vec<order::Entry> = objects
+        .iter()
+        .map(|o| order::Entry::of_object(&o.item, &o.obj, &source, 0))
+        .collect();
+    Ok(order::Staged::of_entries(entries, None)?)
 }
 
 fn now() -> String {
@@ -227,7 +259,11 @@ impl Session<'_> {
             }
             Err(e) => {
                 record.status = Status::Failed;
-                record.description = format!("{verb} failed: {e}");
+                // The first line: a failed wait's error goes on with Pods' Events and logs,
+                // which belong in the output, not in every `history` row.
+                let message = e.to_string();
+                let first = message.lines().next().unwrap_or_default();
+                record.description = format!("{verb} failed: {first}");
                 record.last_deployed = now();
                 self.put(&mut record).await?;
                 // A failed revision counts against --history-max too, or repeated failures
@@ -250,7 +286,9 @@ impl Session<'_> {
         self.history.sort_by_key(|r| r.revision);
     }
 
-    /// Applies every group in order, prunes what left the chart, and waits when asked.
+    /// Applies every group in order, prunes what left the chart, and waits when asked. With
+    /// ordering annotations ([`order`]) the objects go in stages, each waited ready as its
+    /// stage says before the next is applied.
     async fn apply_objects(
         &self,
         objects: &[Desired],
@@ -263,18 +301,28 @@ impl Session<'_> {
             .map(|o| &o.item)
             .chain(previous.iter().flat_map(|p| p.inventory.iter()));
         let live = LiveIndex::read(self.cluster, &self.release, touched).await?;
-        report(Progress::Phase("applying", objects.len()));
-        for group in [Group::Crds, Group::Namespaces, Group::Rest] {
-            let batch: Vec<&Desired> = objects
-                .iter()
-                .filter(|o| Group::of(&o.item.kind) == group)
-                .collect();
-            if batch.is_empty() {
-                continue;
+        match stages_of(objects, &self.release)? {
+            None => {
+                report(Progress::Phase("applying", objects.len()));
+                let all: Vec<&Desired> = objects.iter().collect();
+                self.apply_by_kind(&all, &live, how, report).await?;
             }
-            self.apply_group(&batch, &live, how, report).await?;
-            if group == Group::Crds {
-                self.await_crds(&batch).await?;
+            Some(staged) => {
+                for (stage, line) in staged.stages.iter().zip(staged.describe()) {
+                    report(Progress::Stage(&line));
+                    if !stage.external.is_empty() {
+                        self.await_external(&stage.external, how, report).await?;
+                    }
+                    let batch: Vec<&Desired> = stage.members.iter().map(|&i| &objects[i]).collect();
+                    report(Progress::Phase("applying", batch.len()));
+                    self.apply_by_kind(&batch, &live, how, report).await?;
+                    if !stage.wait.is_empty() {
+                        let ready: Vec<&ObjectRef> =
+                            stage.wait.iter().map(|&i| &objects[i].item).collect();
+                        let timeout = how.timeout.unwrap_or(GROUP_TIMEOUT);
+                        self.wait(&ready, Until::Ready, timeout, report).await?;
+                    }
+                }
             }
         }
         if let Some(prev) = previous {
@@ -283,6 +331,75 @@ impl Session<'_> {
         if let Some(timeout) = how.wait {
             let all: Vec<&ObjectRef> = objects.iter().map(|o| &o.item).collect();
             self.wait(&all, Until::Ready, timeout, report).await?;
+        }
+        Ok(())
+    }
+
+    /// Waits until the objects outside the release that a group needs exist or are ready.
+    /// Their kinds are resolved by discovery; a name without a namespace is in the release's.
+    async fn await_external(
+        &self,
+        external: &[order::External],
+        how: &ApplyHow,
+        report: Report<'_>,
+    ) -> Result<(), OpError> {
+        let (mut present, mut ready) = (Vec::new(), Vec::new());
+        for x in external {
+            let res = self
+                .cluster
+                .resource_by_kind(&x.kind, x.group.as_deref())
+                .await
+                .map_err(|e| OpError::Manifest {
+                    source_name: x.from.clone(),
+                    message: format!(
+                        "{} names {}: {e}",
+                        order::ANNOTATION_DEPENDS_ON_EXTERNAL,
+                        x.display()
+                    ),
+                })?;
+            let ns = res.namespaced.then(|| {
+                x.namespace
+                    .clone()
+                    .unwrap_or_else(|| self.namespace.clone())
+            });
+            let item = ObjectRef::new(&res.api.api_version, &res.api.kind, ns.as_deref(), &x.name);
+            match x.need {
+                order::Need::Present => present.push(item),
+                order::Need::Ready => ready.push(item),
+            }
+        }
+        let timeout = how.timeout.unwrap_or(GROUP_TIMEOUT);
+        for (items, until) in [(present, Until::Present), (ready, Until::Ready)] {
+            if !items.is_empty() {
+                let refs: Vec<&ObjectRef> = items.iter().collect();
+                self.wait(&refs, until, timeout, report).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies `objects` kind group by kind group ([`Group`]): CRDs (waited until served),
+    /// Namespaces, then the rest at once.
+    async fn apply_by_kind(
+        &self,
+        objects: &[&Desired],
+        live: &LiveIndex,
+        how: &ApplyHow,
+        report: Report<'_>,
+    ) -> Result<(), OpError> {
+        for group in [Group::Crds, Group::Namespaces, Group::Rest] {
+            let batch: Vec<&Desired> = objects
+                .iter()
+                .copied()
+                .filter(|o| Group::of(&o.item.kind) == group)
+                .collect();
+            if batch.is_empty() {
+                continue;
+            }
+            self.apply_group(&batch, live, how, report).await?;
+            if group == Group::Crds {
+                self.await_crds(&batch).await?;
+            }
         }
         Ok(())
     }

@@ -21,6 +21,9 @@ pub enum Progress<'a> {
     Kept(&'a ObjectRef),
     /// An object of an uninstalled release was deleted.
     Deleted(&'a ObjectRef),
+    /// A stage of ordered objects starts: its number, weight, what it waits for, and its
+    /// objects ([`crate::manifest::order::describe`]).
+    Stage(&'a str),
     /// Still waiting: `pending` of `total` objects are not ready (or not gone); one of them,
     /// with the reason.
     Waiting {
@@ -30,6 +33,8 @@ pub enum Progress<'a> {
         total: usize,
         /// One pending object and why.
         example: &'a str,
+        /// Every pending object with its state and the reason found, for a live table.
+        rows: &'a [WaitRow],
     },
     /// Taking the lock found `revision` left pending by an operation that died, and marked it
     /// failed.
@@ -62,6 +67,17 @@ pub enum Progress<'a> {
         /// The revision returned to.
         revision: u64,
     },
+}
+
+/// An object a wait is still waiting for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WaitRow {
+    /// The object.
+    pub item: ObjectRef,
+    /// Its state (`1/3 replicas available`, `not found`).
+    pub state: String,
+    /// Why, when its Pods or Events say (`pod web-7f9: container app: ImagePullBackOff`).
+    pub why: Option<String>,
 }
 
 /// Where an operation sends its [`Progress`].
@@ -101,13 +117,29 @@ pub enum OpError {
         /// What is wrong.
         message: String,
     },
+    /// The ordering annotations of the objects cannot be followed.
+    #[error(transparent)]
+    Order(#[from] crate::manifest::order::OrderError),
     /// A wait ran out.
-    #[error("timed out after {seconds}s waiting for {pending}")]
+    #[error("timed out after {seconds}s waiting for {pending}{details}")]
     Timeout {
         /// The timeout.
         seconds: u64,
         /// What was not ready.
         pending: String,
+        /// The Events and last log lines of the failing Pods, each line after a newline.
+        details: String,
+    },
+    /// An object waited for failed and will not become ready without a change (a Job out of
+    /// retries, a Deployment past its progress deadline).
+    #[error("{object} failed: {why}{details}")]
+    Failed {
+        /// The object.
+        object: String,
+        /// Why.
+        why: String,
+        /// The Events and last log lines of the failing Pods, each line after a newline.
+        details: String,
     },
     /// No revision to roll back to.
     #[error(

@@ -189,6 +189,9 @@ pub enum RenderError {
     /// A rendered document is not a Kubernetes object.
     #[error(transparent)]
     Manifest(#[from] ManifestError),
+    /// The ordering annotations cannot be followed.
+    #[error(transparent)]
+    Order(#[from] crate::manifest::order::OrderError),
     /// The cluster's Kubernetes version is outside the chart's `kubeVersion`.
     #[error(
         "chart {chart} requires Kubernetes {constraint} (kubeVersion in Chart.yaml) but the target is {version}; pass --kube-version or use a chart version that supports it"
@@ -228,10 +231,15 @@ fn render_with(
     values: Cow<'_, serde_json::Value>,
     opts: &RenderOptions,
 ) -> Result<Rendered, RenderError> {
-    match chart.kind {
+    let rendered = match chart.kind {
         ChartKind::Tera => tera::render(chart, values, opts),
         ChartKind::Helm => helm::render(chart, values, opts),
-    }
+    }?;
+    // Ordering mistakes surface with the render, before any command applies anything.
+    let all: Vec<&Manifest> = rendered.crds.iter().chain(&rendered.manifests).collect();
+    let namespace = opts.release.as_ref().map(|r| r.namespace.as_str());
+    crate::manifest::order::Staged::of_manifests(&all, namespace)?;
+    Ok(rendered)
 }
 
 /// The chart and each enabled subchart (depth first), with the values each one sees.
