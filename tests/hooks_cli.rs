@@ -406,3 +406,66 @@ async fn bad_hook_annotations_are_refused_before_anything_is_applied() {
     }
     ns.delete().await;
 }
+
+/// An object of revision 1 that revision 2 makes a hook (same Kind/namespace/name) is not
+/// pruned by the upgrade: a pre-upgrade hook made it before the prune, a post-upgrade hook
+/// makes it after. Either way it exists afterwards as its hook made it, outside the inventory.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_object_that_becomes_a_hook_is_not_pruned() {
+    let cluster = cluster_or_skip!();
+    let ns = cluster.namespace("hooks-moved").await;
+    let n = ns.name().to_string();
+    let kc = cluster.kubeconfig.clone();
+    let tmp = tempfile::tempdir().unwrap();
+    let chart = tmp.path().join("moved");
+    let cm = |name: &str, annotations: &str, v: &str| {
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  annotations: {{{annotations}}}\ndata: {{v: \"{v}\"}}\n"
+        )
+    };
+    write(
+        &chart,
+        "Chart.yaml",
+        "apiVersion: charter/v1\nname: moved\nversion: 1.0.0\n",
+    );
+    write(&chart, "templates/web.yaml", &cm("web", "", "1"));
+    write(&chart, "templates/late.yaml", &cm("late", "", "1"));
+    write(&chart, "templates/early.yaml", &cm("early", "", "1"));
+    let c = chart.to_str().unwrap();
+    on(&kc).ok(&["install", "r", c, "-n", &n]);
+    let names = |st: &serde_json::Value| -> Vec<String> {
+        st["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|r| r["object"].as_str()?.rsplit('/').next().map(str::to_string))
+            .collect()
+    };
+    assert_eq!(names(&status(&kc, "r", &n)), ["early", "late", "web"]);
+
+    write(
+        &chart,
+        "templates/late.yaml",
+        &cm("late", "charter.dev/hook: post-upgrade", "2"),
+    );
+    write(
+        &chart,
+        "templates/early.yaml",
+        &cm("early", "charter.dev/hook: pre-upgrade", "2"),
+    );
+    let out = on(&kc).run(&["upgrade", "r", c, "-n", &n]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("pruned"), "{stderr}");
+    let cms: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), &n);
+    for name in ["early", "late"] {
+        let live = cms.get_opt(name).await.unwrap();
+        let data = live.and_then(|c| c.data).unwrap_or_default();
+        assert_eq!(data.get("v").map(String::as_str), Some("2"), "{name}");
+    }
+    let st = status(&kc, "r", &n);
+    assert_eq!(names(&st), ["web"], "{st:#}");
+    assert_eq!(last_run(&st, "ConfigMap", "late").0, "Succeeded");
+    assert_eq!(last_run(&st, "ConfigMap", "early").0, "Succeeded");
+    ns.delete().await;
+}
