@@ -631,3 +631,64 @@ async fn plan_shows_the_groups_and_hooks() {
     }
     ns.delete().await;
 }
+
+/// Uninstall deletes ordered objects group by group, the last applied first, each gone before
+/// the next is deleted: held by a finalizer, the weight-10 ConfigMap keeps the weight -1 one
+/// alive until it is released.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uninstall_deletes_the_groups_last_first() {
+    let cluster = cluster_or_skip!();
+    let ns = cluster.namespace("stages-uninstall").await;
+    let n = ns.name().to_string();
+    let tmp = tempfile::tempdir().unwrap();
+    let held = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: late\n  annotations: {charter.dev/weight: \"10\"}\n  finalizers: [charter.dev/test-hold]\ndata: {}\n";
+    chart(
+        tmp.path(),
+        &[
+            (
+                "early.yaml",
+                &config_map("early", "charter.dev/weight: \"-1\""),
+            ),
+            ("late.yaml", held),
+        ],
+    );
+    let dir = tmp.path().to_str().unwrap();
+    let out = install(&cluster, "held", dir, &n, "30s");
+    assert!(out.status.success(), "{out:?}");
+    let cms: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), &n);
+    let kc = cluster.kubeconfig.clone();
+    let ns_name = n.clone();
+    let uninstall = std::thread::spawn(move || {
+        support::charter()
+            .cluster(&kc)
+            .run(&["uninstall", "held", "-n", &ns_name])
+    });
+    let mut deleting = false;
+    for _ in 0..100 {
+        let late = cms.get("late").await.unwrap();
+        if late.metadata.deletion_timestamp.is_some() {
+            deleting = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(deleting, "late was never deleted");
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    let early = cms.get_opt("early").await.unwrap();
+    assert!(
+        early.is_some_and(|e| e.metadata.deletion_timestamp.is_none()),
+        "early was deleted while late was still there"
+    );
+    cms.patch(
+        "late",
+        &kube::api::PatchParams::default(),
+        &kube::api::Patch::Merge(serde_json::json!({"metadata": {"finalizers": null}})),
+    )
+    .await
+    .unwrap();
+    let out = uninstall.join().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(cms.get_opt("early").await.unwrap().is_none());
+    assert!(cms.get_opt("late").await.unwrap().is_none());
+    ns.delete().await;
+}
