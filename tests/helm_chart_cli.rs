@@ -1,5 +1,5 @@
 //! Helm charts through every command: `template` with Helm's flags gives what the reference
-//! `helm template` prints (byte for byte but for blank lines), `values`, `lint` and `package`
+//! `helm template` prints (byte for byte), `values`, `lint` and `package`
 //! take the chart, and `install`/`diff`/`upgrade`/`rollback` go through the action layer on the
 //! test cluster, running the chart's hooks (the test hook only with `charter test`).
 
@@ -9,10 +9,12 @@ use std::path::Path;
 
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{ConfigMap, Pod, Service};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::Api;
 use support::{cluster_or_skip, write};
 
-/// A Helm chart with a subchart, a hook, a test hook, NOTES and (with `crd`) a CRD.
+/// A Helm chart with a subchart, a hook, a test hook, NOTES and (with `crd`) CRD files: one
+/// of two documents with a comment and trailing blank lines, one in the subchart.
 fn helm_chart(dir: &Path, crd: bool) {
     write(
         dir,
@@ -61,15 +63,17 @@ fn helm_chart(dir: &Path, crd: bool) {
             "crds/crd.yaml",
             "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.example.com\n",
         );
+        write(
+            dir,
+            "crds/more.yaml",
+            "# gadgets and gizmos\napiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: gadgets.example.com\n---\napiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: gizmos.example.com\n\n\n",
+        );
+        write(
+            dir,
+            "charts/sub/crds/sub.yaml",
+            "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: subs.example.com\n",
+        );
     }
-}
-
-/// Blank lines dropped: Helm prints a CRD file's trailing newline, charter trims it.
-fn without_blank_lines(s: &str) -> String {
-    s.lines()
-        .filter(|l| !l.trim().is_empty())
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 #[test]
@@ -95,6 +99,8 @@ fn template_flags_print_what_helm_prints() {
         &["--show-only", "charts/sub/templates/s.yaml"],
         &["--show-only", "templates/hook.yaml", "-n", "other"],
         &["--set", "replicas=5", "--set-string", "big=x"],
+        &["--include-crds", "--show-only", "crds/more.yaml"],
+        &["--include-crds", "--show-only", "charts/sub/crds/*"],
     ];
     for extra in cases {
         let mut args = vec!["template", "r", chart];
@@ -103,14 +109,14 @@ fn template_flags_print_what_helm_prints() {
         assert!(h.status.success(), "helm {args:?}: {h:?}");
         let ours = support::charter().ok(&args);
         assert_eq!(
-            without_blank_lines(&ours),
-            without_blank_lines(&String::from_utf8_lossy(&h.stdout)),
+            ours,
+            String::from_utf8_lossy(&h.stdout),
             "charter {args:?} differs from helm"
         );
     }
     // --output-dir writes the same files.
     let (hd, cd) = (tmp.path().join("out-helm"), tmp.path().join("out-charter"));
-    let args = ["template", "r", chart, "--output-dir"];
+    let args = ["template", "r", chart, "--include-crds", "--output-dir"];
     let mut ha = args.to_vec();
     let hd_s = hd.to_str().unwrap();
     ha.push(hd_s);
@@ -125,14 +131,14 @@ fn template_flags_print_what_helm_prints() {
             .map(|p| {
                 let text = std::fs::read_to_string(&p).unwrap();
                 let rel = p.strip_prefix(root).unwrap().display().to_string();
-                (rel, without_blank_lines(&text))
+                (rel, text)
             })
             .collect();
         v.sort();
         v
     };
     let want = files(&hd);
-    assert_eq!(want.len(), 4, "{want:?}");
+    assert_eq!(want.len(), 7, "{want:?}");
     assert_eq!(files(&cd), want);
 }
 
@@ -278,6 +284,66 @@ async fn install_upgrade_diff_rollback_run_the_hooks() {
         .ok(&["rollback", "r", "1", "-n", &n]);
     let data = cms.get("r-cm").await.unwrap().data.unwrap_or_default();
     assert_eq!(data.get("replicas").map(String::as_str), Some("2"));
+    ns.delete().await;
+}
+
+fn crd(group: &str, plural: &str, kind: &str) -> String {
+    format!(
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: {plural}.{group}\nspec:\n  group: {group}\n  scope: Namespaced\n  names: {{plural: {plural}, kind: {kind}}}\n  versions:\n  - name: v1\n    served: true\n    storage: true\n    schema:\n      openAPIV3Schema: {{type: object, x-kubernetes-preserve-unknown-fields: true}}\n"
+    )
+}
+
+/// A Helm chart's `crds/` CRDs are installed but, as in Helm, not part of the release: its
+/// manifest leaves them out and uninstall keeps them; a CRD from `templates/` is an object of
+/// the release like any other and goes with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uninstall_keeps_the_crds_of_a_helm_charts_crds_directory() {
+    let cluster = cluster_or_skip!();
+    let ns = cluster.namespace("helm-crds").await;
+    let n = ns.name().to_string();
+    let kc = cluster.kubeconfig.clone();
+    let group = format!("{n}.example.com");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    write(
+        dir,
+        "Chart.yaml",
+        "apiVersion: v2\nname: web\nversion: 1.0.0\n",
+    );
+    write(dir, "crds/kept.yaml", &crd(&group, "keeps", "Keep"));
+    write(dir, "templates/crd.yaml", &crd(&group, "goes", "Go"));
+    write(
+        dir,
+        "templates/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n",
+    );
+    let c = dir.to_str().unwrap();
+    let crds: Api<CustomResourceDefinition> = Api::all(cluster.client.clone());
+    let (kept, goes) = (format!("keeps.{group}"), format!("goes.{group}"));
+
+    support::charter()
+        .cluster(&kc)
+        .ok(&["install", "r", c, "-n", &n, "--wait"]);
+    assert!(crds.get_opt(&kept).await.unwrap().is_some());
+    assert!(crds.get_opt(&goes).await.unwrap().is_some());
+    let manifest = support::charter()
+        .cluster(&kc)
+        .ok(&["get", "manifest", "r", "-n", &n]);
+    assert!(
+        !manifest.contains(&kept) && manifest.contains(&goes),
+        "{manifest}"
+    );
+    // An upgrade applies the chart again and still leaves the crds/ CRD out.
+    support::charter()
+        .cluster(&kc)
+        .ok(&["upgrade", "r", c, "-n", &n]);
+
+    support::charter()
+        .cluster(&kc)
+        .ok(&["uninstall", "r", "-n", &n, "--wait"]);
+    assert!(crds.get_opt(&kept).await.unwrap().is_some());
+    support::wait_gone(&crds, &goes, std::time::Duration::from_secs(60)).await;
+    crds.delete(&kept, &Default::default()).await.unwrap();
     ns.delete().await;
 }
 

@@ -158,7 +158,8 @@ async fn a_failing_hook_fails_the_operation_naming_it_and_atomic_returns() {
         "{err}"
     );
     assert!(
-        err.contains("Events:") && err.contains("Warning Failed Pod/bad-migrate-"),
+        err.contains("  Pod bad-migrate-")
+            && err.contains("event: Warning Failed: container exited"),
         "{err}"
     );
     assert!(cms.get_opt("bad-config").await.unwrap().is_none());

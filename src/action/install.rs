@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use super::prepare::{ChartRequest, Detail, Prepared, ReuseValues, prepare};
 use super::{Error, Globals, InMissingNamespace, connect, in_session, next_revision_options};
+use crate::chart::ChartKind;
 use crate::cluster::{ApplyOptions, Cluster};
 use crate::release::desired::{Desired, OwnerMarks, not_yet_servable, prepare_desired};
 use crate::release::{
@@ -289,6 +290,7 @@ async fn deploy_in_session(
         } else {
             rendered.crds
         },
+        unrecorded_crds: p.chart.kind == ChartKind::Helm,
         manifests: rendered.manifests,
         notes: rendered.notes.unwrap_or_default(),
         hooks: release::hooks::recorded(&rendered.hooks),

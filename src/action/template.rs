@@ -1,9 +1,11 @@
 //! `template` and `values`: a target rendered offline, and its merged values.
 
+use std::borrow::Cow;
+
 use super::prepare::{ChartRequest, Detail, Prepared, prepare, prepare_checked};
 use super::{Error, Globals};
-use crate::chart::ChartKind;
 use crate::chart::gomatch::GoPattern;
+use crate::chart::{Chart, ChartKind};
 use crate::manifest::Manifest;
 use crate::render::{self, Capabilities, ReleaseInfo, RenderError, RenderOptions, Rendered};
 use crate::values::{ExplainRow, Numbers};
@@ -52,30 +54,77 @@ pub struct Template {
     show_only: Vec<String>,
 }
 
+/// One document or file `template` prints after its `# Source:` line.
+pub struct Printed<'a> {
+    /// The template or file, e.g. `web/templates/svc.yaml`.
+    pub source: Cow<'a, str>,
+    /// What follows the `# Source:` line.
+    pub text: Cow<'a, str>,
+}
+
 impl Template {
-    /// The objects to print: CRDs first (when asked), the objects in install order, then a
-    /// Helm chart's hooks, as `helm template` prints them.
-    pub fn objects(&self) -> Vec<&Manifest> {
-        let mut objects: Vec<&Manifest> = Vec::new();
-        if self.crds {
-            objects.extend(self.rendered.crds.iter());
+    /// What `template` prints, as `helm template` prints it: CRDs first (when asked), the
+    /// objects in install order, then a Helm chart's hooks. A Helm chart's `crds/` files are
+    /// printed whole, one `# Source:` line per file and each chart's before its subcharts',
+    /// as Helm prints them; a charter chart's CRDs are printed as its other objects.
+    pub fn printed(&self) -> Vec<Printed<'_>> {
+        let mut out: Vec<Printed<'_>> = Vec::new();
+        let helm = self.prepared.chart.kind == ChartKind::Helm;
+        if self.crds && helm {
+            helm_crd_files(&self.prepared.chart, !self.show_only.is_empty(), &mut out);
+        } else if self.crds {
+            out.extend(self.rendered.crds.iter().map(printed));
         }
-        objects.extend(self.rendered.manifests.iter());
-        objects.extend(
+        out.extend(self.rendered.manifests.iter().map(printed));
+        out.extend(
             self.rendered
                 .hooks
                 .iter()
                 .filter(|h| !(self.skip_tests && h.is_test()))
-                .map(|h| &h.manifest),
+                .map(|h| printed(&h.manifest)),
         );
         if !self.show_only.is_empty() {
-            objects.retain(|m| {
+            out.retain(|p| {
                 self.show_only
                     .iter()
-                    .any(|w| show_only_matches(&m.source, w))
+                    .any(|w| show_only_matches(&p.source, w))
             });
         }
-        objects
+        out
+    }
+}
+
+fn printed(m: &Manifest) -> Printed<'_> {
+    Printed {
+        source: Cow::Borrowed(&m.source),
+        text: Cow::Borrowed(m.text()),
+    }
+}
+
+/// Helm's `CRDObjects` order: the chart's `crds/` files by path, then each subchart's. With
+/// `--show-only` Helm cuts its whole output into documents and keeps those with a `# Source:`
+/// line: of a CRD file only its first document, trimmed.
+fn helm_crd_files<'a>(chart: &'a Chart, show_only: bool, out: &mut Vec<Printed<'a>>) {
+    for f in &chart.crds {
+        let source = format!("{}/{}", chart.display_path, f.path);
+        let text = if show_only {
+            let head = format!("# Source: {source}\n");
+            let full = format!("{head}{}", f.content);
+            let first = render::helm::split_manifests(&full)
+                .first()
+                .map_or("", |d| d.strip_prefix(head.as_str()).unwrap_or(""))
+                .to_string();
+            Cow::Owned(first)
+        } else {
+            Cow::Borrowed(f.content.as_str())
+        };
+        out.push(Printed {
+            source: Cow::Owned(source),
+            text,
+        });
+    }
+    for sub in &chart.subcharts {
+        helm_crd_files(sub, show_only, out);
     }
 }
 
@@ -101,10 +150,10 @@ pub fn run(globals: &Globals, req: TemplateRequest) -> Result<Template, Error> {
         skip_tests: req.skip_tests,
         show_only: Vec::new(),
     };
-    let all = template.objects();
+    let all = template.printed();
     for want in &req.show_only {
-        if !all.iter().any(|m| show_only_matches(&m.source, want)) {
-            let mut known: Vec<&str> = all.iter().map(|m| &*m.source).collect();
+        if !all.iter().any(|p| show_only_matches(&p.source, want)) {
+            let mut known: Vec<&str> = all.iter().map(|p| &*p.source).collect();
             known.sort();
             known.dedup();
             return Err(Error::Invalid(format!(

@@ -8,8 +8,7 @@ use clap::Args;
 use super::args::ChartArgs;
 use super::{CliError, CmdResult, GlobalArgs, OutputFormat, output};
 use crate::action::lint::{LintReport, LintRequest, Severity};
-use crate::action::template::{self, Crds, TemplateRequest, Values};
-use crate::manifest::{self, Manifest};
+use crate::action::template::{self, Crds, Printed, TemplateRequest, Values};
 use crate::values::SetFlag;
 
 /// Flags of `charter template`.
@@ -102,40 +101,54 @@ pub fn template(global: &GlobalArgs, args: TemplateArgs, sets: Vec<SetFlag>) -> 
         api_versions: args.api_versions,
     };
     let rendered = template::run(&global.globals(), req)?;
-    let objects = rendered.objects();
+    let printed = rendered.printed();
     if let Some(dir) = &args.output_dir {
-        write_output_dir(dir, &objects)?;
+        write_output_dir(dir, &printed)?;
         return Ok(0);
     }
     let t0 = std::time::Instant::now();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
-    manifest::write_stream(&mut out, objects.iter().copied())?;
+    write_printed(&mut out, &printed)?;
     if let Some(notes) = &rendered.rendered.notes {
         writeln!(out, "\nNOTES:\n{}", notes.trim_end())?;
     }
     out.flush()?;
     tracing::debug!("written in {:?}", t0.elapsed());
     drop(out);
-    drop(objects);
+    drop(printed);
     // The process ends right after printing: freeing tens of thousands of objects one by one
     // would only cost time.
     std::mem::forget(rendered);
     Ok(0)
 }
 
-fn write_output_dir(dir: &Path, objects: &[&Manifest]) -> Result<(), CliError> {
-    let mut files: indexmap::IndexMap<&str, Vec<&Manifest>> = indexmap::IndexMap::new();
-    for m in objects {
-        files.entry(&*m.source).or_default().push(m);
+/// Each piece after its `---` and `# Source:` lines, as [`crate::manifest::write_stream`] writes
+/// objects.
+fn write_printed<'p, 'a: 'p, W: Write>(
+    out: &mut W,
+    printed: impl IntoIterator<Item = &'p Printed<'a>>,
+) -> std::io::Result<()> {
+    for p in printed {
+        write!(out, "---\n# Source: {}\n{}\n", p.source, p.text)?;
     }
-    for (source, ms) in files {
+    Ok(())
+}
+
+fn write_output_dir(dir: &Path, printed: &[Printed<'_>]) -> Result<(), CliError> {
+    let mut files: indexmap::IndexMap<&str, Vec<&Printed<'_>>> = indexmap::IndexMap::new();
+    for p in printed {
+        files.entry(&p.source).or_default().push(p);
+    }
+    for (source, pieces) in files {
         let path = dir.join(source);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)
                 .map_err(|e| CliError::new(format!("cannot create {}: {e}", parent.display())))?;
         }
-        std::fs::write(&path, manifest::to_stream(ms))
+        let mut text = Vec::new();
+        write_printed(&mut text, pieces)?;
+        std::fs::write(&path, text)
             .map_err(|e| CliError::new(format!("cannot write {}: {e}", path.display())))?;
     }
     Ok(())

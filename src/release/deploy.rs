@@ -46,6 +46,10 @@ pub struct Deploy {
     pub target: Option<TargetRef>,
     /// CRDs from `crds/`.
     pub crds: Vec<Manifest>,
+    /// A Helm chart's: its `crds/` CRDs are applied but not recorded in the revision's
+    /// manifest and inventory, so uninstall and rollback leave them, as Helm never deletes
+    /// them (deleting a CRD deletes every custom resource of its kind).
+    pub unrecorded_crds: bool,
     /// Objects in install order.
     pub manifests: Vec<Manifest>,
     /// Rendered notes.
@@ -100,6 +104,7 @@ pub fn rollback_deploy(
         layers: target.layers.clone(),
         target: target.target.clone(),
         crds: Vec::new(),
+        unrecorded_crds: false,
         manifests: manifests_of(target)?,
         notes: target.notes.clone(),
         hooks: target.hooks.clone(),
@@ -205,6 +210,8 @@ impl Session<'_> {
             OwnerMarks::of(self.storage),
         )
         .await?;
+        // prepare_desired keeps the order: the CRDs come first.
+        let unrecorded = if d.unrecorded_crds { d.crds.len() } else { 0 };
         let first_deployed = self
             .history
             .first()
@@ -222,8 +229,11 @@ impl Session<'_> {
             user_values: d.user_values,
             layers: d.layers,
             target: d.target,
-            manifest: manifest::to_stream(d.crds.iter().chain(d.manifests.iter())),
-            inventory: objects.iter().map(|o| o.item.clone()).collect(),
+            manifest: manifest::to_stream(d.crds[unrecorded..].iter().chain(d.manifests.iter())),
+            inventory: objects[unrecorded..]
+                .iter()
+                .map(|o| o.item.clone())
+                .collect(),
             notes: d.notes,
             hooks: d.hooks,
             generated: d.generated,

@@ -123,8 +123,32 @@ pub(crate) fn register(r: &mut Registry) {
     });
 }
 
-/// `regexp.Compile`: the regex, or Go's error text.
+/// How many compiled patterns a thread keeps: charts call the `regex…` functions with a few
+/// patterns in loops, and compiling one costs far more than matching it.
+const CACHED_PATTERNS: usize = 256;
+
+thread_local! {
+    static COMPILED: std::cell::RefCell<std::collections::HashMap<std::string::String, Regex>> =
+        Default::default();
+}
+
+/// `regexp.Compile`: the regex, or Go's error text. Compiled patterns are kept per thread.
 fn compile(pattern: &str) -> Result<Regex, std::string::String> {
+    if let Some(re) = COMPILED.with(|c| c.borrow().get(pattern).cloned()) {
+        return Ok(re);
+    }
+    let re = compile_uncached(pattern)?;
+    COMPILED.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() >= CACHED_PATTERNS {
+            c.clear();
+        }
+        c.insert(pattern.to_string(), re.clone());
+    });
+    Ok(re)
+}
+
+fn compile_uncached(pattern: &str) -> Result<Regex, std::string::String> {
     let translated = translate(pattern).map_err(|e| e.to_string())?;
     regex::RegexBuilder::new(&translated)
         .octal(false)
@@ -833,5 +857,26 @@ mod tests {
         assert_eq!(re.find("é_a1").map(|m| m.as_str()), Some("_a1"));
         assert!(compile(r"[\d\s]").unwrap().is_match(" "));
         assert!(!compile(r"\s").unwrap().is_match("\u{b}"));
+    }
+
+    #[test]
+    fn compiled_patterns_are_kept_and_bounded() {
+        let first = compile(r"^a(\d+)$").unwrap();
+        let again = compile(r"^a(\d+)$").unwrap();
+        assert_eq!(again.as_str(), first.as_str());
+        assert_eq!(again.replace("a12", "b$1"), "b12");
+        // A bad pattern is not kept: it fails the same way each time.
+        for _ in 0..2 {
+            assert!(compile("(").unwrap_err().contains("missing closing )"));
+        }
+        for i in 0..CACHED_PATTERNS + 10 {
+            assert!(
+                compile(&format!("x{i}"))
+                    .unwrap()
+                    .is_match(&format!("-x{i}-"))
+            );
+        }
+        let kept = COMPILED.with(|c| c.borrow().len());
+        assert!((1..=CACHED_PATTERNS).contains(&kept), "{kept}");
     }
 }

@@ -401,6 +401,16 @@ fn go_quote(s: &str) -> String {
 }
 
 fn rewrite_range(i: &str) -> String {
+    // A range needs a `-` between blanks; without one the large range pattern, compiled on
+    // first use, is never needed (`>=1.19-0` is the common case).
+    let ws = |b: u8| matches!(b, b'\t' | b'\n' | b'\x0C' | b'\r' | b' ');
+    if !i
+        .as_bytes()
+        .windows(3)
+        .any(|w| w[1] == b'-' && ws(w[0]) && ws(w[2]))
+    {
+        return i.to_string();
+    }
     let mut o = i.to_string();
     for m in RANGE_RE.captures_iter(i) {
         let whole = m.get(0).map_or("", |x| x.as_str());

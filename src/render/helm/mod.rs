@@ -23,6 +23,7 @@ mod manifests;
 mod objects;
 
 pub use errors::HelmTemplateError;
+pub use manifests::split_manifests;
 pub use objects::HELM_VERSION;
 
 use std::borrow::Cow;
