@@ -18,7 +18,7 @@ use super::gate::{self, GateProgress};
 use super::install::{self, DeployOptions, InstallRequest, Installed, Mode};
 use super::plan::{PlanFile, PlannedTarget};
 use super::prepare::{ChartRequest, Source};
-use super::{Error, Globals};
+use super::{Connections, Error, Globals};
 use crate::deploy::{self, LevelGate, Rollout, Target};
 use crate::release::{Progress, ReleaseRecord};
 
@@ -244,6 +244,7 @@ pub fn run(
     let rollout = select(rollout, &req.select)?;
     events(FleetEvent::Rollout(&rollout));
     let rt = super::runtime()?;
+    let globals = &Connections::on(globals);
     let mut held: Option<String> = None;
     let mut waves: Vec<WaveResult> = Vec::new();
     for wave in &rollout.waves {

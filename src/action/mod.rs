@@ -42,8 +42,11 @@ pub mod template;
 pub mod test;
 pub mod uninstall;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+use tokio::sync::OnceCell;
 
 pub use prepare::{ChartRequest, Detail, Prepared, Source};
 
@@ -228,6 +231,42 @@ pub struct Globals {
     /// `--request-timeout`: how long connecting to the API server and its first answer may
     /// take (default [`crate::cluster::DEFAULT_REQUEST_TIMEOUT`]).
     pub request_timeout: Option<std::time::Duration>,
+    /// Connections the targets of one `plan` or `apply` share (see [`Connections`]); `None`
+    /// connects afresh each time.
+    pub connections: Option<Connections>,
+}
+
+/// One connection per kubeconfig and context, shared by the targets of a deploy tree: the TLS
+/// handshake, `/version` and discovery are paid once per cluster instead of once per target.
+/// A client's connections live on the runtime they were made on, so one of these belongs to
+/// one runtime ([`Connections::on`]) and is dropped with it.
+#[derive(Clone, Default)]
+pub struct Connections(Arc<std::sync::Mutex<HashMap<ConnectionKey, Arc<OnceCell<Cluster>>>>>);
+
+type ConnectionKey = (Option<PathBuf>, Option<String>);
+
+impl std::fmt::Debug for Connections {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Connections")
+    }
+}
+
+impl Connections {
+    /// `globals` with a fresh set of shared connections, for work on one runtime.
+    pub fn on(globals: &Globals) -> Globals {
+        Globals {
+            connections: Some(Connections::default()),
+            ..globals.clone()
+        }
+    }
+
+    /// The slot of one kubeconfig and context: whoever comes first connects, the others wait
+    /// for it. A failed connect leaves the slot empty, so the next target tries again and
+    /// reports its own error.
+    fn slot(&self, key: ConnectionKey) -> Arc<OnceCell<Cluster>> {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.entry(key).or_default().clone()
+    }
 }
 
 /// A release named on the command line: `RELEASE` (with `-n`), or a deploy-tree target
@@ -293,7 +332,14 @@ pub async fn connect(globals: &Globals, target: Option<&Target>) -> Result<Clust
     let timeout = globals
         .request_timeout
         .unwrap_or(crate::cluster::DEFAULT_REQUEST_TIMEOUT);
-    Ok(Cluster::connect_within(kubeconfig.as_deref(), context.as_deref(), timeout).await?)
+    let fresh = || Cluster::connect_within(kubeconfig.as_deref(), context.as_deref(), timeout);
+    match &globals.connections {
+        Some(shared) => {
+            let slot = shared.slot((kubeconfig.clone(), context.clone()));
+            Ok(slot.get_or_try_init(fresh).await?.clone())
+        }
+        None => Ok(fresh().await?),
+    }
 }
 
 /// What an operation was about to do in a namespace that turned out not to exist, which
@@ -496,4 +542,123 @@ pub fn leaves(dir: &Path) -> Result<Vec<PathBuf>, Error> {
         )));
     }
     Ok(leaves)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufRead, BufReader, Write};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// An API server that answers `/version` only, over plain HTTP with keep-alive, counting
+    /// the connections it accepts and the requests it answers.
+    fn version_server() -> (String, Arc<AtomicUsize>, Arc<AtomicUsize>) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (conns, reqs) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let (c, r) = (conns.clone(), reqs.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                c.fetch_add(1, Ordering::SeqCst);
+                let r = r.clone();
+                std::thread::spawn(move || {
+                    let mut out = stream.try_clone().unwrap();
+                    let mut lines = BufReader::new(stream);
+                    let mut line = String::new();
+                    loop {
+                        line.clear();
+                        if lines.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if line != "\r\n" {
+                            continue;
+                        }
+                        r.fetch_add(1, Ordering::SeqCst);
+                        let body = r#"{"major":"1","minor":"33","gitVersion":"v1.33.9","gitCommit":"","gitTreeState":"","buildDate":"","goVersion":"","compiler":"","platform":""}"#;
+                        let head = format!(
+                            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                            body.len()
+                        );
+                        if out.write_all(format!("{head}{body}").as_bytes()).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        (url, conns, reqs)
+    }
+
+    fn kubeconfig(dir: &Path, server: &str) -> PathBuf {
+        let path = dir.join("kubeconfig");
+        std::fs::write(
+            &path,
+            format!(
+                "apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters:\n- name: k\n  cluster:\n    server: {server}\ncontexts:\n- name: c\n  context:\n    cluster: k\n    user: u\nusers:\n- name: u\n  user: {{}}\n"
+            ),
+        )
+        .unwrap();
+        path
+    }
+
+    /// Connects `n` targets at once, as a plan's pool does.
+    fn connect_many(globals: &Globals, n: usize) -> Vec<Result<Cluster, Error>> {
+        runtime().unwrap().block_on(futures::future::join_all(
+            (0..n).map(|_| connect(globals, None)),
+        ))
+    }
+
+    #[test]
+    fn targets_of_one_plan_share_one_connection_and_one_first_contact() {
+        let (url, conns, reqs) = version_server();
+        let dir = tempfile::tempdir().unwrap();
+        let plain = Globals {
+            kubeconfig: Some(kubeconfig(dir.path(), &url)),
+            ..Globals::default()
+        };
+        assert!(connect_many(&plain, 4).iter().all(Result::is_ok));
+        assert_eq!(
+            reqs.load(Ordering::SeqCst),
+            4,
+            "without sharing, each connects"
+        );
+        assert_eq!(conns.load(Ordering::SeqCst), 4);
+
+        let shared = Connections::on(&plain);
+        let clusters = connect_many(&shared, 4);
+        assert_eq!(
+            reqs.load(Ordering::SeqCst),
+            5,
+            "shared: one /version for all four"
+        );
+        assert_eq!(conns.load(Ordering::SeqCst), 5);
+        assert!(
+            clusters
+                .iter()
+                .all(|c| c.as_ref().is_ok_and(|c| c.url == url))
+        );
+    }
+
+    #[test]
+    fn a_failed_connect_is_not_kept_and_each_target_reports_its_own_error() {
+        // A port nobody listens on: bound, then closed.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let dir = tempfile::tempdir().unwrap();
+        let globals = Connections::on(&Globals {
+            kubeconfig: Some(kubeconfig(dir.path(), &format!("http://127.0.0.1:{port}"))),
+            request_timeout: Some(std::time::Duration::from_secs(2)),
+            ..Globals::default()
+        });
+        let results = connect_many(&globals, 2);
+        assert!(results.iter().all(Result::is_err));
+        let Some(shared) = &globals.connections else {
+            panic!("Connections::on sets the connections")
+        };
+        let slot = shared.slot((globals.kubeconfig.clone(), None));
+        assert!(!slot.initialized(), "a failure must not be shared");
+    }
 }

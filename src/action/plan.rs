@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::diff::{TargetDiff, of_target, run_on};
 use super::fleet::{self, Limits};
-use super::{Error, Globals};
+use super::{Connections, Error, Globals};
 use crate::deploy::{Gate, LevelGate, Rollout, Target};
 use crate::diff::{DiffSummary, canonical_json, sha256, to_json};
 use crate::manifest::order::Group;
@@ -64,6 +64,7 @@ pub fn run(globals: &Globals, req: &PlanRequest) -> Result<Plan, Error> {
     let rollout = fleet::rollout(globals, &req.dir)?;
     let rt = super::runtime()?;
     let handle = rt.handle();
+    let globals = &Connections::on(globals);
     let items: Vec<(String, (u32, &Target))> = rollout
         .targets()
         .map(|(w, t)| (fleet::destination(globals, t).cluster, (w, t)))

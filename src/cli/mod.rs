@@ -357,6 +357,7 @@ impl GlobalArgs {
             namespace: self.namespace.clone(),
             warnings: output::warnings(),
             request_timeout: self.request_timeout,
+            connections: None,
         }
     }
 }
