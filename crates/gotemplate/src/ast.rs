@@ -35,14 +35,20 @@ impl Tree {
 
     /// Go's `line` and 0-based byte column of `pos`.
     pub fn line_col(&self, pos: usize) -> (usize, usize) {
-        let before = &self.text[..pos.min(self.text.len())];
-        let line = 1 + before.bytes().filter(|&b| b == b'\n').count();
-        let col = match before.rfind('\n') {
-            Some(i) => pos - (i + 1),
-            None => pos,
-        };
-        (line, col)
+        line_col(&self.text, pos)
     }
+}
+
+/// Go's `line` and 0-based byte column of `pos` in `text`: counted only for errors, so parsing
+/// never scans for lines.
+pub(crate) fn line_col(text: &str, pos: usize) -> (usize, usize) {
+    let before = &text[..pos.min(text.len())];
+    let line = 1 + before.bytes().filter(|&b| b == b'\n').count();
+    let col = match before.rfind('\n') {
+        Some(i) => pos - (i + 1),
+        None => pos,
+    };
+    (line, col)
 }
 
 /// bytes.TrimSpace's white space (ASCII space characters and Unicode spaces).

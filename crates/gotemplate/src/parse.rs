@@ -6,7 +6,7 @@
 
 use std::rc::Rc;
 
-use crate::ast::{Arg, Branch, Command, ListNode, Node, Number, Pipe, Tree};
+use crate::ast::{Arg, Branch, Command, ListNode, Node, Number, Pipe, Tree, line_col};
 use crate::error::ParseError;
 use crate::lex::{self, Kind, Token};
 
@@ -32,7 +32,7 @@ pub fn parse(
         vars: vec!["$".into()],
         range_depth: 0,
         nesting: 0,
-        action_line: 0,
+        action_pos: None,
         name: parse_name.clone(),
         text: text.clone(),
         trees: Vec::new(),
@@ -58,7 +58,8 @@ struct Parser<'f, 'a> {
     range_depth: usize,
     /// Parentheses and if/with/range/block open around the current token.
     nesting: usize,
-    action_line: usize,
+    /// Where the action being parsed opened (its `{{`), for errors that end it on a later line.
+    action_pos: Option<usize>,
     name: Rc<str>,
     text: Rc<str>,
     trees: Vec<Tree>,
@@ -114,10 +115,11 @@ impl<'a> Parser<'_, 'a> {
 
     fn errorf(&self, message: String) -> ParseError {
         let t = &self.tokens[self.furthest.get()];
+        let (line, col) = line_col(&self.text, t.pos);
         ParseError {
             name: self.name.to_string(),
-            line: t.line,
-            col: col_of(&self.text, t.pos),
+            line,
+            col,
             message,
         }
     }
@@ -125,8 +127,11 @@ impl<'a> Parser<'_, 'a> {
     fn unexpected(&self, token: &Token, context: &str) -> ParseError {
         if token.kind == Kind::Error {
             let mut extra = String::new();
-            if self.action_line != 0 && self.action_line != token.line {
-                extra = format!(" in action started at {}:{}", self.name, self.action_line);
+            let action_line = self.action_pos.map(|pos| line_col(&self.text, pos).0);
+            if let Some(action_line) = action_line
+                && action_line != line_col(&self.text, token.pos).0
+            {
+                extra = format!(" in action started at {}:{}", self.name, action_line);
                 if token.val.ends_with(" action") {
                     extra = extra[" in action".len()..].to_string();
                 }
@@ -228,9 +233,9 @@ impl<'a> Parser<'_, 'a> {
                 text: Rc::from(&*t.val),
             })),
             Kind::LeftDelim => {
-                let saved = std::mem::replace(&mut self.action_line, t.line);
+                let saved = self.action_pos.replace(t.pos);
                 let r = self.action();
-                self.action_line = saved;
+                self.action_pos = saved;
                 r
             }
             Kind::Comment => Ok(Item::Node(Node::Comment { pos: t.pos })),
@@ -720,15 +725,6 @@ impl Item {
             Item::Else(_) => "{{else}}".into(),
             Item::Node(n) => n.to_string(),
         }
-    }
-}
-
-/// The 0-based byte column of `pos` in its line.
-fn col_of(text: &str, pos: usize) -> usize {
-    let before = &text[..pos.min(text.len())];
-    match before.rfind('\n') {
-        Some(i) => pos - (i + 1),
-        None => pos,
     }
 }
 
