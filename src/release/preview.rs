@@ -136,7 +136,7 @@ pub async fn preview(
                 Some(v) => v,
                 None => get(cluster, &d.item).await?,
             };
-            let (obj, dry_run) = predicted(cluster, d, current.as_ref()).await?;
+            let (obj, dry_run, current) = consistent_prediction(cluster, d, current).await?;
             let last_applied = last.map(|l| as_applied(l, current.as_ref()));
             Ok::<_, OpError>((
                 ObjectInput {
@@ -210,6 +210,39 @@ fn as_applied(last: Value, live: Option<&Value>) -> Value {
         (Some(_), None) => without_charter_marks(&last),
         _ => last,
     }
+}
+
+/// Attempts at pairing a dry run with the live object it was computed from.
+const CONSISTENT_ATTEMPTS: usize = 3;
+
+/// [`predicted`], with the live object the prediction started from. A controller may write the
+/// object between the read of live state and the dry run (the Deployment controller bumps
+/// `deployment.kubernetes.io/revision` right after a rollout): the dry run then carries the
+/// newer write and the diff would show someone else's change as the deploy's. A dry run does
+/// not persist, so it keeps the resourceVersion it was computed on; when that is not the one
+/// read, live is read again and compared once more.
+async fn consistent_prediction(
+    cluster: &Cluster,
+    d: &Desired,
+    mut current: Option<Value>,
+) -> Result<(Value, bool, Option<Value>), ClusterError> {
+    let mut attempt = 1;
+    loop {
+        let (obj, dry_run) = predicted(cluster, d, current.as_ref()).await?;
+        let live_rv = current.as_ref().and_then(resource_version);
+        if !dry_run || live_rv.is_none() || live_rv == resource_version(&obj) {
+            return Ok((obj, dry_run, current));
+        }
+        if attempt == CONSISTENT_ATTEMPTS {
+            return Ok((obj, dry_run, current));
+        }
+        attempt += 1;
+        current = get(cluster, &d.item).await?;
+    }
+}
+
+fn resource_version(v: &Value) -> Option<&str> {
+    v.pointer("/metadata/resourceVersion").and_then(Value::as_str)
 }
 
 /// The object as the server would store it after this deploy, and whether a dry run was sent.
