@@ -16,7 +16,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::{Chart, ChartError, ChartKind, ChartMeta, SourceFile, merge_requirements, utf8};
+use super::{
+    Chart, ChartError, ChartKind, ChartMeta, SourceFile, into_utf8, merge_requirements, utf8,
+};
 
 /// Builds a Helm chart from `(relative path, bytes)` pairs, its metadata already read.
 pub(super) fn from_files(
@@ -51,12 +53,12 @@ pub(super) fn from_files(
                 continue;
             }
             "values.yaml" => {
-                let content = utf8(&label(&path), strip_bom(&bytes))?;
+                let content = into_text(|| label(&path), bytes)?;
                 values = Some(SourceFile { path, content });
                 continue;
             }
             "values.schema.json" => {
-                let content = utf8(&label(&path), strip_bom(&bytes))?;
+                let content = into_text(|| label(&path), bytes)?;
                 let parsed: serde_json::Value =
                     serde_json::from_str(&content).map_err(|e| ChartError::InvalidSchema {
                         path: label(&path),
@@ -70,7 +72,7 @@ pub(super) fn from_files(
             _ => {}
         }
         if path.starts_with("templates/") {
-            let content = utf8(&label(&path), strip_bom(&bytes))?;
+            let content = into_text(|| label(&path), bytes)?;
             templates.push(SourceFile { path, content });
         } else if let Some(rest) = path.strip_prefix("charts/") {
             if path.ends_with(".prov") {
@@ -158,8 +160,19 @@ pub(super) fn from_files(
 }
 
 fn strip_bom(bytes: &[u8]) -> &[u8] {
-    bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
+    bytes.strip_prefix(BOM).unwrap_or(bytes)
 }
+
+/// The text of a file whose bytes are no longer needed, without a leading BOM (Helm strips
+/// it), in the file's own buffer.
+fn into_text(label: impl FnOnce() -> String, mut bytes: Vec<u8>) -> Result<String, ChartError> {
+    if bytes.starts_with(BOM) {
+        bytes.drain(..BOM.len());
+    }
+    into_utf8(label, bytes)
+}
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 #[cfg(test)]
 mod tests {
@@ -213,6 +226,43 @@ mod tests {
         );
         assert_eq!(chart.subcharts.len(), 1);
         assert_eq!(chart.subcharts[0].display_path, "web/charts/db");
+    }
+
+    #[test]
+    fn text_files_lose_a_leading_bom_and_must_be_utf8() {
+        let bom = |s: &str| [b"\xEF\xBB\xBF".as_slice(), s.as_bytes()].concat();
+        let chart = Chart::from_files(
+            Path::new("web"),
+            vec![
+                (
+                    "Chart.yaml".to_string(),
+                    b"apiVersion: v2\nname: web\nversion: 1.0.0\n".to_vec(),
+                ),
+                ("values.yaml".to_string(), bom("a: 1\n")),
+                ("values.schema.json".to_string(), bom("{}")),
+                ("templates/cm.yaml".to_string(), bom("kind: ConfigMap")),
+                ("files/raw.txt".to_string(), bom("as is")),
+            ],
+        )
+        .unwrap();
+        assert_eq!(chart.values.unwrap().content, "a: 1\n");
+        assert_eq!(chart.schema.unwrap().0.content, "{}");
+        assert_eq!(chart.templates[0].content, "kind: ConfigMap");
+        assert_eq!(chart.files[0].1, bom("as is"));
+
+        let err = Chart::from_files(
+            Path::new("web"),
+            vec![
+                (
+                    "Chart.yaml".to_string(),
+                    b"apiVersion: v2\nname: web\nversion: 1.0.0\n".to_vec(),
+                ),
+                ("templates/bad.yaml".to_string(), vec![b'a', 0xFF, b'b']),
+            ],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("web/templates/bad.yaml"), "{err}");
     }
 
     #[test]

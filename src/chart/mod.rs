@@ -231,10 +231,10 @@ impl Chart {
                 continue;
             }
             if path == "values.yaml" {
-                let content = utf8(&label(&path), &bytes)?;
+                let content = into_utf8(|| label(&path), bytes)?;
                 values = Some(SourceFile { path, content });
             } else if path == "values.schema.json" {
-                let content = utf8(&label(&path), &bytes)?;
+                let content = into_utf8(|| label(&path), bytes)?;
                 let parsed: serde_json::Value =
                     serde_json::from_str(&content).map_err(|e| ChartError::InvalidSchema {
                         path: label(&path),
@@ -244,10 +244,10 @@ impl Chart {
                     })?;
                 schema = Some((SourceFile { path, content }, parsed));
             } else if path.starts_with("templates/") {
-                let content = utf8(&label(&path), &bytes)?;
+                let content = into_utf8(|| label(&path), bytes)?;
                 templates.push(SourceFile { path, content });
             } else if path.starts_with("crds/") {
-                let content = utf8(&label(&path), &bytes)?;
+                let content = into_utf8(|| label(&path), bytes)?;
                 crds.push(SourceFile { path, content });
             } else {
                 other.push((path, bytes));
@@ -398,9 +398,14 @@ fn is_notes(path: &str) -> bool {
 }
 
 fn utf8(label: &str, bytes: &[u8]) -> Result<String, ChartError> {
-    String::from_utf8(bytes.to_vec()).map_err(|_| ChartError::NotUtf8 {
-        path: label.to_string(),
-    })
+    into_utf8(|| label.to_string(), bytes.to_vec())
+}
+
+/// [`utf8`] for bytes the caller no longer needs: the text keeps their buffer instead of a
+/// copy (a chart's templates and values are most of its bytes). `label` names the file in
+/// the error.
+fn into_utf8(label: impl FnOnce() -> String, bytes: Vec<u8>) -> Result<String, ChartError> {
+    String::from_utf8(bytes).map_err(|_| ChartError::NotUtf8 { path: label() })
 }
 
 /// Reads every file of the chart directory `root` that `.chartignore` keeps, as
