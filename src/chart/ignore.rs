@@ -187,6 +187,27 @@ pub struct ChartFile {
     pub abs: PathBuf,
     /// Whether the owner may execute it (kept as mode 0755 in packages, else 0644).
     pub executable: bool,
+    /// Its size when listed, in bytes.
+    pub len: u64,
+}
+
+impl ChartFile {
+    /// The file's bytes. Like `std::fs::read`, with the size the listing already knows: the
+    /// buffer is allocated once and no second `stat` is made (a file that changed size since
+    /// is still read whole).
+    pub fn read(&self) -> Result<Vec<u8>, ChartError> {
+        use std::io::Read as _;
+        let io = |source| ChartError::Io {
+            path: self.abs.clone(),
+            source,
+        };
+        let file = std::fs::File::open(&self.abs).map_err(io)?;
+        let mut bytes = Vec::with_capacity(usize::try_from(self.len).unwrap_or(0));
+        // Through `Take`, whose reading to the end trusts the buffer's capacity, where
+        // `File`'s would `stat` the file again for its size.
+        file.take(u64::MAX).read_to_end(&mut bytes).map_err(io)?;
+        Ok(bytes)
+    }
 }
 
 /// Lists the files of the chart directory `root` that its ignore rules keep (`.helmignore`
@@ -299,7 +320,13 @@ impl Walker<'_> {
             if self.ignored(&rel, meta.is_dir()) {
                 continue;
             }
-            let real = path.canonicalize().map_err(io(&path))?;
+            // Only a link can lead elsewhere: anything else is where its directory is (the
+            // last ancestor), which saves realpath's readlink of every path component.
+            let is_link = entry.file_type().map_err(io(&path))?.is_symlink();
+            let real = match self.ancestors.last() {
+                Some(parent) if !is_link => parent.join(entry.file_name()),
+                _ => path.canonicalize().map_err(io(&path))?,
+            };
             if !real.starts_with(&self.canonical_root) {
                 return Err(ChartError::Archive {
                     archive: self.root.display().to_string(),
@@ -328,6 +355,7 @@ impl Walker<'_> {
                     rel,
                     abs: path,
                     executable: is_executable(&meta),
+                    len: meta.len(),
                 });
             }
         }
@@ -453,6 +481,47 @@ mod tests {
         std::os::unix::fs::symlink(t.path(), t.path().join("d/loop")).unwrap();
         let err = list_chart_files(t.path()).unwrap_err().to_string();
         assert!(err.contains("cycle"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_inside_are_followed_and_checked_where_they_lead() {
+        let t = tree(&[
+            ("Chart.yaml", "x"),
+            ("real/a.txt", "from real"),
+            ("real/deep/b.txt", "deep"),
+        ]);
+        std::os::unix::fs::symlink(t.path().join("real"), t.path().join("alias")).unwrap();
+        std::os::unix::fs::symlink(t.path().join("real/a.txt"), t.path().join("a-link")).unwrap();
+        // The chart reached through a link to its directory lists the same files.
+        let via = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(t.path(), via.path().join("chart")).unwrap();
+        let files = list_chart_files(&via.path().join("chart")).unwrap();
+        let rels: Vec<&str> = files.iter().map(|f| f.rel.as_str()).collect();
+        assert_eq!(
+            rels,
+            [
+                "Chart.yaml",
+                "a-link",
+                "alias/a.txt",
+                "alias/deep/b.txt",
+                "real/a.txt",
+                "real/deep/b.txt"
+            ]
+        );
+        let a = files.iter().find(|f| f.rel == "alias/a.txt").unwrap();
+        assert_eq!((a.len, a.read().unwrap()), (9, b"from real".to_vec()));
+
+        // A link under a linked directory that leaves the chart is still caught.
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("f"), "x").unwrap();
+        std::os::unix::fs::symlink(outside.path().join("f"), t.path().join("real/deep/out"))
+            .unwrap();
+        let err = list_chart_files(t.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("alias/deep/out") && err.contains("points outside the chart"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -414,10 +414,7 @@ fn into_utf8(label: impl FnOnce() -> String, bytes: Vec<u8>) -> Result<String, C
 fn read_dir_files(root: &Path) -> Result<Vec<(String, Vec<u8>)>, ChartError> {
     let mut out = Vec::new();
     for f in list_chart_files(root)? {
-        let bytes = std::fs::read(&f.abs).map_err(|source| ChartError::Io {
-            path: f.abs.clone(),
-            source,
-        })?;
+        let bytes = f.read()?;
         out.push((f.rel, bytes));
     }
     Ok(out)

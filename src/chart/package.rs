@@ -76,10 +76,7 @@ pub fn package_chart(dir: &Path, opts: &PackageOptions) -> Result<Package, Chart
     }
     let mut files: Vec<(String, Vec<u8>, bool)> = Vec::with_capacity(listed.len());
     for f in listed {
-        let bytes = std::fs::read(&f.abs).map_err(|source| ChartError::Io {
-            path: f.abs.clone(),
-            source,
-        })?;
+        let bytes = f.read()?;
         files.push((f.rel, bytes, f.executable));
     }
     let label = dir.join("Chart.yaml").display().to_string();
