@@ -293,9 +293,10 @@ fn crd(group: &str, plural: &str, kind: &str) -> String {
     )
 }
 
-/// A Helm chart's `crds/` CRDs are installed but, as in Helm, not part of the release: its
-/// manifest leaves them out and uninstall keeps them; a CRD from `templates/` is an object of
-/// the release like any other and goes with it.
+/// A Helm chart's `crds/` CRDs are handled as Helm handles them: created by the install when
+/// absent (one already there is left as it is), never changed by an upgrade (nor shown by its
+/// diff), not part of the release (its manifest leaves them out and uninstall keeps them); a
+/// CRD from `templates/` is an object of the release like any other and goes with it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn uninstall_keeps_the_crds_of_a_helm_charts_crds_directory() {
     let cluster = cluster_or_skip!();
@@ -317,15 +318,34 @@ async fn uninstall_keeps_the_crds_of_a_helm_charts_crds_directory() {
         "templates/cm.yaml",
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n",
     );
+    let labelled = |origin: &str| {
+        crd(&group, "befores", "Before").replace(
+            "metadata:\n",
+            &format!("metadata:\n  labels: {{origin: {origin}}}\n"),
+        )
+    };
+    write(dir, "crds/before.yaml", &labelled("chart"));
     let c = dir.to_str().unwrap();
     let crds: Api<CustomResourceDefinition> = Api::all(cluster.client.clone());
     let (kept, goes) = (format!("keeps.{group}"), format!("goes.{group}"));
+    let before = format!("befores.{group}");
+    let origin = async |name: &str| {
+        let crd = crds.get(name).await.unwrap();
+        crd.metadata
+            .labels
+            .unwrap_or_default()
+            .get("origin")
+            .cloned()
+    };
+    let by_hand: CustomResourceDefinition = charter::yaml::from_str(&labelled("hand")).unwrap();
+    crds.create(&Default::default(), &by_hand).await.unwrap();
 
     support::charter()
         .cluster(&kc)
         .ok(&["install", "r", c, "-n", &n, "--wait"]);
     assert!(crds.get_opt(&kept).await.unwrap().is_some());
     assert!(crds.get_opt(&goes).await.unwrap().is_some());
+    assert_eq!(origin(&before).await.as_deref(), Some("hand"));
     let manifest = support::charter()
         .cluster(&kc)
         .ok(&["get", "manifest", "r", "-n", &n]);
@@ -333,10 +353,24 @@ async fn uninstall_keeps_the_crds_of_a_helm_charts_crds_directory() {
         !manifest.contains(&kept) && manifest.contains(&goes),
         "{manifest}"
     );
-    // An upgrade applies the chart again and still leaves the crds/ CRD out.
+    // A changed crds/ CRD: the upgrade's diff shows nothing, the upgrade leaves the CRD alone.
+    write(
+        dir,
+        "crds/kept.yaml",
+        &crd(&group, "keeps", "Keep").replace("metadata:\n", "metadata:\n  labels: {origin: v2}\n"),
+    );
+    let out = support::charter()
+        .cluster(&kc)
+        .run(&["diff", "r", c, "-n", &n]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
     support::charter()
         .cluster(&kc)
         .ok(&["upgrade", "r", c, "-n", &n]);
+    assert_eq!(origin(&kept).await, None);
+    let manifest = support::charter()
+        .cluster(&kc)
+        .ok(&["get", "manifest", "r", "-n", &n]);
+    assert!(!manifest.contains(&kept), "{manifest}");
 
     support::charter()
         .cluster(&kc)
@@ -344,6 +378,7 @@ async fn uninstall_keeps_the_crds_of_a_helm_charts_crds_directory() {
     assert!(crds.get_opt(&kept).await.unwrap().is_some());
     support::wait_gone(&crds, &goes, std::time::Duration::from_secs(60)).await;
     crds.delete(&kept, &Default::default()).await.unwrap();
+    crds.delete(&before, &Default::default()).await.unwrap();
     ns.delete().await;
 }
 
