@@ -24,6 +24,11 @@ fn helm_chart(dir: &Path, crd: bool) {
     write(dir, "values.yaml", "replicas: 2\nbig: 1000000\n");
     write(
         dir,
+        "values.schema.json",
+        r#"{"type": "object", "properties": {"replicas": {"type": "integer", "minimum": 1}}}"#,
+    );
+    write(
+        dir,
         "templates/cm.yaml",
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-cm\n  labels:\n    {{- include \"web.labels\" . | nindent 4 }}\ndata:\n  kube: {{ .Capabilities.KubeVersion.Version | quote }}\n  hasfoo: {{ .Capabilities.APIVersions.Has \"foo.example.com/v1\" | quote }}\n  replicas: {{ .Values.replicas | quote }}\n  big: {{ .Values.big | quote }}\n  ns: {{ .Release.Namespace }}\n",
     );
@@ -101,6 +106,16 @@ fn template_flags_print_what_helm_prints() {
         &["--set", "replicas=5", "--set-string", "big=x"],
         &["--include-crds", "--show-only", "crds/more.yaml"],
         &["--include-crds", "--show-only", "charts/sub/crds/*"],
+        // Flag by flag, a document two flags match twice.
+        &[
+            "--show-only",
+            "charts/sub/templates/s.yaml",
+            "--show-only",
+            "templates/*.yaml",
+            "--show-only",
+            "charts/sub/templates/s.yaml",
+        ],
+        &["--set", "replicas=0", "--skip-schema-validation"],
     ];
     for extra in cases {
         let mut args = vec!["template", "r", chart];
@@ -114,6 +129,20 @@ fn template_flags_print_what_helm_prints() {
             "charter {args:?} differs from helm"
         );
     }
+    // Without --skip-schema-validation the schema refuses replicas=0 (as Helm's does), in
+    // template and lint.
+    let args = ["template", "r", chart, "--set", "replicas=0"];
+    let out = support::charter().run(&args);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("replicas"),
+        "{out:?}"
+    );
+    let lint = ["lint", chart, "--set", "replicas=0"];
+    let out = support::charter().run(&lint);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let out = support::charter().run(&[&lint[..], &["--skip-schema-validation"]].concat());
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
     // --output-dir writes the same files.
     let (hd, cd) = (tmp.path().join("out-helm"), tmp.path().join("out-charter"));
     let args = ["template", "r", chart, "--include-crds", "--output-dir"];
