@@ -47,7 +47,12 @@ impl GoPattern {
     /// Whether the whole of `name` matches.
     pub fn matches(&self, name: &str) -> bool {
         let name: Vec<char> = name.chars().collect();
-        match_from(&self.chars, &name)
+        self.matches_chars(&name)
+    }
+
+    /// [`GoPattern::matches`] for a name already split into characters.
+    pub fn matches_chars(&self, name: &[char]) -> bool {
+        match_from(&self.chars, name)
     }
 }
 

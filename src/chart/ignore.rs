@@ -115,17 +115,20 @@ impl HelmIgnore {
         if rel.is_empty() || rel == "." || rel == "./" {
             return false;
         }
+        // Decoded once for all the rules.
+        let full: Vec<char> = rel.chars().collect();
+        let base = full.iter().rposition(|&c| c == '/').map_or(0, |i| i + 1);
         for r in &self.rules {
             let name = if r.base_only {
-                rel.rsplit('/').next().unwrap_or(rel)
+                &full[base..]
             } else {
-                rel
+                &full[..]
             };
             if r.negate {
                 if r.must_dir && !is_dir {
                     return true;
                 }
-                if !r.pattern.matches(name) {
+                if !r.pattern.matches_chars(name) {
                     return true;
                 }
                 continue;
@@ -133,7 +136,7 @@ impl HelmIgnore {
             if r.must_dir && !is_dir {
                 continue;
             }
-            if r.pattern.matches(name) {
+            if r.pattern.matches_chars(name) {
                 return true;
             }
         }
@@ -316,13 +319,20 @@ impl Walker<'_> {
             } else {
                 format!("{rel_dir}/{name}")
             };
-            let meta = std::fs::metadata(&path).map_err(io(&path))?;
+            // A link is followed (its target's metadata); anything else is stat'ed relative to
+            // the directory being read, without resolving the whole path again.
+            let is_link = entry.file_type().map_err(io(&path))?.is_symlink();
+            let meta = if is_link {
+                std::fs::metadata(&path)
+            } else {
+                entry.metadata()
+            }
+            .map_err(io(&path))?;
             if self.ignored(&rel, meta.is_dir()) {
                 continue;
             }
             // Only a link can lead elsewhere: anything else is where its directory is (the
             // last ancestor), which saves realpath's readlink of every path component.
-            let is_link = entry.file_type().map_err(io(&path))?.is_symlink();
             let real = match self.ancestors.last() {
                 Some(parent) if !is_link => parent.join(entry.file_name()),
                 _ => path.canonicalize().map_err(io(&path))?,
@@ -522,6 +532,35 @@ mod tests {
             err.contains("alias/deep/out") && err.contains("points outside the chart"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn helmignore_matches_base_names_paths_directories_and_negations() {
+        let h = HelmIgnore::parse(".helmignore", "*.tmp\n/docs/*.md\nbuild/\né?.txt\n").unwrap();
+        for (rel, is_dir, ignored) in [
+            ("a.tmp", false, true),
+            ("deep/dir/b.tmp", false, true),
+            ("docs/guide.md", false, true),
+            ("docs/sub/guide.md", false, false),
+            ("x/docs/guide.md", false, false),
+            ("build", true, true),
+            ("build", false, false),
+            ("dir/éa.txt", false, true),
+            ("dir/éab.txt", false, false),
+            ("templates/.hidden", false, true),
+            ("templates/cm.yaml", false, false),
+        ] {
+            assert_eq!(h.ignores(rel, is_dir), ignored, "{rel}");
+        }
+        // A negated rule ignores every path it does not match.
+        let h = HelmIgnore::parse(".helmignore", "*.tmp\n!ci/keep.yaml\n").unwrap();
+        for (rel, ignored) in [
+            ("ci/keep.yaml", false),
+            ("ci/other.yaml", true),
+            ("x.tmp", true),
+        ] {
+            assert_eq!(h.ignores(rel, false), ignored, "{rel}");
+        }
     }
 
     #[test]
