@@ -414,6 +414,46 @@ fn schema_errors_come_before_template_errors() {
     assert!(text.contains("name: web"), "{text}");
 }
 
+/// Documents are read on a second thread while templates execute; the error reported is the
+/// one the sequential order meets first: a CRD file's, then a template's, then the documents
+/// of the outputs in name order (`a.yaml` before `b.yaml`, though `b.yaml` executes first).
+#[test]
+fn document_errors_keep_their_order() {
+    let tmp = tempfile::tempdir().unwrap();
+    let c = tmp.path().join("c");
+    write(
+        &c,
+        "Chart.yaml",
+        "apiVersion: v2\nname: t\nversion: 0.1.0\n",
+    );
+    write(&c, "crds/bad.yaml", "apiVersion: v1\nkind: [x\n");
+    write(&c, "templates/z.yaml", "a: {{ fail \"boom\" }}\n");
+    write(&c, "templates/a.yaml", "kind: [\n");
+    write(&c, "templates/b.yaml", "kind: {\n");
+    let template = || {
+        support::charter()
+            .cwd(tmp.path())
+            .fails(&["template", "r", "c"])
+    };
+    let err = template();
+    assert!(
+        err.contains("t/crds/bad.yaml: rendered document 1"),
+        "{err}"
+    );
+    assert!(!err.contains("boom"), "{err}");
+    std::fs::remove_file(c.join("crds/bad.yaml")).unwrap();
+    let err = template();
+    assert!(err.contains("t/templates/z.yaml:1:7: boom"), "{err}");
+    assert!(!err.contains("not valid YAML"), "{err}");
+    std::fs::remove_file(c.join("templates/z.yaml")).unwrap();
+    let err = template();
+    assert!(
+        err.contains("t/templates/a.yaml: rendered document 1"),
+        "{err}"
+    );
+    assert!(!err.contains("b.yaml"), "{err}");
+}
+
 #[test]
 fn bad_helm_charts_fail_with_clear_errors() {
     let helpers = "{{- define \"x\" }}{{ include \"y\" . }}{{ end }}\n{{- define \"y\" }}{{ include \"x\" . }}{{ end }}\n{{- define \"loop\" }}{{ template \"loop\" . }}{{ end }}\n{{- define \"port\" }}{{ .Values.svc.http.port }}{{ end }}\n";
