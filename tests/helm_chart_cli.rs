@@ -411,20 +411,24 @@ async fn uninstall_keeps_the_crds_of_a_helm_charts_crds_directory() {
     ns.delete().await;
 }
 
-/// Bad input in a Helm chart: each a clear error naming the place (with the source line and a
-/// caret under the action, and the include chain), never a panic or a hang.
+/// An empty Helm chart `t` in `dir/c`.
+fn chart_t(dir: &Path) -> std::path::PathBuf {
+    let c = dir.join("c");
+    write(
+        &c,
+        "Chart.yaml",
+        "apiVersion: v2\nname: t\nversion: 0.1.0\n",
+    );
+    c
+}
+
 /// The schema check runs beside the render: values the schema rejects are still what is
 /// reported when a template fails too (the check comes first in Helm's order), with the line
 /// that set them; valid values with a failing template report the template.
 #[test]
 fn schema_errors_come_before_template_errors() {
     let tmp = tempfile::tempdir().unwrap();
-    let c = tmp.path().join("c");
-    write(
-        &c,
-        "Chart.yaml",
-        "apiVersion: v2\nname: t\nversion: 0.1.0\n",
-    );
+    let c = chart_t(tmp.path());
     write(&c, "values.yaml", "replicas: 1\nname: web\n");
     write(
         &c,
@@ -484,12 +488,7 @@ fn schema_errors_come_before_template_errors() {
 #[test]
 fn document_errors_keep_their_order() {
     let tmp = tempfile::tempdir().unwrap();
-    let c = tmp.path().join("c");
-    write(
-        &c,
-        "Chart.yaml",
-        "apiVersion: v2\nname: t\nversion: 0.1.0\n",
-    );
+    let c = chart_t(tmp.path());
     write(&c, "crds/bad.yaml", "apiVersion: v1\nkind: [x\n");
     write(&c, "templates/z.yaml", "a: {{ fail \"boom\" }}\n");
     write(&c, "templates/a.yaml", "kind: [\n");
@@ -518,6 +517,8 @@ fn document_errors_keep_their_order() {
     assert!(!err.contains("b.yaml"), "{err}");
 }
 
+/// Bad input in a Helm chart: each a clear error naming the place (with the source line and a
+/// caret under the action, and the include chain), never a panic or a hang.
 #[test]
 fn bad_helm_charts_fail_with_clear_errors() {
     let helpers = "{{- define \"x\" }}{{ include \"y\" . }}{{ end }}\n{{- define \"y\" }}{{ include \"x\" . }}{{ end }}\n{{- define \"loop\" }}{{ template \"loop\" . }}{{ end }}\n{{- define \"port\" }}{{ .Values.svc.http.port }}{{ end }}\n";
