@@ -411,6 +411,112 @@ async fn uninstall_keeps_the_crds_of_a_helm_charts_crds_directory() {
     ns.delete().await;
 }
 
+/// An empty Helm chart `t` in `dir/c`.
+fn chart_t(dir: &Path) -> std::path::PathBuf {
+    let c = dir.join("c");
+    write(
+        &c,
+        "Chart.yaml",
+        "apiVersion: v2\nname: t\nversion: 0.1.0\n",
+    );
+    c
+}
+
+/// The schema check runs beside the render: values the schema rejects are still what is
+/// reported when a template fails too (the check comes first in Helm's order), with the line
+/// that set them; valid values with a failing template report the template.
+#[test]
+fn schema_errors_come_before_template_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let c = chart_t(tmp.path());
+    write(&c, "values.yaml", "replicas: 1\nname: web\n");
+    write(
+        &c,
+        "values.schema.json",
+        r#"{"type": "object", "properties": {"replicas": {"type": "integer", "minimum": 1}}}"#,
+    );
+    write(
+        &c,
+        "templates/a.yaml",
+        "{{- if lt (int .Values.replicas) 1 }}{{ fail \"boom\" }}{{ end }}\nkind: ConfigMap\napiVersion: v1\nmetadata:\n  name: {{ .Values.name }}\n",
+    );
+    let bad = tmp.path().join("bad.yaml");
+    write(tmp.path(), "bad.yaml", "name: x\nreplicas: 0\n");
+    let err = support::charter().cwd(tmp.path()).fails(&[
+        "template",
+        "r",
+        "c",
+        "-f",
+        bad.to_str().unwrap(),
+    ]);
+    assert!(err.contains("replicas"), "{err}");
+    assert!(err.contains("minimum"), "{err}");
+    assert!(err.contains("bad.yaml:2"), "{err}");
+    assert!(!err.contains("boom"), "{err}");
+
+    // Valid values, a failing template: the template's error.
+    write(
+        &c,
+        "templates/b.yaml",
+        "{{ if eq .Values.name \"boom\" }}{{ fail \"boom\" }}{{ end }}\n",
+    );
+    let out = support::charter()
+        .cwd(tmp.path())
+        .run(&["template", "r", "c", "--set", "name=boom"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("t/templates/b.yaml:1"), "{err}");
+    assert!(err.contains("boom"), "{err}");
+
+    // Valid values render.
+    let out = support::charter()
+        .cwd(tmp.path())
+        .run(&["template", "r", "c"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("name: web"), "{text}");
+}
+
+/// Documents are read on a second thread while templates execute; the error reported is the
+/// one the sequential order meets first: a CRD file's, then a template's, then the documents
+/// of the outputs in name order (`a.yaml` before `b.yaml`, though `b.yaml` executes first).
+#[test]
+fn document_errors_keep_their_order() {
+    let tmp = tempfile::tempdir().unwrap();
+    let c = chart_t(tmp.path());
+    write(&c, "crds/bad.yaml", "apiVersion: v1\nkind: [x\n");
+    write(&c, "templates/z.yaml", "a: {{ fail \"boom\" }}\n");
+    write(&c, "templates/a.yaml", "kind: [\n");
+    write(&c, "templates/b.yaml", "kind: {\n");
+    let template = || {
+        support::charter()
+            .cwd(tmp.path())
+            .fails(&["template", "r", "c"])
+    };
+    let err = template();
+    assert!(
+        err.contains("t/crds/bad.yaml: rendered document 1"),
+        "{err}"
+    );
+    assert!(!err.contains("boom"), "{err}");
+    std::fs::remove_file(c.join("crds/bad.yaml")).unwrap();
+    let err = template();
+    assert!(err.contains("t/templates/z.yaml:1:7: boom"), "{err}");
+    assert!(!err.contains("not valid YAML"), "{err}");
+    std::fs::remove_file(c.join("templates/z.yaml")).unwrap();
+    let err = template();
+    assert!(
+        err.contains("t/templates/a.yaml: rendered document 1"),
+        "{err}"
+    );
+    assert!(!err.contains("b.yaml"), "{err}");
+}
+
 /// Bad input in a Helm chart: each a clear error naming the place (with the source line and a
 /// caret under the action, and the include chain), never a panic or a hang.
 #[test]

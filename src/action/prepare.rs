@@ -195,6 +195,17 @@ impl Prepared {
         Ok(())
     }
 
+    /// [`Prepared::validate_schema`] for values prepared with [`Detail::Fast`]: when the schema
+    /// rejects them they are merged again with line numbers, so the error names the file and
+    /// line.
+    pub fn check_schema(&mut self, req: &ChartRequest) -> Result<(), Error> {
+        if self.validate_schema().is_err() {
+            self.relayer(req, Detail::Full, None)?;
+            self.validate_schema()?;
+        }
+        Ok(())
+    }
+
     /// Validates the merged values against values.schema.json of the chart (and, for a Helm
     /// chart, of each subchart for its own section, as Helm does).
     pub fn validate_schema(&self) -> Result<(), Error> {
@@ -303,10 +314,7 @@ pub fn prepare(globals: &Globals, req: &ChartRequest, detail: Detail) -> Result<
 /// and line.
 pub fn prepare_checked(globals: &Globals, req: &ChartRequest) -> Result<Prepared, Error> {
     let mut prepared = prepare(globals, req, Detail::Fast)?;
-    if prepared.validate_schema().is_err() {
-        prepared.relayer(req, Detail::Full, None)?;
-        prepared.validate_schema()?;
-    }
+    prepared.check_schema(req)?;
     Ok(prepared)
 }
 

@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use super::prepare::{ChartRequest, Detail, Prepared, prepare, prepare_checked};
+use super::prepare::{ChartRequest, Detail, Prepared, prepare};
 use super::{Error, Globals};
 use crate::chart::gomatch::GoPattern;
 use crate::chart::{Chart, ChartKind};
@@ -179,6 +179,10 @@ pub fn run(globals: &Globals, req: TemplateRequest) -> Result<Template, Error> {
 
 /// Prepares, validates against the chart's schema (unless not `schema`), and renders offline
 /// for `kube_version` (default: the chart kind's) and `api_versions`.
+///
+/// A Helm chart's schema check runs on a second thread while the chart renders (both only
+/// read the values): the two take comparable time on large schemas. The outcome is the
+/// sequential one: values the schema rejects are reported, whatever the render did.
 pub fn render_offline(
     globals: &Globals,
     req: &ChartRequest,
@@ -188,20 +192,16 @@ pub fn render_offline(
     schema: bool,
 ) -> Result<(Prepared, Rendered), Error> {
     let t0 = std::time::Instant::now();
-    let mut prepared = if schema {
-        prepare_checked(globals, req)?
-    } else {
-        prepare(globals, req, Detail::Fast)?
-    };
-    tracing::debug!("values loaded and merged in {:?}", t0.elapsed());
-    // Provenance only serves messages about values; the render does not need it. A Tera
-    // chart's render runs on rayon's threads anyway, so the drop overlaps it there; the Helm
-    // engine is single-threaded, and starting the pool only for this drop costs more than it.
-    let provenance = std::mem::take(&mut prepared.resolved.provenance);
-    match prepared.chart.kind {
-        ChartKind::Tera => rayon::spawn(move || drop(provenance)),
-        ChartKind::Helm => drop(provenance),
+    let mut prepared = prepare(globals, req, Detail::Fast)?;
+    if schema && prepared.chart.kind == ChartKind::Tera {
+        prepared.check_schema(req)?;
     }
+    tracing::debug!("values loaded and merged in {:?}", t0.elapsed());
+    // Provenance only serves messages about values; the render does not need it, and a failed
+    // check is repeated with line numbers (`Prepared::check_schema`), so it is dropped off the
+    // render's path: on rayon's threads for a Tera chart, on the schema thread for a Helm chart
+    // (here when there is no check: starting a thread only for this drop costs more than it).
+    let provenance = std::mem::take(&mut prepared.resolved.provenance);
     let opts = RenderOptions {
         release: Some(ReleaseInfo::install(&prepared.release, &prepared.namespace)),
         target: prepared.target_info(),
@@ -209,14 +209,62 @@ pub fn render_offline(
         notes,
         ..Default::default()
     };
-    let values = std::mem::take(&mut prepared.resolved.values);
     let t0 = std::time::Instant::now();
-    let rendered = match render::render_owned(&prepared.chart, values, &opts) {
-        Ok(r) => r,
-        Err(e) => return Err(explain_render_error(globals, req, e)),
+    let rendered = match prepared.chart.kind {
+        ChartKind::Tera => {
+            rayon::spawn(move || drop(provenance));
+            let values = std::mem::take(&mut prepared.resolved.values);
+            render::render_owned(&prepared.chart, values, &opts)
+        }
+        ChartKind::Helm if !schema => {
+            drop(provenance);
+            let values = std::mem::take(&mut prepared.resolved.values);
+            render::render_owned(&prepared.chart, values, &opts)
+        }
+        ChartKind::Helm => {
+            let (valid, rendered) = check_while_rendering(&prepared, provenance, &opts);
+            if valid {
+                rendered
+            } else {
+                // Merged again with line numbers for the message (and rendered again in case
+                // those values pass, as the sequential order would have them).
+                prepared.check_schema(req)?;
+                drop(std::mem::take(&mut prepared.resolved.provenance));
+                render::render(&prepared.chart, &prepared.resolved.values, &opts)
+            }
+        }
     };
+    let rendered = rendered.map_err(|e| explain_render_error(globals, req, e))?;
+    prepared.resolved.values = serde_json::Value::Null;
     tracing::debug!("rendered and checked in {:?}", t0.elapsed());
     Ok((prepared, rendered))
+}
+
+/// Whether the values pass the chart's schemas, checked on a scoped thread, and the render
+/// done meanwhile on this one. The check's thread then frees `provenance`.
+fn check_while_rendering(
+    prepared: &Prepared,
+    provenance: crate::values::Provenance,
+    opts: &RenderOptions,
+) -> (bool, Result<Rendered, RenderError>) {
+    std::thread::scope(|s| {
+        let check = std::thread::Builder::new()
+            .name("schema".into())
+            .spawn_scoped(s, move || {
+                let valid = prepared.validate_schema().is_ok();
+                drop(provenance);
+                valid
+            });
+        let rendered = render::render(&prepared.chart, &prepared.resolved.values, opts);
+        let valid = match check {
+            Ok(check) => check
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            // No thread to be had (resource limits): check here, after the render.
+            Err(_) => prepared.validate_schema().is_ok(),
+        };
+        (valid, rendered)
+    })
 }
 
 /// A Helm template that read a value nobody set gets the layers that could set it: the

@@ -13,8 +13,12 @@
 //! 3. NOTES.txt files are set aside (the top chart's is the release's notes); the rest is cut
 //!    into documents ([`manifests`]); hooks (`helm.sh/hook`) are kept apart from the objects.
 //!
-//! Rendering is single-threaded: template values are reference-counted and shared between
-//! templates, as Helm's are (a `set` on `.Values` in one template is seen by the next).
+//! Templates execute on one thread: template values are reference-counted and shared between
+//! templates, as Helm's are (a `set` on `.Values` in one template is seen by the next). The
+//! documents are read on a second thread meanwhile ([`Reader`]): CRD files while the templates
+//! parse, each template's output while the next one executes. Errors are reported as the
+//! sequential order would meet them: a CRD file's first, then parsing and execution, then the
+//! documents of the outputs in name order.
 
 mod errors;
 mod funcs;
@@ -27,12 +31,13 @@ pub use manifests::split_manifests;
 pub use objects::HELM_VERSION;
 
 use std::borrow::Cow;
+use std::sync::mpsc;
 
 use gotemplate::{List, Map, MissingKey, Options, TemplateSet, Value};
 
 use super::{ReleaseInfo, RenderError, RenderOptions, Rendered, check_kube_version};
 use crate::chart::{Chart, ChartType, SourceFile, is_partial};
-use crate::manifest::{self, Manifest};
+use crate::manifest::{self, Manifest, ManifestError};
 
 /// The Kubernetes version Helm v4.1.4 renders for when no cluster and no `--kube-version` say
 /// otherwise.
@@ -163,28 +168,79 @@ pub(super) fn render(
     drop(values);
 
     let mut entries = Vec::new();
-    let mut crds = Vec::new();
-    collect(chart, true, root_values, &shared, &mut entries, &mut crds)?;
+    let mut crd_files = Vec::new();
+    collect(
+        chart,
+        true,
+        root_values,
+        &shared,
+        &mut entries,
+        &mut crd_files,
+    );
     // Helm's parse (and execution) order: more path segments first, then names descending.
     entries.sort_by(|a, b| {
         let depth = |s: &str| s.matches('/').count();
         (depth(&b.name), b.name.as_str()).cmp(&(depth(&a.name), a.name.as_str()))
     });
 
+    std::thread::scope(|scope| {
+        let mut sink = Sink::start(scope);
+        for (name, source) in crd_files {
+            sink.send(Job::Crd(name, &source.content));
+        }
+        let executed = execute(chart, &entries, opts, &mut sink);
+        let read = sink.finish();
+        // A CRD file is read before any template is parsed: its error comes first.
+        let crds = read.crds?;
+        let notes = executed?;
+        let mut files = read.files;
+        // Helm sorts the files by name before reading their documents.
+        files.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut manifests = Vec::new();
+        let mut hooks = Vec::new();
+        for (_, docs) in files {
+            for doc in docs? {
+                match doc {
+                    manifests::Doc::Object(m) => manifests.push(m),
+                    manifests::Doc::Hook(h) => hooks.push(h),
+                    manifests::Doc::Skip => {}
+                }
+            }
+        }
+        manifest::sort_for_install(&mut manifests);
+        // Helm orders hooks by kind too (stable), before any weight: `template` prints them so.
+        hooks.sort_by_key(|h| manifest::install_rank(&h.manifest.header.kind));
+        Ok(Rendered {
+            manifests,
+            crds,
+            notes,
+            generated: Default::default(),
+            hooks,
+        })
+    })
+}
+
+/// Parses and executes the templates in Helm's order, handing each output but NOTES.txt to
+/// `sink`; returns the release's notes (the top chart's NOTES.txt, when asked for).
+fn execute(
+    chart: &Chart,
+    entries: &[Entry<'_>],
+    opts: &RenderOptions,
+    sink: &mut Sink<'_, '_>,
+) -> Result<Option<String>, RenderError> {
     let mut set = TemplateSet::new("gotpl", funcs::funcs(opts.lookup.clone()));
     set.set_options(Options {
         missing_key: MissingKey::Zero,
         ..Options::default()
     });
-    for e in &entries {
+    for e in entries {
         set.parse(&e.name, &e.source.content)
-            .map_err(|err| errors::parse_error(&entries_source(&entries), err))?;
+            .map_err(|err| errors::parse_error(&entries_source(entries), err))?;
     }
 
     let notes_name = format!("{}/templates/NOTES.txt", chart.display_path);
     let mut notes = None;
-    let mut outputs: Vec<(String, String)> = Vec::new();
-    for e in &entries {
+    for e in entries {
         if is_partial(&e.name) {
             continue;
         }
@@ -194,7 +250,7 @@ pub(super) fn render(
         e.top.insert("Template", Value::Map(template));
         let out = set
             .execute(&e.name, &Value::Map(e.top.clone()))
-            .map_err(|err| errors::exec_error(&entries_source(&entries), err))?;
+            .map_err(|err| errors::exec_error(&entries_source(entries), err))?;
         let out = if out.contains("<no value>") {
             out.replace("<no value>", "")
         } else {
@@ -206,37 +262,117 @@ pub(super) fn render(
             }
             continue;
         }
-        outputs.push((e.name.clone(), out));
+        sink.send(Job::Output(e.name.clone(), out));
     }
-    drop(entries);
-    drop(set);
+    Ok(notes)
+}
 
-    // Helm sorts the files by name before reading their documents.
-    outputs.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut manifests = Vec::new();
-    let mut hooks = Vec::new();
-    for (name, out) in &outputs {
-        if out.trim().is_empty() {
-            continue;
+/// Work for the [`Reader`]: a CRD file (name, text), or a template's output (name, text).
+enum Job<'a> {
+    Crd(String, &'a str),
+    Output(String, String),
+}
+
+/// Reads the documents of CRD files and template outputs, in the order it is given them.
+struct Reader {
+    /// The CRD objects, or the first error of a CRD file (nothing is read after it).
+    crds: Result<Vec<Manifest>, ManifestError>,
+    /// Each non-empty output's documents, or its first document error.
+    files: Vec<(String, Result<Vec<manifests::Doc>, ManifestError>)>,
+}
+
+impl Reader {
+    fn new() -> Self {
+        Reader {
+            crds: Ok(Vec::new()),
+            files: Vec::new(),
         }
-        for (i, doc) in manifests::split_manifests(out).into_iter().enumerate() {
-            match manifests::read_doc(name, i + 1, doc)? {
-                manifests::Doc::Object(m) => manifests.push(m),
-                manifests::Doc::Hook(h) => hooks.push(h),
-                manifests::Doc::Skip => {}
+    }
+
+    fn take(&mut self, job: Job<'_>) {
+        let Ok(crds) = &mut self.crds else {
+            return;
+        };
+        match job {
+            Job::Crd(name, text) => {
+                for (i, doc) in manifests::split_manifests(text).into_iter().enumerate() {
+                    match manifests::read_doc(&name, i + 1, doc) {
+                        Ok(manifests::Doc::Object(m)) => crds.push(m),
+                        Ok(_) => {}
+                        Err(e) => {
+                            self.crds = Err(e);
+                            return;
+                        }
+                    }
+                }
+            }
+            Job::Output(name, text) => {
+                if text.trim().is_empty() {
+                    return;
+                }
+                let docs = manifests::split_manifests(&text)
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, doc)| manifests::read_doc(&name, i + 1, doc))
+                    .collect();
+                self.files.push((name, docs));
             }
         }
     }
-    manifest::sort_for_install(&mut manifests);
-    // Helm orders hooks by kind too (stable), before any weight: `template` prints them so.
-    hooks.sort_by_key(|h| manifest::install_rank(&h.manifest.header.kind));
-    Ok(Rendered {
-        manifests,
-        crds,
-        notes,
-        generated: Default::default(),
-        hooks,
-    })
+}
+
+/// Where jobs go: a reader thread, or (without a thread to be had) a reader on this one.
+enum Sink<'scope, 'a> {
+    Thread(
+        mpsc::Sender<Job<'a>>,
+        std::thread::ScopedJoinHandle<'scope, Reader>,
+    ),
+    Inline(Reader),
+}
+
+impl<'scope, 'a> Sink<'scope, 'a> {
+    fn start<'env>(scope: &'scope std::thread::Scope<'scope, 'env>) -> Self
+    where
+        'a: 'scope,
+    {
+        let (tx, rx) = mpsc::channel::<Job<'a>>();
+        let thread = std::thread::Builder::new()
+            .name("manifests".into())
+            .spawn_scoped(scope, move || {
+                let mut reader = Reader::new();
+                for job in rx {
+                    reader.take(job);
+                }
+                reader
+            });
+        match thread {
+            Ok(handle) => Sink::Thread(tx, handle),
+            Err(_) => Sink::Inline(Reader::new()),
+        }
+    }
+
+    fn send(&mut self, job: Job<'a>) {
+        match self {
+            Sink::Thread(tx, _) => {
+                // The reader only stops with the channel: a send cannot fail before `finish`.
+                let _ = tx.send(job);
+            }
+            Sink::Inline(reader) => reader.take(job),
+        }
+    }
+
+    /// Waits for the reader to read everything sent.
+    fn finish(self) -> Reader {
+        match self {
+            Sink::Thread(tx, handle) => {
+                drop(tx);
+                handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            }
+            Sink::Inline(reader) => reader,
+        }
+    }
 }
 
 /// What every chart's top-level object shares.
@@ -246,15 +382,16 @@ struct Shared {
 }
 
 /// Helm's `recAllTpls`: the templates of `chart` and its subcharts, each with its chart's
-/// top-level object; returns that object (a parent's `.Subcharts.<name>`).
+/// top-level object, and the CRD files (by name) in the same order; returns that object (a
+/// parent's `.Subcharts.<name>`).
 fn collect<'a>(
     chart: &'a Chart,
     is_root: bool,
     values: Map,
     shared: &Shared,
     out: &mut Vec<Entry<'a>>,
-    crds: &mut Vec<Manifest>,
-) -> Result<Map, RenderError> {
+    crds: &mut Vec<(String, &'a SourceFile)>,
+) -> Map {
     let subcharts = Map::new();
     let top = Map::new();
     top.insert("Chart", objects::chart_map(chart, is_root));
@@ -268,7 +405,7 @@ fn collect<'a>(
             Some(Value::Map(m)) => m.as_named("common.Values"),
             _ => Map::named("common.Values", Default::default()),
         };
-        let sub_top = collect(sub, false, sub_values, shared, out, crds)?;
+        let sub_top = collect(sub, false, sub_values, shared, out, crds);
         subcharts.insert(sub.meta.name.clone(), Value::Map(sub_top));
     }
     let base_path = Value::from(format!("{}/templates", chart.display_path));
@@ -285,17 +422,9 @@ fn collect<'a>(
         });
     }
     for crd in &chart.crds {
-        let name = format!("{}/{}", chart.display_path, crd.path);
-        for (i, doc) in manifests::split_manifests(&crd.content)
-            .into_iter()
-            .enumerate()
-        {
-            if let manifests::Doc::Object(m) = manifests::read_doc(&name, i + 1, doc)? {
-                crds.push(m);
-            }
-        }
+        crds.push((format!("{}/{}", chart.display_path, crd.path), crd));
     }
-    Ok(top)
+    top
 }
 
 /// The template sources by name, for error excerpts.
