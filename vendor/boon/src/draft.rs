@@ -116,8 +116,23 @@ pub(crate) static DRAFT2020: Lazy<Draft> = Lazy::new(|| {
     }
 });
 
-pub(crate) static STD_METASCHEMAS: Lazy<Schemas> =
-    Lazy::new(|| load_std_metaschemas().expect("std metaschemas must be compilable"));
+// One compiled metaschema per draft, each compiled the first time a schema of that draft is
+// checked: compiling all five up front cost more than a whole small render.
+const STD_METASCHEMA_URLS: [&str; 5] = [
+    "https://json-schema.org/draft/2020-12/schema",
+    "https://json-schema.org/draft/2019-09/schema",
+    "http://json-schema.org/draft-07/schema",
+    "http://json-schema.org/draft-06/schema",
+    "http://json-schema.org/draft-04/schema",
+];
+
+static STD_METASCHEMAS: [Lazy<Schemas>; 5] = [
+    Lazy::new(|| load_std_metaschema(STD_METASCHEMA_URLS[0])),
+    Lazy::new(|| load_std_metaschema(STD_METASCHEMA_URLS[1])),
+    Lazy::new(|| load_std_metaschema(STD_METASCHEMA_URLS[2])),
+    Lazy::new(|| load_std_metaschema(STD_METASCHEMA_URLS[3])),
+    Lazy::new(|| load_std_metaschema(STD_METASCHEMA_URLS[4])),
+];
 
 pub(crate) fn latest() -> &'static Draft {
     crate::Draft::default().internal()
@@ -158,29 +173,31 @@ impl Draft {
         }
     }
 
-    fn get_schema(&self) -> Option<SchemaIndex> {
-        let url = match self.version {
-            2020 => "https://json-schema.org/draft/2020-12/schema",
-            2019 => "https://json-schema.org/draft/2019-09/schema",
-            7 => "http://json-schema.org/draft-07/schema",
-            6 => "http://json-schema.org/draft-06/schema",
-            4 => "http://json-schema.org/draft-04/schema",
+    fn get_schema(&self) -> Option<(&'static Schemas, SchemaIndex)> {
+        let i = match self.version {
+            2020 => 0,
+            2019 => 1,
+            7 => 2,
+            6 => 3,
+            4 => 4,
             _ => return None,
         };
+        let url = STD_METASCHEMA_URLS[i];
         let up = UrlPtr {
             url: Url::parse(url).unwrap_or_else(|_| panic!("{url} should be valid url")),
             ptr: "".into(),
         };
-        STD_METASCHEMAS.get_by_loc(&up).map(|s| s.idx)
+        let schemas: &'static Schemas = &STD_METASCHEMAS[i];
+        schemas.get_by_loc(&up).map(|s| (schemas, s.idx))
     }
 
     pub(crate) fn validate(&self, up: &UrlPtr, v: &Value) -> Result<(), CompileError> {
-        let Some(sch) = self.get_schema() else {
+        let Some((schemas, sch)) = self.get_schema() else {
             return Err(CompileError::Bug(
                 format!("no metaschema preloaded for draft {}", self.version).into(),
             ));
         };
-        STD_METASCHEMAS
+        schemas
             .validate(v, sch)
             .map_err(|src| CompileError::ValidationError {
                 url: up.to_string(),
@@ -424,16 +441,14 @@ impl Draft {
     }
 }
 
-fn load_std_metaschemas() -> Result<Schemas, CompileError> {
+fn load_std_metaschema(url: &str) -> Schemas {
     let mut schemas = Schemas::new();
     let mut compiler = Compiler::new();
     compiler.enable_format_assertions();
-    compiler.compile("https://json-schema.org/draft/2020-12/schema", &mut schemas)?;
-    compiler.compile("https://json-schema.org/draft/2019-09/schema", &mut schemas)?;
-    compiler.compile("http://json-schema.org/draft-07/schema", &mut schemas)?;
-    compiler.compile("http://json-schema.org/draft-06/schema", &mut schemas)?;
-    compiler.compile("http://json-schema.org/draft-04/schema", &mut schemas)?;
-    Ok(schemas)
+    compiler
+        .compile(url, &mut schemas)
+        .unwrap_or_else(|e| panic!("std metaschema {url} must be compilable: {e}"));
+    schemas
 }
 
 #[cfg(test)]
