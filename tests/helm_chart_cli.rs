@@ -24,6 +24,11 @@ fn helm_chart(dir: &Path, crd: bool) {
     write(dir, "values.yaml", "replicas: 2\nbig: 1000000\n");
     write(
         dir,
+        "values.schema.json",
+        r#"{"type": "object", "properties": {"replicas": {"type": "integer", "minimum": 1}}}"#,
+    );
+    write(
+        dir,
         "templates/cm.yaml",
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-cm\n  labels:\n    {{- include \"web.labels\" . | nindent 4 }}\ndata:\n  kube: {{ .Capabilities.KubeVersion.Version | quote }}\n  hasfoo: {{ .Capabilities.APIVersions.Has \"foo.example.com/v1\" | quote }}\n  replicas: {{ .Values.replicas | quote }}\n  big: {{ .Values.big | quote }}\n  ns: {{ .Release.Namespace }}\n",
     );
@@ -101,6 +106,16 @@ fn template_flags_print_what_helm_prints() {
         &["--set", "replicas=5", "--set-string", "big=x"],
         &["--include-crds", "--show-only", "crds/more.yaml"],
         &["--include-crds", "--show-only", "charts/sub/crds/*"],
+        // Flag by flag, a document two flags match twice.
+        &[
+            "--show-only",
+            "charts/sub/templates/s.yaml",
+            "--show-only",
+            "templates/*.yaml",
+            "--show-only",
+            "charts/sub/templates/s.yaml",
+        ],
+        &["--set", "replicas=0", "--skip-schema-validation"],
     ];
     for extra in cases {
         let mut args = vec!["template", "r", chart];
@@ -114,6 +129,20 @@ fn template_flags_print_what_helm_prints() {
             "charter {args:?} differs from helm"
         );
     }
+    // Without --skip-schema-validation the schema refuses replicas=0 (as Helm's does), in
+    // template and lint.
+    let args = ["template", "r", chart, "--set", "replicas=0"];
+    let out = support::charter().run(&args);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("replicas"),
+        "{out:?}"
+    );
+    let lint = ["lint", chart, "--set", "replicas=0"];
+    let out = support::charter().run(&lint);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let out = support::charter().run(&[&lint[..], &["--skip-schema-validation"]].concat());
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
     // --output-dir writes the same files.
     let (hd, cd) = (tmp.path().join("out-helm"), tmp.path().join("out-charter"));
     let args = ["template", "r", chart, "--include-crds", "--output-dir"];
@@ -293,9 +322,10 @@ fn crd(group: &str, plural: &str, kind: &str) -> String {
     )
 }
 
-/// A Helm chart's `crds/` CRDs are installed but, as in Helm, not part of the release: its
-/// manifest leaves them out and uninstall keeps them; a CRD from `templates/` is an object of
-/// the release like any other and goes with it.
+/// A Helm chart's `crds/` CRDs are handled as Helm handles them: created by the install when
+/// absent (one already there is left as it is), never changed by an upgrade (nor shown by its
+/// diff), not part of the release (its manifest leaves them out and uninstall keeps them); a
+/// CRD from `templates/` is an object of the release like any other and goes with it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn uninstall_keeps_the_crds_of_a_helm_charts_crds_directory() {
     let cluster = cluster_or_skip!();
@@ -317,15 +347,34 @@ async fn uninstall_keeps_the_crds_of_a_helm_charts_crds_directory() {
         "templates/cm.yaml",
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n",
     );
+    let labelled = |origin: &str| {
+        crd(&group, "befores", "Before").replace(
+            "metadata:\n",
+            &format!("metadata:\n  labels: {{origin: {origin}}}\n"),
+        )
+    };
+    write(dir, "crds/before.yaml", &labelled("chart"));
     let c = dir.to_str().unwrap();
     let crds: Api<CustomResourceDefinition> = Api::all(cluster.client.clone());
     let (kept, goes) = (format!("keeps.{group}"), format!("goes.{group}"));
+    let before = format!("befores.{group}");
+    let origin = async |name: &str| {
+        let crd = crds.get(name).await.unwrap();
+        crd.metadata
+            .labels
+            .unwrap_or_default()
+            .get("origin")
+            .cloned()
+    };
+    let by_hand: CustomResourceDefinition = charter::yaml::from_str(&labelled("hand")).unwrap();
+    crds.create(&Default::default(), &by_hand).await.unwrap();
 
     support::charter()
         .cluster(&kc)
         .ok(&["install", "r", c, "-n", &n, "--wait"]);
     assert!(crds.get_opt(&kept).await.unwrap().is_some());
     assert!(crds.get_opt(&goes).await.unwrap().is_some());
+    assert_eq!(origin(&before).await.as_deref(), Some("hand"));
     let manifest = support::charter()
         .cluster(&kc)
         .ok(&["get", "manifest", "r", "-n", &n]);
@@ -333,10 +382,24 @@ async fn uninstall_keeps_the_crds_of_a_helm_charts_crds_directory() {
         !manifest.contains(&kept) && manifest.contains(&goes),
         "{manifest}"
     );
-    // An upgrade applies the chart again and still leaves the crds/ CRD out.
+    // A changed crds/ CRD: the upgrade's diff shows nothing, the upgrade leaves the CRD alone.
+    write(
+        dir,
+        "crds/kept.yaml",
+        &crd(&group, "keeps", "Keep").replace("metadata:\n", "metadata:\n  labels: {origin: v2}\n"),
+    );
+    let out = support::charter()
+        .cluster(&kc)
+        .run(&["diff", "r", c, "-n", &n]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
     support::charter()
         .cluster(&kc)
         .ok(&["upgrade", "r", c, "-n", &n]);
+    assert_eq!(origin(&kept).await, None);
+    let manifest = support::charter()
+        .cluster(&kc)
+        .ok(&["get", "manifest", "r", "-n", &n]);
+    assert!(!manifest.contains(&kept), "{manifest}");
 
     support::charter()
         .cluster(&kc)
@@ -344,6 +407,7 @@ async fn uninstall_keeps_the_crds_of_a_helm_charts_crds_directory() {
     assert!(crds.get_opt(&kept).await.unwrap().is_some());
     support::wait_gone(&crds, &goes, std::time::Duration::from_secs(60)).await;
     crds.delete(&kept, &Default::default()).await.unwrap();
+    crds.delete(&before, &Default::default()).await.unwrap();
     ns.delete().await;
 }
 

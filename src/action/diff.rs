@@ -5,10 +5,11 @@
 
 use super::prepare::{ChartRequest, Source, prepare_checked};
 use super::{Error, Globals, connect, next_revision_options};
+use crate::chart::ChartKind;
 use crate::diff::{DiffOptions, DiffReport, IgnoreRules, diff_objects, live_fingerprint, sha256};
 use crate::manifest::Manifest;
 use crate::manifest::order::{Group, Staged};
-use crate::release::desired::OwnerMarks;
+use crate::release::desired::{OwnerMarks, helm_crds_to_create};
 use crate::release::hooks::{HookStep, would_run};
 use crate::release::preview::preview;
 use crate::release::{ClusterStore, ReleaseStore, Storage};
@@ -104,13 +105,16 @@ pub fn run_on(
             .unwrap_or(Storage::Charter);
         let render_opts = next_revision_options(&cluster, &p, &history, false).await?;
         let values = std::mem::take(&mut p.resolved.values);
-        let rendered = render::render_owned(&p.chart, values, &render_opts)?;
+        let mut rendered = render::render_owned(&p.chart, values, &render_opts)?;
+        let install = crate::release::session::deployed(&history).is_none();
+        if p.chart.kind == ChartKind::Helm {
+            rendered.crds = helm_crds_to_create(&cluster, &rendered.crds, install).await?;
+        }
         let all: Vec<&Manifest> = rendered.crds.iter().chain(&rendered.manifests).collect();
         let groups = Staged::of_manifests(&all, Some(&p.namespace))
             .map_err(render::RenderError::from)?
             .map(|s| s.groups())
             .unwrap_or_default();
-        let install = crate::release::session::deployed(&history).is_none();
         let (hooks, hooks_fingerprint) = would_run(&rendered.hooks, install);
         let pv = preview(
             &cluster,

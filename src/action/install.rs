@@ -11,7 +11,9 @@ use super::prepare::{ChartRequest, Detail, Prepared, ReuseValues, prepare};
 use super::{Error, Globals, InMissingNamespace, connect, in_session, next_revision_options};
 use crate::chart::ChartKind;
 use crate::cluster::{ApplyOptions, Cluster};
-use crate::release::desired::{Desired, OwnerMarks, not_yet_servable, prepare_desired};
+use crate::release::desired::{
+    Desired, OwnerMarks, helm_crds_to_create, not_yet_servable, prepare_desired,
+};
 use crate::release::{
     self, ApplyHow, ChartRef, ClusterStore, Deploy, LockOptions, Progress, ReleaseRecord,
     ReleaseStore, Report, Session, Storage, TargetRef,
@@ -287,6 +289,8 @@ async fn deploy_in_session(
         }),
         crds: if o.skip_crds {
             Vec::new()
+        } else if p.chart.kind == ChartKind::Helm {
+            helm_crds_to_create(cluster, &rendered.crds, session.deployed().is_none()).await?
         } else {
             rendered.crds
         },

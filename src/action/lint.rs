@@ -27,6 +27,8 @@ pub struct LintRequest {
     pub version: Option<String>,
     /// How to reach an OCI registry (over each target's `registry:`).
     pub registry: crate::oci::RegistrySettings,
+    /// Do not check the values against `values.schema.json` (`--skip-schema-validation`).
+    pub skip_schema_validation: bool,
 }
 
 /// How bad a finding is.
@@ -143,7 +145,7 @@ pub fn run(globals: &Globals, req: &LintRequest) -> Result<LintReport, Error> {
                 }
             }
             match Source::from_args(std::slice::from_ref(&subject), None, None, None) {
-                Ok(source) => lint_render(globals, &request(source), &subject, &mut report),
+                Ok(source) => lint_render(globals, req, &request(source), &subject, &mut report),
                 Err(e) => report.push(Severity::Error, &subject, &subject, e.to_string()),
             }
         }
@@ -158,7 +160,7 @@ pub fn run(globals: &Globals, req: &LintRequest) -> Result<LintReport, Error> {
                 release: Some("release-name".into()),
                 chart: spec,
             };
-            lint_render(globals, &request(source), &subject, &mut report);
+            lint_render(globals, req, &request(source), &subject, &mut report);
         }
     }
     Ok(report)
@@ -240,8 +242,21 @@ fn unquoted_app_version(chart_dir: &Path) -> Option<String> {
         .then(|| written.to_string())
 }
 
-fn lint_render(globals: &Globals, req: &ChartRequest, subject: &str, report: &mut LintReport) {
-    match render_offline(globals, req, None, Vec::new(), true) {
+fn lint_render(
+    globals: &Globals,
+    lint: &LintRequest,
+    req: &ChartRequest,
+    subject: &str,
+    report: &mut LintReport,
+) {
+    match render_offline(
+        globals,
+        req,
+        None,
+        Vec::new(),
+        true,
+        !lint.skip_schema_validation,
+    ) {
         Ok((_, rendered)) => {
             let mut seen = HashSet::new();
             for m in rendered.crds.iter().chain(rendered.manifests.iter()) {

@@ -41,6 +41,8 @@ pub struct TemplateRequest {
     pub kube_version: Option<String>,
     /// API versions available (`-a`); a Helm chart sees Helm's defaults besides.
     pub api_versions: Vec<String>,
+    /// Do not check the values against `values.schema.json` (`--skip-schema-validation`).
+    pub skip_schema_validation: bool,
 }
 
 /// A rendered target.
@@ -64,7 +66,8 @@ pub struct Printed<'a> {
 
 impl Template {
     /// What `template` prints, as `helm template` prints it: CRDs first (when asked), the
-    /// objects in install order, then a Helm chart's hooks. A Helm chart's `crds/` files are
+    /// objects in install order, then a Helm chart's hooks; with `--show-only`, those of each
+    /// flag in turn. A Helm chart's `crds/` files are
     /// printed whole, one `# Source:` line per file and each chart's before its subcharts',
     /// as Helm prints them; a charter chart's CRDs are printed as its other objects.
     pub fn printed(&self) -> Vec<Printed<'_>> {
@@ -83,14 +86,19 @@ impl Template {
                 .filter(|h| !(self.skip_tests && h.is_test()))
                 .map(|h| printed(&h.manifest)),
         );
-        if !self.show_only.is_empty() {
-            out.retain(|p| {
-                self.show_only
-                    .iter()
-                    .any(|w| show_only_matches(&p.source, w))
-            });
+        if self.show_only.is_empty() {
+            return out;
         }
-        out
+        // As Helm: flag by flag, each flag's documents in output order (a document two flags
+        // match is printed twice).
+        self.show_only
+            .iter()
+            .flat_map(|w| out.iter().filter(|p| show_only_matches(&p.source, w)))
+            .map(|p| Printed {
+                source: p.source.clone(),
+                text: p.text.clone(),
+            })
+            .collect()
     }
 }
 
@@ -137,6 +145,7 @@ pub fn run(globals: &Globals, req: TemplateRequest) -> Result<Template, Error> {
         req.kube_version.as_deref(),
         req.api_versions.clone(),
         req.notes,
+        !req.skip_schema_validation,
     )?;
     let crds = match req.crds {
         Crds::Include => true,
@@ -168,17 +177,22 @@ pub fn run(globals: &Globals, req: TemplateRequest) -> Result<Template, Error> {
     })
 }
 
-/// Prepares, validates against the chart's schema, and renders offline for `kube_version`
-/// (default: the chart kind's) and `api_versions`.
+/// Prepares, validates against the chart's schema (unless not `schema`), and renders offline
+/// for `kube_version` (default: the chart kind's) and `api_versions`.
 pub fn render_offline(
     globals: &Globals,
     req: &ChartRequest,
     kube_version: Option<&str>,
     api_versions: Vec<String>,
     notes: bool,
+    schema: bool,
 ) -> Result<(Prepared, Rendered), Error> {
     let t0 = std::time::Instant::now();
-    let mut prepared = prepare_checked(globals, req)?;
+    let mut prepared = if schema {
+        prepare_checked(globals, req)?
+    } else {
+        prepare(globals, req, Detail::Fast)?
+    };
     tracing::debug!("values loaded and merged in {:?}", t0.elapsed());
     // Provenance only serves messages about values; the render does not need it. A Tera
     // chart's render runs on rayon's threads anyway, so the drop overlaps it there; the Helm

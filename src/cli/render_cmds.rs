@@ -48,6 +48,9 @@ pub struct TemplateArgs {
         value_delimiter = ','
     )]
     pub api_versions: Vec<String>,
+    /// Do not check the values against the chart's values.schema.json.
+    #[arg(long)]
+    pub skip_schema_validation: bool,
 }
 
 /// Flags of `charter values`.
@@ -75,6 +78,9 @@ pub struct LintArgs {
     /// Treat warnings as errors.
     #[arg(long)]
     pub strict: bool,
+    /// Do not check the values against the chart's values.schema.json.
+    #[arg(long)]
+    pub skip_schema_validation: bool,
     /// Chart version range, for a REPO/NAME or oci:// chart (an exact version is an oci://
     /// chart's tag).
     #[arg(long, value_name = "RANGE")]
@@ -99,6 +105,7 @@ pub fn template(global: &GlobalArgs, args: TemplateArgs, sets: Vec<SetFlag>) -> 
         skip_tests: args.skip_tests,
         kube_version: args.kube_version,
         api_versions: args.api_versions,
+        skip_schema_validation: args.skip_schema_validation,
     };
     let rendered = template::run(&global.globals(), req)?;
     let printed = rendered.printed();
@@ -184,6 +191,7 @@ pub fn lint(global: &GlobalArgs, args: LintArgs, sets: Vec<SetFlag>) -> CmdResul
         sets,
         version: args.version,
         registry: args.registry.settings(),
+        skip_schema_validation: args.skip_schema_validation,
     };
     let report = crate::action::lint::run(&global.globals(), &req)?;
     print_lint(global, &report)?;

@@ -28,6 +28,27 @@ pub struct Desired {
     pub same_render: bool,
 }
 
+/// The `crds/` CRDs of a Helm chart that a deploy creates, as Helm does: on an install (no
+/// deployed revision yet) those not present in the cluster, on an upgrade none. Helm never
+/// changes a CRD once it exists (a newer version a user applied by hand must not be rolled
+/// back by the chart's copy), and charter runs a Helm chart as Helm runs it.
+pub async fn helm_crds_to_create(
+    cluster: &Cluster,
+    crds: &[Manifest],
+    installing: bool,
+) -> Result<Vec<Manifest>, ClusterError> {
+    if !installing {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::with_capacity(crds.len());
+    for m in crds {
+        if cluster.get_object(&m.header).await?.is_none() {
+            out.push(m.clone());
+        }
+    }
+    Ok(out)
+}
+
 /// A revision's rendered objects by their identity as rendered (namespace as written), for
 /// spotting unchanged ones. A revision that cannot be read back gives none: everything is
 /// applied.

@@ -242,7 +242,8 @@ async fn consistent_prediction(
 }
 
 fn resource_version(v: &Value) -> Option<&str> {
-    v.pointer("/metadata/resourceVersion").and_then(Value::as_str)
+    v.pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
 }
 
 /// The object as the server would store it after this deploy, and whether a dry run was sent.
