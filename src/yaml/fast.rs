@@ -525,7 +525,7 @@ fn plain_key(text: &str) -> R<(Option<String>, Option<&str>)> {
 /// A flow sequence of scalars closed on its line (`["ALL"]`, `[IPv6, IPv4]`), which values
 /// files hold often; nested collections, empty or trailing entries, and plain scalars with an
 /// indicator or a character that needs a closer look are left to the full parser.
-fn flow_seq(text: &str) -> R<Vec<Value>> {
+pub(super) fn flow_seq(text: &str) -> R<Vec<Value>> {
     let mut items = Vec::new();
     let mut rest = &text[1..];
     loop {
