@@ -187,12 +187,13 @@ impl<'a> P<'a> {
         }
     }
 
-    /// The full parser's tree for a scalar or an empty flow collection.
+    /// The full parser's tree for a scalar, an empty flow collection or a one-line flow
+    /// sequence of scalars.
     fn tree_for(&self, v: &Value, line: usize) -> Option<LineTree> {
         self.track.then(|| match v {
-            Value::Array(_) => LineTree::Seq {
+            Value::Array(items) => LineTree::Seq {
                 line,
-                items: Vec::new(),
+                items: items.iter().map(|_| LineTree::Leaf(line)).collect(),
             },
             Value::Object(_) => LineTree::Map {
                 line,
@@ -342,8 +343,11 @@ impl<'a> P<'a> {
                 }
                 Value::String(s)
             }
-            b'[' | b'{' => match cut_comment(text) {
+            b'[' => match cut_comment(text) {
                 "[]" => Value::Array(Vec::new()),
+                _ => Value::Array(flow_seq(text)?),
+            },
+            b'{' => match cut_comment(text) {
                 "{}" => Value::Object(Map::new()),
                 _ => return Err(Fallback),
             },
@@ -516,6 +520,44 @@ fn plain_key(text: &str) -> R<(Option<String>, Option<&str>)> {
     }
     let v = resolve_plain(k).map_err(|_| Fallback)?;
     Ok((Some(key_string(v).ok_or(Fallback)?), Some(&text[c..])))
+}
+
+/// A flow sequence of scalars closed on its line (`["ALL"]`, `[IPv6, IPv4]`), which values
+/// files hold often; nested collections, empty or trailing entries, and plain scalars with an
+/// indicator or a character that needs a closer look are left to the full parser.
+pub(super) fn flow_seq(text: &str) -> R<Vec<Value>> {
+    let mut items = Vec::new();
+    let mut rest = &text[1..];
+    loop {
+        rest = rest.trim_start_matches(' ');
+        let (item, after) = match rest.as_bytes().first() {
+            Some(b'"') => {
+                let (s, after) = double_quoted(rest)?;
+                (Value::String(s), after)
+            }
+            Some(b'\'') => {
+                let (s, after) = single_quoted(rest)?;
+                (Value::String(s), after)
+            }
+            Some(_) => {
+                let end = rest.find([',', ']']).ok_or(Fallback)?;
+                let plain = rest[..end].trim_end_matches(' ');
+                let odd = |c: char| "[]{}#:&*!|>'\"%@`?\t".contains(c);
+                if plain.is_empty() || plain.starts_with('-') || plain.contains(odd) {
+                    return Err(Fallback);
+                }
+                (resolve_plain(plain).map_err(|_| Fallback)?, &rest[end..])
+            }
+            None => return Err(Fallback),
+        };
+        items.push(item);
+        let after = after.trim_start_matches(' ');
+        match after.as_bytes().first() {
+            Some(b',') => rest = &after[1..],
+            Some(b']') if is_blank_rest(&after[1..]) => return Ok(items),
+            _ => return Err(Fallback),
+        }
+    }
 }
 
 /// A double-quoted scalar on one line: (value, text after the closing quote).

@@ -254,6 +254,9 @@ fn fast_scan(doc: &str) -> Option<ObjectRef> {
     // The content indentation of the current block scalar, set by its first non-empty line.
     let mut block_indent: Option<usize> = None;
     let (mut api_version, mut kind, mut name, mut namespace) = (None, None, None, None);
+    // After a plain scalar: more-indented lines continue it (folded into one string). Holds
+    // the indentation they must exceed, and whether the scalar was one of the identity's.
+    let mut plain_parent: Option<(usize, bool)> = None;
 
     for raw in doc.split('\n') {
         if raw.contains('\t') || raw.ends_with('\r') {
@@ -285,7 +288,34 @@ fn fast_scan(doc: &str) -> Option<ObjectRef> {
             block_parent = None;
             block_indent = None;
         }
-        if content.is_empty() || content.starts_with('#') {
+        if content.is_empty() {
+            continue;
+        }
+        if content.starts_with('#') {
+            // A comment ends a plain scalar: a more-indented line after it is an error.
+            plain_parent = None;
+            continue;
+        }
+        if let Some((p, identity)) = plain_parent.take()
+            && indent > p
+        {
+            // Conservative: a continuation line that is itself a plain scalar this checker
+            // accepts, and not one of the four identity fields (they would be folded).
+            if identity || !plain_ok(content) {
+                return None;
+            }
+            plain_parent = Some((p, false));
+            continue;
+        }
+        if let Some((parent, _, _)) = pending
+            && indent > parent
+            && matches!(
+                content.split(" #").next().unwrap_or(content).trim_end(),
+                "{}" | "[]"
+            )
+        {
+            // `key:` with its empty map or list on the next line (`resources:\n  {}`).
+            pending = None;
             continue;
         }
         if indent == 0
@@ -341,9 +371,17 @@ fn fast_scan(doc: &str) -> Option<ObjectRef> {
             if rest.starts_with("- ") || rest == "-" {
                 return None;
             }
+            // A plain scalar followed by a comment on its line is complete.
+            let may_continue = !content.contains(" #");
             match split_entry(rest)? {
                 Entry::Scalar(v) => match v {
-                    Val::Scalar(..) | Val::EmptyFlow => continue,
+                    Val::Scalar(_, quoted) => {
+                        if !quoted && may_continue {
+                            plain_parent = Some((indent, false));
+                        }
+                        continue;
+                    }
+                    Val::EmptyFlow => continue,
                     Val::Block => {
                         block_parent = Some(indent);
                         continue;
@@ -360,7 +398,12 @@ fn fast_scan(doc: &str) -> Option<ObjectRef> {
                     match v {
                         Val::Empty => pending = Some((rest_indent, Path::Other, true)),
                         Val::Block => block_parent = Some(rest_indent),
-                        Val::Scalar(..) | Val::EmptyFlow => {}
+                        Val::Scalar(_, quoted) => {
+                            if !quoted && may_continue {
+                                plain_parent = Some((rest_indent, false));
+                            }
+                        }
+                        Val::EmptyFlow => {}
                     }
                     continue;
                 }
@@ -391,13 +434,21 @@ fn fast_scan(doc: &str) -> Option<ObjectRef> {
             Val::Empty => pending = Some((indent, child_path, true)),
             Val::Block => block_parent = Some(indent),
             Val::EmptyFlow => {}
-            Val::Scalar(s, _) => match (here, key.as_ref()) {
-                (Path::Root, "apiVersion") => api_version = Some(s.into_owned()),
-                (Path::Root, "kind") => kind = Some(s.into_owned()),
-                (Path::Metadata, "name") => name = Some(s.into_owned()),
-                (Path::Metadata, "namespace") => namespace = Some(s.into_owned()),
-                _ => {}
-            },
+            Val::Scalar(s, quoted) => {
+                let field = match (here, key.as_ref()) {
+                    (Path::Root, "apiVersion") => Some(&mut api_version),
+                    (Path::Root, "kind") => Some(&mut kind),
+                    (Path::Metadata, "name") => Some(&mut name),
+                    (Path::Metadata, "namespace") => Some(&mut namespace),
+                    _ => None,
+                };
+                if !quoted && !content.contains(" #") {
+                    plain_parent = Some((indent, field.is_some()));
+                }
+                if let Some(f) = field {
+                    *f = Some(s.into_owned());
+                }
+            }
         }
     }
     Some(ObjectRef {
@@ -515,7 +566,10 @@ fn value(v: &str) -> Option<Val<'_>> {
         }
         b'{' | b'[' => {
             let body = v.split(" #").next().unwrap_or(v).trim_end();
-            (body == "{}" || body == "[]").then_some(Val::EmptyFlow)
+            // A one-line list of scalars (`["ALL"]`) is as good as an empty one here: neither
+            // is a string, and neither holds the identity.
+            (body == "{}" || body == "[]" || super::fast::flow_seq(body).is_ok())
+                .then_some(Val::EmptyFlow)
         }
         _ => {
             let body = match v.find(" #") {
@@ -693,6 +747,9 @@ mod tests {
             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg # comment\ndata:\n  script: |\n    #!/bin/sh\n    echo: \"hi\"\n\n    - not a list\n  other: x\n",
             "apiVersion: v1\nkind: List\nmetadata:\n  name: l\nitems:\n- a\n- b\nempty: {}\nnone: []\nnull_value:\nafter: 1\n",
             "# leading comment\napiVersion: v1\nkind: Service\nmetadata:\n  annotations: {}\n  name: s\nspec:\n  ports:\n  - port: 80\n    targetPort: http\n",
+            // A plain scalar over several lines (CRD descriptions), an empty map on the line
+            // after its key, a one-line list of scalars.
+            "apiVersion: v1\nkind: A\nmetadata:\n  name: x\n  labels:\n    a: one\n      two\nspec:\n  - description: Total number\n      of pods\n\n      -x [y] z\n    type: integer\n  - first\n    second\nresources:\n  {}\nrules:\n- apiGroups: [\"a.io\", b] # c\n  verbs: []\n",
         ];
         for d in docs {
             assert!(agrees(d).is_some(), "{d}");
@@ -711,13 +768,18 @@ mod tests {
             "apiVersion: v1\nkind: A\nmetadata:\n  name: &a x\n",
             "apiVersion: v1\nkind: A\nmetadata:\n  name: x\nb: c: d\n",
             "apiVersion: v1\nkind: A\nmetadata:\n  name: x\n bad: indent\n",
-            "apiVersion: v1\nkind: A\nmetadata:\n  name: x\nb: multi\n  line\n",
+            "apiVersion: v1\nkind: A\nmetadata:\n  name: multi\n    line\n",
+            "apiVersion: v1\nkind: A\nmetadata:\n  name: x\nb: x # c\n  more\n",
+            "apiVersion: v1\nkind: A\nmetadata:\n  name: x\nb: x\n  # c\n  more\n",
+            "apiVersion: v1\nkind: A\nmetadata:\n  name: x\nb: x\n  c: d\n",
+            "apiVersion: v1\nkind: A\nmetadata:\n  name: x\nb:\n  {}\n  c: d\n",
             "apiVersion: v1\nkind: A\nmetadata:\n  name: \"unterminated\n",
             "apiVersion: v1\nkind: A\nmetadata:\n  name: x\nlist:\n- a\n  - b\n",
             "apiVersion: v1\nkind: A\nmetadata:\n\tname: x\n",
             "- a\n- b\n",
             "apiVersion: v1\nkind: A\nmetadata:\n  name: !!str x\n",
-            "apiVersion: v1\nkind: A\nmetadata:\n  name: x\nk: [1, 2]\n",
+            "apiVersion: v1\nkind: A\nmetadata:\n  name: x\nk: [1, [2]]\n",
+            "apiVersion: v1\nkind: A\nmetadata:\n  name: x\n  labels:\n    k: [a]\n",
             "apiVersion: v1\nkind: A\nmetadata:\n  name: x\n? complex\n",
             "apiVersion: v1\nkind: A\n",
             "apiVersion: v1\nkind: A\nmetadata:\n  name: \"bad \\q escape\"\n",
@@ -768,6 +830,11 @@ mod tests {
             Just("  ".to_string()),
             Just("namespace: ns".to_string()),
             Just("kind: Z".to_string()),
+            Just("{}".to_string()),
+            Just("k: [a, 'b']".to_string()),
+            Just("- [x] # c".to_string()),
+            Just("more words".to_string()),
+            Just("-y".to_string()),
         ];
         // Half the documents start as a valid object, so that random lines after it are often
         // still valid and the fast path gets to accept; the rest name metadata.name only by

@@ -59,6 +59,16 @@ fn fast_path_agrees_with_full_parser() {
             false,
         ),
         ("\n\u{feff}\" t\n", false),
+        // One-line flow sequences of scalars, as values files write capabilities and lists.
+        (
+            "drop: [\"ALL\"]\nf: [IPv6, 'IPv4', \"x\\ty\", a b , 1, true, ~ ] # c\n",
+            true,
+        ),
+        (
+            "a:\n  - [x, y]\n  - k: [\"a\", \"b\"]\n    l: [ z ]\n",
+            true,
+        ),
+        ("[a, 'b']\n", true),
     ] {
         assert_eq!(agree(src), fast, "fast path on {src:?}");
     }
@@ -66,7 +76,18 @@ fn fast_path_agrees_with_full_parser() {
     for src in [
         "a: &x 1\nb: *x\n",
         "a: !!str 1\n",
-        "a: [1, 2]\n",
+        "a: [1, [2]]\n",
+        "a: [1, {b: 2}]\n",
+        "a: [1, 2,]\n",
+        "a: [1,, 2]\n",
+        "a: [1, 2\n",
+        "a: [1, 2\n  , 3]\n",
+        "a: [b: 1]\n",
+        "a: [&x 1, *x]\n",
+        "a: [- 1]\n",
+        "a: [1]x\n",
+        "a: [1] x\n",
+        "a: [\"x\" y]\n",
         "a: >\n  folded\n",
         "a: b\n  continued\n",
         "a: \"multi\n  line\"\n",

@@ -4,6 +4,8 @@
 //! one text a name may be defined once (empty definitions aside); across texts a later
 //! definition replaces an earlier one (the set decides that, see `TemplateSet::parse`).
 
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use crate::ast::{Arg, Branch, Command, ListNode, Node, Number, Pipe, Tree, line_col};
@@ -36,6 +38,7 @@ pub fn parse(
         name: parse_name.clone(),
         text: text.clone(),
         trees: Vec::new(),
+        names: HashMap::with_capacity_and_hasher(64, Default::default()),
     };
     let root = p.parse_top()?;
     let top = Tree {
@@ -63,6 +66,10 @@ struct Parser<'f, 'a> {
     name: Rc<str>,
     text: Rc<str>,
     trees: Vec<Tree>,
+    /// One shared copy of each field, function, variable and string literal: templates repeat
+    /// the same few (`.Values`, `include`, `$`), and a clone is cheaper than an allocation to
+    /// make and another to free.
+    names: HashMap<&'a str, Rc<str>, foldhash::fast::FixedState>,
 }
 
 type PResult<T> = Result<T, ParseError>;
@@ -111,6 +118,20 @@ impl<'a> Parser<'_, 'a> {
         let t = self.next_non_space();
         self.backup();
         t
+    }
+
+    /// The shared copy of `s`, a slice of the source text or of a token.
+    fn intern(&mut self, s: &'a str) -> Rc<str> {
+        self.names.entry(s).or_insert_with(|| Rc::from(s)).clone()
+    }
+
+    /// `intern` for a token's text from byte `from` on (1 skips a field's dot).
+    fn intern_token(&mut self, t: &Token<'a>, from: usize) -> Rc<str> {
+        match &t.val {
+            Cow::Borrowed(s) => self.intern(&s[from..]),
+            // Only lexer errors own their text, and those are never names.
+            Cow::Owned(s) => Rc::from(&s[from..]),
+        }
     }
 
     fn errorf(&self, message: String) -> ParseError {
@@ -437,12 +458,12 @@ impl<'a> Parser<'_, 'a> {
             if next.kind == Kind::Assign || next.kind == Kind::Declare {
                 pipe.is_assign = next.kind == Kind::Assign;
                 self.next_non_space();
-                pipe.decl.push(Rc::from(&*v.val));
+                pipe.decl.push(self.intern_token(&v, 0));
                 self.vars.push(v.val.into_owned());
                 break;
             } else if next.kind == Kind::Char && next.val == "," {
                 self.next_non_space();
-                pipe.decl.push(Rc::from(&*v.val));
+                pipe.decl.push(self.intern_token(&v, 0));
                 self.vars.push(v.val.into_owned());
                 if context == "range" && pipe.decl.len() < 2 {
                     match self.peek_non_space().kind {
@@ -542,7 +563,7 @@ impl<'a> Parser<'_, 'a> {
         let mut fields: Vec<Rc<str>> = Vec::new();
         while self.peek().kind == Kind::Field {
             let t = self.next();
-            fields.push(Rc::from(&t.val[1..]));
+            fields.push(self.intern_token(&t, 1));
         }
         Ok(Some(match node {
             Arg::Field { mut ident, .. } => {
@@ -589,7 +610,7 @@ impl<'a> Parser<'_, 'a> {
                 }
                 Arg::Identifier {
                     pos: t.pos,
-                    name: Rc::from(&*t.val),
+                    name: self.intern_token(&t, 0),
                 }
             }
             Kind::Dot => Arg::Dot { pos: t.pos },
@@ -603,12 +624,12 @@ impl<'a> Parser<'_, 'a> {
                 }
                 Arg::Variable {
                     pos: t.pos,
-                    ident: vec![Rc::from(&*t.val)],
+                    ident: vec![self.intern_token(&t, 0)],
                 }
             }
             Kind::Field => Arg::Field {
                 pos: t.pos,
-                ident: vec![Rc::from(&t.val[1..])],
+                ident: vec![self.intern_token(&t, 1)],
             },
             Kind::Bool => Arg::Bool {
                 pos: t.pos,
@@ -623,11 +644,17 @@ impl<'a> Parser<'_, 'a> {
                 Arg::Pipe(Box::new(p))
             }
             Kind::String | Kind::RawString => {
-                let text = self.unquote(&t)?;
+                let text = match &t.val {
+                    Cow::Borrowed(quoted) => match without_escapes(quoted) {
+                        Some(body) => self.intern(body),
+                        None => Rc::from(self.unquote(&t)?),
+                    },
+                    Cow::Owned(_) => Rc::from(self.unquote(&t)?),
+                };
                 Arg::String {
                     pos: t.pos,
-                    quoted: Rc::from(&*t.val),
-                    text: Rc::from(text),
+                    quoted: self.intern_token(&t, 0),
+                    text,
                 }
             }
             _ => {
@@ -729,6 +756,22 @@ impl Item {
 }
 
 /// Go's strconv.Unquote for "…" and `…` literals.
+/// The text between the quotes of a string literal that `unquote` would return unchanged: one
+/// without escapes (or, raw, without carriage returns), which most literals are.
+fn without_escapes(s: &str) -> Option<&str> {
+    let b = s.as_bytes();
+    if b.len() < 2 || b[0] != b[b.len() - 1] {
+        return None;
+    }
+    let body = &s[1..s.len() - 1];
+    let plain = match b[0] {
+        b'`' => !body.bytes().any(|c| c == b'`' || c == b'\r'),
+        b'"' => !body.bytes().any(|c| c == b'"' || c == b'\\' || c == b'\n'),
+        _ => false,
+    };
+    plain.then_some(body)
+}
+
 pub(crate) fn unquote(s: &str) -> Option<String> {
     let b = s.as_bytes();
     if b.len() < 2 || b[0] != b[b.len() - 1] {
