@@ -67,9 +67,9 @@ pub struct Printed<'a> {
 impl Template {
     /// What `template` prints, as `helm template` prints it: CRDs first (when asked), the
     /// objects in install order, then a Helm chart's hooks; with `--show-only`, those of each
-    /// flag in turn. A Helm chart's `crds/` files are
-    /// printed whole, one `# Source:` line per file and each chart's before its subcharts',
-    /// as Helm prints them; a charter chart's CRDs are printed as its other objects.
+    /// flag in turn. A Helm chart's `crds/` files are printed whole, one `# Source:` line per
+    /// file and each chart's before its subcharts', as Helm prints them; a charter chart's
+    /// CRDs are printed as its other objects.
     pub fn printed(&self) -> Vec<Printed<'_>> {
         let mut out: Vec<Printed<'_>> = Vec::new();
         let helm = self.prepared.chart.kind == ChartKind::Helm;
