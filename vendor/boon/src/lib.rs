@@ -111,6 +111,7 @@ mod draft;
 mod ecma;
 mod formats;
 mod loader;
+mod metacheck;
 mod output;
 mod root;
 mod roots;
