@@ -33,7 +33,8 @@ pub enum Error {
 }
 
 /// Go's `GenerateFromPassword` with a salt of the caller's choosing (Go draws 16 random
-/// bytes): the 60-character `$2a$` form.
+/// bytes): the 60-character `$2a$` form. A cost below 4 is refused here, where Go would
+/// quietly use 10.
 pub fn hash(password: &[u8], cost: u32, salt: &[u8; 16]) -> Result<String, Error> {
     let raw = bcrypt(password, cost, salt)?;
     let mut out = format!("$2a${cost:02}$");
