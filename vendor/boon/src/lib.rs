@@ -146,7 +146,7 @@ pub struct SchemaIndex(usize);
 #[derive(Default)]
 pub struct Schemas {
     list: Vec<Schema>,
-    map: HashMap<UrlPtr, usize>, // loc => schema-index
+    map: AHashMap<UrlPtr, usize>, // loc => schema-index
 }
 
 impl Schemas {
