@@ -180,22 +180,12 @@ pub(crate) fn coalesce_globals(
     warnings: &mut Vec<String>,
     prefix: &str,
 ) {
-    let (mut dg, mut dgp) = match section.get("global") {
-        None => (Map::new(), PMap::new()),
-        Some(Value::Object(m)) => {
-            let p = match sp.get("global") {
-                Some(PNode::Map(_, p)) => p.clone(),
-                _ => PMap::new(),
-            };
-            (m.clone(), p)
-        }
-        Some(_) => {
-            warnings.push(format!(
-                "{prefix}.global is not a map; the parent's globals are not passed down"
-            ));
-            return;
-        }
-    };
+    if section.get("global").is_some_and(|g| !g.is_object()) {
+        warnings.push(format!(
+            "{prefix}.global is not a map; the parent's globals are not passed down"
+        ));
+        return;
+    }
     let global_src = sp.get("global").map_or(section_src, PNode::src);
     let (sg, sgp) = match parent_global {
         None => (Map::new(), PMap::new()),
@@ -210,6 +200,14 @@ pub(crate) fn coalesce_globals(
             warnings.push("global is not a map; it is not passed down to subcharts".to_string());
             return;
         }
+    };
+    // The section's own `global` is taken out and put back (in its place) below.
+    let (mut dg, mut dgp) = match section.get_mut("global") {
+        Some(Value::Object(m)) => match sp.get_mut("global") {
+            Some(PNode::Map(_, p)) => (std::mem::take(m), std::mem::take(p)),
+            _ => (std::mem::take(m), PMap::new()),
+        },
+        _ => (Map::new(), PMap::new()),
     };
     let mut sgp = sgp;
     for (k, val) in sg {

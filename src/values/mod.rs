@@ -592,7 +592,8 @@ pub fn resolve_with(layers: Vec<Layer>, imports: &[Import]) -> Result<Resolved, 
             Map::new(),
             PMap::new(),
             &scope,
-            &defaults,
+            &mut defaults,
+            Reuse::Copy,
             true,
             &prov,
             &mut warnings,
@@ -613,7 +614,16 @@ pub fn resolve_with(layers: Vec<Layer>, imports: &[Import]) -> Result<Resolved, 
             }),
         }
     }
-    let (values, vp) = coalesce_chart(user, up, &[], &defaults, false, &prov, &mut warnings)?;
+    let (values, vp) = coalesce_chart(
+        user,
+        up,
+        &[],
+        &mut defaults,
+        Reuse::Take,
+        false,
+        &prov,
+        &mut warnings,
+    )?;
     prov.root = PNode::Map(zero, vp);
     let mut seen = std::collections::HashSet::new();
     warnings.retain(|w| seen.insert(w.clone()));
@@ -676,25 +686,37 @@ fn table_at<'a>(
     table_at(inner, inner_p, rest, node.map_or(src, PNode::src))
 }
 
+/// Whether [`coalesce_chart`] copies the defaults it coalesces or takes them (the last use).
+#[derive(Clone, Copy, PartialEq)]
+enum Reuse {
+    Copy,
+    Take,
+}
+
 /// Helm's `coalesce` for the chart at `scope`: its defaults, then each subchart's section
 /// (globals first, then the subchart's own defaults, recursively).
+#[allow(clippy::too_many_arguments)] // Helm's arguments, plus provenance and reuse
 fn coalesce_chart(
     user: Map<String, Value>,
     up: PMap,
     scope: &[String],
-    defaults: &[Defaults],
+    defaults: &mut [Defaults],
+    reuse: Reuse,
     merge: bool,
     prov: &Provenance,
     warnings: &mut Vec<String>,
 ) -> Result<(Map<String, Value>, PMap), ValuesError> {
     let zero = Src { source: 0, line: 0 };
     let (d, dp) = defaults
-        .iter()
+        .iter_mut()
         .find(|d| d.scope == scope)
-        .map(|d| (d.values.clone(), d.prov.clone()))
+        .map(|d| match reuse {
+            Reuse::Copy => (d.values.clone(), d.prov.clone()),
+            Reuse::Take => (std::mem::take(&mut d.values), std::mem::take(&mut d.prov)),
+        })
         .unwrap_or_default();
     let mut children: Vec<String> = Vec::new();
-    for d in defaults {
+    for d in defaults.iter() {
         if d.scope.len() > scope.len() && d.scope[..scope.len()] == *scope {
             let c = &d.scope[scope.len()];
             if !children.contains(c) {
@@ -710,8 +732,12 @@ fn coalesce_chart(
     for c in &children {
         let mut path: Vec<PathSeg> = scope.iter().map(|s| PathSeg::Key(s.clone())).collect();
         path.push(PathSeg::Key(c.clone()));
-        let section = match m.get(c) {
+        // The section is taken out and put back under the same key (its place is kept),
+        // unless it is the `global` passed down to it.
+        let take = c != "global";
+        let section = match m.get_mut(c) {
             None => Map::new(),
+            Some(Value::Object(s)) if take => std::mem::take(s),
             Some(Value::Object(s)) => s.clone(),
             Some(other) => {
                 let origin = mp
@@ -725,27 +751,30 @@ fn coalesce_chart(
                 });
             }
         };
-        let section_node = mp.get(c).cloned().unwrap_or(PNode::Map(zero, PMap::new()));
+        let section_node = match mp.get_mut(c) {
+            Some(n) if take => std::mem::replace(n, PNode::Map(zero, PMap::new())),
+            Some(n) => n.clone(),
+            None => PNode::Map(zero, PMap::new()),
+        };
         let ssrc = section_node.src();
         let mut sp = match section_node {
             PNode::Map(_, p) => p,
             _ => PMap::new(),
         };
         let mut section = section;
-        let pg = m.get("global").cloned();
-        let pgn = mp.get("global").cloned();
         let cprefix = yaml::path_to_string(&path);
         merge::coalesce_globals(
             &mut section,
             &mut sp,
-            pg.as_ref().zip(pgn.as_ref()),
+            m.get("global").zip(mp.get("global")),
             ssrc,
             warnings,
             &cprefix,
         );
         let mut cscope = scope.to_vec();
         cscope.push(c.clone());
-        let (s2, sp2) = coalesce_chart(section, sp, &cscope, defaults, merge, prov, warnings)?;
+        let (s2, sp2) =
+            coalesce_chart(section, sp, &cscope, defaults, reuse, merge, prov, warnings)?;
         m.insert(c.clone(), Value::Object(s2));
         mp.insert(c.clone(), PNode::Map(ssrc, sp2));
     }

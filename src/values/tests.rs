@@ -306,6 +306,123 @@ fn schema_errors_name_path_rule_and_origin() {
     assert!(validate(Path::new("ok.json"), &json!({"type": "object"}), &r).is_ok());
 }
 
+/// An invalid schema names the schema file and the metaschema it breaks, whether the draft is
+/// the default 2020-12 or draft 7 through `$schema`.
+#[test]
+fn invalid_schema_error_text() {
+    let r = resolve(vec![file_layer(
+        "a: 1\n",
+        "values.yaml",
+        LayerKind::ChartDefault,
+    )])
+    .unwrap();
+    let file = std::path::absolute("c/values.schema.json").unwrap();
+    let url = format!("file://{}#", file.display());
+    for schema in [
+        json!({"properties": {"a": {"type": 5}}}),
+        json!({"$schema": "http://json-schema.org/draft-07/schema#", "enum": []}),
+        json!({"properties": {"a": {"pattern": "("}}}),
+    ] {
+        let err = validate(Path::new("c/values.schema.json"), &schema, &r).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "c/values.schema.json: invalid JSON Schema: {url} is not valid against metaschema"
+            ),
+            "{schema}"
+        );
+    }
+}
+
+/// The vendored boon settles most schemas without compiling a metaschema (its `metacheck`):
+/// whatever it decides must be what the compiled metaschema (format assertions on) decides,
+/// for each keyword with values of every shape, at the root and in a subschema, in both
+/// drafts it models.
+#[test]
+fn metaschema_shortcut_agrees_with_the_compiled_metaschema() {
+    use boon::{CompileError, Compiler, Draft, Schemas};
+    #[rustfmt::skip]
+    let keywords = [
+        "$id", "$schema", "$ref", "$dynamicRef", "$recursiveRef", "$anchor", "$dynamicAnchor",
+        "$recursiveAnchor", "$vocabulary", "$comment", "$defs", "definitions", "title",
+        "description", "default", "deprecated", "readOnly", "writeOnly", "examples", "type",
+        "const", "enum", "multipleOf", "maximum", "exclusiveMaximum", "minimum", "exclusiveMinimum",
+        "maxLength", "minLength", "pattern", "maxItems", "minItems", "uniqueItems", "maxContains",
+        "minContains", "maxProperties", "minProperties", "required", "dependentRequired",
+        "prefixItems", "items", "additionalItems", "contains", "additionalProperties", "properties",
+        "patternProperties", "dependentSchemas", "propertyNames", "if", "then", "else", "allOf",
+        "anyOf", "oneOf", "not", "unevaluatedItems", "unevaluatedProperties", "format",
+        "contentEncoding", "contentMediaType", "contentSchema", "dependencies", "form", "x-custom",
+    ];
+    #[rustfmt::skip]
+    let values = [
+        json!(null), json!(true), json!(false), json!(0), json!(1), json!(-1), json!(1.5),
+        json!(1.0), json!(0.0), json!(-0.5), json!(""), json!("string"), json!("object"),
+        json!("#"), json!("#a"), json!("a#"), json!("a#b"), json!("#/definitions/x"),
+        json!("http://example.com/s"), json!("urn:x"), json!("a b"), json!("\\x"), json!("^a+$"),
+        json!("("), json!("["), json!("\\p{L}"), json!("a-1"), json!("_a"), json!("1a"), json!("é"),
+        json!([]), json!(["string"]), json!(["string", "string"]), json!(["string", "integer"]),
+        json!(["a", "b"]), json!(["a", "a"]), json!([1]), json!([1, 1.0]), json!([{}]),
+        json!([true]), json!([{"type": 5}]), json!({}), json!({"a": {}}), json!({"a": true}),
+        json!({"a": 1}), json!({"(": {}}), json!({"a+": {}}), json!({"a": ["x"]}),
+        json!({"a": ["x", "x"]}), json!({"a": {"type": 5}}), json!({"type": "string"}),
+        json!({"type": 5}), json!({"http://x/v": true}), json!({"a": "b"}),
+    ];
+    let mut docs = vec![json!(true), json!(false), json!(5), json!("x"), json!([])];
+    for k in keywords {
+        for v in &values {
+            if k != "$schema" {
+                docs.push(json!({ k: v }));
+            }
+            docs.push(json!({"properties": {"p": { k: v }}}));
+        }
+    }
+    for (meta_url, draft) in [
+        (
+            "https://json-schema.org/draft/2020-12/schema",
+            Draft::V2020_12,
+        ),
+        ("http://json-schema.org/draft-07/schema", Draft::V7),
+    ] {
+        let mut oracle = Compiler::new();
+        oracle.enable_format_assertions();
+        let mut meta = Schemas::new();
+        let meta_idx = oracle.compile(meta_url, &mut meta).unwrap();
+        let (mut rejected, mut compiled) = (0, 0);
+        for doc in &docs {
+            let valid = meta.validate(doc, meta_idx).is_ok();
+            let mut c = Compiler::new();
+            c.set_default_draft(draft);
+            c.add_resource("file:///t/s.json", doc.clone()).unwrap();
+            let got = c.compile("file:///t/s.json", &mut Schemas::new());
+            let meta_err = matches!(got, Err(CompileError::ValidationError { .. }));
+            // `$id` and anchors are read before the metaschema check and fail on their own.
+            let early = matches!(
+                got,
+                Err(CompileError::ParseIdError { .. }
+                    | CompileError::ParseAnchorError { .. }
+                    | CompileError::DuplicateId { .. }
+                    | CompileError::DuplicateAnchor { .. })
+            );
+            if valid {
+                assert!(
+                    !meta_err,
+                    "{meta_url}: {doc} passes the metaschema: {got:?}"
+                );
+            } else {
+                assert!(
+                    meta_err || early,
+                    "{meta_url}: {doc} breaks the metaschema: {got:?}"
+                );
+                rejected += 1;
+            }
+            compiled += usize::from(got.is_ok());
+        }
+        // The corpus exercises both answers.
+        assert!(rejected > 500 && compiled > 1000, "{rejected} {compiled}");
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Merge laws (property tests)
 // ---------------------------------------------------------------------------------------------

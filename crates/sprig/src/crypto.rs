@@ -109,16 +109,13 @@ fn adler32(data: &[u8]) -> u32 {
     b << 16 | a
 }
 
-/// Sprig's `bcrypt`: x/crypto's `GenerateFromPassword` at the default cost (10), `$2a$`.
+/// Sprig's `bcrypt`: x/crypto's `GenerateFromPassword` at the default cost (10), `$2a$`,
+/// with 16 random bytes of salt.
 fn bcrypt(password: &str) -> std::string::String {
-    if password.len() > 72 {
-        return "failed to encrypt string with bcrypt: bcrypt: password length exceeds 72 bytes"
-            .into();
-    }
-    match bcrypt::hash_with_result(password, 10) {
-        Ok(h) => h.format_for_version(bcrypt::Version::TwoA),
-        Err(e) => format!("failed to encrypt string with bcrypt: {e}"),
-    }
+    let mut salt = [0u8; 16];
+    rand::rng().fill(&mut salt);
+    gobcrypt::hash(password.as_bytes(), 10, &salt)
+        .unwrap_or_else(|e| format!("failed to encrypt string with bcrypt: {e}"))
 }
 
 /// More than any template needs; Go would try to allocate it.

@@ -936,6 +936,9 @@ fn to_strings(v: &Value) -> Vec<String> {
 
 pub(crate) struct Queue {
     pub(crate) schemas: Vec<UrlPtr>,
+    // Position of each entry of `schemas`: a linear search made compiling a schema with n
+    // subschemas quadratic.
+    queued: ahash::AHashMap<UrlPtr, usize>,
     pub(crate) roots: HashMap<Url, Root>,
 }
 
@@ -943,6 +946,7 @@ impl Queue {
     fn new() -> Self {
         Self {
             schemas: vec![],
+            queued: ahash::AHashMap::new(),
             roots: HashMap::new(),
         }
     }
@@ -973,12 +977,13 @@ impl Queue {
             // already got compiled
             return sch.idx;
         }
-        if let Some(qindex) = self.schemas.iter().position(|e| *e == up) {
+        if let Some(&qindex) = self.queued.get(&up) {
             // already queued for compilation
             return SchemaIndex(schemas.size() + qindex);
         }
 
         // new compilation request
+        self.queued.insert(up.clone(), self.schemas.len());
         self.schemas.push(up);
         SchemaIndex(schemas.size() + self.schemas.len() - 1)
     }

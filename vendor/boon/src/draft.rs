@@ -192,6 +192,9 @@ impl Draft {
     }
 
     pub(crate) fn validate(&self, up: &UrlPtr, v: &Value) -> Result<(), CompileError> {
+        if crate::metacheck::certainly_valid(self.version, v) {
+            return Ok(());
+        }
         let Some((schemas, sch)) = self.get_schema() else {
             return Err(CompileError::Bug(
                 format!("no metaschema preloaded for draft {}", self.version).into(),
@@ -373,8 +376,10 @@ impl Draft {
             debug_assert!(false, "base resource must exist");
         }
 
-        for (&kw, &pos) in &self.subschemas {
-            let Some(v) = obj.get(kw) else {
+        // The schema's own keys, looked up among the subschema keywords: a schema has a few
+        // keys, a draft some twenty subschema keywords.
+        for (kw, v) in obj {
+            let Some(&pos) = self.subschemas.get(kw.as_str()) else {
                 continue;
             };
             if pos & POS_SELF != 0 {

@@ -47,7 +47,7 @@ pub(crate) static FORMATS: Lazy<HashMap<&'static str, Format>> = Lazy::new(|| {
     m
 });
 
-fn validate_regex(v: &Value) -> Result<(), Box<dyn Error>> {
+pub(crate) fn validate_regex(v: &Value) -> Result<(), Box<dyn Error>> {
     let Value::String(s) = v else {
         return Ok(());
     };
@@ -760,7 +760,7 @@ fn validate_uuid(v: &Value) -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
-fn validate_uri(v: &Value) -> Result<(), Box<dyn Error>> {
+pub(crate) fn validate_uri(v: &Value) -> Result<(), Box<dyn Error>> {
     let Value::String(s) = v else {
         return Ok(());
     };
@@ -790,7 +790,7 @@ fn parse_uri_reference(s: &str) -> Result<Url, Box<dyn Error>> {
     Ok(TEMP_URL.join(s)?)
 }
 
-fn validate_uri_reference(v: &Value) -> Result<(), Box<dyn Error>> {
+pub(crate) fn validate_uri_reference(v: &Value) -> Result<(), Box<dyn Error>> {
     let Value::String(s) = v else {
         return Ok(());
     };

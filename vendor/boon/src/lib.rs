@@ -111,6 +111,7 @@ mod draft;
 mod ecma;
 mod formats;
 mod loader;
+mod metacheck;
 mod output;
 mod root;
 mod roots;
@@ -145,7 +146,7 @@ pub struct SchemaIndex(usize);
 #[derive(Default)]
 pub struct Schemas {
     list: Vec<Schema>,
-    map: HashMap<UrlPtr, usize>, // loc => schema-index
+    map: AHashMap<UrlPtr, usize>, // loc => schema-index
 }
 
 impl Schemas {
