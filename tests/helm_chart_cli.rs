@@ -460,25 +460,17 @@ fn schema_errors_come_before_template_errors() {
         "templates/b.yaml",
         "{{ if eq .Values.name \"boom\" }}{{ fail \"boom\" }}{{ end }}\n",
     );
-    let out = support::charter()
-        .cwd(tmp.path())
-        .run(&["template", "r", "c", "--set", "name=boom"]);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    let err =
+        support::charter()
+            .cwd(tmp.path())
+            .fails(&["template", "r", "c", "--set", "name=boom"]);
     assert!(err.contains("t/templates/b.yaml:1"), "{err}");
     assert!(err.contains("boom"), "{err}");
 
     // Valid values render.
-    let out = support::charter()
+    let text = support::charter()
         .cwd(tmp.path())
-        .run(&["template", "r", "c"]);
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .ok(&["template", "r", "c"]);
     assert!(text.contains("name: web"), "{text}");
 }
 

@@ -230,7 +230,7 @@ mod tests {
 
     #[test]
     fn text_files_lose_a_leading_bom_and_must_be_utf8() {
-        let bom = |s: &str| [b"\xEF\xBB\xBF".as_slice(), s.as_bytes()].concat();
+        let bom = |s: &str| [BOM, s.as_bytes()].concat();
         let chart = Chart::from_files(
             Path::new("web"),
             vec![
